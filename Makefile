@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+NSV := $(VENV)/bin/nsv-eval
+STAMP := $(VENV)/.installed
+SCALE ?= 0.02
+SEED ?= 1
+KOMMUNE ?= 326
+SYNTH := data/synthetic
+PREPARED := data/prepared
+
+.PHONY: install demo test lab data lint clean-data bench
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@echo "Installing nsv-eval and its dependencies into $(VENV) ..."
+	@$(PY) -m pip install -q -U pip
+	@$(PY) -m pip install -q -e '.[dev,lab]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The shipped synthetic Denmark: generated once, then reused (git-ignored).
+$(SYNTH)/truth.json: | $(STAMP)
+	$(NSV) synth --scale $(SCALE) --seed $(SEED) --out $(SYNTH)
+
+# Ingest + cleaning + analysis cube, rebuilt when the synthetic data changes.
+$(PREPARED)/manifest.json: $(SYNTH)/truth.json | $(STAMP)
+	$(NSV) prepare --raw $(SYNTH) --out $(PREPARED)
+
+data: $(PREPARED)/manifest.json
+
+demo: $(STAMP) data
+	$(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out reports
+
+test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "Headless Chromium is missing: installing Debian's 'chromium' package for the browser test ..."; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "Could not install chromium; the browser test will be skipped."; }
+	$(PY) -m pytest
+
+lab: $(STAMP) data
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check nsv_eval tests bench
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean-data:
+	rm -rf $(SYNTH) $(PREPARED) reports
