@@ -1,0 +1,35 @@
+"""Shared fixtures: a small synthetic Denmark and its prepared (ingested + cleaned) form.
+
+Both are generated once per test session into a temporary directory, so tests never depend
+on `data/` of the working tree. Scale 0.005 (about 30,000 persons) keeps the suite fast
+while every kommune still has residents.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TEST_SCALE = 0.005
+TEST_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directory with a small synthetic Denmark in the raw layout (see ARCHITECTURE.md)."""
+    from nsv_eval.synth import generate
+
+    out = tmp_path_factory.mktemp("synthetic")
+    generate(out, scale=TEST_SCALE, seed=TEST_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def prepared_dir(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directory with the prepared layout (clean tables, courses, cube, cohorts)."""
+    from nsv_eval.clean import prepare
+
+    out = tmp_path_factory.mktemp("prepared")
+    prepare(synth_dir, out)
+    return out
