@@ -1,0 +1,233 @@
+"""Loading the prepared layout and slicing it by area.
+
+Study notebooks never read the full monthly cube into pandas: the national summaries they
+need (kommune × year × age band × sex, kommune × month, kommune × year × education, ...)
+are aggregated once with DuckDB straight from ``cube.parquet`` and cached as small Parquet
+files keyed by the data fingerprint (see :meth:`Prepared.summary`). A batch over 98
+kommuner points every notebook at the same cache directory (``shared_dir``), so the
+national preparation is computed once per batch, not once per notebook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from nsv_eval.errors import NsvError
+from nsv_eval.reference import AGE_BANDS, REGIONS, kommune_name, kommuner, region_of
+
+CUBE_MEASURES: tuple[str, ...] = (
+    "population",
+    "person_years",
+    "deaths",
+    "admissions_acute",
+    "admissions_short",
+    "preventable",
+    "fall_injury",
+    "hip_fracture",
+    "copd_acute",
+    "diabetes_acute",
+    "heart_failure_acute",
+    "readmit_index",
+    "readmit_30d",
+    "falls_registered",
+    "home_care",
+)
+"""Additive measures of ``cube.parquet`` (see ARCHITECTURE.md, prepared layout)."""
+
+SUMMARIES: dict[str, tuple[str, ...]] = {
+    # name -> grouping columns of the cached national summary
+    "year_age_sex": ("kommune_code", "year", "age_band", "sex"),
+    "month": ("kommune_code", "year", "month", "age65"),
+    "year_education": ("kommune_code", "year", "age_band", "education"),
+}
+
+
+@dataclass(frozen=True)
+class Area:
+    """A geographical level: one kommune, one region or the whole country.
+
+    Parameters
+    ----------
+    level : str
+        ``"kommune"``, ``"region"`` or ``"land"``.
+    code : int or None
+        Kommune code, region code, or None for the country.
+    """
+
+    level: str
+    code: int | None = None
+
+    @classmethod
+    def of(cls, level: str, kommune: int) -> Area:
+        """The area at ``level`` that contains ``kommune``."""
+        if level == "kommune":
+            return cls("kommune", int(kommune))
+        if level == "region":
+            return cls("region", region_of(kommune))
+        if level in ("land", "country"):
+            return cls("land", None)
+        raise ValueError(f"Unknown comparison level {level!r}: use 'kommune', 'region' or 'land'.")
+
+    @property
+    def name(self) -> str:
+        """Danish display name."""
+        if self.level == "kommune":
+            return f"{kommune_name(self.code)} Kommune"
+        if self.level == "region":
+            return REGIONS[int(self.code)]
+        return "Hele landet"
+
+    def mask(self, df: pd.DataFrame) -> pd.Series:
+        """Boolean mask of the rows of ``df`` (with ``kommune_code``) inside the area."""
+        if self.level == "kommune":
+            return df["kommune_code"] == self.code
+        if self.level == "region":
+            if "region_code" in df.columns:
+                return df["region_code"] == self.code
+            codes = kommuner().loc[lambda k: k["region_code"] == self.code, "kommune_code"]
+            return df["kommune_code"].isin(codes)
+        return pd.Series(True, index=df.index)
+
+
+def _fingerprint(manifest: dict) -> str:
+    blob = json.dumps(manifest.get("inputs", manifest), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+class Prepared:
+    """Access to a prepared data directory (the output of ``nsv-eval prepare``).
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The prepared directory (``data/prepared`` by default).
+    shared_dir : str or Path, optional
+        Where cached national summaries live. Defaults to ``<data_dir>/cache``; a batch
+        passes one directory shared by all its notebooks.
+    """
+
+    def __init__(self, data_dir: str | Path, shared_dir: str | Path | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        manifest = self.data_dir / "manifest.json"
+        if not manifest.exists():
+            raise NsvError(
+                f"No prepared data in {self.data_dir} (manifest.json is missing). Make it with "
+                "`make demo` (synthetic data) or `nsv-eval prepare --raw DIR --out "
+                f"{self.data_dir}` for your own extracts."
+            )
+        self.manifest: dict = json.loads(manifest.read_text(encoding="utf-8"))
+        self.fingerprint = _fingerprint(self.manifest)
+        self.shared_dir = Path(shared_dir) if shared_dir else self.data_dir / "cache"
+
+    # -- files ----------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        """Path of a prepared file; clear error if it is missing."""
+        p = self.data_dir / name
+        if not p.exists():
+            raise NsvError(f"{p} is missing from the prepared data; re-run `nsv-eval prepare`.")
+        return p
+
+    def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read ``<name>.parquet`` of the prepared directory into pandas."""
+        return pd.read_parquet(self.path(f"{name}.parquet"), columns=columns)
+
+    @cached_property
+    def period(self) -> tuple[int, int]:
+        """First and last calendar year in the cube."""
+        con = duckdb.connect()
+        lo, hi = con.execute(
+            "SELECT min(year), max(year) FROM read_parquet(?)", [str(self.path("cube.parquet"))]
+        ).fetchone()
+        return int(lo), int(hi)
+
+    @cached_property
+    def rollout(self) -> pd.DataFrame:
+        """Kommune-level roll-out dates (``kommune_code``, ``intervention``, ``start_date``)."""
+        df = self.table("rollout")
+        df["start_date"] = pd.to_datetime(df["start_date"])
+        return df
+
+    def start_date(self, kommune: int, intervention: str) -> pd.Timestamp | None:
+        """Roll-out date of ``intervention`` in ``kommune`` (None if it never started)."""
+        r = self.rollout
+        hit = r[(r["kommune_code"] == int(kommune)) & (r["intervention"] == intervention)]
+        if hit.empty or pd.isna(hit["start_date"].iloc[0]):
+            return None
+        return pd.Timestamp(hit["start_date"].iloc[0])
+
+    # -- cached national summaries --------------------------------------------------
+    def summary(self, name: str) -> pd.DataFrame:
+        """A national summary of the cube, computed once and cached on disk.
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`SUMMARIES`: ``"year_age_sex"`` (kommune × year × age band × sex),
+            ``"month"`` (kommune × year × month × 65+ flag), ``"year_education"``
+            (kommune × year × age band × education).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Grouping columns, ``region_code`` and the sums of :data:`CUBE_MEASURES`.
+        """
+        if name not in SUMMARIES:
+            raise ValueError(f"Unknown summary {name!r}; choose one of {sorted(SUMMARIES)}")
+        cache = self.shared_dir / f"{name}-{self.fingerprint}.parquet"
+        if cache.exists():
+            return pd.read_parquet(cache)
+        df = self._aggregate(SUMMARIES[name])
+        self.shared_dir.mkdir(parents=True, exist_ok=True)
+        # atomic write: parallel notebooks may race to fill the same cache
+        fd, tmp = tempfile.mkstemp(dir=self.shared_dir, suffix=".tmp")
+        os.close(fd)
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, cache)
+        return df
+
+    def _aggregate(self, groups: tuple[str, ...]) -> pd.DataFrame:
+        cube = str(self.path("cube.parquet"))
+        con = duckdb.connect()
+        con.execute("SET threads TO 2")
+        con.register("komm", kommuner()[["kommune_code", "region_code"]])
+        present = {
+            r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [cube]).fetchall()
+        }
+        measures = [m for m in CUBE_MEASURES if m in present]
+        old = ", ".join(f"'{b}'" for b in AGE_BANDS[13:])
+        exprs = {"age65": f"(c.age_band IN ({old}))"}
+        sel = ", ".join(f"{exprs.get(g, 'c.' + g)} AS {g}" for g in groups)
+        sums = ", ".join(f"sum(c.{m}) AS {m}" for m in measures)
+        grp = ", ".join(str(i + 1) for i in range(len(groups)))
+        sql = (
+            f"SELECT {sel}, any_value(k.region_code) AS region_code, {sums} "
+            f"FROM read_parquet('{cube}') c JOIN komm k USING (kommune_code) "
+            f"GROUP BY {grp} ORDER BY {grp}"
+        )
+        df = con.execute(sql).df()
+        for m in measures:
+            if m != "person_years":
+                df[m] = df[m].astype("int64")
+        return df
+
+
+def load_prepared(
+    data_dir: str | Path = "data/prepared", shared_dir: str | Path | None = None
+) -> Prepared:
+    """Open a prepared data directory (see :class:`Prepared`)."""
+    return Prepared(data_dir, shared_dir)
+
+
+def filter_ages(df: pd.DataFrame, min_age: int) -> pd.DataFrame:
+    """Rows of ``df`` whose ``age_band`` starts at or above ``min_age``."""
+    bands = AGE_BANDS[min(min_age // 5, len(AGE_BANDS) - 1) :]
+    return df[df["age_band"].isin(bands)]
