@@ -1,0 +1,312 @@
+"""The kommune's indicator profile: trend, standardised comparison, funnel position.
+
+Everything here is computed from the cached national summary ``year_age_sex`` of
+:class:`~nsv_eval.analyses.data.Prepared` (kommune × year × age band × sex), so the 98-kommune
+comparison costs one small table, not a pass over the cube.
+
+Methods (PHE/OHID Fingertips conventions, implemented in :mod:`nsv_eval.stats`):
+
+* crude rates (Byar/exact Poisson CI) and proportions (Wilson CI) per year and area;
+* age-standardised rates (ESP2013, restricted to the indicator's age bands; Dobson CI);
+* indirectly standardised ratios (age × sex, national reference rates of the same period;
+  ×100, so 100 = as expected from the country's rates) for all 98 kommuner, which place
+  the kommune in a funnel plot of ratio against expected count;
+* significance categories against the region and the country (benchmark outside the
+  kommune's 95 % CI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nsv_eval import stats
+from nsv_eval.analyses.catalogue import INDICATORS, Indicator
+from nsv_eval.analyses.data import Area, Prepared, filter_ages
+from nsv_eval.reference import esp2013, kommuner
+
+LEVELS: tuple[str, ...] = ("kommune", "region", "land")
+
+
+def _indicator(ind: Indicator | str) -> Indicator:
+    return INDICATORS[ind] if isinstance(ind, str) else ind
+
+
+def _base(prep: Prepared, ind: Indicator, years: Sequence[int] | None) -> pd.DataFrame:
+    df = filter_ages(prep.summary("year_age_sex"), ind.min_age)
+    if years is not None:
+        df = df[df["year"].isin(list(years))]
+    return df
+
+
+def _estimate(df: pd.DataFrame, ind: Indicator, by: list[str]) -> pd.DataFrame:
+    agg = df.groupby(by, as_index=False, observed=True)[[ind.numerator, ind.denominator]].sum()
+    fn = stats.proportion if ind.kind == "proportion" else stats.rate
+    return fn(agg, ind.numerator, ind.denominator, by=by, multiplier=ind.multiplier)
+
+
+def trend(
+    prep: Prepared,
+    indicator: Indicator | str,
+    kommune: int,
+    *,
+    levels: Sequence[str] = LEVELS,
+    years: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Yearly crude value with CI for the kommune, its region and the country.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level``, ``area``, ``year``, ``numerator``, ``denominator``, ``estimate``,
+        ``lower``, ``upper``, ``conf``, ``method``.
+    """
+    ind = _indicator(indicator)
+    base = _base(prep, ind, years)
+    out = []
+    for level in levels:
+        area = Area.of(level, kommune)
+        part = base[area.mask(base)].assign(level=level, area=area.name)
+        out.append(_estimate(part, ind, ["level", "area", "year"]))
+    return pd.concat(out, ignore_index=True)
+
+
+def standardised(
+    prep: Prepared, indicator: Indicator | str, kommune: int, years: Sequence[int]
+) -> pd.DataFrame:
+    """Value for the kommune, region and country over ``years`` pooled.
+
+    Rates are age-standardised to ESP2013 (the indicator's age bands, Dobson CI);
+    proportions are crude (Wilson CI). Columns as in :func:`trend`, one row per level.
+    """
+    ind = _indicator(indicator)
+    base = _base(prep, ind, years)
+    out = []
+    for level in LEVELS:
+        area = Area.of(level, kommune)
+        part = base[area.mask(base)].assign(level=level, area=area.name)
+        if ind.kind == "proportion":
+            out.append(_estimate(part, ind, ["level", "area"]))
+        else:
+            strata = part.groupby(["level", "area", "age_band"], as_index=False, observed=True)[
+                [ind.numerator, ind.denominator]
+            ].sum()
+            strata = strata.merge(esp2013()[["age_band", "population"]], on="age_band").rename(
+                columns={"population": "std_pop"}
+            )
+            out.append(
+                stats.dsr(
+                    strata,
+                    ind.numerator,
+                    ind.denominator,
+                    "std_pop",
+                    by=["level", "area"],
+                    multiplier=ind.multiplier,
+                )
+            )
+    return pd.concat(out, ignore_index=True)
+
+
+def indirect(prep: Prepared, indicator: Indicator | str, years: Sequence[int]) -> pd.DataFrame:
+    """Indirectly standardised ratio (age × sex, national reference) for all 98 kommuner.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kommune_code``, ``kommune_name``, ``region_code``, ``observed``, ``expected``,
+        ``estimate`` (ratio × 100), ``lower``, ``upper``, ...
+    """
+    ind = _indicator(indicator)
+    base = _base(prep, ind, years)
+    cells = base.groupby(["kommune_code", "age_band", "sex"], as_index=False, observed=True)[
+        [ind.numerator, ind.denominator]
+    ].sum()
+    ref = cells.groupby(["age_band", "sex"], as_index=False)[[ind.numerator, ind.denominator]].sum()
+    ref = ref.rename(columns={ind.numerator: "ref_num", ind.denominator: "ref_den"})
+    cells = cells.merge(ref, on=["age_band", "sex"])
+    cells = cells[cells["ref_den"] > 0]
+    res = stats.isr(
+        cells,
+        ind.numerator,
+        ind.denominator,
+        "ref_num",
+        "ref_den",
+        by=["kommune_code"],
+        ratio=True,
+        multiplier=100,
+    )
+    k = kommuner()[["kommune_code", "kommune_name", "region_code"]]
+    return k.merge(res, on="kommune_code", how="left")
+
+
+def profile_table(
+    prep: Prepared,
+    kommune: int,
+    years: Sequence[int],
+    indicators: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per indicator: the kommune's value and CI, region and country values,
+    the indirectly standardised ratio and the significance categories.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator``, ``label``, ``unit``, ``numerator``, ``estimate``, ``lower``, ``upper``,
+        ``region``, ``land``, ``vs_region``, ``vs_land``, ``isr``, ``isr_lower``,
+        ``isr_upper``, ``isr_category``.
+    """
+    rows = []
+    for key in indicators or list(INDICATORS):
+        ind = INDICATORS[key]
+        st = standardised(prep, ind, kommune, years).set_index("level")
+        k = st.loc[["kommune"]].reset_index()
+        polarity = "low_is_good" if ind.lower_is_better else "high_is_good"
+        vs_region = stats.compare(k, float(st.at["region", "estimate"]), polarity=polarity)
+        vs_land = stats.compare(k, float(st.at["land", "estimate"]), polarity=polarity)
+        ir = indirect(prep, ind, years).set_index("kommune_code").loc[int(kommune)]
+        ir_cat = stats.compare(
+            pd.DataFrame(
+                [{"estimate": ir["estimate"], "lower": ir["lower"], "upper": ir["upper"]}]
+            ),
+            100.0,
+            polarity=polarity,
+        )
+        rows.append(
+            {
+                "indicator": key,
+                "label": ind.label_da,
+                "unit": ind.unit_da,
+                "numerator": int(st.at["kommune", "numerator"]),
+                "estimate": st.at["kommune", "estimate"],
+                "lower": st.at["kommune", "lower"],
+                "upper": st.at["kommune", "upper"],
+                "region": st.at["region", "estimate"],
+                "land": st.at["land", "estimate"],
+                "vs_region": vs_region["comparison_da"].iloc[0],
+                "vs_land": vs_land["comparison_da"].iloc[0],
+                "isr": ir["estimate"],
+                "isr_lower": ir["lower"],
+                "isr_upper": ir["upper"],
+                "isr_category": ir_cat["comparison_da"].iloc[0],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) -> pd.DataFrame:
+    """Life expectancy at birth by sex: the kommune, its region, the country and the best
+    and worst kommune (years pooled; Chiang II abridged life table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sex``, ``area``, ``level``, ``estimate``, ``lower``, ``upper`` (years).
+    """
+    df = prep.summary("year_age_sex")
+    df = df[df["year"].isin(list(years))]
+    cells = df.groupby(["kommune_code", "region_code", "sex", "age_band"], as_index=False)[
+        ["deaths", "person_years"]
+    ].sum()
+    lower = cells["age_band"].str.extract(r"^(\d+)")[0].astype(int)
+    cells = cells.assign(age_lower=lower)
+
+    def le(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+        agg = frame.groupby([*by, "age_lower"], as_index=False)[["deaths", "person_years"]].sum()
+        res = stats.life_expectancy(agg, "deaths", "person_years", "age_lower", by=by)
+        return res[res["age_start"] == 0].reset_index(drop=True)  # at birth
+
+    per_k = le(cells, ["kommune_code", "sex"])
+    out = []
+    names = kommuner().set_index("kommune_code")["kommune_name"]
+    for sex, grp in per_k.groupby("sex"):
+        grp = grp.dropna(subset=["estimate"])
+        best = grp.loc[grp["estimate"].idxmax()]
+        worst = grp.loc[grp["estimate"].idxmin()]
+        own = grp[grp["kommune_code"] == int(kommune)]
+        if not own.empty:
+            out.append(
+                {
+                    "sex": sex,
+                    "level": "kommune",
+                    "area": Area("kommune", int(kommune)).name,
+                    **own.iloc[0][["estimate", "lower", "upper"]].to_dict(),
+                }
+            )
+        reg = Area.of("region", kommune)
+        r = le(cells[(cells["region_code"] == reg.code) & (cells["sex"] == sex)], ["sex"])
+        out.append(
+            {
+                "sex": sex,
+                "level": "region",
+                "area": reg.name,
+                **r.iloc[0][["estimate", "lower", "upper"]].to_dict(),
+            }
+        )
+        n = le(cells[cells["sex"] == sex], ["sex"])
+        out.append(
+            {
+                "sex": sex,
+                "level": "land",
+                "area": "Hele landet",
+                **n.iloc[0][["estimate", "lower", "upper"]].to_dict(),
+            }
+        )
+        for lvl, row in (("bedste", best), ("laveste", worst)):
+            out.append(
+                {
+                    "sex": sex,
+                    "level": lvl,
+                    "area": f"{names[int(row['kommune_code'])]} Kommune",
+                    "estimate": row["estimate"],
+                    "lower": row["lower"],
+                    "upper": row["upper"],
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.DataFrame:
+    """Sundhedsprofil indicators (weighted) for the kommune, region and country.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator``, ``label``, ``level``, ``area``, ``respondents``, ``estimate``,
+        ``lower``, ``upper`` (percent; mean score for mental well-being).
+    """
+    sv = prep.table("survey")
+    if year is None:
+        year = int(sv["year"].max())
+    sv = sv[sv["year"] == year]
+    defs = {
+        "srh_good": ("Godt eller virkelig godt selvvurderet helbred", "proportion"),
+        "daily_smoker": ("Ryger dagligt", "proportion"),
+        "lonely": ("Ofte uønsket alene", "proportion"),
+        "mental_wellbeing": ("Mentalt helbred (gennemsnitlig score)", "mean"),
+    }
+    out = []
+    for level in LEVELS:
+        area = Area.of(level, kommune)
+        part = sv[area.mask(sv)]
+        for col, (label, kind) in defs.items():
+            r = stats.weighted_prevalence(part, col, "weight", kind=kind)
+            out.append(
+                {
+                    "indicator": col,
+                    "label": label,
+                    "level": level,
+                    "area": area.name,
+                    "year": year,
+                    **r.iloc[0][["respondents", "estimate", "lower", "upper"]].to_dict(),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def funnel_points(prep: Prepared, indicator: Indicator | str, years: Sequence[int]) -> pd.DataFrame:
+    """Observed and expected counts per kommune for a funnel plot of the standardised ratio."""
+    ir = indirect(prep, indicator, years)
+    ir = ir[np.isfinite(ir["expected"]) & (ir["expected"] > 0)]
+    return ir

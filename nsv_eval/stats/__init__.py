@@ -1,0 +1,38 @@
+"""The public statistics API of nsv-eval, named after the statistics.
+
+Indicators (PHE/OHID Fingertips methods): :func:`proportion`, :func:`rate`, :func:`dsr`,
+:func:`isr`, :func:`funnel_limits`, :func:`funnel_plot`, :func:`compare`, :func:`sii`,
+:func:`concentration_index`, :func:`life_expectancy`; survey estimates:
+:func:`weighted_prevalence`. Effect-evaluation designs live in
+:mod:`nsv_eval.stats.designs` and are re-exported here.
+"""
+
+from nsv_eval.stats.indicators import (
+    FunnelResult,
+    compare,
+    concentration_index,
+    dsr,
+    funnel_limits,
+    funnel_plot,
+    isr,
+    life_expectancy,
+    proportion,
+    rate,
+    sii,
+)
+from nsv_eval.stats.survey import weighted_prevalence
+
+__all__ = [
+    "FunnelResult",
+    "compare",
+    "concentration_index",
+    "dsr",
+    "funnel_limits",
+    "funnel_plot",
+    "isr",
+    "life_expectancy",
+    "proportion",
+    "rate",
+    "sii",
+    "weighted_prevalence",
+]
