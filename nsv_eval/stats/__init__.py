@@ -7,6 +7,15 @@ Indicators (PHE/OHID Fingertips methods): :func:`proportion`, :func:`rate`, :fun
 :mod:`nsv_eval.stats.designs` and are re-exported here.
 """
 
+from nsv_eval.stats.designs import (
+    EffectResult,
+    did,
+    its,
+    leave_one_out,
+    placebo_in_time,
+    triangulate,
+    twfe,
+)
 from nsv_eval.stats.indicators import (
     FunnelResult,
     compare,
@@ -23,6 +32,13 @@ from nsv_eval.stats.indicators import (
 from nsv_eval.stats.survey import weighted_prevalence
 
 __all__ = [
+    "EffectResult",
+    "did",
+    "its",
+    "leave_one_out",
+    "placebo_in_time",
+    "triangulate",
+    "twfe",
     "FunnelResult",
     "compare",
     "concentration_index",

@@ -1,0 +1,28 @@
+"""Effect-evaluation designs, one per file, sharing :class:`~.base.EffectResult`.
+
+* :func:`its` — interrupted time series (segmented regression).
+* :func:`did`, :func:`twfe` — staggered difference-in-differences (Callaway & Sant'Anna) and
+  the plain two-way fixed-effects estimate.
+* :func:`synthetic_control` — Abadie-Diamond-Hainmueller synthetic control.
+* :func:`cohort_effect` — propensity-score weighting or matching for person-level cohorts.
+* :func:`kaplan_meier`, :func:`cox`, :func:`cumulative_incidence` — time to event, with
+  death as a competing risk.
+* :func:`triangulate` — do two or more designs agree?
+* :mod:`.diagnostics` — placebo-in-time, leave-one-out.
+"""
+
+from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
+from nsv_eval.stats.designs.did import did, twfe
+from nsv_eval.stats.designs.its import its
+from nsv_eval.stats.designs.triangulate import triangulate
+
+__all__ = [
+    "EffectResult",
+    "did",
+    "its",
+    "leave_one_out",
+    "placebo_in_time",
+    "triangulate",
+    "twfe",
+]

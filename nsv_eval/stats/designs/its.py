@@ -1,0 +1,504 @@
+"""Interrupted time series: segmented regression with seasonality, overdispersion and HAC errors.
+
+The model follows Lopez Bernal, Cummins & Gasparrini (2017), "Interrupted time series
+regression for the evaluation of public health interventions: a tutorial", *Int J Epidemiol*
+46(1):348-355 (doi:10.1093/ije/dyw098)::
+
+    g(E[y_t]) = b0 + b1 * time + b2 * post_t [+ b3 * (time - start) * post_t]
+                + Fourier(season) [+ log(offset_t)]
+
+``post_t`` is 1 from the first period after the intervention. ``b2`` is the level change at
+the start (a rate ratio ``exp(b2)`` for count families), ``b3`` the change in slope per time
+unit. Seasonality enters as ``n_harmonics`` sine/cosine pairs of ``season_col`` with the given
+``period`` (as ``tsModel::harmonic`` in the tutorial's R code). The regression is a statsmodels
+GLM; quasi-Poisson scales the covariance by the Pearson chi2/df, negative binomial estimates
+its dispersion by maximum likelihood first, and Newey–West (HAC) standard errors are available
+for residual autocorrelation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from nsv_eval.errors import InputError
+from nsv_eval.stats.designs._text import _num
+from nsv_eval.stats.designs.base import EffectResult
+
+__all__ = ["ITSResult", "its", "time_index"]
+
+COUNT_FAMILIES = ("poisson", "quasipoisson", "negbin")
+FAMILIES = (*COUNT_FAMILIES, "gaussian")
+
+ASSUMPTIONS_ITS: dict[str, list[str]] = {
+    "da": [
+        "Udviklingen før indsatsen (niveau, lineær tendens og sæsonmønster) ville være "
+        "fortsat uændret uden indsatsen (den kontrafaktiske linje).",
+        "Ingen andre begivenheder eller ændringer i registrering skete samtidig med indsatsen.",
+        "Befolkningen/sammensætningen ændrer sig ikke brat ved starttidspunktet.",
+        "Restvariationen er håndteret: overspredning (kvasi-Poisson/negativ binomial) og "
+        "autokorrelation (se Durbin-Watson; brug evt. HAC-standardfejl).",
+    ],
+    "en": [
+        "The pre-intervention level, linear trend and seasonal pattern would have continued "
+        "unchanged without the intervention (the counterfactual line).",
+        "No other event or change in recording coincided with the intervention.",
+        "The population/case mix does not change abruptly at the start.",
+        "Residual variation is handled: overdispersion (quasi-Poisson/negative binomial) and "
+        "autocorrelation (see Durbin-Watson; use HAC standard errors if needed).",
+    ],
+}
+
+
+# --------------------------------------------------------------------------------------
+# time handling
+# --------------------------------------------------------------------------------------
+def _time_mode(s: pd.Series) -> str:
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return "period"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        if s.isna().any():
+            raise InputError("time has missing dates")
+        if s.dt.day.nunique() == 1 or (s + pd.offsets.Day(1)).dt.day.eq(1).all():
+            return "month"
+        return "day"
+    return "number"
+
+
+def _to_index(s: pd.Series, mode: str) -> np.ndarray:
+    if mode == "period":
+        return s.map(lambda p: p.ordinal).to_numpy(dtype=float)
+    if mode == "month":
+        return (s.dt.year * 12 + s.dt.month - 1).to_numpy(dtype=float)
+    if mode == "day":
+        return ((s - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    num = pd.to_numeric(s, errors="coerce")
+    if num.isna().any():
+        bad = s[num.isna()].index[0]
+        raise InputError(f"time value {s[bad]!r} (row {bad}) is neither a number nor a date")
+    return num.to_numpy(dtype=float)
+
+
+def time_index(values: pd.Series | np.ndarray | list) -> np.ndarray:
+    """Numeric time index for ITS: ints/floats as is; monthly dates as months since year 0.
+
+    Datetimes that all fall on the same day of the month (e.g. month starts) or on month
+    ends are counted in months (``year * 12 + month - 1``), other datetimes in days; pandas
+    Periods use their ordinal (months for monthly periods).
+    """
+    s = pd.Series(values)
+    return _to_index(s, _time_mode(s))
+
+
+def _scalar_time(value: Any, like: pd.Series) -> float:
+    """Convert ``intervention_start`` to the numeric scale of the time column ``like``."""
+    mode = _time_mode(like)
+    if mode == "period":
+        return float(pd.Period(value, freq=like.dtype.freq).ordinal)
+    if mode in ("month", "day"):
+        return float(_to_index(pd.Series([pd.Timestamp(value)]), mode)[0])
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"intervention_start {value!r} is not on the scale of the time column (numbers)"
+        ) from None
+
+
+def fourier_terms(x: np.ndarray, n_harmonics: int, period: float) -> pd.DataFrame:
+    """``n_harmonics`` pairs of sin/cos of ``2*pi*k*x/period`` (as ``tsModel::harmonic``)."""
+    cols = {}
+    for k in range(1, n_harmonics + 1):
+        cols[f"sin{k}"] = np.sin(2 * np.pi * k * x / period)
+        cols[f"cos{k}"] = np.cos(2 * np.pi * k * x / period)
+    return pd.DataFrame(cols)
+
+
+# --------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------
+@dataclass
+class ITSResult(EffectResult):
+    """Result of :func:`its`: level (and slope) change, counterfactual and diagnostics."""
+
+    def counterfactual(self) -> pd.DataFrame:
+        """Observed, fitted and counterfactual series.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``time`` (original values), ``observed``, ``fitted`` and ``counterfactual`` (the
+            model's mean with the intervention terms set to 0; seasonality and offset kept),
+            with ``counterfactual_lower``/``_upper`` (pointwise confidence limits) and, when an
+            offset was given, ``offset``. Count families are on the count scale.
+        """
+        return self.details["_counterfactual"].copy()
+
+    def _summary_text(self, lang: str) -> str:
+        d = self.details
+        row = self.main_effect()
+        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
+        pct = int(round(self.conf * 100))
+        ratio = self.scale.endswith("ratio")
+        start = d["intervention_start"]
+        excl = (lo > 1 or hi < 1) if ratio else (lo > 0 or hi < 0)
+        n_pre, n_post = d["n_pre"], d["n_post"]
+        if lang == "da":
+            if ratio:
+                change = (est - 1) * 100
+                word = "faldt" if change < 0 else "steg"
+                s = (
+                    f"Afbrudt tidsserie med {n_pre} perioder før og {n_post} efter start "
+                    f"({start}). Ved starten {word} niveauet med {_num(abs(change), lang, 1)} % i "
+                    f"forhold til den forventede udvikling uden indsats (rateratio "
+                    f"{_num(est, lang, 3)}; {pct} %-KI: {_num(lo, lang, 3)} til {_num(hi, lang, 3)}). "
+                )
+            else:
+                s = (
+                    f"Afbrudt tidsserie med {n_pre} perioder før og {n_post} efter start "
+                    f"({start}). Niveauændring ved start: {_num(est, lang, 2)} ({pct} %-KI: "
+                    f"{_num(lo, lang, 2)} til {_num(hi, lang, 2)}). "
+                )
+            s += (
+                "Intervallet udelukker 'ingen effekt'."
+                if excl
+                else "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+            )
+            if "slope" in set(self.effects["term"]):
+                sl = self.effects.set_index("term").loc["slope"]
+                s += (
+                    f" Ændring i hældning pr. tidsenhed: {_num(sl['estimate'], lang, 4)} "
+                    f"({_num(sl['lower'], lang, 4)} til {_num(sl['upper'], lang, 4)})."
+                )
+            if d.get("dispersion") is not None and self.details["family"] != "gaussian":
+                s += f" Overspredning (Pearson χ²/df): {_num(d['dispersion'], lang, 2)}."
+            s += f" Durbin-Watson: {_num(d['durbin_watson'], lang, 2)}"
+            s += (
+                " (tegn på autokorrelation i residualerne; overvej HAC-standardfejl)."
+                if d["autocorrelation_flag"]
+                else " (ingen tydelig autokorrelation)."
+            )
+            if d["hac_lags"] is not None:
+                s += f" Standardfejl er Newey-West (HAC) med {d['hac_lags']} lag."
+            return s
+        if ratio:
+            change = (est - 1) * 100
+            word = "fell" if change < 0 else "rose"
+            s = (
+                f"Interrupted time series with {n_pre} periods before and {n_post} after the start "
+                f"({start}). At the start the level {word} by {_num(abs(change), lang, 1)}% "
+                f"relative to the expected course without the intervention (rate ratio "
+                f"{_num(est, lang, 3)}; {pct}% CI {_num(lo, lang, 3)} to {_num(hi, lang, 3)}). "
+            )
+        else:
+            s = (
+                f"Interrupted time series with {n_pre} periods before and {n_post} after the start "
+                f"({start}). Level change at the start: {_num(est, lang, 2)} ({pct}% CI "
+                f"{_num(lo, lang, 2)} to {_num(hi, lang, 2)}). "
+            )
+        s += (
+            "The interval excludes 'no effect'."
+            if excl
+            else "The data cannot rule out that the intervention had no effect."
+        )
+        if "slope" in set(self.effects["term"]):
+            sl = self.effects.set_index("term").loc["slope"]
+            s += (
+                f" Change in slope per time unit: {_num(sl['estimate'], lang, 4)} "
+                f"({_num(sl['lower'], lang, 4)} to {_num(sl['upper'], lang, 4)})."
+            )
+        if d.get("dispersion") is not None and self.details["family"] != "gaussian":
+            s += f" Overdispersion (Pearson chi2/df): {_num(d['dispersion'], lang, 2)}."
+        s += f" Durbin-Watson: {_num(d['durbin_watson'], lang, 2)}"
+        s += (
+            " (residual autocorrelation; consider HAC standard errors)."
+            if d["autocorrelation_flag"]
+            else " (no clear autocorrelation)."
+        )
+        if d["hac_lags"] is not None:
+            s += f" Standard errors are Newey-West (HAC) with {d['hac_lags']} lags."
+        return s
+
+    def plot(self, ax=None, *, lang: str = "da", per: float | None = 100_000):
+        """Observed points, fitted line, dashed counterfactual and a line at the start.
+
+        With an offset the series are drawn as rates per ``per`` (e.g. per 100,000).
+        """
+        import matplotlib.pyplot as plt
+
+        cf = self.counterfactual()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4.5))
+        scale = np.ones(len(cf))
+        if "offset" in cf.columns and per:
+            scale = per / cf["offset"].to_numpy()
+        xs = cf["time"]
+        if isinstance(xs.dtype, pd.PeriodDtype):
+            xs = xs.dt.to_timestamp()
+        x = xs.to_numpy()
+        post = self.details["_post"]
+        obs, fit = cf["observed"].to_numpy() * scale, cf["fitted"].to_numpy() * scale
+        cfv = cf["counterfactual"].to_numpy() * scale
+        cfl = cf["counterfactual_lower"].to_numpy() * scale
+        cfu = cf["counterfactual_upper"].to_numpy() * scale
+        ax.plot(x, obs, "o", ms=4, color="#555555", label=_lab("observed", lang))
+        ax.plot(x, fit, "-", color="#0072B2", label=_lab("fitted", lang))
+        ax.plot(x[post], cfv[post], "--", color="#D55E00", label=_lab("counterfactual", lang))
+        ax.fill_between(x[post], cfl[post], cfu[post], color="#D55E00", alpha=0.15, lw=0)
+        ax.axvline(x[post][0], color="black", ls=":", lw=1)
+        ylab = self.details["outcome"]
+        if "offset" in cf.columns and per:
+            ylab = (f"Rate pr. {per:,.0f}" if lang == "da" else f"Rate per {per:,.0f}").replace(
+                ",", "." if lang == "da" else ","
+            )
+        ax.set_ylabel(ylab)
+        ax.set_xlabel("Tid" if lang == "da" else "Time")
+        ax.set_title(
+            "Afbrudt tidsserie: observeret, model og forløb uden indsats"
+            if lang == "da"
+            else "Interrupted time series: observed, model and counterfactual"
+        )
+        ax.legend(frameon=False)
+        return ax.figure
+
+
+def _lab(key: str, lang: str) -> str:
+    da = {"observed": "Observeret", "fitted": "Model", "counterfactual": "Uden indsats (forventet)"}
+    en = {"observed": "Observed", "fitted": "Fitted", "counterfactual": "Counterfactual"}
+    return (da if lang == "da" else en)[key]
+
+
+# --------------------------------------------------------------------------------------
+# estimator
+# --------------------------------------------------------------------------------------
+def its(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str,
+    intervention_start: Any,
+    *,
+    offset: str | None = None,
+    season_col: str | None = None,
+    n_harmonics: int = 2,
+    period: float = 12,
+    family: Literal["poisson", "quasipoisson", "negbin", "gaussian"] = "quasipoisson",
+    slope_change: bool = False,
+    hac_lags: int | None = None,
+    conf: float = 0.95,
+) -> ITSResult:
+    """Segmented regression for an interrupted time series (Lopez Bernal et al. 2017).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per period.
+    outcome : str
+        Count (count families) or continuous outcome (gaussian).
+    time : str
+        Period column: ints/floats, dates (monthly dates are counted in months) or Periods.
+    intervention_start : scalar
+        First value of ``time`` after the intervention (same type as ``time``).
+    offset : str, optional
+        Population/person-time column; its log is the offset (count families only).
+    season_col : str, optional
+        Column for Fourier seasonality, e.g. the month number 1-12; a date column uses its
+        month.
+    n_harmonics, period : int, float
+        Number of sine/cosine pairs and their period (12 for months).
+    family : {"poisson", "quasipoisson", "negbin", "gaussian"}
+        Quasi-Poisson scales the variance by the Pearson chi2/df; ``negbin`` is NB2 with the
+        dispersion estimated by maximum likelihood.
+    slope_change : bool
+        Add a change in slope, ``(time - start) * post``; the level term is then the change
+        at the first post-intervention period.
+    hac_lags : int, optional
+        Newey-West (HAC) standard errors with this many lags.
+    conf : float
+        Confidence level (Wald intervals; t-based for gaussian).
+
+    Returns
+    -------
+    ITSResult
+        ``.table()`` rows ``level`` (main; rate ratio or absolute change), ``slope`` (when
+        asked; ratio or change per time unit) and ``trend`` (pre-intervention trend per time
+        unit); ``.counterfactual()``; ``.plot()``; ``details`` with the fitted model,
+        dispersion, Durbin-Watson and Ljung-Box autocorrelation diagnostics.
+    """
+    import statsmodels.api as sm
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.stats.stattools import durbin_watson
+
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
+    if not 0 < conf < 1:
+        raise ValueError(f"conf must be in (0, 1), not {conf!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("data must be a pandas DataFrame")
+    cols = [outcome, time] + [c for c in (offset, season_col) if c]
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise InputError(f"data lacks column(s) {missing}")
+    if offset and family == "gaussian":
+        raise ValueError(
+            "offset applies to count families; for a gaussian model pass a rate as outcome"
+        )
+    df = data.reset_index(drop=True)
+    tnum = time_index(df[time])
+    order = np.argsort(tnum, kind="stable")
+    df = df.iloc[order].reset_index(drop=True)
+    tnum = tnum[order]
+    if len(np.unique(tnum)) != len(tnum):
+        dup = pd.Series(tnum).duplicated()
+        raise InputError(f"column {time!r}: duplicated period {df.loc[dup.idxmax(), time]!r}")
+    y = pd.to_numeric(df[outcome], errors="coerce")
+    if y.isna().any():
+        row = int(order[int(np.flatnonzero(y.isna().to_numpy())[0])])
+        raise InputError(f"column {outcome!r} is missing or non-numeric (row {row})")
+    y = y.to_numpy(dtype=float)
+    if family in COUNT_FAMILIES and ((y < 0).any() or not np.allclose(y, np.round(y))):
+        row = int(order[int(np.flatnonzero((y < 0) | ~np.isclose(y, np.round(y)))[0])])
+        raise InputError(f"column {outcome!r}: counts must be non-negative integers (row {row})")
+    t0 = _scalar_time(intervention_start, df[time])
+    post = (tnum >= t0).astype(float)
+    n_pre, n_post = int((post == 0).sum()), int(post.sum())
+    if n_pre < 3 or n_post < 1:
+        raise InputError(
+            f"intervention_start {intervention_start!r}: need at least 3 periods before and 1 "
+            f"after (have {n_pre} and {n_post})"
+        )
+    # design: time counted from the first period so the intercept is the starting level
+    tt = tnum - tnum[0]
+    X = pd.DataFrame({"const": 1.0, "trend": tt, "level": post})
+    if slope_change:
+        X["slope"] = (tnum - t0) * post
+    if season_col:
+        sv = df[season_col]
+        if pd.api.types.is_datetime64_any_dtype(sv):
+            sv = sv.dt.month
+        sv = pd.to_numeric(sv, errors="coerce")
+        if sv.isna().any():
+            row = int(order[int(np.flatnonzero(sv.isna().to_numpy())[0])])
+            raise InputError(f"column {season_col!r} is missing or non-numeric (row {row})")
+        X = pd.concat([X, fourier_terms(sv.to_numpy(dtype=float), n_harmonics, period)], axis=1)
+    off = None
+    if offset:
+        ov = pd.to_numeric(df[offset], errors="coerce")
+        if ov.isna().any() or (ov <= 0).any():
+            row = int(order[int(np.flatnonzero((ov.isna() | (ov <= 0)).to_numpy())[0])])
+            raise InputError(f"column {offset!r} must be positive (row {row})")
+        off = np.log(ov.to_numpy(dtype=float))
+    alpha = None
+    if family == "gaussian":
+        fam = sm.families.Gaussian()
+    elif family == "negbin":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = sm.NegativeBinomial(y, X, offset=off, loglike_method="nb2").fit(
+                disp=0, maxiter=200
+            )
+        alpha = float(nb.params["alpha"])
+        fam = sm.families.NegativeBinomial(alpha=alpha)
+    else:
+        fam = sm.families.Poisson()
+    model = sm.GLM(y, X, family=fam, offset=off)
+    fit_kw: dict[str, Any] = {}
+    if family == "quasipoisson":
+        fit_kw["scale"] = "X2"
+    if hac_lags is not None:
+        if hac_lags < 0:
+            raise ValueError("hac_lags must be >= 0")
+        fit_kw.update(cov_type="HAC", cov_kwds={"maxlags": int(hac_lags)})
+    if family == "gaussian":
+        fit_kw["use_t"] = True
+    res = model.fit(**fit_kw)
+    params, cov = res.params, res.cov_params()
+    pearson = float(np.sum(res.resid_pearson**2) / res.df_resid)
+    use_t = family == "gaussian"
+    q = 0.5 + conf / 2
+    crit = stats.t.ppf(q, res.df_resid) if use_t else stats.norm.ppf(q)
+    ratio = family in COUNT_FAMILIES
+    rows = []
+    terms = ["level"] + (["slope"] if slope_change else []) + ["trend"]
+    for term in terms:
+        b, se = float(params[term]), float(np.sqrt(cov.loc[term, term]))
+        zval = b / se
+        p = float(2 * (stats.t.sf(abs(zval), res.df_resid) if use_t else stats.norm.sf(abs(zval))))
+        lo, hi = b - crit * se, b + crit * se
+        if ratio:
+            b, lo, hi = np.exp(b), np.exp(lo), np.exp(hi)
+        rows.append(dict(term=term, estimate=b, lower=lo, upper=hi, p_value=p, se=se))
+    effects = pd.DataFrame(rows)
+    # counterfactual: intervention terms set to zero, seasonality and offset kept
+    X0 = X.copy()
+    X0["level"] = 0.0
+    if slope_change:
+        X0["slope"] = 0.0
+    eta0 = X0.to_numpy() @ params.to_numpy() + (off if off is not None else 0.0)
+    var0 = np.einsum("ij,jk,ik->i", X0.to_numpy(), cov.to_numpy(), X0.to_numpy())
+    zc = stats.norm.ppf(q)
+    inv = np.exp if family != "gaussian" else (lambda v: v)
+    cf = pd.DataFrame(
+        {
+            "time": df[time].to_numpy(),
+            "observed": y,
+            "fitted": res.fittedvalues.to_numpy(),
+            "counterfactual": inv(eta0),
+            "counterfactual_lower": inv(eta0 - zc * np.sqrt(var0)),
+            "counterfactual_upper": inv(eta0 + zc * np.sqrt(var0)),
+        }
+    )
+    if offset:
+        cf["offset"] = df[offset].to_numpy(dtype=float)
+    resid = res.resid_deviance if family != "gaussian" else res.resid_response
+    resid = np.asarray(resid)
+    dw = float(durbin_watson(resid))
+    nlag = max(1, min(12, len(resid) // 5))
+    lb = acorr_ljungbox(resid, lags=[nlag])
+    acf1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
+    lb_p = float(lb["lb_pvalue"].iloc[0])
+    details: dict[str, Any] = dict(
+        model=res,
+        family=family,
+        outcome=outcome,
+        intervention_start=intervention_start,
+        n_pre=n_pre,
+        n_post=n_post,
+        dispersion=pearson,
+        negbin_alpha=alpha,
+        durbin_watson=dw,
+        acf1=acf1,
+        ljung_box_lag=nlag,
+        ljung_box_p=lb_p,
+        autocorrelation_flag=bool(lb_p < 0.05 or dw < 1.5 or dw > 2.5),
+        hac_lags=hac_lags,
+        slope_change=slope_change,
+        _counterfactual=cf,
+        _post=post.astype(bool),
+        call=dict(
+            outcome=outcome,
+            time=time,
+            offset=offset,
+            season_col=season_col,
+            n_harmonics=n_harmonics,
+            period=period,
+            family=family,
+            slope_change=slope_change,
+            hac_lags=hac_lags,
+            conf=conf,
+        ),
+        data=data,
+    )
+    return ITSResult(
+        design="its",
+        effects=effects,
+        main_term="level",
+        scale="rate_ratio" if ratio else "difference",
+        conf=conf,
+        assumptions=ASSUMPTIONS_ITS,
+        details=details,
+    )
