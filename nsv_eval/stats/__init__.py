@@ -9,10 +9,16 @@ Indicators (PHE/OHID Fingertips methods): :func:`proportion`, :func:`rate`, :fun
 
 from nsv_eval.stats.designs import (
     EffectResult,
+    cohort_effect,
+    cox,
+    cumulative_incidence,
     did,
+    e_value,
     its,
+    kaplan_meier,
     leave_one_out,
     placebo_in_time,
+    synthetic_control,
     triangulate,
     twfe,
 )
@@ -33,6 +39,12 @@ from nsv_eval.stats.survey import weighted_prevalence
 
 __all__ = [
     "EffectResult",
+    "cohort_effect",
+    "cox",
+    "cumulative_incidence",
+    "e_value",
+    "kaplan_meier",
+    "synthetic_control",
     "did",
     "its",
     "leave_one_out",

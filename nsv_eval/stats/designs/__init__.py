@@ -12,13 +12,22 @@
 """
 
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.cohort import cohort_effect, e_value
 from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
 from nsv_eval.stats.designs.did import did, twfe
 from nsv_eval.stats.designs.its import its
+from nsv_eval.stats.designs.survival import cox, cumulative_incidence, kaplan_meier
+from nsv_eval.stats.designs.synthetic_control import synthetic_control
 from nsv_eval.stats.designs.triangulate import triangulate
 
 __all__ = [
     "EffectResult",
+    "cohort_effect",
+    "cox",
+    "cumulative_incidence",
+    "e_value",
+    "kaplan_meier",
+    "synthetic_control",
     "did",
     "its",
     "leave_one_out",

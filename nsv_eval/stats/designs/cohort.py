@@ -1,0 +1,902 @@
+"""Cohort effects with propensity scores: inverse probability weighting and matching.
+
+``cohort_effect`` compares a binary outcome (e.g. readmission within 30 days) between
+persons who received an intervention (e.g. a follow-up home visit) and those who did not,
+adjusting for measured confounders through the propensity score (PS) estimated by logistic
+regression (statsmodels ``Logit``):
+
+* ``method="iptw"``: inverse probability of treatment weights, stabilised or not, for the
+  average treatment effect (ATE) or the effect on the treated (ATT; weights 1 for the
+  treated and e/(1-e) for controls).
+* ``method="match"``: greedy nearest-neighbour 1:k matching on the logit of the PS within
+  a caliper of ``caliper`` x SD(logit PS) (Austin 2011, Pharm. Stat. 10:150), with or
+  without replacement; estimates the ATT (for the matched treated).
+
+Reported: risk difference and risk ratio, with the naive (unadjusted) comparison next to
+them; the balance table with standardised mean differences (SMD) before and after
+adjustment (Austin & Stuart 2015, Stat. Med. 34:3661, weighted formulas); overlap
+diagnostics; and the E-value for unmeasured confounding (VanderWeele & Ding 2017, Ann.
+Intern. Med. 167:268).
+
+Standard errors. For IPTW the variance is the M-estimation (stacked estimating equations)
+sandwich that accounts for the estimation of the propensity score (Lunceford & Davidian
+2004, Stat. Med. 23:2937; Williamson, Forbes & White 2014, Stat. Med. 33:721). The common
+alternative, a weighted GLM with a robust (HC0) sandwich that treats the weights as known,
+is conservative for the ATE and can be anti-conservative for the ATT; statsmodels has no
+M-estimator for IPTW, so the stacked sandwich is written here (about 30 lines). The
+fixed-weight GLM sandwich (statsmodels ``GLM(var_weights=w).fit(cov_type="HC0")``) is kept
+in ``details["glm_fixed_weight"]`` for comparison. For matching without replacement the
+variance uses the matched-set differences (paired analysis, as recommended by Austin 2011,
+Stat. Med. 30:1292); with replacement a sandwich conditional on the matched sets (control
+weights = how often each control is used), which ignores the matching uncertainty and tends
+to be conservative.
+"""
+
+from __future__ import annotations
+
+import bisect
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from scipy.spatial import cKDTree
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from nsv_eval.errors import InputError
+from nsv_eval.stats.designs._text import _num
+from nsv_eval.stats.designs.base import EffectResult
+
+__all__ = ["CohortEffectResult", "cohort_effect", "e_value", "smd"]
+
+_OI = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+
+_ASSUMPTIONS = {
+    "da": [
+        "Ingen umålt confounding: de variable, der er justeret for, fanger alt det, der "
+        "både påvirker, hvem der får indsatsen, og risikoen for udfaldet.",
+        "Overlap (positivitet): personer med samme kendetegn kunne både have fået og ikke "
+        "have fået indsatsen; se fordelingen af propensity scores og de største vægte.",
+        "Propensity-modellen (logistisk regression) er rigtigt specificeret; god balance "
+        "efter justering (standardiserede forskelle under 0,1) er tegn på det.",
+        "Indsatsen er veldefineret og den samme for alle, og én persons indsats påvirker "
+        "ikke andres udfald.",
+        "E-værdien viser, hvor stærk en umålt confounder skulle være for at forklare "
+        "sammenhængen væk; den beviser ikke, at der ingen er.",
+    ],
+    "en": [
+        "No unmeasured confounding: the adjusted variables capture everything that affects "
+        "both who receives the intervention and the risk of the outcome.",
+        "Overlap (positivity): persons with the same characteristics could both have "
+        "received and not received the intervention; see the propensity score "
+        "distributions and the largest weights.",
+        "The propensity model (logistic regression) is correctly specified; good balance "
+        "after adjustment (standardised differences below 0.1) is a sign of this.",
+        "The intervention is well defined and the same for everyone, and one person's "
+        "intervention does not affect others' outcomes.",
+        "The E-value shows how strong an unmeasured confounder would have to be to explain "
+        "the association away; it does not prove there is none.",
+    ],
+}
+
+
+# --------------------------------------------------------------------------------------
+# small public helpers
+# --------------------------------------------------------------------------------------
+def e_value(rr: float, lower: float | None = None, upper: float | None = None) -> tuple:
+    """E-value for a risk ratio and for its confidence limit closest to 1.
+
+    VanderWeele & Ding (2017), Ann. Intern. Med. 167:268, Table: for RR > 1,
+    ``E = RR + sqrt(RR * (RR - 1))``; for RR < 1 the same formula on 1/RR. For the
+    confidence interval the limit closest to 1 is used; if the interval includes 1 the
+    E-value for the interval is 1.
+
+    Parameters
+    ----------
+    rr : float
+        Point estimate of the risk ratio (> 0).
+    lower, upper : float, optional
+        Confidence limits.
+
+    Returns
+    -------
+    tuple of float
+        ``(e_point, e_ci)``; ``e_ci`` is NaN when no limits are given.
+    """
+
+    def _e(x: float) -> float:
+        if x < 1:
+            x = 1.0 / x
+        return float(x + np.sqrt(x * (x - 1.0)))
+
+    if not np.isfinite(rr) or rr <= 0:
+        raise ValueError(f"e_value: the risk ratio must be positive, got {rr}")
+    e_point = _e(rr)
+    e_ci = float("nan")
+    if rr >= 1 and lower is not None:
+        e_ci = 1.0 if lower <= 1 else _e(lower)
+    elif rr < 1 and upper is not None:
+        e_ci = 1.0 if upper >= 1 else _e(upper)
+    return e_point, e_ci
+
+
+def smd(
+    x: np.ndarray,
+    treated: np.ndarray,
+    weights: np.ndarray | None = None,
+    binary: bool | None = None,
+) -> float:
+    """Standardised mean difference, optionally weighted (Austin & Stuart 2015).
+
+    ``(m1 - m0) / sqrt((s1^2 + s0^2) / 2)`` with weighted means
+    ``m = sum(w x) / sum(w)`` and, for continuous variables, the weighted variance
+    ``s^2 = sum(w) / (sum(w)^2 - sum(w^2)) * sum(w (x - m)^2)``; for binary variables
+    ``s^2 = m (1 - m)``.
+
+    Parameters
+    ----------
+    x : array
+        The covariate.
+    treated : array of bool
+        Group membership.
+    weights : array, optional
+        Weights (IPT weights, matching weights); all 1 when omitted.
+    binary : bool, optional
+        Treat ``x`` as a 0/1 variable (detected when omitted).
+
+    Returns
+    -------
+    float
+    """
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(treated, dtype=bool)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    if binary is None:
+        binary = bool(np.isin(x, (0.0, 1.0)).all())
+    parts = []
+    for g in (t, ~t):
+        xg, wg = x[g & (w > 0)], w[g & (w > 0)]
+        m = float(np.sum(wg * xg) / np.sum(wg))
+        if binary:
+            s2 = m * (1 - m)
+        else:
+            sw, sw2 = wg.sum(), np.sum(wg**2)
+            s2 = float(sw / (sw**2 - sw2) * np.sum(wg * (xg - m) ** 2))
+        parts.append((m, s2))
+    (m1, v1), (m0, v0) = parts
+    den = np.sqrt((v1 + v0) / 2.0)
+    if den == 0:
+        return 0.0 if m1 == m0 else float("inf")
+    return float((m1 - m0) / den)
+
+
+def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Numeric design matrix: numbers as they are, booleans as 0/1, other columns as dummies.
+
+    Categorical / string columns are expanded to indicator columns named
+    ``"column[level]"`` with the first level (sorted, or the category order) as reference.
+
+    Raises
+    ------
+    InputError
+        A covariate is missing from ``data``, has missing values, or is constant.
+    """
+    parts = []
+    for c in covariates:
+        if c not in data.columns:
+            raise InputError(f"covariate column {c!r} not in the data")
+        s = data[c]
+        if s.isna().any():
+            i = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise InputError(f"covariate {c!r} is missing in row {i}")
+        if pd.api.types.is_bool_dtype(s):
+            parts.append(s.astype(float).rename(c))
+        elif pd.api.types.is_numeric_dtype(s):
+            parts.append(s.astype(float).rename(c))
+        else:
+            cat = s.astype("category")
+            if len(cat.cat.categories) < 2:
+                raise InputError(f"covariate {c!r} has only one level")
+            levels = list(cat.cat.categories)
+            for lev in levels[1:]:
+                parts.append((cat == lev).astype(float).rename(f"{c}[{lev}]"))
+            continue
+        if parts[-1].nunique() < 2:
+            raise InputError(f"covariate {c!r} is constant")
+    return pd.concat(parts, axis=1).set_axis(data.index, axis=0)
+
+
+# --------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------
+@dataclass
+class CohortEffectResult(EffectResult):
+    """Result of :func:`cohort_effect`: adjusted and naive risk ratio / difference.
+
+    Extra attributes: ``balance`` (SMD before/after per covariate), ``overlap`` (PS
+    distribution and weight diagnostics by group), ``data`` (per-person PS and weights).
+    """
+
+    @property
+    def balance(self) -> pd.DataFrame:
+        """Covariate balance: means and SMD before and after adjustment."""
+        return self.details["balance"].copy()
+
+    @property
+    def overlap(self) -> pd.DataFrame:
+        """Propensity score and weight diagnostics by group."""
+        return self.details["overlap"].copy()
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """Per-person treatment, outcome, propensity score and analysis weight."""
+        return self.details["data"].copy()
+
+    def _summary_text(self, lang: str) -> str:
+        d = self.details
+        t = self.table().set_index("term")
+        rr, rd = t.loc["risk_ratio"], t.loc["risk_difference"]
+        nrr = t.loc["naive_risk_ratio"]
+        p1, p0 = t.loc["risk_treated", "estimate"], t.loc["risk_control", "estimate"]
+        pct = int(round(self.conf * 100))
+        maxb, maxa = d["max_abs_smd_before"], d["max_abs_smd_after"]
+        ep, eci = rr["e_value"], rr["e_value_ci"]
+        n1, n0 = d["n_treated"], d["n_control"]
+        est = d["estimand"]
+        covs = ", ".join(d["covariates"])
+
+        def pc(x: float) -> str:
+            return _num(100 * x, lang, 1)
+
+        if lang == "da":
+            how = (
+                "inverse sandsynlighedsvægte (IPTW)"
+                if d["method"] == "iptw"
+                else f"matchning 1:{d['ratio']} på propensity score"
+            )
+            pop = "hele populationen (ATE)" if est == "ATE" else "dem, der fik indsatsen (ATT)"
+            txt = (
+                f"{n1} personer fik indsatsen og {n0} gjorde ikke. Efter justering for "
+                f"{covs} med {how} er risikoen for {d['outcome']} {pc(p1)} % med indsatsen "
+                f"mod {pc(p0)} % uden, for {pop}: risikoratio {_num(rr['estimate'], lang)} "
+                f"({pct} %-KI: {_num(rr['lower'], lang)} til {_num(rr['upper'], lang)}) og "
+                f"risikoforskel {pc(rd['estimate'])} procentpoint ({pc(rd['lower'])} til "
+                f"{pc(rd['upper'])}). Den ujusterede sammenligning gav risikoratio "
+                f"{_num(nrr['estimate'], lang)}. Den største standardiserede forskel mellem "
+                f"grupperne faldt fra {_num(maxb, lang)} til {_num(maxa, lang)} "
+                f"(tommelfingerregel: under 0,1)."
+            )
+            if d["method"] == "match":
+                txt += (
+                    f" {d['n_unmatched']} personer med indsatsen fandt ingen kontrol inden "
+                    "for caliperen og indgår ikke."
+                )
+            if rr["lower"] > 1 or rr["upper"] < 1:
+                txt += (
+                    f" E-værdi {_num(ep, lang)}: en umålt confounder skulle hænge sammen med "
+                    f"både indsats og udfald med en risikoratio på mindst {_num(ep, lang)} "
+                    f"for at forklare effekten væk, og mindst {_num(eci, lang)} for at "
+                    "flytte konfidensintervallet til at omfatte 'ingen effekt'."
+                )
+            else:
+                txt += (
+                    " Konfidensintervallet omfatter 'ingen effekt' (risikoratio 1); "
+                    f"E-værdien for punktestimatet er {_num(ep, lang)}."
+                )
+            return txt
+        how = (
+            "inverse probability of treatment weighting (IPTW)"
+            if d["method"] == "iptw"
+            else f"1:{d['ratio']} propensity score matching"
+        )
+        pop = "the whole population (ATE)" if est == "ATE" else "the treated (ATT)"
+        txt = (
+            f"{n1} persons received the intervention and {n0} did not. After adjusting for "
+            f"{covs} with {how}, the risk of {d['outcome']} is {pc(p1)}% with the "
+            f"intervention against {pc(p0)}% without, for {pop}: risk ratio "
+            f"{_num(rr['estimate'], lang)} ({pct}% CI {_num(rr['lower'], lang)} to "
+            f"{_num(rr['upper'], lang)}) and risk difference {pc(rd['estimate'])} percentage "
+            f"points ({pc(rd['lower'])} to {pc(rd['upper'])}). The unadjusted comparison "
+            f"gave a risk ratio of {_num(nrr['estimate'], lang)}. The largest standardised "
+            f"difference between the groups fell from {_num(maxb, lang)} to "
+            f"{_num(maxa, lang)} (rule of thumb: below 0.1)."
+        )
+        if d["method"] == "match":
+            txt += (
+                f" {d['n_unmatched']} treated persons found no control within the caliper "
+                "and are left out."
+            )
+        if rr["lower"] > 1 or rr["upper"] < 1:
+            txt += (
+                f" E-value {_num(ep, lang)}: an unmeasured confounder would need a risk "
+                f"ratio of at least {_num(ep, lang)} with both the intervention and the "
+                f"outcome to explain the effect away, and at least {_num(eci, lang)} to move "
+                "the confidence interval to include 'no effect'."
+            )
+        else:
+            txt += (
+                " The confidence interval includes 'no effect' (risk ratio 1); the E-value "
+                f"for the point estimate is {_num(ep, lang)}."
+            )
+        return txt
+
+    def plot(self, ax=None, lang: str = "da", threshold: float = 0.1):
+        """Love plot: absolute SMD per covariate before and after adjustment.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        lang : {"da", "en"}
+        threshold : float
+            Reference line (0.1 is the usual rule of thumb).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        b = self.details["balance"].iloc[::-1]
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(b) + 1.6))
+        else:
+            fig = ax.figure
+        y = np.arange(len(b))
+        da = lang == "da"
+        ax.scatter(
+            b["smd_before"].abs(),
+            y,
+            facecolors="none",
+            edgecolors=_OI["vermillion"],
+            s=45,
+            label="Før justering" if da else "Before adjustment",
+        )
+        ax.scatter(
+            b["smd_after"].abs(),
+            y,
+            color=_OI["blue"],
+            marker="D",
+            s=35,
+            label="Efter justering" if da else "After adjustment",
+        )
+        ax.axvline(threshold, color="grey", ls="--", lw=1)
+        ax.set_yticks(y, b["covariate"])
+        ax.set_xlabel(
+            "Absolut standardiseret middelforskel"
+            if da
+            else "Absolute standardised mean difference"
+        )
+        ax.set_title("Balance mellem grupperne" if da else "Covariate balance")
+        ax.legend(frameon=False, loc="lower right")
+        fig.tight_layout()
+        return fig
+
+    def plot_overlap(self, ax=None, lang: str = "da"):
+        """Histograms of the propensity score by group (overlap / positivity check)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        else:
+            fig = ax.figure
+        df = self.details["data"]
+        da = lang == "da"
+        bins = np.linspace(0, 1, 41)
+        for flag, col, lab in (
+            (True, _OI["blue"], "Med indsats" if da else "Treated"),
+            (False, _OI["orange"], "Uden indsats" if da else "Control"),
+        ):
+            ax.hist(
+                df.loc[df["treated"] == flag, "ps"],
+                bins=bins,
+                density=True,
+                alpha=0.55,
+                color=col,
+                label=lab,
+            )
+        ax.set_xlabel("Propensity score")
+        ax.set_ylabel("Tæthed" if da else "Density")
+        ax.set_title("Overlap mellem grupperne" if da else "Overlap between groups")
+        ax.legend(frameon=False)
+        fig.tight_layout()
+        return fig
+
+
+# --------------------------------------------------------------------------------------
+# estimation helpers
+# --------------------------------------------------------------------------------------
+def _binary(s: pd.Series, name: str, what: str) -> np.ndarray:
+    if s.isna().any():
+        i = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise InputError(f"cohort_effect: {what} column {name!r} is missing in row {i}")
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(s):
+        bad = ~s.isin([0, 1])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"cohort_effect: {what} column {name!r} must be 0/1 or boolean; "
+                f"row {i} has {s.iloc[i]!r}"
+            )
+        return s.to_numpy(dtype=float) == 1
+    raise InputError(f"cohort_effect: {what} column {name!r} must be 0/1 or boolean")
+
+
+def _ratio_ci(est: float, se_log: float, z: float) -> tuple[float, float, float]:
+    lo, hi = est * np.exp(-z * se_log), est * np.exp(z * se_log)
+    p = 2 * stats.norm.sf(abs(np.log(est)) / se_log) if se_log > 0 else float("nan")
+    return float(lo), float(hi), float(p)
+
+
+def _diff_ci(est: float, se: float, z: float) -> tuple[float, float, float]:
+    p = 2 * stats.norm.sf(abs(est) / se) if se > 0 else float("nan")
+    return float(est - z * se), float(est + z * se), float(p)
+
+
+def _iptw_msandwich(
+    x: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    e: np.ndarray,
+    w: np.ndarray,
+    estimand: str,
+    smooth: np.ndarray,
+) -> tuple[float, float, np.ndarray]:
+    """Hajek risks and their sandwich covariance with the PS estimation accounted for.
+
+    Stacked estimating equations for theta = (beta, mu1, mu0):
+    ``X (T - e)``, ``T w1 (Y - mu1)``, ``(1 - T) w0 (Y - mu0)`` with ``w1 = 1/e`` (ATE) or
+    1 (ATT) and ``w0 = 1/(1-e)`` (ATE) or ``e/(1-e)`` (ATT). Constant stabilising factors
+    cancel. ``smooth`` marks units whose weight was not truncated (the derivative of a
+    truncated weight with respect to beta is zero).
+    """
+    n, k = x.shape
+    tt = t.astype(float)
+    a = tt * w
+    b = (1 - tt) * w
+    mu1 = float(np.sum(a * y) / np.sum(a))
+    mu0 = float(np.sum(b * y) / np.sum(b))
+    psi = np.column_stack([x * (tt - e)[:, None], a * (y - mu1), b * (y - mu0)])
+    bmat = psi.T @ psi / n
+    amat = np.zeros((k + 2, k + 2))
+    amat[:k, :k] = (x * (e * (1 - e))[:, None]).T @ x / n
+    # Derivative of each (possibly stabilised) weight w = c * w_raw(e) with respect to the
+    # linear predictor eta = x'beta: ATE treated w_raw = 1/e -> -w (1 - e); ATE control
+    # w_raw = 1/(1-e) -> w e; ATT treated w_raw = 1 -> 0; ATT control w_raw = e/(1-e) -> w.
+    if estimand == "ATE":
+        dw = np.where(t, -w * (1 - e), w * e)
+    else:
+        dw = np.where(t, 0.0, w)
+    dw = np.where(smooth, dw, 0.0)
+    # A = -E[d psi / d theta]
+    amat[k, :k] = -(tt * dw * (y - mu1)) @ x / n
+    amat[k + 1, :k] = -((1 - tt) * dw * (y - mu0)) @ x / n
+    amat[k, k] = np.sum(a) / n
+    amat[k + 1, k + 1] = np.sum(b) / n
+    ainv = np.linalg.inv(amat)
+    cov = ainv @ bmat @ ainv.T / n
+    return mu1, mu0, cov[k:, k:]
+
+
+def _match(
+    lp: np.ndarray,
+    t: np.ndarray,
+    width: float,
+    ratio: int,
+    replace: bool,
+    rng: np.random.Generator,
+) -> list[tuple[int, list[int]]]:
+    """Greedy nearest-neighbour matching on ``lp`` within ``width``.
+
+    Returns ``[(treated_index, [control_indices]), ...]`` for treated units with at least
+    one match. Without replacement, treated units are processed in random order and in
+    ``ratio`` rounds (first every treated unit gets its first control, then its second,
+    ...), as in Austin (2011).
+    """
+    ti = np.flatnonzero(t)
+    ci = np.flatnonzero(~t)
+    if replace:
+        tree = cKDTree(lp[ci][:, None])
+        dist, idx = tree.query(lp[ti][:, None], k=ratio, distance_upper_bound=width)
+        dist = dist.reshape(len(ti), ratio)
+        idx = idx.reshape(len(ti), ratio)
+        out = []
+        for r, i in enumerate(ti):
+            ok = np.isfinite(dist[r]) & (dist[r] <= width)
+            if ok.any():
+                out.append((int(i), [int(ci[j]) for j in idx[r][ok]]))
+        return out
+
+    order = np.argsort(lp[ci], kind="stable")
+    cs = lp[ci][order].tolist()
+    nc = len(cs)
+    # Union-find "next available" pointers to the right (index nc = none) and to the left
+    # (stored shifted by one: position 0 = none).
+    right = list(range(nc + 1))
+    left = list(range(nc + 1))
+
+    def find(parent: list[int], i: int) -> int:
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return root
+
+    sets: dict[int, list[int]] = {}
+    seq = rng.permutation(ti)
+    for _round in range(ratio):
+        for i in seq:
+            if _round > 0 and i not in sets:
+                continue
+            q = lp[i]
+            pos = bisect.bisect_left(cs, q)
+            r = find(right, pos) if pos <= nc else nc
+            lft = find(left, pos) - 1  # largest available index < pos
+            best, bd = -1, np.inf
+            if r < nc and abs(cs[r] - q) < bd:
+                best, bd = r, abs(cs[r] - q)
+            if lft >= 0 and abs(q - cs[lft]) < bd:
+                best, bd = lft, abs(q - cs[lft])
+            if best < 0 or bd > width:
+                continue
+            right[best] = best + 1
+            left[best + 1] = best
+            sets.setdefault(int(i), []).append(int(ci[order[best]]))
+    return [(i, sets[i]) for i in seq.tolist() if i in sets]
+
+
+# --------------------------------------------------------------------------------------
+# public function
+# --------------------------------------------------------------------------------------
+def cohort_effect(
+    data: pd.DataFrame,
+    treatment: str,
+    outcome: str,
+    covariates: Sequence[str],
+    *,
+    method: str = "iptw",
+    estimand: str | None = None,
+    stabilised: bool = True,
+    trim: float | None = None,
+    caliper: float | None = 0.2,
+    ratio: int = 1,
+    replace: bool = False,
+    conf: float = 0.95,
+    seed: int = 0,
+) -> CohortEffectResult:
+    """Effect of a binary intervention on a binary outcome, adjusted by propensity score.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per person.
+    treatment, outcome : str
+        0/1 or boolean columns.
+    covariates : list of str
+        Confounders for the propensity model; numeric columns enter linearly, booleans as
+        0/1, strings/categoricals as indicator variables.
+    method : {"iptw", "match"}
+        Inverse probability of treatment weighting or nearest-neighbour matching.
+    estimand : {"ATE", "ATT"}, optional
+        Default "ATE" for IPTW and "ATT" for matching (matching estimates only the ATT).
+    stabilised : bool
+        Stabilised weights ``P(T=t) / P(T=t | X)`` (IPTW). The point estimate (a ratio of
+        weighted means) is unchanged; the weights' mean is about 1, which makes the
+        diagnostics easier to read.
+    trim : float, optional
+        Truncate IPT weights at the ``trim`` and ``1 - trim`` quantiles (e.g. 0.01;
+        Cole & Hernán 2008). Changes the estimand slightly; reported in ``details``.
+    caliper : float or None
+        Matching caliper in SDs of the logit PS (0.2 after Austin 2011); None = no caliper.
+    ratio : int
+        Number of controls per treated person (matching).
+    replace : bool
+        Match with replacement.
+    conf : float
+        Confidence level.
+    seed : int
+        Seed for the random order of greedy matching.
+
+    Returns
+    -------
+    CohortEffectResult
+        ``table()`` rows ``risk_ratio`` (main), ``risk_difference``, ``risk_treated``,
+        ``risk_control``, ``naive_risk_ratio``, ``naive_risk_difference``, with extra
+        columns ``scale``, ``method``, ``e_value``, ``e_value_ci``.
+    """
+    if method not in ("iptw", "match"):
+        raise InputError(f"cohort_effect: method must be 'iptw' or 'match', got {method!r}")
+    if estimand is None:
+        estimand = "ATE" if method == "iptw" else "ATT"
+    if estimand not in ("ATE", "ATT"):
+        raise InputError(f"cohort_effect: estimand must be 'ATE' or 'ATT', got {estimand!r}")
+    if method == "match" and estimand != "ATT":
+        raise InputError(
+            "cohort_effect: matching estimates the effect among the treated; use "
+            "estimand='ATT' (or method='iptw' for the ATE)"
+        )
+    if not 0 < conf < 1:
+        raise InputError(f"cohort_effect: conf must be between 0 and 1, got {conf}")
+    if int(ratio) != ratio or ratio < 1:
+        raise InputError(f"cohort_effect: ratio must be a positive integer, got {ratio}")
+    if trim is not None and not 0 < trim < 0.5:
+        raise InputError(f"cohort_effect: trim must be between 0 and 0.5, got {trim}")
+    covariates = list(covariates)
+    for c in (treatment, outcome, *covariates):
+        if c not in data.columns:
+            raise InputError(f"cohort_effect: column {c!r} not in the data")
+    if not covariates:
+        raise InputError("cohort_effect: give at least one covariate")
+    t = _binary(data[treatment], treatment, "treatment")
+    y = _binary(data[outcome], outcome, "outcome").astype(float)
+    n1, n0 = int(t.sum()), int((~t).sum())
+    if n1 < 2 or n0 < 2:
+        raise InputError(f"cohort_effect: {treatment!r} needs at least two persons per group")
+    xdf = design_matrix(data, covariates)
+    x = np.column_stack([np.ones(len(xdf)), xdf.to_numpy(float)])
+    z = float(stats.norm.ppf(0.5 + conf / 2))
+
+    # ---- propensity score --------------------------------------------------------------
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.Logit(t.astype(float), x).fit(disp=0, method="newton", maxiter=100)
+        except np.linalg.LinAlgError as exc:
+            raise InputError(
+                "cohort_effect: the propensity model cannot be fitted (collinear covariates "
+                f"among {covariates})"
+            ) from exc
+    beta = np.asarray(fit.params)
+    lp = x @ beta
+    e = 1.0 / (1.0 + np.exp(-lp))
+    if not fit.mle_retvals.get("converged", True) or (e.min() < 1e-8 or e.max() > 1 - 1e-8):
+        raise InputError(
+            "cohort_effect: the propensity model does not converge or separates the groups "
+            "perfectly (no overlap); check the covariates for ones that determine treatment"
+        )
+
+    # ---- naive comparison ---------------------------------------------------------------
+    c1, c0 = int(y[t].sum()), int(y[~t].sum())
+    q1, q0 = c1 / n1, c0 / n0
+    nrd_lo, nrd_hi = confint_proportions_2indep(
+        c1, n1, c0, n0, method="wald", compare="diff", alpha=1 - conf
+    )
+    nrd_se = np.sqrt(q1 * (1 - q1) / n1 + q0 * (1 - q0) / n0)
+    if c1 > 0 and c0 > 0:
+        nrr_lo, nrr_hi = confint_proportions_2indep(
+            c1, n1, c0, n0, method="log", compare="ratio", alpha=1 - conf
+        )
+        nrr_se = np.sqrt(1 / c1 - 1 / n1 + 1 / c0 - 1 / n0)
+        nrr_p = float(2 * stats.norm.sf(abs(np.log(q1 / q0)) / nrr_se))
+        nrr = q1 / q0
+    else:
+        nrr = nrr_lo = nrr_hi = nrr_p = float("nan")
+
+    details: dict = {
+        "method": method,
+        "estimand": estimand,
+        "outcome": outcome,
+        "treatment": treatment,
+        "covariates": covariates,
+        "ps_model": fit,
+        "n_treated": n1,
+        "n_control": n0,
+        "ratio": int(ratio),
+    }
+
+    # ---- adjustment ---------------------------------------------------------------------
+    if method == "iptw":
+        p_t = t.mean()
+        if estimand == "ATE":
+            w = np.where(t, 1 / e, 1 / (1 - e))
+            if stabilised:
+                w = w * np.where(t, p_t, 1 - p_t)
+        else:
+            w = np.where(t, 1.0, e / (1 - e))
+            if stabilised:
+                w = w * np.where(t, 1.0, (1 - p_t) / p_t)
+        smooth = np.ones(len(w), dtype=bool)
+        if trim is not None:
+            lo_q, hi_q = np.quantile(w, [trim, 1 - trim])
+            smooth = (w >= lo_q) & (w <= hi_q)
+            details["n_truncated"] = int((~smooth).sum())
+            w = np.clip(w, lo_q, hi_q)
+        mu1, mu0, cov = _iptw_msandwich(x, t, y, e, w, estimand, smooth)
+        rd = mu1 - mu0
+        se_rd = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
+        g = np.array([1 / mu1, -1 / mu0])
+        se_lrr = float(np.sqrt(g @ cov @ g))
+        se_mu = np.sqrt(np.diag(cov))
+        # statsmodels weighted GLM with the fixed-weight robust sandwich, for comparison.
+        glm = sm.GLM(
+            y,
+            np.column_stack([np.ones(len(y)), t.astype(float)]),
+            family=sm.families.Gaussian(),
+            var_weights=w,
+        ).fit(cov_type="HC0")
+        details["glm_fixed_weight"] = {
+            "risk_difference": float(glm.params[1]),
+            "se": float(glm.bse[1]),
+        }
+        label = f"IPTW ({estimand})"
+    else:
+        sd_lp = float(np.std(lp, ddof=1))
+        width = np.inf if caliper is None else caliper * sd_lp
+        sets = _match(lp, t, width, int(ratio), replace, np.random.default_rng(seed))
+        if len(sets) < 2:
+            raise InputError(
+                "cohort_effect: fewer than two treated persons found a control within the "
+                "caliper; widen the caliper or check overlap"
+            )
+        w = np.zeros(len(y))
+        a_i = np.empty(len(sets))
+        b_i = np.empty(len(sets))
+        for s, (i, cs) in enumerate(sets):
+            w[i] = 1.0
+            w[cs] += 1.0 / len(cs)
+            a_i[s] = y[i]
+            b_i[s] = y[cs].mean()
+        m = len(sets)
+        mu1, mu0 = float(a_i.mean()), float(b_i.mean())
+        rd = mu1 - mu0
+        if not replace:
+            se_rd = float(np.std(a_i - b_i, ddof=1) / np.sqrt(m))
+            se_lrr = float(np.std(a_i / mu1 - b_i / mu0, ddof=1) / np.sqrt(m))
+            se_mu = np.array([np.std(a_i, ddof=1), np.std(b_i, ddof=1)]) / np.sqrt(m)
+        else:
+            ctrl = (~t) & (w > 0)
+            v1 = np.sum((a_i - mu1) ** 2) / m**2
+            v0 = np.sum(w[ctrl] ** 2 * (y[ctrl] - mu0) ** 2) / m**2
+            se_rd = float(np.sqrt(v1 + v0))
+            se_lrr = float(np.sqrt(v1 / mu1**2 + v0 / mu0**2))
+            se_mu = np.sqrt([v1, v0])
+        details["n_matched"] = m
+        details["n_unmatched"] = n1 - m
+        details["n_controls_used"] = int(((~t) & (w > 0)).sum())
+        details["caliper_width"] = width
+        details["matched_sets"] = sets
+        label = f"matching 1:{int(ratio)} (ATT)"
+
+    if mu0 <= 0 or mu1 <= 0:
+        raise InputError(
+            "cohort_effect: no outcome events in one adjusted group; the risk ratio is undefined"
+        )
+    rr = mu1 / mu0
+    rr_lo, rr_hi, rr_p = _ratio_ci(rr, se_lrr, z)
+    rd_lo, rd_hi, rd_p = _diff_ci(rd, se_rd, z)
+    e_pt, e_ci = e_value(rr, rr_lo, rr_hi)
+    ne_pt, ne_ci = e_value(nrr, nrr_lo, nrr_hi) if np.isfinite(nrr) else (np.nan, np.nan)
+    effects = pd.DataFrame(
+        [
+            ("risk_ratio", rr, rr_lo, rr_hi, rr_p, "risk_ratio", label, e_pt, e_ci),
+            ("risk_difference", rd, rd_lo, rd_hi, rd_p, "risk_difference", label, np.nan, np.nan),
+            (
+                "risk_treated",
+                mu1,
+                mu1 - z * se_mu[0],
+                mu1 + z * se_mu[0],
+                np.nan,
+                "risk",
+                label,
+                np.nan,
+                np.nan,
+            ),
+            (
+                "risk_control",
+                mu0,
+                mu0 - z * se_mu[1],
+                mu0 + z * se_mu[1],
+                np.nan,
+                "risk",
+                label,
+                np.nan,
+                np.nan,
+            ),
+            (
+                "naive_risk_ratio",
+                nrr,
+                nrr_lo,
+                nrr_hi,
+                nrr_p,
+                "risk_ratio",
+                "naive",
+                ne_pt,
+                ne_ci,
+            ),
+            (
+                "naive_risk_difference",
+                q1 - q0,
+                nrd_lo,
+                nrd_hi,
+                float(2 * stats.norm.sf(abs(q1 - q0) / nrd_se)) if nrd_se > 0 else np.nan,
+                "risk_difference",
+                "naive",
+                np.nan,
+                np.nan,
+            ),
+        ],
+        columns=[
+            "term",
+            "estimate",
+            "lower",
+            "upper",
+            "p_value",
+            "scale",
+            "method",
+            "e_value",
+            "e_value_ci",
+        ],
+    )
+
+    # ---- balance and overlap ------------------------------------------------------------
+    brow = []
+    for col in xdf.columns:
+        xv = xdf[col].to_numpy(float)
+        binary = bool(np.isin(xv, (0.0, 1.0)).all())
+        brow.append(
+            {
+                "covariate": col,
+                "mean_treated": float(xv[t].mean()),
+                "mean_control": float(xv[~t].mean()),
+                "smd_before": smd(xv, t, None, binary),
+                "mean_treated_adj": float(np.average(xv[t], weights=w[t]))
+                if w[t].sum() > 0
+                else np.nan,
+                "mean_control_adj": float(np.average(xv[~t], weights=w[~t])),
+                "smd_after": smd(xv, t, w, binary),
+            }
+        )
+    balance = pd.DataFrame(brow)
+    orow = []
+    for flag, name in ((True, "treated"), (False, "control")):
+        eg, wg = e[t == flag], w[t == flag]
+        other = e[t != flag]
+        orow.append(
+            {
+                "group": name,
+                "n": int(len(eg)),
+                "ps_min": float(eg.min()),
+                "ps_p01": float(np.quantile(eg, 0.01)),
+                "ps_median": float(np.median(eg)),
+                "ps_p99": float(np.quantile(eg, 0.99)),
+                "ps_max": float(eg.max()),
+                "outside_other_range": int(((eg < other.min()) | (eg > other.max())).sum()),
+                "weight_max": float(wg.max()),
+                "weight_sum": float(wg.sum()),
+                "ess": float(wg.sum() ** 2 / np.sum(wg**2)) if wg.sum() > 0 else 0.0,
+            }
+        )
+    details.update(
+        {
+            "balance": balance,
+            "overlap": pd.DataFrame(orow),
+            "max_abs_smd_before": float(balance["smd_before"].abs().max()),
+            "max_abs_smd_after": float(balance["smd_after"].abs().max()),
+            "data": pd.DataFrame(
+                {"treated": t, "outcome": y, "ps": e, "logit_ps": lp, "weight": w},
+                index=data.index,
+            ),
+        }
+    )
+    return CohortEffectResult(
+        design="cohort",
+        effects=effects,
+        main_term="risk_ratio",
+        scale="risk_ratio",
+        conf=conf,
+        assumptions=_ASSUMPTIONS,
+        details=details,
+    )
