@@ -1,0 +1,145 @@
+"""Social inequality in health: rates by education and income, SII/RII over time.
+
+Rates by social group are age-standardised (ESP2013, the outcome's age bands) so that groups
+with different age structures compare fairly; the slope and relative index of inequality
+(PHE's method, :func:`nsv_eval.stats.sii`) summarise the gradient across the ordered groups
+(education: grundskole → lang; income: quintile 1 → 5) in each period. A shrinking SII over
+time means the absolute gap is closing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from nsv_eval import stats
+from nsv_eval.analyses.data import Area, Prepared, filter_ages
+from nsv_eval.reference import EDUCATION_LEVELS, esp2013
+
+OUTCOMES: dict[str, tuple[str, int, int, str]] = {
+    # key: (cube measure, min age, per, Danish label)
+    "deaths": ("deaths", 0, 1000, "Dødelighed (pr. 1.000 personår, aldersstandardiseret)"),
+    "preventable": ("preventable", 65, 1000, "Forebyggelige indlæggelser, 65+ (pr. 1.000)"),
+    "admissions_acute": ("admissions_acute", 0, 1000, "Akutte indlæggelser (pr. 1.000)"),
+    "fall_injury": ("fall_injury", 65, 1000, "Faldulykker, 65+ (pr. 1.000)"),
+}
+
+
+def periods(start: int, end: int, length: int = 3) -> dict[int, str]:
+    """Map each year to a period label of ``length`` years, counted back from ``end``."""
+    out = {}
+    for y in range(start, end + 1):
+        k = (end - y) // length
+        lo, hi = max(start, end - (k + 1) * length + 1), end - k * length
+        out[y] = f"{lo}–{hi}"
+    return out
+
+
+def _dsr_by(df: pd.DataFrame, measure: str, per: int, by: list[str]) -> pd.DataFrame:
+    strata = df.groupby([*by, "age_band"], as_index=False, observed=True)[
+        [measure, "person_years"]
+    ].sum()
+    strata = strata.merge(esp2013()[["age_band", "population"]], on="age_band").rename(
+        columns={"population": "std_pop"}
+    )
+    res = stats.dsr(strata, measure, "person_years", "std_pop", by=by, multiplier=per)
+    py = strata.groupby(by, as_index=False)["person_years"].sum()
+    return res.merge(py, on=by)
+
+
+def rates_by_group(
+    prep: Prepared,
+    outcome: str,
+    kommune: int,
+    *,
+    level: str = "kommune",
+    group: str = "education",
+    years: Sequence[int],
+    period_length: int = 3,
+) -> pd.DataFrame:
+    """Age-standardised rate per social group and period for an area.
+
+    Parameters
+    ----------
+    outcome : str
+        Key of :data:`OUTCOMES`.
+    group : {"education", "income_quintile"}
+    years : sequence of int
+        Calendar years included, grouped into periods of ``period_length`` years.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, ``<group>``, ``numerator``, ``denominator``, ``estimate``, ``lower``,
+        ``upper``, ``person_years``, ...
+    """
+    measure, min_age, per, _ = OUTCOMES[outcome]
+    if group == "education":
+        df = prep.summary("year_education")
+    elif group == "income_quintile":
+        df = prep.table(
+            "cube_income",
+            columns=[
+                "kommune_code",
+                "year",
+                "age_band",
+                "income_quintile",
+                measure,
+                "person_years",
+            ],
+        )
+    else:
+        raise ValueError(f"group must be 'education' or 'income_quintile', got {group!r}")
+    df = filter_ages(df, min_age)
+    df = df[df["year"].isin(list(years))]
+    area = Area.of(level, kommune)
+    df = df[area.mask(df)]
+    pmap = periods(min(years), max(years), period_length)
+    df = df.assign(period=df["year"].map(pmap))
+    res = _dsr_by(df, measure, per, ["period", group])
+    if group == "education":
+        res[group] = pd.Categorical(res[group], categories=EDUCATION_LEVELS, ordered=True)
+    return res.sort_values(["period", group]).reset_index(drop=True)
+
+
+def sii_trend(
+    rates: pd.DataFrame, group: str = "education", *, reps: int = 2000, seed: int = 1
+) -> pd.DataFrame:
+    """SII and RII per period from :func:`rates_by_group` output (PHE simulation CIs)."""
+    r = rates.dropna(subset=["estimate", "lower", "upper"]).copy()
+    r[group] = r[group].astype(str)
+    order = list(EDUCATION_LEVELS) if group == "education" else [1, 2, 3, 4, 5]
+    if group != "education":
+        r[group] = r[group].astype(int)
+    return stats.sii(
+        r,
+        group,
+        "person_years",
+        value="estimate",
+        lower="lower",
+        upper="upper",
+        value_type="rate",
+        order=order,
+        by=["period"],
+        reps=reps,
+        seed=seed,
+    )
+
+
+def survey_by_education(prep: Prepared, kommune: int, *, level: str = "land") -> pd.DataFrame:
+    """Weighted Sundhedsprofil indicators by education and survey year for an area."""
+    sv = prep.table("survey")
+    area = Area.of(level, kommune)
+    sv = sv[area.mask(sv)]
+    out = []
+    for col, label in {
+        "srh_good": "Godt selvvurderet helbred (%)",
+        "daily_smoker": "Ryger dagligt (%)",
+        "lonely": "Ofte uønsket alene (%)",
+    }.items():
+        r = stats.weighted_prevalence(sv, col, "weight", by=["year", "education"])
+        out.append(r.assign(indicator=col, label=label))
+    res = pd.concat(out, ignore_index=True)
+    res["education"] = pd.Categorical(res["education"], categories=EDUCATION_LEVELS, ordered=True)
+    return res.sort_values(["indicator", "year", "education"]).reset_index(drop=True)
