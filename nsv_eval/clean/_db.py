@@ -1,0 +1,338 @@
+"""DuckDB plumbing shared by the cleaning steps (not public API).
+
+Everything register-scale runs inside one embedded DuckDB connection: inputs are registered
+as views (a pandas DataFrame, a Parquet file or an existing table), intermediate results are
+DuckDB tables or Parquet files, and outputs are streamed to Parquet in record batches with an
+explicit Arrow schema so that the data contract's types (``int16`` kommune codes,
+``date32`` dates, ``timestamp[s]`` times, ...) hold exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nsv_eval import reference
+from nsv_eval.errors import InputError
+
+TableLike = pd.DataFrame | str | Path
+"""A table given to a cleaning function: a DataFrame or the path of a Parquet file."""
+
+DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_THREADS = 2
+
+
+def connect(
+    *, memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int = DEFAULT_THREADS, temp_dir=None
+) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB connection with bounded memory and threads.
+
+    ``memory_limit`` caps DuckDB's buffer pool (operators spill to ``temp_dir`` beyond it),
+    which keeps the whole preparation under about 6 GB at national scale together with the
+    Python process. Insertion order is not preserved (faster); every output is written with
+    an explicit ORDER BY instead.
+    """
+    con = duckdb.connect(database=":memory:")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
+    if temp_dir is not None:
+        Path(temp_dir).mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{_sql_path(temp_dir)}'")
+    _install_reference(con)
+    return con
+
+
+def _sql_path(path: str | Path) -> str:
+    return str(Path(path)).replace("'", "''")
+
+
+def sql_date(d: date) -> str:
+    """A DuckDB date literal."""
+    return f"DATE '{d.isoformat()}'"
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, obj: TableLike) -> None:
+    """Make ``obj`` (DataFrame or Parquet path) available in ``con`` as view ``name``."""
+    if isinstance(obj, pd.DataFrame):
+        # Through Arrow: robust to pandas views (negative strides), object columns of
+        # datetime.date and the pandas 3 string dtype.
+        con.register(f"_{name}_df", pa.Table.from_pandas(obj, preserve_index=False))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _{name}_df")
+    elif isinstance(obj, str | Path):
+        path = Path(obj)
+        if not path.exists():
+            raise InputError(f"{path}: file not found")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{_sql_path(path)}')"
+        )
+    else:  # pragma: no cover - guarded by type hints
+        raise TypeError(f"{name}: expected a DataFrame or a Parquet path, got {type(obj)!r}")
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Column names of table/view ``name``."""
+    return [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+
+
+def require_columns(
+    con: duckdb.DuckDBPyConnection, name: str, required: Sequence[str], *, what: str
+) -> None:
+    """Raise :class:`InputError` naming the missing columns of ``what``."""
+    have = set(columns_of(con, name))
+    missing = [c for c in required if c not in have]
+    if missing:
+        raise InputError(
+            f"{what}: missing column(s) {', '.join(missing)} "
+            f"(has: {', '.join(sorted(have))}); see ARCHITECTURE.md 'Raw layout'"
+        )
+
+
+def require_not_null(
+    con: duckdb.DuckDBPyConnection, name: str, cols: Sequence[str], *, what: str
+) -> None:
+    """Raise :class:`InputError` if any of ``cols`` holds nulls (naming column and count)."""
+    exprs = ", ".join(f"count(*) FILTER (WHERE {c} IS NULL)" for c in cols)
+    counts = con.execute(f"SELECT {exprs} FROM {name}").fetchall()[0]
+    for col, n in zip(cols, counts, strict=True):
+        if n:
+            raise InputError(f"{what}: column {col} has {n} missing value(s)")
+
+
+def write_parquet(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    path: str | Path,
+    schema: pa.Schema,
+    *,
+    batch_size: int = 500_000,
+) -> int:
+    """Stream the result of ``sql`` to ``path`` with exactly ``schema``; return the row count.
+
+    The query's columns must be named as in ``schema`` (order is taken from the schema).
+    Batches are cast with :meth:`pyarrow.RecordBatch.cast`, so e.g. DuckDB ``TIMESTAMP``
+    becomes ``timestamp[s]`` and ``INTEGER`` becomes ``int16``; a value that does not fit
+    raises instead of wrapping.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    cols = ", ".join(f'"{f.name}"' for f in schema)
+    reader = con.sql(f"SELECT {cols} FROM ({sql})").to_arrow_reader(batch_size)
+    n = 0
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(_cast_batch(batch, schema))
+            n += batch.num_rows
+    os.replace(tmp, path)
+    return n
+
+
+def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for field, arr in zip(schema, batch.columns, strict=True):
+        if pa.types.is_timestamp(field.type) and pa.types.is_timestamp(arr.type):
+            # Sub-second parts are not part of the contract; truncate explicitly.
+            arr = arr.cast(field.type, safe=False)
+        else:
+            arr = arr.cast(field.type)
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def fetch_df(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema) -> pd.DataFrame:
+    """Run ``sql`` and return a DataFrame with the dtypes ``schema`` implies."""
+    cols = ", ".join(f'"{f.name}"' for f in schema)
+    table = con.sql(f"SELECT {cols} FROM ({sql})").to_arrow_table()
+    table = pa.Table.from_batches(
+        [_cast_batch(b, schema) for b in table.to_batches()], schema=schema
+    )
+    return table.to_pandas()
+
+
+# --------------------------------------------------------------------------------------
+# Reference data and SQL macros
+# --------------------------------------------------------------------------------------
+
+
+def band_table() -> pd.DataFrame:
+    """The ESP2013 age bands of :mod:`nsv_eval.reference` with lower/upper ages.
+
+    ``age_upper`` is the first age *not* in the band (null for the open last band). The
+    bounds are parsed from ``reference.AGE_BANDS`` and checked against
+    ``reference.age_band`` so the two can never disagree.
+    """
+    lowers = [int(label.split("-")[0].rstrip("+")) for label in reference.AGE_BANDS]
+    uppers: list[int | None] = [*lowers[1:], None]
+    for lo, label in zip(lowers, reference.AGE_BANDS, strict=True):
+        if reference.age_band(lo) != label:  # pragma: no cover - consistency guard
+            raise RuntimeError(f"age band {label!r} does not start at age {lo}")
+    return pd.DataFrame(
+        {
+            "band_idx": range(len(lowers)),
+            "age_band": reference.AGE_BANDS,
+            "age_lower": lowers,
+            "age_upper": pd.array(uppers, dtype="Int64"),
+        }
+    )
+
+
+def _band_case(age_expr: str) -> str:
+    """SQL CASE mapping an age in whole years to its band label (from ``band_table``)."""
+    bands = band_table()
+    whens = " ".join(
+        f"WHEN {age_expr} >= {int(lo)} THEN '{label}'"
+        for lo, label in zip(bands["age_lower"][::-1], bands["age_band"][::-1], strict=True)
+    )
+    return f"(CASE {whens} ELSE NULL END)"
+
+
+def _install_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """Register age-band table and the date macros used by every step.
+
+    * ``age_at(b, t)``: age in whole years at date ``t`` of a person born ``b``; the age
+      increases on the birthday (a person born 29 February gets one year older on 1 March
+      in common years).
+    * ``birthday(b, a)``: the date on which a person born ``b`` turns ``a`` (same rule).
+    * ``age_band_of(a)``: ESP2013 band label of age ``a`` (``reference.AGE_BANDS``).
+    """
+    bands = band_table()
+    con.register("_bands_df", bands)
+    con.execute("CREATE OR REPLACE TEMP TABLE bands AS SELECT * FROM _bands_df")
+    con.unregister("_bands_df")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP MACRO age_at(b, t) AS
+            year(t) - year(b)
+            - CASE WHEN month(t) < month(b) OR (month(t) = month(b) AND day(t) < day(b))
+                   THEN 1 ELSE 0 END
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP MACRO birthday(b, a) AS
+            CASE WHEN month(b) = 2 AND day(b) = 29
+                      AND NOT ((year(b) + a) % 4 = 0
+                               AND ((year(b) + a) % 100 <> 0 OR (year(b) + a) % 400 = 0))
+                 THEN make_date(CAST(year(b) + a AS BIGINT), 3, 1)
+                 ELSE make_date(CAST(year(b) + a AS BIGINT), month(b), day(b)) END
+        """
+    )
+    con.execute(f"CREATE OR REPLACE TEMP MACRO age_band_of(a) AS {_band_case('a')}")
+
+
+# --------------------------------------------------------------------------------------
+# Study period
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """The study period: whole calendar months from ``start`` to ``end`` (both inclusive).
+
+    Parameters
+    ----------
+    start : datetime.date
+        First day of the period; must be the first day of a month.
+    end : datetime.date
+        Last day of the period; must be the last day of a month.
+    """
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start.day != 1:
+            raise ValueError(f"period start {self.start} must be the first day of a month")
+        if (self.end + timedelta(days=1)).day != 1:
+            raise ValueError(f"period end {self.end} must be the last day of a month")
+        if self.end < self.start:
+            raise ValueError(f"period end {self.end} is before its start {self.start}")
+
+    @property
+    def end_exclusive(self) -> date:
+        """The day after the last day."""
+        return self.end + timedelta(days=1)
+
+    @property
+    def n_months(self) -> int:
+        """Number of calendar months in the period."""
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def as_dict(self) -> dict[str, str]:
+        """``{"start": ISO date, "end": ISO date}``."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    @classmethod
+    def coerce(cls, value: Period | tuple | None) -> Period | None:
+        """Accept a :class:`Period`, a ``(start, end)`` pair of dates/ISO strings or None."""
+        if value is None or isinstance(value, Period):
+            return value
+        start, end = value
+        return cls(pd.Timestamp(start).date(), pd.Timestamp(end).date())
+
+
+def install_period(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+    """Create the ``months`` table (``k``, ``ms``, ``me1``, ``year``, ``month``, ``ndays``)
+    and the ``midx(d)`` macro (month index of date ``d``; 0 = first month of the period)."""
+    s = period.start
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP MACRO midx(d) AS
+            (year(d) - {s.year}) * 12 + month(d) - {s.month}
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE months AS
+        SELECT CAST(k AS INTEGER) AS k,
+               CAST({sql_date(s)} + to_months(k) AS DATE) AS ms,
+               CAST({sql_date(s)} + to_months(k + 1) AS DATE) AS me1,
+               year(CAST({sql_date(s)} + to_months(k) AS DATE)) AS year,
+               month(CAST({sql_date(s)} + to_months(k) AS DATE)) AS month,
+               date_diff('day', CAST({sql_date(s)} + to_months(k) AS DATE),
+                         CAST({sql_date(s)} + to_months(k + 1) AS DATE)) AS ndays
+        FROM range({period.n_months}) t(k)
+        """
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------
+
+
+class Stages:
+    """Print one line per stage with its wall time (when ``log`` is not None)."""
+
+    def __init__(self, log: Callable[[str], object] | None) -> None:
+        self.log = log
+        self.timings: dict[str, float] = {}
+        self._t0 = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the enclosed block as stage ``name``."""
+        t = time.perf_counter()
+        if self.log is not None:
+            self.log(f"[prepare] {name} ...")
+        yield
+        dt = time.perf_counter() - t
+        self.timings[name] = round(dt, 3)
+        if self.log is not None:
+            self.log(f"[prepare] {name}: {dt:.1f} s")
+
+    @property
+    def total(self) -> float:
+        """Seconds since creation."""
+        return time.perf_counter() - self._t0

@@ -1,0 +1,64 @@
+"""The ``prepare`` subcommand: ``nsv-eval prepare --raw DIR --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+
+from nsv_eval.clean import _db
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``prepare`` subcommand to ``subparsers``."""
+    p = subparsers.add_parser(
+        "prepare",
+        help="ingest every raw extract and build courses, the analysis cube and cohorts",
+        description=(
+            "Ingest every kind of extract found in --raw (persons, contacts, care, falls, "
+            "interventions, rollout, population, survey), chain hospital contacts into "
+            "admission courses, flag outcomes, build the analysis cube and the cohorts, and "
+            "write manifest.json to --out."
+        ),
+    )
+    p.add_argument("--raw", required=True, help="directory with the raw extracts")
+    p.add_argument("--out", required=True, help="output directory (e.g. data/prepared)")
+    p.add_argument("--mapping", default=None, help="column-mapping YAML file for ingest")
+    p.add_argument(
+        "--period",
+        nargs=2,
+        metavar=("START", "END"),
+        default=None,
+        help="study period as two ISO dates (first and last day of whole months); "
+        "default: the months spanned by the contacts",
+    )
+    p.add_argument(
+        "--memory-limit", default=_db.DEFAULT_MEMORY_LIMIT, help="DuckDB memory limit (4GB)"
+    )
+    p.add_argument("--threads", type=int, default=_db.DEFAULT_THREADS, help="DuckDB threads")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from nsv_eval.clean.prepare import prepare
+    from nsv_eval.errors import NsvError
+
+    try:
+        period = _db.Period.coerce(tuple(args.period)) if args.period else None
+    except ValueError as exc:
+        raise NsvError(f"--period: {exc}") from exc
+    manifest = prepare(
+        args.raw,
+        args.out,
+        mapping=args.mapping,
+        progress=not args.quiet,
+        period=period,
+        memory_limit=args.memory_limit,
+        threads=args.threads,
+    )
+    c = manifest["counts"]
+    print(
+        f"prepared {args.out}: {c['persons']} persons, {c['courses']} courses, "
+        f"{c['readmit_index']} index discharges, period {manifest['period']['start']} - "
+        f"{manifest['period']['end']}"
+    )
+    return 0

@@ -1,0 +1,428 @@
+"""The analysis cube: population, person-time and event counts by kommune, month and strata.
+
+``cube.parquet`` (monthly) has one row per ``kommune_code`` × ``year`` × ``month`` ×
+``age_band`` × ``sex`` × ``education`` cell that has person-time or an event;
+``cube_income.parquet`` (yearly) the same measures by ``kommune_code`` × ``year`` ×
+``age_band`` × ``sex`` × ``income_quintile``. Unknown education is ``"ukendt"``; unknown
+income quintile is null.
+
+Measures
+--------
+``population``
+    Persons alive on the 1st of the month: born on or before the 1st and not dead on or
+    before the 1st (``birth_date <= 1st < death_date``); age band on the 1st. No moves: a
+    person is resident in their kommune for life. In the yearly cube: alive on 1 January.
+``person_years``
+    Days alive in the month / 365.25, where a life covers the half-open interval
+    ``[birth_date, death_date)`` (the usual exit - entry convention, so a life's months sum to
+    ``(death_date - birth_date) / 365.25``). Person-time is split at the birthday on which
+    the age band changes, so that numerators (age at the event) and denominators match.
+``deaths``
+    Deaths in the month, age band at death.
+``admissions_acute``, ``admissions_short``, ``preventable``, ``fall_injury``,
+``hip_fracture``, ``copd_acute``, ``diabetes_acute``, ``heart_failure_acute``
+    Courses (see :mod:`nsv_eval.clean.flags`) by month of admission, age band at admission.
+``readmit_index``, ``readmit_30d``
+    Index discharges and those readmitted within 30 days, by month of the index
+    *discharge*, age band at the index admission (the age that makes it an index).
+``falls_registered``
+    Rows of ``falls.parquet`` by month of ``fall_date``, age band on that date.
+``home_care``
+    Persons alive on the 1st with an active ``home_care`` episode on the 1st
+    (``start_date <= 1st <= end_date``; a null end is ongoing). Yearly: on 1 January.
+
+Only events inside the study period are counted. Counts are ``int64``; ``year`` is
+``int16``, ``month`` ``int8``, ``kommune_code`` ``int16``.
+
+How person-time scales
+----------------------
+Expanding 5.9 million persons to 180 months would be a billion rows. Instead each life is
+cut into *age-band segments* (at most 4-5 per person over 15 years) and each segment
+contributes a handful of difference-array rows: +1/-1 for "alive on the 1st" and for
+"alive the whole month", plus the exact days of its partial first/last month. A cumulative
+sum over months per stratum then gives population and person-time exactly, at a cost
+proportional to persons × segments, not persons × months.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from nsv_eval.clean import _db
+from nsv_eval.clean._db import Period, sql_date
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "deaths",
+    "admissions_acute",
+    "admissions_short",
+    "preventable",
+    "fall_injury",
+    "hip_fracture",
+    "copd_acute",
+    "diabetes_acute",
+    "heart_failure_acute",
+    "readmit_index",
+    "readmit_30d",
+    "falls_registered",
+    "home_care",
+)
+"""Event-count columns of both cubes, in order."""
+
+_COURSE_EVENTS: dict[str, str] = {
+    "admissions_acute": "acute",
+    "admissions_short": "short_stay",
+    "preventable": "preventable",
+    "fall_injury": "fall_injury",
+    "hip_fracture": "hip_fracture",
+    "copd_acute": "copd_acute",
+    "diabetes_acute": "diabetes_acute",
+    "heart_failure_acute": "heart_failure_acute",
+}
+
+_MEASURES = [("population", pa.int64()), ("person_years", pa.float64())] + [
+    (c, pa.int64()) for c in EVENT_COLUMNS
+]
+
+CUBE_SCHEMA = pa.schema(
+    [
+        ("kommune_code", pa.int16()),
+        ("year", pa.int16()),
+        ("month", pa.int8()),
+        ("age_band", pa.string()),
+        ("sex", pa.string()),
+        ("education", pa.string()),
+        *_MEASURES,
+    ]
+)
+
+CUBE_INCOME_SCHEMA = pa.schema(
+    [
+        ("kommune_code", pa.int16()),
+        ("year", pa.int16()),
+        ("age_band", pa.string()),
+        ("sex", pa.string()),
+        ("income_quintile", pa.int8()),
+        *_MEASURES,
+    ]
+)
+
+UNKNOWN_EDUCATION = "ukendt"
+
+_ATTRS = "kommune_code, sex, education, inc"
+
+
+def stage_optional(con: duckdb.DuckDBPyConnection, present: dict[str, str | None]) -> None:
+    """Create normalised views ``falls_n``, ``care_n`` (empty when the table is absent).
+
+    ``present`` maps ``"falls"``/``"care"`` to a view name or None.
+    """
+    if present.get("falls"):
+        src = present["falls"]
+        _db.require_columns(con, src, ("person_id", "fall_date"), what="falls")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW falls_n AS SELECT CAST(person_id AS VARCHAR) "
+            f"AS person_id, CAST(fall_date AS DATE) AS fall_date FROM {src} "
+            "WHERE fall_date IS NOT NULL"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW falls_n AS SELECT CAST(NULL AS VARCHAR) AS person_id, "
+            "CAST(NULL AS DATE) AS fall_date WHERE false"
+        )
+    if present.get("care"):
+        src = present["care"]
+        _db.require_columns(
+            con, src, ("person_id", "service", "start_date", "end_date"), what="care"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW care_n AS SELECT CAST(person_id AS VARCHAR) "
+            f"AS person_id, CAST(service AS VARCHAR) AS service, "
+            f"CAST(start_date AS DATE) AS start_date, CAST(end_date AS DATE) AS end_date "
+            f"FROM {src} WHERE start_date IS NOT NULL"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW care_n AS SELECT CAST(NULL AS VARCHAR) AS person_id, "
+            "CAST(NULL AS VARCHAR) AS service, CAST(NULL AS DATE) AS start_date, "
+            "CAST(NULL AS DATE) AS end_date WHERE false"
+        )
+
+
+def _person_time_events(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+    """Table ``ev_pt``: difference-array rows of population/person-time per stratum."""
+    p0, p1 = sql_date(period.start), sql_date(period.end_exclusive)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE seg AS
+        WITH life AS (
+            SELECT kommune_code, sex, coalesce(education, '{UNKNOWN_EDUCATION}') AS education,
+                   CAST(coalesce(income_quintile, 0) AS TINYINT) AS inc,
+                   birth_date AS b,
+                   greatest(birth_date, {p0}) AS lo,
+                   least(coalesce(death_date, {p1}), {p1}) AS hi
+            FROM persons_n
+        ), l2 AS (
+            SELECT *, age_at(b, lo) AS a_lo,
+                   age_at(b, CAST(hi - INTERVAL 1 DAY AS DATE)) AS a_hi
+            FROM life WHERE lo < hi
+        ), s AS (
+            SELECT {_ATTRS}, bands.age_band,
+                   greatest(lo, birthday(b, bands.age_lower)) AS slo,
+                   CASE WHEN bands.age_upper IS NULL THEN hi
+                        ELSE least(hi, birthday(b, bands.age_upper)) END AS shi
+            FROM l2 JOIN bands
+              ON bands.age_lower <= l2.a_hi
+             AND (bands.age_upper IS NULL OR bands.age_upper > l2.a_lo)
+        )
+        SELECT *,
+               midx(slo) AS kl,
+               midx(CAST(shi - INTERVAL 1 DAY AS DATE)) AS kh,
+               midx(CAST(slo - INTERVAL 1 DAY AS DATE)) + 1 AS kf,
+               midx(shi) - 1 AS kt
+        FROM s WHERE slo < shi
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ev_pt AS
+        SELECT {_ATTRS}, age_band, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
+               sum(pdays) AS pdays
+        FROM (
+            SELECT {_ATTRS}, age_band, kf AS k, 1 AS dpop,
+                   CASE WHEN kf <= kt THEN 1 ELSE 0 END AS dfull, 0 AS pdays
+            FROM seg WHERE kf <= kh
+            UNION ALL
+            SELECT {_ATTRS}, age_band, kh + 1, -1, 0, 0 FROM seg WHERE kf <= kh
+            UNION ALL
+            SELECT {_ATTRS}, age_band, kt + 1, 0, -1, 0 FROM seg WHERE kf <= kt
+            UNION ALL  -- partial first month (segment starts after the 1st)
+            SELECT {_ATTRS}, age_band, kl, 0, 0,
+                   date_diff('day', slo,
+                             least(shi, CAST(date_trunc('month', slo) + INTERVAL 1 MONTH
+                                             AS DATE)))
+            FROM seg WHERE kf > kl
+            UNION ALL  -- partial last month (segment ends before the next 1st)
+            SELECT {_ATTRS}, age_band, kh, 0, 0,
+                   date_diff('day', CAST(date_trunc('month', shi - INTERVAL 1 DAY) AS DATE),
+                             shi)
+            FROM seg WHERE kt < kh AND kh >= kf
+        )
+        GROUP BY ALL
+        """
+    )
+    con.execute("DROP TABLE seg")
+
+
+def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) -> None:
+    """Table ``ev_cnt``: event counts per stratum × age band × month index ``k``."""
+    p0, p1 = sql_date(period.start), sql_date(period.end_exclusive)
+    zero = {c: "0" for c in EVENT_COLUMNS}
+
+    def sel(attrs: str, band: str, k: str, values: dict[str, str], rest: str) -> str:
+        cols = ", ".join(f"CAST({values.get(c, zero[c])} AS BIGINT) AS {c}" for c in EVENT_COLUMNS)
+        return f"SELECT {attrs}, {band} AS age_band, {k} AS k, {cols} {rest}"
+
+    p_attrs = (
+        f"p.kommune_code, p.sex, coalesce(p.education, '{UNKNOWN_EDUCATION}') AS education, "
+        "CAST(coalesce(p.income_quintile, 0) AS TINYINT) AS inc"
+    )
+    c_attrs = (
+        f"kommune_code, sex, coalesce(education, '{UNKNOWN_EDUCATION}') AS education, "
+        "CAST(coalesce(income_quintile, 0) AS TINYINT) AS inc"
+    )
+    parts = [
+        sel(
+            p_attrs,
+            "age_band_of(age_at(p.birth_date, p.death_date))",
+            "midx(p.death_date)",
+            {"deaths": "1"},
+            f"FROM persons_n p WHERE p.death_date >= {p0} AND p.death_date < {p1}",
+        ),
+        sel(
+            c_attrs,
+            "age_band",
+            "midx(CAST(admit_time AS DATE))",
+            {k: f"{v}::INT" for k, v in _COURSE_EVENTS.items()},
+            f"FROM {courses} WHERE CAST(admit_time AS DATE) >= {p0} "
+            f"AND CAST(admit_time AS DATE) < {p1}",
+        ),
+        sel(
+            c_attrs,
+            "age_band",
+            "midx(CAST(discharge_time AS DATE))",
+            {"readmit_index": "1", "readmit_30d": "readmit_30d::INT"},
+            f"FROM {courses} WHERE readmit_index",
+        ),
+        sel(
+            p_attrs,
+            "age_band_of(age_at(p.birth_date, f.fall_date))",
+            "midx(f.fall_date)",
+            {"falls_registered": "1"},
+            f"FROM falls_n f JOIN persons_n p USING (person_id) "
+            f"WHERE f.fall_date >= {p0} AND f.fall_date < {p1}",
+        ),
+        sel(
+            p_attrs,
+            "age_band_of(age_at(p.birth_date, m.ms))",
+            "h.k",
+            {"home_care": "1"},
+            """FROM (
+                SELECT DISTINCT person_id, k FROM (
+                    SELECT person_id, unnest(generate_series(
+                        greatest(midx(CAST(start_date - INTERVAL 1 DAY AS DATE)) + 1, 0),
+                        least(midx(coalesce(end_date, DATE '9999-12-31')), """
+            + str(period.n_months - 1)
+            + """))) AS k
+                    FROM care_n WHERE service = 'home_care'
+                      AND (end_date IS NULL OR end_date >= start_date))
+            ) h
+            JOIN months m USING (k)
+            JOIN persons_n p USING (person_id)
+            WHERE p.birth_date <= m.ms AND (p.death_date IS NULL OR p.death_date > m.ms)""",
+        ),
+    ]
+    sums = ", ".join(f"sum({c}) AS {c}" for c in EVENT_COLUMNS)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ev_cnt AS SELECT {_ATTRS}, age_band, k, {sums} "
+        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL"
+    )
+
+
+def _dense_person_time(keys: str, n_months: int) -> str:
+    """SQL: population and days alive per ``keys`` × age band × month from ``ev_pt``.
+
+    Days stay integers until the final division by 365.25, so sums do not depend on the
+    (parallel) summation order and the output is byte-for-byte reproducible.
+
+    The cumulative sums are taken over the sparse difference rows only; each row then
+    stands for the months up to the next row of its stratum (``generate_series``), so no
+    dense grid has to be joined. Months in which the stratum has nobody are not generated.
+    """
+    return f"""
+        WITH e AS (
+            SELECT {keys}, age_band, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
+                   sum(pdays) AS pdays
+            FROM ev_pt GROUP BY ALL
+        ), c AS (
+            SELECT {keys}, age_band, k, pdays,
+                   sum(dpop) OVER w AS pop, sum(dfull) OVER w AS nfull,
+                   lead(k, 1, {n_months}) OVER w0 AS k_next
+            FROM e
+            WINDOW w0 AS (PARTITION BY {keys}, age_band ORDER BY k),
+                   w AS (PARTITION BY {keys}, age_band ORDER BY k
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ), x AS (
+            SELECT {keys}, age_band, pop, nfull, pdays, k AS k_i,
+                   unnest(generate_series(
+                       k, CASE WHEN pop > 0 OR nfull > 0
+                               THEN least(k_next, {n_months}) - 1 ELSE k END)) AS k
+            FROM c WHERE k < {n_months}
+        ), y AS (
+            SELECT x.*, nfull * m.ndays + CASE WHEN k = k_i THEN pdays ELSE 0 END AS days
+            FROM x JOIN months m USING (k)
+        )
+        SELECT {keys}, age_band, k, CAST(pop AS BIGINT) AS population,
+               CAST(days AS BIGINT) AS days
+        FROM y WHERE pop > 0 OR days > 0
+    """
+
+
+def cube_sql(con: duckdb.DuckDBPyConnection, period: Period, *, courses: str = "courses") -> None:
+    """Compute tables ``ev_pt`` and ``ev_cnt`` (call before :func:`cube_query`)."""
+    _person_time_events(con, period)
+    _event_counts(con, period, courses)
+
+
+def cube_query(period: Period, *, income: bool = False) -> str:
+    """SQL of the monthly cube (``income=False``) or the yearly income cube, ordered."""
+    keys = "kommune_code, sex, inc" if income else "kommune_code, sex, education"
+    ev_sums = ", ".join(f"sum({c}) AS {c}" for c in EVENT_COLUMNS)
+    monthly = f"""
+        SELECT *
+        FROM ({_dense_person_time(keys, period.n_months)}) pt
+        FULL OUTER JOIN (SELECT {keys}, age_band, k, {ev_sums} FROM ev_cnt GROUP BY ALL) ev
+        USING ({keys}, age_band, k)
+    """
+    measures = ", ".join(f"coalesce({c}, 0) AS {c}" for c in EVENT_COLUMNS)
+    if not income:
+        return f"""
+            SELECT x.kommune_code, m.year, m.month, x.age_band, x.sex, x.education,
+                   coalesce(x.population, 0) AS population,
+                   coalesce(x.days, 0) / 365.25 AS person_years, {measures}
+            FROM ({monthly}) x JOIN months m USING (k) LEFT JOIN bands b USING (age_band)
+            ORDER BY x.kommune_code, m.year, m.month, b.band_idx, x.sex, x.education
+        """
+    jan = ", ".join(
+        f"sum({c}) FILTER (WHERE m.month = 1) AS {c}" if c == "home_care" else f"sum({c}) AS {c}"
+        for c in EVENT_COLUMNS
+    )
+    return f"""
+        SELECT y.kommune_code, y.year, y.age_band, y.sex,
+               CASE WHEN y.inc = 0 THEN NULL ELSE y.inc END AS income_quintile,
+               coalesce(y.population, 0) AS population,
+               coalesce(y.days, 0) / 365.25 AS person_years, {measures}
+        FROM (
+            SELECT x.kommune_code, m.year, x.age_band, x.sex, x.inc,
+                   sum(x.population) FILTER (WHERE m.month = 1) AS population,
+                   sum(x.days) AS days, {jan}
+            FROM ({monthly}) x JOIN months m USING (k)
+            GROUP BY ALL
+        ) y LEFT JOIN bands b USING (age_band)
+        ORDER BY y.kommune_code, y.year, b.band_idx, y.sex, y.inc
+    """
+
+
+def build_cube(
+    persons: _db.TableLike,
+    courses: _db.TableLike,
+    *,
+    period: Period | tuple,
+    falls: _db.TableLike | None = None,
+    care: _db.TableLike | None = None,
+    income: bool = False,
+) -> pd.DataFrame:
+    """Build the analysis cube (definitions in the module docstring).
+
+    Parameters
+    ----------
+    persons : pandas.DataFrame or path
+        Person table (raw layout).
+    courses : pandas.DataFrame or path
+        Flagged courses (:func:`nsv_eval.clean.flag_courses`).
+    period : Period or (start, end)
+        Study period in whole months.
+    falls, care : pandas.DataFrame or path, optional
+        Registered falls and municipal care; absent tables count as empty.
+    income : bool, default False
+        False: the monthly cube by education (``cube.parquet``); True: the yearly cube by
+        income quintile (``cube_income.parquet``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cube, ordered by its key columns, with contract dtypes.
+    """
+    period = Period.coerce(period)
+    from nsv_eval.clean.flags import stage_persons
+
+    con = _db.connect()
+    try:
+        _db.install_period(con, period)
+        _db.register(con, "persons_in", persons)
+        stage_persons(con, "persons_in")
+        _db.register(con, "courses", courses)
+        present: dict[str, str | None] = {"falls": None, "care": None}
+        if falls is not None:
+            _db.register(con, "falls_in", falls)
+            present["falls"] = "falls_in"
+        if care is not None:
+            _db.register(con, "care_in", care)
+            present["care"] = "care_in"
+        stage_optional(con, present)
+        cube_sql(con, period)
+        schema = CUBE_INCOME_SCHEMA if income else CUBE_SCHEMA
+        return _db.fetch_df(con, cube_query(period, income=income), schema)
+    finally:
+        con.close()

@@ -1,0 +1,409 @@
+"""``prepare``: raw extracts → the prepared layout the study notebooks read.
+
+1. Every kind of extract found in the raw directory is ingested with
+   :func:`nsv_eval.ingest.ingest` (validation, quarantine, pseudonymisation, reconciliation).
+2. Contacts are chained into courses and flagged (:mod:`~nsv_eval.clean.courses`,
+   :mod:`~nsv_eval.clean.flags`) → ``courses.parquet``.
+3. The monthly cube and the yearly income cube (:mod:`~nsv_eval.clean.cube`).
+4. The readmission and falls cohorts (:mod:`~nsv_eval.clean.cohorts`).
+5. ``manifest.json``: inputs with sizes, sha256 fingerprints and row counts, the ingest
+   reconciliation, counts, the study period, package version, creation time, outputs and
+   the definitions used.
+
+All register-scale work happens in one DuckDB connection with a memory limit (spilling to a
+temporary directory inside ``out_dir``) reading and writing Parquet directly; outputs are
+written in a fixed order so that the same input gives the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from nsv_eval import __version__
+from nsv_eval.clean import _db, cohorts, courses, cube, flags
+from nsv_eval.clean._db import Period
+from nsv_eval.errors import NsvError
+
+RAW_KINDS: dict[str, tuple[str, ...]] = {
+    "persons": ("persons",),
+    "admissions": ("contacts", "admissions", "lpr"),
+    "care": ("care",),
+    "falls": ("falls",),
+    "interventions": ("interventions",),
+    "rollout": ("rollout",),
+    "population": ("population",),
+    "survey": ("survey",),
+}
+"""Ingest kind → accepted file-name stems in the raw directory. A file belongs to a kind when
+its stem is one of these or starts with one followed by ``_``, ``-`` or ``.`` (e.g.
+``contacts_2010-2014.csv``); several files of one kind are ingested together."""
+
+RAW_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
+
+REQUIRED_KINDS: tuple[str, ...] = ("persons", "admissions")
+
+
+def discover_raw(raw_dir: str | Path) -> dict[str, list[Path]]:
+    """Find the extract files of each kind in ``raw_dir`` (not recursive).
+
+    Returns
+    -------
+    dict
+        Kind → sorted list of files, only for kinds that have files.
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise NsvError(f"raw directory {raw_dir} does not exist or is not a directory")
+    found: dict[str, list[Path]] = {}
+    for path in sorted(raw_dir.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in RAW_SUFFIXES:
+            continue
+        stem = path.stem.lower()
+        for kind, stems in RAW_KINDS.items():
+            if any(stem == s or re.match(rf"{re.escape(s)}[_.\-]", stem) for s in stems):
+                found.setdefault(kind, []).append(path)
+                break
+    order = list(RAW_KINDS)
+    return dict(sorted(found.items(), key=lambda kv: order.index(kv[0])))
+
+
+def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _parquet_rows(path: Path) -> int | None:
+    if path.suffix.lower() != ".parquet":
+        return None
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by ingest instead
+        return None
+
+
+def _rows_from_reconciliation(recon: object, path: Path) -> int | None:
+    """Rows read from ``path`` according to ingest's reconciliation, if it says so."""
+    found: list[int] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            name = node.get("file") or node.get("source") or node.get("path")
+            if name is not None and Path(str(name)).name == path.name:
+                for key in ("read", "rows_read", "rows"):
+                    if isinstance(node.get(key), int):
+                        found.append(int(node[key]))
+                        return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(recon)
+    return found[0] if found else None
+
+
+def _summary(result: object) -> object:
+    summary = getattr(result, "summary", None)
+    if callable(summary):
+        try:
+            value = summary()
+        except TypeError:
+            value = None
+        if isinstance(value, dict | list | str | int | float):
+            return value
+    return None
+
+
+def prepare(
+    raw_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    key: bytes | None = None,
+    mapping=None,
+    progress: bool = False,
+    log: Callable[[str], object] | None = print,
+    period: Period | tuple | None = None,
+    memory_limit: str = _db.DEFAULT_MEMORY_LIMIT,
+    threads: int = _db.DEFAULT_THREADS,
+) -> dict:
+    """Ingest every extract in ``raw_dir`` and write the prepared layout to ``out_dir``.
+
+    Parameters
+    ----------
+    raw_dir : path
+        Directory with the raw extracts (ARCHITECTURE.md, raw layout); files are matched to
+        ingest kinds by name (:data:`RAW_KINDS`). ``persons`` and ``contacts`` are required.
+    out_dir : path
+        Output directory (created). Existing prepared files in it are replaced.
+    key : bytes, optional
+        Pseudonymisation key passed to ingest (default: ingest's own resolution, e.g.
+        ``NSV_PSEUDO_KEY``).
+    mapping : optional
+        Column mapping passed to ingest.
+    progress : bool, default False
+        Log one line per stage with its wall time (and pass ``log`` on to ingest).
+    log : callable, optional
+        Where progress lines go (default ``print``).
+    period : Period or (start, end), optional
+        Study period in whole months. Default: from the first day of the month of the
+        earliest course admission to the last day of the month of the latest one (course,
+        not contact: a transfer after the last day does not stretch the period).
+    memory_limit, threads
+        DuckDB settings; the defaults keep national-scale preparation under about 6 GB.
+
+    Returns
+    -------
+    dict
+        The manifest (also written to ``out_dir/manifest.json``).
+
+    Raises
+    ------
+    NsvError
+        The raw directory is missing, lacks persons/contacts, or equals ``out_dir``.
+    """
+    from nsv_eval.ingest import ingest
+
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    period = Period.coerce(period)  # a bad period fails before any work is done
+    stage_log = log if progress else None
+    ingest_log = log if (progress and log is not None) else (lambda *_a, **_k: None)
+    found = discover_raw(raw_dir)
+    missing = [k for k in REQUIRED_KINDS if k not in found]
+    if missing:
+        want = ", ".join(f"{RAW_KINDS[k][0]}.parquet/.csv" for k in missing)
+        raise NsvError(f"{raw_dir}: no {want} found (needed by prepare)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.resolve() == raw_dir.resolve():
+        raise NsvError("the output directory must differ from the raw directory")
+    # prepare rebuilds the whole layout: stale quarantine/reconciliation files would be
+    # merged into by ingest, so remove what an earlier prepare wrote.
+    for stale in [out_dir / "reconciliation.json", *out_dir.glob("rejects-*.csv")]:
+        stale.unlink(missing_ok=True)
+
+    stages = _db.Stages(stage_log)
+    manifest: dict = {
+        "package": "nsv-eval",
+        "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "raw_dir": str(raw_dir),
+    }
+
+    with stages.stage("fingerprint inputs"):
+        inputs = []
+        for kind, files in found.items():
+            for f in files:
+                inputs.append(
+                    {
+                        "kind": kind,
+                        "file": f.name,
+                        "size": f.stat().st_size,
+                        "sha256": sha256_file(f),
+                        "rows": _parquet_rows(f),
+                    }
+                )
+
+    tables: dict[str, Path] = {}
+    summaries: dict[str, object] = {}
+    rows_read: dict[tuple[str, str], int] = {}
+    for kind, files in found.items():
+        with stages.stage(f"ingest {kind} ({len(files)} file(s))"):
+            result = ingest(kind, files, out_dir, mapping=mapping, key=key, log=ingest_log)
+            tables[kind] = Path(result.table_path)
+            summaries[kind] = _summary(result)
+            for report in getattr(result, "files", []):
+                rows_read[(kind, Path(str(report.file)).name)] = int(report.read)
+
+    recon_path = out_dir / "reconciliation.json"
+    recon = json.loads(recon_path.read_text(encoding="utf-8")) if recon_path.exists() else None
+    for item in inputs:
+        read = rows_read.get((item["kind"], item["file"]))
+        if read is None:
+            read = _rows_from_reconciliation(recon, Path(item["file"]))
+        if read is not None:
+            item["rows"] = read
+    manifest["inputs"] = inputs
+    manifest["ingest"] = summaries
+    manifest["reconciliation"] = recon
+
+    tmp = out_dir / ".prepare-tmp"
+    con = _db.connect(memory_limit=memory_limit, threads=threads, temp_dir=tmp)
+    try:
+        counts, outputs, period_info = _clean(con, tables, out_dir, period, stages)
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    manifest["period"] = period_info
+    manifest["counts"] = counts
+    manifest["outputs"] = outputs
+    manifest["definitions"] = definitions()
+    manifest["timings_seconds"] = {**stages.timings, "total": round(stages.total, 3)}
+    path = out_dir / "manifest.json"
+    tmp_manifest = path.with_name("manifest.json.tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp_manifest, path)
+    if stage_log is not None:
+        stage_log(
+            f"[prepare] done in {stages.total:.1f} s: {counts['courses']} courses, "
+            f"{counts['readmit_index']} index discharges, {counts['cube_rows']} cube rows"
+        )
+    return manifest
+
+
+def definitions() -> dict:
+    """The definitions a prepared layout was built with (recorded in the manifest)."""
+    return {
+        "chaining_gap_hours": courses.CHAIN_GAP_HOURS,
+        "chaining_rule": "admit_time <= running max discharge_time of the course + gap "
+        "(inclusive); course acute/diagnosis/hospital from its first contact",
+        "readmission_window_days": flags.READMISSION_WINDOW_DAYS,
+        "readmission_index": "acute, medical action diagnosis, age >= "
+        f"{flags.INDEX_MIN_AGE} at admission, alive at discharge (death date after the "
+        "discharge date), discharge date in [period start, period end - "
+        f"{flags.READMISSION_WINDOW_DAYS} days]",
+        "readmission": "any acute course admitted after the index discharge and within "
+        f"{flags.READMISSION_WINDOW_DAYS} x 24 h",
+        "preventable_min_age": flags.PREVENTABLE_MIN_AGE,
+        "short_stay_hours": flags.SHORT_STAY_HOURS,
+        "death_window_days": flags.DEATH_WINDOW_DAYS,
+        "followup_visit_days": cohorts.FOLLOWUP_VISIT_DAYS,
+        "prior_window_days": cohorts.PRIOR_WINDOW_DAYS,
+        "falls_followup_days": cohorts.FALLS_FOLLOWUP_DAYS,
+        "falls_min_age": cohorts.FALLS_MIN_AGE,
+        "falls_nonparticipant_index": "a participant index date of the same kommune chosen "
+        "by md5(person_id + ':falls') modulo the number of participants",
+        "population": "alive on the 1st of the month (birth_date <= 1st < death_date)",
+        "person_years": "days in [birth_date, death_date) within the month / 365.25",
+        "age": "whole years; the age increases on the birthday (29 February: 1 March)",
+    }
+
+
+def _clean(
+    con,
+    tables: dict[str, Path],
+    out_dir: Path,
+    period: Period | tuple | None,
+    stages: _db.Stages,
+) -> tuple[dict, dict, dict]:
+    """Courses, cube and cohorts from the ingested tables (DuckDB connection ``con``)."""
+    for kind, path in tables.items():
+        _db.register(con, f"{kind}_in", path)
+    with stages.stage("validate persons and contacts"):
+        flags.stage_persons(con, "persons_in", what=str(tables["persons"]))
+        courses.stage_contacts(con, "admissions_in", what=str(tables["admissions"]))
+        present = {k: f"{k}_in" if k in tables else None for k in RAW_KINDS}
+        cube.stage_optional(con, present)
+        cohorts.stage_interventions(con, present)
+        cohorts._install_regions(con)
+        n_contacts = con.execute("SELECT count(*) FROM contacts_n").fetchall()[0][0]
+        if n_contacts == 0:
+            raise NsvError(f"{tables['admissions']}: the contacts table has no rows")
+    with stages.stage("chain contacts into courses"):
+        courses.chain_sql(con)
+    given = Period.coerce(period)
+    if given is None:
+        # The months spanned by *course* admissions: a transfer contact that continues a
+        # course begun on the last day of the extract does not stretch the period.
+        sql = "SELECT min(admit_time), max(admit_time) FROM course_base"
+        lo, hi = con.execute(sql).fetchall()[0]
+        period_obj = Period(lo.date().replace(day=1), _month_end(hi.date()))
+    else:
+        period_obj = given
+    _db.install_period(con, period_obj)
+    period_info = {
+        **period_obj.as_dict(),
+        "source": "given" if given is not None else "inferred from course admissions",
+        "months": period_obj.n_months,
+    }
+
+    outputs: dict[str, dict] = {}
+
+    def out(name: str, sql: str, schema) -> int:
+        path = out_dir / name
+        n = _db.write_parquet(con, sql, path, schema)
+        outputs[name] = {"rows": n, "sha256": sha256_file(path)}
+        return n
+
+    with stages.stage("flag courses"):
+        fcounts = flags.flag_sql(con, period_obj, materialize=False)
+        out("courses.parquet", "SELECT * FROM courses ORDER BY course_id", flags.COURSE_SCHEMA)
+        con.execute("DROP VIEW courses")
+        con.execute("DROP TABLE course_base")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
+            f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
+        )
+    with stages.stage("cube"):
+        cube.cube_sql(con, period_obj)
+        out("cube.parquet", cube.cube_query(period_obj), cube.CUBE_SCHEMA)
+    with stages.stage("cube by income"):
+        out(
+            "cube_income.parquet", cube.cube_query(period_obj, income=True), cube.CUBE_INCOME_SCHEMA
+        )
+    with stages.stage("readmission cohort"):
+        out(
+            "cohort_readmission.parquet",
+            cohorts.readmission_query(),
+            cohorts.READMISSION_COHORT_SCHEMA,
+        )
+    with stages.stage("falls cohort"):
+        out("cohort_falls.parquet", cohorts.falls_query(period_obj), cohorts.FALLS_COHORT_SCHEMA)
+
+    c = con.execute(
+        """
+        SELECT count(*), sum(n_contacts), count(*) FILTER (WHERE acute),
+               count(*) FILTER (WHERE readmit_index), count(*) FILTER (WHERE readmit_30d),
+               count(*) FILTER (WHERE preventable), count(*) FILTER (WHERE died_in_hospital)
+        FROM courses
+        """
+    ).fetchall()[0]
+    n_persons = con.execute("SELECT count(*) FROM persons_n").fetchall()[0][0]
+    totals = con.execute(
+        f"SELECT sum(person_years), sum(deaths) FROM read_parquet("
+        f"'{_db._sql_path(out_dir / 'cube.parquet')}')"
+    ).fetchall()[0]
+    falls_n = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE participant) FROM read_parquet("
+        f"'{_db._sql_path(out_dir / 'cohort_falls.parquet')}')"
+    ).fetchall()[0]
+    counts = {
+        "persons": int(n_persons),
+        "contacts": int(n_contacts),
+        **fcounts,
+        "courses": int(c[0]),
+        "contacts_in_courses": int(c[1] or 0),
+        "courses_acute": int(c[2]),
+        "readmit_index": int(c[3]),
+        "readmit_30d": int(c[4]),
+        "readmission_rate": round(c[4] / c[3], 6) if c[3] else None,
+        "preventable": int(c[5]),
+        "died_in_hospital": int(c[6]),
+        "cube_rows": outputs["cube.parquet"]["rows"],
+        "cube_income_rows": outputs["cube_income.parquet"]["rows"],
+        "cube_person_years": round(float(totals[0] or 0.0), 3),
+        "cube_deaths": int(totals[1] or 0),
+        "cohort_readmission_rows": outputs["cohort_readmission.parquet"]["rows"],
+        "cohort_falls_rows": int(falls_n[0]),
+        "cohort_falls_participants": int(falls_n[1]),
+    }
+    return counts, outputs, period_info
+
+
+def _month_end(d: date) -> date:
+    """Last day of the month of ``d``."""
+    first_next = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return first_next - timedelta(days=1)

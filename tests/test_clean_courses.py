@@ -1,0 +1,168 @@
+"""Chaining hospital contacts into admission courses (nsv_eval.clean.courses).
+
+Reference: hand-made contact sequences whose chaining is known from the rule in the module
+docstring (Sundhedsdatastyrelsen's convention: contacts less than 4 hours apart - measured
+from the running maximum discharge - are one course). Each test states the expected courses.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nsv_eval.clean import chain_contacts
+from nsv_eval.errors import InputError
+
+T = pd.Timestamp
+
+
+def contacts(rows: list[tuple]) -> pd.DataFrame:
+    """Rows: (contact_id, person_id, admit, discharge, acute, diagnosis)."""
+    df = pd.DataFrame(
+        rows,
+        columns=["contact_id", "person_id", "admit_time", "discharge_time", "acute", "diagnosis"],
+    )
+    df["admit_time"] = pd.to_datetime(df["admit_time"], format="ISO8601").astype("datetime64[s]")
+    df["discharge_time"] = pd.to_datetime(df["discharge_time"], format="ISO8601").astype(
+        "datetime64[s]"
+    )
+    df["hospital"] = "H" + df["contact_id"].astype(str)
+    return df
+
+
+def test_overlapping_contacts_form_one_course() -> None:
+    c = contacts(
+        [
+            (1, "a", "2020-01-01 08:00", "2020-01-03 10:00", True, "DJ189"),
+            (2, "a", "2020-01-02 09:00", "2020-01-05 12:00", False, "DI500"),
+        ]
+    )
+    out = chain_contacts(c)
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert row["admit_time"] == T("2020-01-01 08:00")
+    assert row["discharge_time"] == T("2020-01-05 12:00")
+    assert row["n_contacts"] == 2
+    assert list(row["contact_ids"]) == [1, 2]
+    # acute, diagnosis and hospital come from the first contact
+    assert bool(row["acute"]) is True
+    assert row["diagnosis"] == "DJ189"
+    assert row["hospital"] == "H1"
+
+
+@pytest.mark.parametrize(
+    ("second_admit", "n_courses"),
+    [
+        ("2020-03-01 14:00:00", 1),  # exactly 4 h after discharge: same course (inclusive)
+        ("2020-03-01 14:00:01", 2),  # 4 h + 1 s: a new course
+        ("2020-03-01 10:00:00", 1),  # admitted at the minute of discharge
+    ],
+)
+def test_four_hour_boundary(second_admit: str, n_courses: int) -> None:
+    c = contacts(
+        [
+            (1, "a", "2020-03-01 06:00", "2020-03-01 10:00", True, "DJ189"),
+            (2, "a", second_admit, "2020-03-02 10:00", True, "DJ189"),
+        ]
+    )
+    out = chain_contacts(c)
+    assert len(out) == n_courses
+    if n_courses == 2:
+        assert list(out["n_contacts"]) == [1, 1]
+        assert list(out["course_id"]) == [1, 2]
+
+
+def test_nested_contact_does_not_break_chain() -> None:
+    """A short contact nested in a long one: the gap is measured from the running maximum
+    discharge (day 10), not from the previous contact's discharge (day 3)."""
+    c = contacts(
+        [
+            (1, "a", "2020-01-01 08:00", "2020-01-10 08:00", True, "DJ441"),
+            (2, "a", "2020-01-02 08:00", "2020-01-03 08:00", False, "DZ038"),
+            (3, "a", "2020-01-10 11:00", "2020-01-12 08:00", True, "DJ189"),
+        ]
+    )
+    out = chain_contacts(c)
+    assert len(out) == 1
+    assert out.iloc[0]["n_contacts"] == 3
+    assert out.iloc[0]["discharge_time"] == T("2020-01-12 08:00")
+
+
+def test_course_discharge_is_the_maximum_not_the_last() -> None:
+    c = contacts(
+        [
+            (1, "a", "2020-01-01 08:00", "2020-01-09 08:00", True, "DJ441"),
+            (2, "a", "2020-01-02 08:00", "2020-01-03 08:00", True, "DZ038"),
+        ]
+    )
+    out = chain_contacts(c)
+    assert out.iloc[0]["discharge_time"] == T("2020-01-09 08:00")
+
+
+def test_transfer_chain_of_three() -> None:
+    """Ward A → ward B (2 h gap) → hospital C (3 h 59 min gap): one course of 3 contacts,
+    admitted acutely (first contact), discharged from C; then a new course 5 h later."""
+    c = contacts(
+        [
+            (10, "p", "2021-05-01 22:00", "2021-05-02 06:00", True, "DI214"),
+            (11, "p", "2021-05-02 08:00", "2021-05-04 12:00", False, "DI219"),
+            (12, "p", "2021-05-04 15:59", "2021-05-09 10:00", False, "DZ508"),
+            (13, "p", "2021-05-09 15:00", "2021-05-09 18:00", False, "DZ508"),
+        ]
+    )
+    out = chain_contacts(c)
+    assert len(out) == 2
+    first = out.iloc[0]
+    assert first["n_contacts"] == 3
+    assert list(first["contact_ids"]) == [10, 11, 12]
+    assert first["admit_time"] == T("2021-05-01 22:00")
+    assert first["discharge_time"] == T("2021-05-09 10:00")
+    assert bool(first["acute"]) and first["diagnosis"] == "DI214"
+    assert out.iloc[1]["n_contacts"] == 1 and not bool(out.iloc[1]["acute"])
+
+
+def test_planned_first_contact_makes_planned_course() -> None:
+    c = contacts(
+        [
+            (1, "a", "2020-01-01 08:00", "2020-01-02 08:00", False, "DZ038"),
+            (2, "a", "2020-01-02 09:00", "2020-01-05 08:00", True, "DJ189"),
+        ]
+    )
+    out = chain_contacts(c)
+    assert len(out) == 1 and not bool(out.iloc[0]["acute"])
+    assert out.iloc[0]["diagnosis"] == "DZ038"
+
+
+def test_persons_are_chained_separately_and_ids_are_deterministic() -> None:
+    rows = [
+        (1, "b", "2020-01-01 08:00", "2020-01-02 08:00", True, "DJ189"),
+        (2, "a", "2020-01-01 09:00", "2020-01-02 08:00", True, "DJ189"),
+        (3, "a", "2020-01-02 09:00", "2020-01-03 08:00", True, "DJ189"),
+        (4, "b", "2020-02-01 09:00", "2020-02-03 08:00", True, "DJ189"),
+    ]
+    out = chain_contacts(contacts(rows))
+    # a's two contacts overlap in time with b's first but belong to another person
+    assert list(out["person_id"]) == ["a", "b", "b"]
+    assert list(out["course_id"]) == [1, 2, 3]
+    assert list(out["n_contacts"]) == [2, 1, 1]
+    shuffled = contacts(rows[::-1])
+    pd.testing.assert_frame_equal(chain_contacts(shuffled), out)
+
+
+def test_discharge_before_admission_is_an_input_error() -> None:
+    c = contacts([(7, "a", "2020-01-02 08:00", "2020-01-01 08:00", True, "DJ189")])
+    with pytest.raises(InputError, match="contact_id 7"):
+        chain_contacts(c)
+
+
+def test_missing_column_is_an_input_error() -> None:
+    c = contacts([(7, "a", "2020-01-01 08:00", "2020-01-02 08:00", True, "DJ189")])
+    with pytest.raises(InputError, match="discharge_time"):
+        chain_contacts(c.drop(columns="discharge_time"))
+
+
+def test_missing_admission_time_is_an_input_error() -> None:
+    c = contacts([(7, "a", "2020-01-01 08:00", "2020-01-02 08:00", True, "DJ189")])
+    c["admit_time"] = pd.NaT
+    with pytest.raises(InputError, match="admit_time"):
+        chain_contacts(c)
