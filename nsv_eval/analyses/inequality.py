@@ -104,27 +104,52 @@ def rates_by_group(
 
 
 def sii_trend(
-    rates: pd.DataFrame, group: str = "education", *, reps: int = 2000, seed: int = 1
+    rates: pd.DataFrame,
+    group: str = "education",
+    *,
+    reps: int = 2000,
+    seed: int = 1,
+    min_groups: int = 3,
 ) -> pd.DataFrame:
-    """SII and RII per period from :func:`rates_by_group` output (PHE simulation CIs)."""
+    """SII and RII per period from :func:`rates_by_group` output (PHE simulation CIs).
+
+    Groups are ordered from the most to the least advantaged (education: lang → grundskole;
+    income: quintile 5 → 1), so a positive SII is the excess rate at the disadvantaged end
+    of the scale and RII > 1 the relative excess. Periods where fewer than ``min_groups``
+    groups have a rate (too few events) get NaN rather than a line through two points.
+    """
     r = rates.dropna(subset=["estimate", "lower", "upper"]).copy()
-    r[group] = r[group].astype(str)
-    order = list(EDUCATION_LEVELS) if group == "education" else [1, 2, 3, 4, 5]
-    if group != "education":
+    if group == "education":
+        r[group] = r[group].astype(str)
+        order = list(reversed(EDUCATION_LEVELS))
+    else:
         r[group] = r[group].astype(int)
-    return stats.sii(
-        r,
-        group,
-        "person_years",
-        value="estimate",
-        lower="lower",
-        upper="upper",
-        value_type="rate",
-        order=order,
-        by=["period"],
-        reps=reps,
-        seed=seed,
-    )
+        order = [5, 4, 3, 2, 1]
+    counts = r.groupby("period")[group].nunique()
+    ok = counts[counts >= min_groups].index
+    periods_all = sorted(rates["period"].unique())
+    if len(ok):
+        res = stats.sii(
+            r[r["period"].isin(ok)],
+            group,
+            "person_years",
+            value="estimate",
+            lower="lower",
+            upper="upper",
+            value_type="rate",
+            order=order,
+            by=["period"],
+            reps=reps,
+            seed=seed,
+        )
+    else:
+        cols = ["estimate", "lower", "upper", "rii", "rii_lower", "rii_upper"]
+        res = pd.DataFrame(
+            {"period": pd.Series([], dtype=object), **{c: pd.Series([], dtype=float) for c in cols}}
+        )
+    res = pd.DataFrame({"period": periods_all}).merge(res, on="period", how="left")
+    res["n_groups"] = res["period"].map(counts).fillna(0).astype(int)
+    return res
 
 
 def survey_by_education(prep: Prepared, kommune: int, *, level: str = "land") -> pd.DataFrame:

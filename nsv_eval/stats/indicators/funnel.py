@@ -530,6 +530,16 @@ def funnel_plot(
     ax.set_ylabel(ylabel or default_y[res.statistic])
     if title:
         ax.set_title(title)
+    # Frame the units, not the limits: exact limits explode as x -> 0, which would squash
+    # every point onto the target line.
+    est = units["estimate"].to_numpy(float)
+    est = est[np.isfinite(est)]
+    if est.size:
+        lo_y = min(est.min(), res.target)
+        hi_y = max(est.max(), res.target)
+        pad = 0.15 * (hi_y - lo_y or abs(res.target) or 1.0)
+        ax.set_ylim(max(lo_y - pad, 0.0) if lo_y >= 0 else lo_y - pad, hi_y + pad)
+        ax.set_xlim(0, float(units["x"].max()) * 1.05)
     ax.legend(frameon=False, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
     return fig

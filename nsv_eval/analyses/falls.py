@@ -1,0 +1,649 @@
+"""Study 3 (*Fald blandt ældre*): fall injuries among residents 65+ and the falls programme.
+
+What notebook ``03_fald`` computes, kept out of the notebook:
+
+* :func:`resolve_start` — the kommune's roll-out date of an intervention, from the data
+  (``rollout``) or from the ``intervention_dates`` parameter (also used by study 5);
+* :func:`kommune_its`, :func:`its_placebo`, :func:`its_figure` — interrupted time series of
+  the kommune's monthly 65+ series (person-years as offset, Fourier seasonality by month,
+  quasi-Poisson; Lopez Bernal et al. 2017) with its placebo-in-time check (also used by
+  study 5);
+* :func:`national_did`, :func:`did_rate_ratio`, :func:`twfe_contrast` — staggered
+  difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
+  fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
+  two-way fixed-effects estimate shown only as a contrast;
+* :func:`participant_cohort`, :func:`cohort_iptw`, :func:`love_plot` — participants vs
+  comparable non-participants (person-level ``cohort_falls``), inverse probability of
+  treatment weighting, balance;
+* :func:`triangulation` — do the designs that estimate the same kind of quantity agree?
+
+Which quantity each design estimates
+------------------------------------
+ITS and DiD estimate a *population* effect: the change in the fall-injury rate of all
+residents 65+ in kommuner that run the programme (participants and non-participants alike).
+The cohort estimates the effect *on participants*. The two are not the same number: with a
+share ``p`` of the 65+ taking part, a participant rate ratio ``RR`` corresponds to a
+population ratio of roughly ``1 - p (1 - RR)``. Only ITS and DiD are therefore triangulated.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nsv_eval import stats
+from nsv_eval.analyses import effects
+from nsv_eval.analyses.data import Prepared
+from nsv_eval.errors import InputError
+from nsv_eval.reference import EDUCATION_LABELS_DA
+from nsv_eval.report import theme
+from nsv_eval.report.disclosure import hide_small
+from nsv_eval.stats.designs.base import EffectResult
+
+MEASURE = "fall_injury"
+"""Cube measure: acute admission courses with a fall-injury action diagnosis."""
+INDICATOR = "fall_injury_65"
+"""Key of the indicator in :data:`nsv_eval.analyses.catalogue.INDICATORS`."""
+INTERVENTION = "falls_programme"
+"""Name of the intervention in ``rollout`` and ``interventions``."""
+
+COHORT_COVARIATES: tuple[str, ...] = (
+    "age",
+    "sex",
+    "education",
+    "income",
+    "living_alone",
+    "home_care",
+    "prior_falls_365d",
+    "prior_fall_injury_365d",
+    "prior_admissions_365d",
+    "index_year",
+)
+"""Confounders of the participant cohort (``income`` = income quintile as categories,
+``index_year`` = calendar year of the index date), as measured on the index date."""
+
+COVARIATE_LABELS_DA: dict[str, str] = {
+    "age": "Alder",
+    "sex[M]": "Mand",
+    "living_alone": "Bor alene",
+    "home_care": "Hjemmehjælp",
+    "prior_falls_365d": "Registrerede fald sidste år",
+    "prior_fall_injury_365d": "Faldulykker sidste år",
+    "prior_admissions_365d": "Akutte indlæggelser sidste år",
+    "index_year": "Kalenderår",
+    **{f"education[{k}]": v for k, v in EDUCATION_LABELS_DA.items()},
+    **{f"income[{q}]": f"Indkomstkvintil {q}" for q in range(1, 6)},
+}
+"""Danish names of the design-matrix columns of the cohort (for the balance plot/table)."""
+
+MIN_COHORT_EVENTS = 10
+"""Fewest fall injuries (in each group) for a cohort analysis to be shown."""
+
+
+# --------------------------------------------------------------------------------------
+# start dates
+# --------------------------------------------------------------------------------------
+def resolve_start(
+    prep: Prepared,
+    kommune: int,
+    intervention: str,
+    intervention_dates: Any = "data",
+) -> pd.Timestamp | None:
+    """Start date of ``intervention`` in ``kommune`` (None when it never started).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The prepared data (its ``rollout`` table is used with ``"data"``).
+    kommune : int
+        Kommune code.
+    intervention : str
+        ``"falls_programme"`` or ``"acute_team"``.
+    intervention_dates : "data" or mapping
+        The notebooks' parameter: ``"data"`` = the roll-out table; a mapping
+        ``{intervention: date}`` overrides it (an empty value or None = never started).
+        An intervention missing from the mapping falls back to the data.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+    """
+    if isinstance(intervention_dates, Mapping):
+        if intervention in intervention_dates:
+            v = intervention_dates[intervention]
+            if v is None or (isinstance(v, str) and not v.strip()):
+                return None
+            try:
+                return pd.Timestamp(v)
+            except (TypeError, ValueError) as exc:
+                raise InputError(
+                    f"intervention_dates[{intervention!r}] = {v!r} is not a date (YYYY-MM-DD)"
+                ) from exc
+    elif intervention_dates not in (None, "data"):
+        raise InputError(
+            "intervention_dates must be 'data' or a mapping {intervention: date}, "
+            f"got {intervention_dates!r}"
+        )
+    return prep.start_date(kommune, intervention)
+
+
+def first_post_month(start: pd.Timestamp) -> pd.Timestamp:
+    """First whole calendar month from ``start`` (the month itself when it starts on the 1st)."""
+    start = pd.Timestamp(start)
+    first = start.to_period("M").to_timestamp()
+    return first if start.day == 1 else first + pd.offsets.MonthBegin(1)
+
+
+# --------------------------------------------------------------------------------------
+# interrupted time series (shared with study 5)
+# --------------------------------------------------------------------------------------
+def kommune_series(
+    prep: Prepared, kommune: int, measure: str, years: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """The kommune's monthly 65+ series of ``measure`` (see :func:`effects.monthly_series`)."""
+    s = effects.monthly_series(prep, kommune, measure)
+    if years is not None:
+        s = s[s["year"].isin(list(years))]
+    return s.reset_index(drop=True)
+
+
+def kommune_its(
+    prep: Prepared,
+    kommune: int,
+    measure: str,
+    start: pd.Timestamp,
+    *,
+    years: Sequence[int] | None = None,
+    conf: float = 0.95,
+    n_harmonics: int = 2,
+):
+    """Interrupted time series of the kommune's monthly 65+ counts around ``start``.
+
+    Quasi-Poisson segmented regression (level change, no slope change) with log
+    person-years as offset and ``n_harmonics`` Fourier pairs of the calendar month
+    (:func:`nsv_eval.stats.its`). The first post-intervention month is the first whole month
+    from ``start``.
+
+    Parameters
+    ----------
+    prep : Prepared
+    kommune : int
+    measure : str
+        Cube measure, e.g. ``"fall_injury"`` or ``"preventable"``.
+    start : pandas.Timestamp
+        Roll-out date.
+    years : sequence of int, optional
+        Calendar years of the series (default: all).
+    conf : float
+        Confidence level.
+    n_harmonics : int
+        Sine/cosine pairs for seasonality.
+
+    Returns
+    -------
+    ITSResult
+        The level-change rate ratio is the main effect; ``details["series"]`` holds the
+        monthly series.
+
+    Raises
+    ------
+    InputError
+        Fewer than 3 months before or 1 after the start within ``years``.
+    """
+    s = kommune_series(prep, kommune, measure, years)
+    first = first_post_month(start)
+    res = stats.its(
+        s,
+        "count",
+        "date",
+        first,
+        offset="person_years",
+        season_col="month",
+        n_harmonics=n_harmonics,
+        family="quasipoisson",
+        conf=conf,
+    )
+    res.details["series"] = s
+    res.details["start_date"] = pd.Timestamp(start)
+    return res
+
+
+def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
+    """Placebo-in-time check of an ITS: fake starts inside the pre-period.
+
+    At most ``max_fits`` fake starts, evenly spread over the admissible pre-period months
+    (every month leaving ``min_segment`` months on each side). Returns None when the
+    pre-period is too short for any fake start.
+    """
+    cf = res.counterfactual()
+    pre = cf.loc[~res.details["_post"], "time"].to_numpy()
+    cand = pre[min_segment : len(pre) - min_segment + 1]
+    if len(cand) == 0:
+        return None
+    if len(cand) > max_fits:
+        cand = cand[np.unique(np.linspace(0, len(cand) - 1, max_fits).round().astype(int))]
+    return stats.placebo_in_time(res, fake_starts=[pd.Timestamp(t) for t in cand])
+
+
+def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
+    """Observed quarterly rate, the model and the counterfactual (rate per ``per`` person-years).
+
+    Observed values are shown per quarter (sum of events over sum of person-years) so that
+    small kommuner still have visible points; quarters with 1-4 events are left out
+    (disclosure). Model and counterfactual lines are monthly model values.
+    """
+    import matplotlib.pyplot as plt
+
+    cf = res.counterfactual()
+    post = res.details["_post"]
+    scale = per / cf["offset"].to_numpy()
+    x = pd.to_datetime(cf["time"])
+    q = pd.DataFrame({"q": x.dt.to_period("Q"), "n": cf["observed"], "py": cf["offset"]})
+    q = q.groupby("q", as_index=False)[["n", "py"]].sum()
+    q["rate"] = q["n"] / q["py"] * per
+    q = hide_small(q, "rate", "n")
+    qx = q["q"].dt.to_timestamp() + pd.Timedelta(days=45)
+    fitted = cf["fitted"].to_numpy() * scale
+    cfv = cf["counterfactual"].to_numpy() * scale
+    cfl = cf["counterfactual_lower"].to_numpy() * scale
+    cfu = cf["counterfactual_upper"].to_numpy() * scale
+    xs = x.to_numpy()
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    colours = theme.ROLE_COLOURS
+    ax.plot(qx, q["rate"], "o", ms=4, color="#555555", label="Observeret (pr. kvartal)")
+    ax.plot(xs, fitted, "-", color=colours["kommune"], lw=1.6, label="Model")
+    ax.plot(
+        xs[post],
+        cfv[post],
+        "--",
+        color=colours["intervention"],
+        lw=1.6,
+        label="Forventet uden indsats",
+    )
+    ax.fill_between(
+        xs[post],
+        cfl[post],
+        cfu[post],
+        color=colours["intervention"],
+        alpha=0.15,
+        lw=0,
+        label="95 %-konfidensinterval",
+    )
+    ax.axvline(xs[post][0], color="black", ls=":", lw=1)
+    ax.set_ylabel(ylabel or f"Hændelser pr. {per:,} personår 65+".replace(",", "."))
+    ax.set_xlabel("")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=9, ncols=2)
+    theme.finish(fig, title=title)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# staggered difference-in-differences across all kommuner
+# --------------------------------------------------------------------------------------
+def national_panel(
+    prep: Prepared,
+    *,
+    measure: str = MEASURE,
+    intervention: str = INTERVENTION,
+    years: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Kommune × year panel of the 65+ rate per 1,000 person-years (:func:`effects.annual_panel`).
+
+    ``first_treated`` is the first full calendar year of the programme (0 = never).
+    """
+    p = effects.annual_panel(prep, measure, intervention)
+    if years is not None:
+        p = p[p["year"].isin(list(years))]
+    return p.reset_index(drop=True)
+
+
+def national_did(
+    panel: pd.DataFrame, *, control: str = "notyet", conf: float = 0.95
+) -> tuple[Any, list[str]]:
+    """Callaway & Sant'Anna DiD of the annual rate on the national panel.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        From :func:`national_panel`.
+    control : {"notyet", "never"}
+        Comparison group: not-yet-treated and never-treated kommuner, or never-treated only.
+    conf : float
+        Confidence level.
+
+    Returns
+    -------
+    (DiDResult, list of str)
+        The result (main effect: the simple ATT per 1,000 person-years 65+) and any warnings
+        the estimator gave (e.g. kommuner dropped for starting in the first year).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = stats.did(
+            panel, "rate", "kommune_code", "year", "first_treated", control=control, conf=conf
+        )
+    return res, [str(w.message) for w in caught]
+
+
+def treated_post_mean(panel: pd.DataFrame, res) -> float:
+    """Mean observed rate over the treated kommune-years after the start that the DiD uses.
+
+    The simple ATT of :func:`nsv_eval.stats.did` weights every post-treatment ATT(g, t) by
+    its cohort's size, i.e. it is the mean over treated kommune-years; its counterfactual is
+    this mean minus the ATT.
+    """
+    periods = res.details["periods"]
+    gt = res.group_time()
+    cohorts = set(gt["group"].unique())
+    p = panel[panel["year"].isin(periods) & panel["first_treated"].isin(cohorts)]
+    post = p[p["year"] >= p["first_treated"]]
+    return float(post["rate"].mean())
+
+
+def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
+    """The DiD simple ATT expressed as a rate ratio to the treated kommuner's counterfactual.
+
+    ``ratio = mean_post / (mean_post - ATT)``, and the same map for the confidence limits
+    (:func:`nsv_eval.analyses.effects.rate_ratio_from_att`). Approximate: the counterfactual
+    mean is treated as known (its own uncertainty is ignored, so the interval is slightly too
+    narrow), and a ratio of means is not the mean of kommune ratios.
+
+    Returns
+    -------
+    EffectResult
+        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; ``details`` keep the
+        baseline, the counterfactual and the ATT.
+    """
+    row = res.main_effect()
+    base = treated_post_mean(panel, res)
+    est, lo, hi = effects.rate_ratio_from_att(
+        float(row["estimate"]), float(row["lower"]), float(row["upper"]), base
+    )
+    tab = pd.DataFrame(
+        [dict(term="att_ratio", estimate=est, lower=lo, upper=hi, p_value=row["p_value"])]
+    )
+    return EffectResult(
+        design="did",
+        effects=tab,
+        main_term="att_ratio",
+        scale="rate_ratio",
+        conf=res.conf,
+        assumptions=res.assumptions,
+        details=dict(
+            treated_post_mean=base,
+            counterfactual_mean=base - float(row["estimate"]),
+            att=float(row["estimate"]),
+            approximate=True,
+        ),
+    )
+
+
+def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str | None]:
+    """Two-way fixed-effects estimate on the same panel, with the warning it gives.
+
+    Shown only as a contrast: with a staggered roll-out it uses already-treated kommuner as
+    controls (Goodman-Bacon 2021).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = stats.twfe(
+            panel, "rate", "kommune_code", "year", first_treated="first_treated", conf=conf
+        )
+    msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
+    return res, (msgs[0] if msgs else None)
+
+
+def event_study_table(res) -> pd.DataFrame:
+    """Event-study estimates (years relative to the start) of a DiD result."""
+    es = res.aggregate("dynamic").iloc[1:].copy()
+    es["event_time"] = es["value"].astype(int)
+    return es[["event_time", "estimate", "lower", "upper", "p_value"]].reset_index(drop=True)
+
+
+def cohort_group_effect(res, first_treated: int) -> pd.Series | None:
+    """The average ATT of one start cohort (``did`` group aggregation), or None if absent."""
+    g = res.aggregate("group").iloc[1:]
+    hit = g[g["value"] == first_treated]
+    return None if hit.empty else hit.iloc[0]
+
+
+# --------------------------------------------------------------------------------------
+# participants vs comparable non-participants
+# --------------------------------------------------------------------------------------
+def participant_cohort(prep: Prepared, kommune: int, scope: str = "region") -> pd.DataFrame:
+    """Persons 65+ offered the programme: participants and comparable non-participants.
+
+    ``scope`` is ``"kommune"``, ``"region"`` or ``"land"`` (kommuner with the programme in
+    that area; :func:`nsv_eval.analyses.effects.cohort`). Adds the analysis columns
+    ``income`` (quintile as a category) and ``index_year``.
+    """
+    df = effects.cohort(prep, "falls", kommune=kommune, scope=scope)
+    df["income"] = df["income_quintile"].astype(int).astype(str)
+    df["index_year"] = df["year"].astype(int)
+    df["participant"] = df["participant"].astype(bool)
+    df["fall_injury_365d"] = df["fall_injury_365d"].astype(bool)
+    return df
+
+
+@dataclass
+class CohortCheck:
+    """Whether a cohort is large enough for a propensity-score analysis."""
+
+    ok: bool
+    participants: int
+    non_participants: int
+    events_participants: int
+    events_non_participants: int
+    reason_da: str = ""
+
+
+def cohort_check(df: pd.DataFrame, min_events: int = MIN_COHORT_EVENTS) -> CohortCheck:
+    """Counts of the cohort and whether each group has at least ``min_events`` fall injuries."""
+    t = df["participant"].astype(bool)
+    y = df["fall_injury_365d"].astype(bool)
+    n1, n0 = int(t.sum()), int((~t).sum())
+    e1, e0 = int((y & t).sum()), int((y & ~t).sum())
+    ok = e1 >= min_events and e0 >= min_events
+    reason = (
+        ""
+        if ok
+        else (
+            f"For få faldulykker til en pålidelig sammenligning (under {min_events} i mindst "
+            "én af grupperne)."
+        )
+    )
+    return CohortCheck(ok, n1, n0, e1, e0, reason)
+
+
+def cohort_iptw(
+    df: pd.DataFrame,
+    *,
+    covariates: Sequence[str] = COHORT_COVARIATES,
+    estimand: str = "ATT",
+    conf: float = 0.95,
+):
+    """Participants vs non-participants: risk of a fall injury within 365 days, IPTW-adjusted.
+
+    Logistic propensity model on ``covariates``; weights for the effect among participants
+    (``estimand="ATT"``: participants 1, non-participants e/(1-e)), stabilised; variance by
+    the M-estimation sandwich (:func:`nsv_eval.stats.cohort_effect`). The table carries the
+    naive comparison and the E-value. Covariates that are constant in ``df`` (e.g. one
+    calendar year in a small kommune) are left out.
+    """
+    use = [c for c in covariates if df[c].nunique() > 1]
+    if len(df) and df["kommune_code"].nunique() > 1:
+        df = df.assign(kommune=df["kommune_code"].astype(int).astype(str))
+        use.append("kommune")
+    res = stats.cohort_effect(
+        df, "participant", "fall_injury_365d", use, method="iptw", estimand=estimand, conf=conf
+    )
+    res.details["participant_share"] = float(df["participant"].mean())
+    return res
+
+
+def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
+    """Balance (SMD before/after) with Danish covariate names; kommune dummies summarised.
+
+    Kommune indicators (present when the cohort spans several kommuner) are summarised in
+    one row holding the largest absolute SMD among them.
+    """
+    b = res.balance.copy()
+    is_k = b["covariate"].str.startswith("kommune[")
+    rows = b[~is_k].copy()
+    if is_k.any():
+        k = b[is_k]
+        rows = pd.concat(
+            [
+                rows,
+                pd.DataFrame(
+                    [
+                        dict(
+                            covariate="Kommune (største forskel)",
+                            smd_before=float(k["smd_before"].abs().max()),
+                            smd_after=float(k["smd_after"].abs().max()),
+                        )
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+    rows["covariate"] = rows["covariate"].map(lambda c: COVARIATE_LABELS_DA.get(c, c))
+    rows["smd_before"] = rows["smd_before"].abs()
+    rows["smd_after"] = rows["smd_after"].abs()
+    out = rows[["covariate", "smd_before", "smd_after"]].reset_index(drop=True)
+    return out.head(max_rows) if max_rows else out
+
+
+def love_plot(res, *, title: str = "Balance før og efter vægtning", threshold: float = 0.1):
+    """Love plot (absolute SMD before/after weighting) with Danish covariate names."""
+    import matplotlib.pyplot as plt
+
+    b = balance_table(res).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.33 * len(b) + 1.6))
+    y = np.arange(len(b))
+    ax.scatter(
+        b["smd_before"],
+        y,
+        facecolors="none",
+        edgecolors=theme.ROLE_COLOURS["intervention"],
+        s=45,
+        label="Før vægtning",
+    )
+    ax.scatter(
+        b["smd_after"], y, color=theme.ROLE_COLOURS["kommune"], marker="D", s=32, label="Efter"
+    )
+    ax.axvline(threshold, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, b["covariate"])
+    ax.set_xlabel("Absolut standardiseret forskel mellem deltagere og ikke-deltagere")
+    ax.legend(frameon=False, loc="lower right")
+    theme.finish(fig, title=title)
+    return fig
+
+
+def cohort_effect_table(res) -> pd.DataFrame:
+    """Naive and adjusted risk ratio side by side, with risks and E-values."""
+    t = res.table().set_index("term")
+    d = res.details
+    pdat = d["data"]
+    naive = pdat.groupby("treated")["outcome"].mean()
+    rows = []
+    for label, term, rterm in (
+        ("Ujusteret (rå sammenligning)", "naive_risk_ratio", None),
+        ("Justeret (IPTW)", "risk_ratio", "risk_treated"),
+    ):
+        r = t.loc[term]
+        rows.append(
+            dict(
+                analysis=label,
+                participants=d["n_treated"],
+                non_participants=d["n_control"],
+                risk_participants=100
+                * float(t.loc[rterm, "estimate"] if rterm else naive.loc[True]),
+                risk_non_participants=100
+                * float(t.loc["risk_control", "estimate"] if rterm else naive.loc[False]),
+                estimate=r["estimate"],
+                lower=r["lower"],
+                upper=r["upper"],
+                e_value=r["e_value"],
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# triangulation
+# --------------------------------------------------------------------------------------
+@dataclass
+class Triangulation:
+    """Result of :func:`triangulation`: the comparison (or why none was possible)."""
+
+    result: Any | None
+    names: list[str] = field(default_factory=list)
+    reason_da: str = ""
+
+    @property
+    def verdict(self) -> str | None:
+        """``"agree"``, ``"disagree"``, ``"inconclusive"`` or None (no comparison)."""
+        return None if self.result is None else self.result.verdict
+
+
+VERDICT_DA = {
+    "agree": "peger i samme retning og er forenelige",
+    "disagree": "giver forskellige svar",
+    "inconclusive": "er ikke entydigt enige",
+}
+
+
+def triangulation(results: Sequence[EffectResult], names: Sequence[str]) -> Triangulation:
+    """Compare the headline ratios of several designs (:func:`nsv_eval.stats.triangulate`).
+
+    Results without a finite interval are left out; with fewer than two left, no comparison
+    is made and ``reason_da`` says why.
+    """
+    keep, kept_names = [], []
+    for r, n in zip(results, names, strict=True):
+        if r is None:
+            continue
+        m = r.main_effect()
+        vals = np.array([m["estimate"], m["lower"], m["upper"]], dtype=float)
+        ok = np.isfinite(vals).all() and vals[2] > vals[1]
+        if ok and r.scale.endswith("ratio"):
+            ok = bool(vals[1] > 0)
+        if ok:
+            keep.append(r)
+            kept_names.append(n)
+    if len(keep) < 2:
+        return Triangulation(
+            None,
+            kept_names,
+            "Færre end to designs har et brugbart konfidensinterval; der kan ikke sammenlignes.",
+        )
+    return Triangulation(stats.triangulate(*keep, names=kept_names), kept_names)
+
+
+def verdict_sentence(tri: Triangulation, what: str) -> str:
+    """A plain Danish sentence on whether the designs agree about ``what``."""
+    if tri.result is None:
+        return tri.reason_da
+    r = tri.result
+    t = r.designs
+    all_below = bool((t["upper"] < 1).all())
+    any_below = bool((t["upper"] < 1).any())
+    s = f"Designene ({', '.join(tri.names)}) {VERDICT_DA[r.verdict]} om {what}."
+    if r.verdict == "agree" and all_below:
+        s += " Alle finder et fald, der ikke kan forklares med tilfældigheder."
+    elif r.verdict == "agree" and any_below:
+        s += " Mindst ét design finder et sikkert fald; de øvrige er forenelige med det."
+    elif r.verdict == "agree":
+        s += " Ingen af dem kan dog udelukke, at indsatsen ingen effekt har haft."
+    elif r.verdict == "disagree":
+        s += " Resultatet afhænger af designet, og konklusionen er derfor usikker."
+    else:
+        s += " Resultaterne er for usikre til en fælles konklusion."
+    return s

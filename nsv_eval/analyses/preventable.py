@@ -1,0 +1,307 @@
+"""Study 5 (*Forebyggelige indlæggelser blandt ældre*): level, comparison and the acute team.
+
+What notebook ``05_forebyggelige`` computes, kept out of the notebook:
+
+* :func:`comparison_table` — the kommune's age-standardised rate (DSR, ESP2013) against its
+  region and the country, and its indirectly standardised ratio (ISR, age × sex, the
+  country's rates = 100);
+* the acute team's effect on the kommune's preventable admissions 65+: an interrupted time
+  series (shared with study 3: :func:`nsv_eval.analyses.falls.kommune_its`) and a synthetic
+  control (:func:`acute_team_sc`; Abadie, Diamond & Hainmueller 2010) on the annual rate
+  per 1,000 person-years 65+, with kommuner that never had an acute team as donors;
+* :func:`sc_rate_ratio` and :func:`nsv_eval.analyses.falls.triangulation` — the synthetic
+  control's average post-period gap as a ratio to the synthetic path, compared with the ITS
+  rate ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nsv_eval import stats
+from nsv_eval.analyses import effects, profile
+from nsv_eval.analyses.data import Prepared
+from nsv_eval.reference import kommune_name
+from nsv_eval.report import theme
+from nsv_eval.report.disclosure import hide_small
+from nsv_eval.stats.designs.base import EffectResult
+
+MEASURE = "preventable"
+"""Cube measure: acute admission courses with a preventable action diagnosis."""
+INDICATOR = "preventable_65"
+"""Key of the indicator in :data:`nsv_eval.analyses.catalogue.INDICATORS`."""
+INTERVENTION = "acute_team"
+"""Name of the intervention in ``rollout``."""
+MIN_PRE_YEARS = 3
+"""Fewest whole pre-intervention years for a synthetic control."""
+
+
+def comparison_table(prep: Prepared, kommune: int, years: Sequence[int]) -> pd.DataFrame:
+    """Age-standardised rate of the kommune, region and country, and the kommune's ISR.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per level (``kommune``, ``region``, ``land``): ``level``, ``area``,
+        ``numerator``, ``denominator``, ``estimate`` (DSR per 1,000 person-years 65+, ESP2013),
+        ``lower``, ``upper``, and for the kommune row ``isr`` (×100), ``isr_lower``,
+        ``isr_upper``, ``expected``.
+    """
+    st = profile.standardised(prep, INDICATOR, kommune, years)
+    st = st[["level", "area", "numerator", "denominator", "estimate", "lower", "upper"]].copy()
+    ir = profile.indirect(prep, INDICATOR, years).set_index("kommune_code").loc[int(kommune)]
+    st["isr"] = np.where(st["level"] == "kommune", ir["estimate"], np.nan)
+    st["isr_lower"] = np.where(st["level"] == "kommune", ir["lower"], np.nan)
+    st["isr_upper"] = np.where(st["level"] == "kommune", ir["upper"], np.nan)
+    st["expected"] = np.where(st["level"] == "kommune", ir["expected"], np.nan)
+    return st.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# synthetic control
+# --------------------------------------------------------------------------------------
+@dataclass
+class SCSetup:
+    """The panel and settings of a synthetic control, or why none is possible."""
+
+    panel: pd.DataFrame | None
+    first_year: int | None
+    dropped_year: int | None
+    donors: list[int]
+    reason_da: str = ""
+
+
+def sc_setup(
+    prep: Prepared,
+    kommune: int,
+    start: pd.Timestamp,
+    *,
+    years: Sequence[int],
+    measure: str = MEASURE,
+    intervention: str = INTERVENTION,
+) -> SCSetup:
+    """Annual panel for a synthetic control of the kommune's 65+ rate around ``start``.
+
+    Donors are the kommuner that never had the intervention (``first_treated == 0``). When
+    the start falls inside a year, that year is partly exposed: it is left out of the panel
+    (neither a clean pre- nor a clean post-year); the first post year is the first full year.
+    """
+    p = effects.annual_panel(prep, measure, intervention)
+    p = p[p["year"].isin(list(years))]
+    donors = sorted(int(k) for k in p.loc[p["first_treated"] == 0, "kommune_code"].unique())
+    donors = [d for d in donors if d != int(kommune)]
+    first = effects.first_full_year(start)
+    start = pd.Timestamp(start)
+    dropped = start.year if first != start.year else None
+    if dropped is not None:
+        p = p[p["year"] != dropped]
+    yrs = sorted(p["year"].unique())
+    n_pre = sum(1 for y in yrs if y < first)
+    n_post = sum(1 for y in yrs if y >= first)
+    if n_pre < MIN_PRE_YEARS or n_post < 1:
+        return SCSetup(
+            None,
+            first,
+            dropped,
+            donors,
+            f"Syntetisk kontrol kræver mindst {MIN_PRE_YEARS} hele år før og ét helt år efter "
+            f"starten; perioden giver {n_pre} før og {n_post} efter.",
+        )
+    if len(donors) < 2:
+        return SCSetup(None, first, dropped, donors, "For få kommuner uden akutteam som donorer.")
+    p = p[p["kommune_code"].isin([int(kommune), *donors])]
+    p = p[["kommune_code", "year", "count", "person_years", "rate"]].reset_index(drop=True)
+    return SCSetup(p, first, dropped, donors)
+
+
+def acute_team_sc(setup: SCSetup, kommune: int, *, conf: float = 0.95):
+    """Synthetic control of the kommune's annual rate (:func:`nsv_eval.stats.synthetic_control`).
+
+    Every pre-period year's rate is a predictor (the weights minimise the pre-period MSPE);
+    in-space placebos over all donors give the RMSPE-ratio p-value and the interval for the
+    average post-period gap (test inversion under a constant effect).
+    """
+    if setup.panel is None:
+        raise ValueError(f"no synthetic control possible: {setup.reason_da}")
+    res = stats.synthetic_control(
+        setup.panel,
+        "rate",
+        "kommune_code",
+        "year",
+        int(kommune),
+        setup.first_year,
+        donors=setup.donors,
+        conf=conf,
+    )
+    res.details["dropped_year"] = setup.dropped_year
+    res.details["panel"] = setup.panel
+    return res
+
+
+EXACT_FIT_TOL = 1e-6
+"""A placebo whose pre-period RMSPE is below this fraction of the kommune's fits exactly."""
+
+
+def sc_inference(res, *, conf: float | None = None) -> dict[str, float]:
+    """Permutation p-value and interval of the average post gap, without exact-fit placebos.
+
+    With about 50 donors and fewer than 10 pre-period years, some donors lie inside the
+    convex hull of the others and are reproduced *exactly* before the start (pre-RMSPE of
+    order 1e-12). Their post/pre RMSPE ratio is then 0/0-like and counted as infinitely
+    large by :func:`nsv_eval.stats.synthetic_control`, which makes the test-inversion
+    interval unbounded. Such placebos (pre-RMSPE below :data:`EXACT_FIT_TOL` times the
+    kommune's) are left out here, in the spirit of Abadie, Diamond & Hainmueller (2010), who
+    leave out placebos whose pre-period fit is not comparable with the treated unit's; the
+    p-value (rank of the kommune's ratio) and the interval (inversion of the same test
+    under a constant effect, Firpo & Possebom 2018) are then computed as in
+    ``synthetic_control`` on the remaining placebos. Written here because the library
+    function has no option for it.
+
+    Returns
+    -------
+    dict
+        ``estimate`` (average post gap), ``lower``, ``upper`` (NaN when the test cannot
+        reject any value at this level), ``p_value``, ``n_placebos`` (used),
+        ``n_exact_fit`` (left out), ``ratio`` (the kommune's RMSPE ratio).
+    """
+    conf = res.conf if conf is None else conf
+    d = res.details
+    plc = d["placebos"]
+    tr = plc[plc["treated"]].iloc[0]
+    exact = (~plc["treated"]) & (plc["pre_rmspe"] <= EXACT_FIT_TOL * float(tr["pre_rmspe"]))
+    used = plc[plc["included"] & ~exact]
+    r_tr = float(tr["ratio"])
+    p = float((used["ratio"] >= r_tr).sum() / len(used))
+    gap = res.path.set_index("time").loc[d["post_times"], "gap"].to_numpy(float)
+    est = float(gap.mean())
+    pr = np.sort(used.loc[~used["treated"], "ratio"].to_numpy(float))[::-1]
+    j = len(pr)
+    m = int(np.floor((1 - conf) * (j + 1)))
+    lower = upper = float("nan")
+    if 1 <= m <= j and np.isfinite(pr[m - 1]):
+        half_sq = (pr[m - 1] * float(tr["pre_rmspe"])) ** 2 - float(np.var(gap))
+        if half_sq >= 0:
+            lower, upper = est - np.sqrt(half_sq), est + np.sqrt(half_sq)
+    return dict(
+        estimate=est,
+        lower=float(lower),
+        upper=float(upper),
+        p_value=p,
+        n_placebos=int(j),
+        n_exact_fit=int(exact.sum()),
+        ratio=r_tr,
+    )
+
+
+def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResult:
+    """The synthetic control's average post gap as a ratio to the synthetic path.
+
+    ``ratio = mean(treated) / mean(synthetic)`` over the post years, i.e.
+    ``1 + avg_gap / mean(synthetic)``; the interval limits of the average gap (from
+    :func:`sc_inference` unless given) map the same way (the synthetic mean treated as
+    known, so approximate). A limit at or below 0 (an interval wider than the rate itself)
+    is reported as NaN: the ratio is then not informative.
+    """
+    inf = sc_inference(res) if inference is None else inference
+    path = res.path.set_index("time")
+    post = res.details["post_times"]
+    syn = float(path.loc[post, "synthetic"].mean())
+    if syn <= 0:
+        est = lo = hi = np.nan
+    else:
+        est, lo, hi = (1 + float(inf[c]) / syn for c in ("estimate", "lower", "upper"))
+    if not (np.isfinite(lo) and lo > 0):
+        lo = hi = np.nan
+    tab = pd.DataFrame(
+        [dict(term="gap_ratio", estimate=est, lower=lo, upper=hi, p_value=inf["p_value"])]
+    )
+    return EffectResult(
+        design="synthetic_control",
+        effects=tab,
+        main_term="gap_ratio",
+        scale="rate_ratio",
+        conf=res.conf,
+        assumptions=res.assumptions,
+        details=dict(synthetic_post_mean=syn, avg_gap=float(inf["estimate"]), approximate=True),
+    )
+
+
+def donor_weights(res, *, min_weight: float = 0.01) -> pd.DataFrame:
+    """Donor kommuner with weight ≥ ``min_weight`` (name, weight in %)."""
+    w = res.weights
+    w = w[w["weight"] >= min_weight].copy()
+    w["kommune_name"] = [kommune_name(int(u)) for u in w["unit"]]
+    w["weight_pct"] = 100 * w["weight"]
+    return w[["kommune_name", "weight_pct"]].reset_index(drop=True)
+
+
+def sc_figure(res, *, title: str, per: int = 1000):
+    """Actual vs synthetic rate (left) and the gap with the placebo gaps (right).
+
+    The kommune's yearly values from 1-4 events are left out (disclosure); placebo lines are
+    the donors' gaps (unnamed).
+    """
+    import matplotlib.pyplot as plt
+
+    d = res.details
+    panel = d["panel"]
+    k = d["treated_unit"]
+    own = panel[panel["kommune_code"] == k].set_index("year")
+    path = res.path.set_index("time")
+    path["count"] = own["count"].reindex(path.index)
+    shown = hide_small(path.reset_index(), ["treated", "gap"], "count").set_index("time")
+    start = d["intervention_start"]
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2))
+    c = theme.ROLE_COLOURS
+    a0.plot(shown.index, shown["treated"], "o-", color=c["kommune"], lw=2, ms=4, label="Kommunen")
+    a0.plot(
+        path.index,
+        path["synthetic"],
+        "--",
+        color=c["intervention"],
+        lw=2,
+        label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
+    )
+    a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
+    a0.set_ylabel(f"Pr. {per:,} personår 65+".replace(",", "."))
+    a0.set_ylim(bottom=0)
+    a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
+    a0.legend(frameon=False, fontsize=8)
+    incl = set(d["placebos"].loc[d["placebos"]["included"], "unit"])
+    first = True
+    for unit, g in d["placebo_gaps"].groupby("unit", sort=False):
+        if unit == k or unit not in incl:
+            continue
+        a1.plot(
+            g["time"],
+            g["gap"],
+            color=c["counterfactual"],
+            lw=0.7,
+            alpha=0.5,
+            label="Placebo (kommuner uden akutteam)" if first else None,
+        )
+        first = False
+    a1.plot(shown.index, shown["gap"], "o-", color=c["kommune"], lw=2.2, ms=4, label="Kommunen")
+    a1.axhline(0, color="black", lw=0.8)
+    a1.axvline(start - 0.5, color="grey", ls=":", lw=1)
+    a1.set_ylabel("Forskel: faktisk − syntetisk")
+    a1.set_title("Forskel og placebotest", fontsize="medium")
+    a1.legend(frameon=False, fontsize=8)
+    theme.finish(fig, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def placebo_summary(res) -> dict[str, float]:
+    """Pre/post RMSPE of the kommune, its RMSPE ratio and :func:`sc_inference`'s results."""
+    d = res.details
+    return dict(
+        pre_rmspe=float(d["pre_rmspe"]),
+        post_rmspe=float(d["post_rmspe"]),
+        pre_outcome_sd=float(d["pre_outcome_sd"]),
+        **sc_inference(res),
+    )

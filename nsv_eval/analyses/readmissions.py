@@ -1,0 +1,662 @@
+"""30-day readmissions among older medical patients and the follow-up home visit.
+
+What study 04 (*Genindlæggelser*) computes, kept out of the notebook:
+
+* the indicator (``readmission_65``: ``readmit_30d`` / ``readmit_index`` of the cube) by
+  year and area and the indirectly standardised ratio come from
+  :mod:`nsv_eval.analyses.profile` and :mod:`nsv_eval.analyses.plots`;
+* the effect of the follow-up home visit (*opfølgende hjemmebesøg*) on readmission is
+  estimated here, on ``cohort_readmission`` (:mod:`nsv_eval.clean.cohorts`).
+
+Landmark design
+---------------
+A visit counts when it is dated 0-7 days after the discharge date
+(:data:`nsv_eval.clean.cohorts.FOLLOWUP_VISIT_DAYS`). Comparing 30-day readmission from the
+discharge between patients with and without a visit has two well-known flaws:
+
+1. *Immortal time*: a patient readmitted (or dead) on day 2 had little chance of a visit on
+   day 5, and a visit on day 5 cannot prevent a readmission on day 2 (Suissa 2008,
+   Am. J. Epidemiol. 167:492).
+2. *Misattributed visits*: when a patient is readmitted and discharged again within the
+   7-day window, one visit falls inside the windows of two discharges and cannot be
+   attributed from the data.
+
+The analysis therefore uses a landmark at day :data:`LANDMARK_DAY` after the discharge date
+(Dafni 2011, Circ. Cardiovasc. Qual. Outcomes 4:363): it includes index discharges whose
+patient is alive and not readmitted at the landmark, classifies them by a visit in days
+0-7, and counts readmissions from the landmark to day 30. Index discharges within 7 days
+of the same person's previous index discharge are left out as well (the previous stay's
+visit could fall in their window). Both rules depend only on what is known at the
+landmark, so they cannot bias the comparison; the estimate is the effect on readmissions
+from day 8 to day 30, which understates the effect on all 30-day readmissions if the visit
+also prevents early ones.
+
+On the synthetic data (planted risk ratio 0.75 on the whole 30-day risk) the landmark
+risk ratio expected from the generator's model is about 0.73 (the slight shift comes from
+conditioning on being readmission-free at the landmark); without the landmark the
+misattributed visits bias the IPTW estimate to about 0.88.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from nsv_eval import stats
+from nsv_eval.analyses.data import Area, Prepared
+from nsv_eval.clean.cohorts import FOLLOWUP_VISIT_DAYS
+from nsv_eval.errors import InputError
+from nsv_eval.reference import EDUCATION_LABELS_DA
+from nsv_eval.report.disclosure import THRESHOLD
+from nsv_eval.stats.designs.cohort import CohortEffectResult
+from nsv_eval.stats.designs.survival import CumulativeIncidenceResult
+
+__all__ = [
+    "DEFAULT_COVARIATES",
+    "LANDMARK_DAY",
+    "LandmarkCohort",
+    "adequacy",
+    "balance_table",
+    "cif_by_visit",
+    "cif_plot",
+    "cif_points",
+    "effect_table",
+    "followup_effect",
+    "group_table",
+    "landmark_cohort",
+    "love_plot",
+    "overlap_plot",
+    "overlap_table",
+]
+
+LANDMARK_DAY: int = FOLLOWUP_VISIT_DAYS + 1
+"""Landmark (days after the discharge date): the day after the last day a visit counts."""
+
+WINDOW_DAYS: int = 30
+"""Readmission window (days after discharge)."""
+
+PRIOR_LEVELS: tuple[str, ...] = ("0", "1", "2", "3+")
+"""Categories of acute admissions in the previous 365 days (covariate ``prior_admissions``)."""
+
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "age",
+    "sex",
+    "education",
+    "income_quintile",
+    "living_alone",
+    "home_care",
+    "home_nursing",
+    "prior_admissions",
+    "los_days",
+)
+"""Confounders of the propensity model: what the kommune knows at discharge and what is
+likely to affect both who gets a visit and the risk of readmission."""
+
+MIN_GROUP: int = 50
+"""Fewest index discharges per group (with / without visit) for an effect estimate."""
+MIN_EVENTS: int = 10
+"""Fewest readmissions per group for an effect estimate."""
+
+VISIT_LABELS: dict[bool, str] = {True: "Med besøg", False: "Uden besøg"}
+
+_COVARIATE_LABELS: dict[str, str] = {
+    "age": "Alder (år)",
+    "sex": "Køn",
+    "sex[M]": "Mand",
+    "education": "Uddannelse",
+    "income_quintile": "Indkomstkvintil (1 = laveste)",
+    "living_alone": "Bor alene",
+    "home_care": "Hjemmehjælp ved udskrivelsen",
+    "home_nursing": "Hjemmesygepleje ved udskrivelsen",
+    "prior_admissions": "Akutte indlæggelser seneste år",
+    "los_days": "Indlæggelsens længde (dage)",
+}
+
+
+def covariate_label(term: str) -> str:
+    """Danish label of a design-matrix column (``"education[kort]"`` → ``"Uddannelse: ..."``)."""
+    if term in _COVARIATE_LABELS:
+        return _COVARIATE_LABELS[term]
+    if "[" in term and term.endswith("]"):
+        var, level = term[:-1].split("[", 1)
+        if var == "education":
+            return f"Uddannelse: {EDUCATION_LABELS_DA.get(level, level)}"
+        if var == "prior_admissions":
+            return f"Akutte indlæggelser seneste år: {level}"
+        return f"{_COVARIATE_LABELS.get(var, var)}: {level}"
+    return term
+
+
+# --------------------------------------------------------------------------------------
+# the landmark cohort
+# --------------------------------------------------------------------------------------
+@dataclass
+class LandmarkCohort:
+    """Index discharges analysed at the landmark, with the counts of who was left out.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        One row per index discharge in the analysis (no person identifiers): the columns
+        of ``cohort_readmission`` plus ``prior_admissions`` (categories
+        :data:`PRIOR_LEVELS`) and ``visit`` (Danish group label).
+    area : Area
+        The scope (kommune, region or country).
+    years : tuple of int
+        First and last discharge year.
+    counts : dict
+        ``index`` (index discharges in scope and years), ``after_previous`` (within 7 days
+        of the person's previous index discharge), ``readmitted_before`` and
+        ``died_before`` (before the landmark), ``analysed``.
+    landmark_day : int
+    """
+
+    data: pd.DataFrame
+    area: Area
+    years: tuple[int, int]
+    counts: dict[str, int] = field(default_factory=dict)
+    landmark_day: int = LANDMARK_DAY
+
+
+def landmark_cohort(
+    prep: Prepared | pd.DataFrame,
+    kommune: int,
+    *,
+    scope: str = "region",
+    years: Sequence[int] | None = None,
+    landmark_day: int = LANDMARK_DAY,
+) -> LandmarkCohort:
+    """Index discharges of ``scope`` alive and readmission-free at the landmark.
+
+    Parameters
+    ----------
+    prep : Prepared or pandas.DataFrame
+        Prepared data (reads ``cohort_readmission.parquet``), or that table itself.
+    kommune : int
+        The kommune; with ``scope`` it selects the area.
+    scope : str
+        ``"kommune"``, ``"region"`` (default) or ``"land"``.
+    years : sequence of int, optional
+        Discharge years to include (default: all).
+    landmark_day : int
+        Days after the discharge date; must exceed the 7-day visit window.
+
+    Returns
+    -------
+    LandmarkCohort
+    """
+    if landmark_day <= FOLLOWUP_VISIT_DAYS or landmark_day >= WINDOW_DAYS:
+        raise ValueError(
+            f"landmark_day must lie after the visit window ({FOLLOWUP_VISIT_DAYS} days) and "
+            f"before day {WINDOW_DAYS}, got {landmark_day}"
+        )
+    raw = prep.table("cohort_readmission") if isinstance(prep, Prepared) else prep
+    need = [
+        "person_id",
+        "kommune_code",
+        "discharge_time",
+        "year",
+        "followup_visit",
+        "readmit_30d",
+        "event",
+        "time",
+        "prior_admissions_365d",
+    ]
+    missing = [c for c in need if c not in raw.columns]
+    if missing:
+        raise InputError(f"cohort_readmission lacks column(s) {missing}")
+    area = Area.of(scope, kommune)
+    # Persons never move (data contract), so restricting to the area keeps all index
+    # discharges of each person; the person id is needed only for the previous-index rule
+    # and is dropped before anything leaves this function.
+    df = raw[area.mask(raw)].sort_values(["person_id", "discharge_time"]).copy()
+    ddate = df["discharge_time"].dt.normalize()
+    prev = ddate.groupby(df["person_id"]).shift()
+    after_prev = ((ddate - prev).dt.days <= FOLLOWUP_VISIT_DAYS).fillna(False).to_numpy(bool)
+    if years is not None:
+        yrs = sorted(int(y) for y in years)
+        in_years = df["year"].between(yrs[0], yrs[-1]).to_numpy()
+    else:
+        yrs = [int(df["year"].min()), int(df["year"].max())] if len(df) else [0, 0]
+        in_years = np.ones(len(df), dtype=bool)
+    landmark = ddate + pd.Timedelta(days=landmark_day)
+    event_at = df["discharge_time"] + pd.to_timedelta(df["time"], unit="D")
+    readm_before = ((df["event"] == 1) & (event_at < landmark)).to_numpy()
+    # death time is whole days from the discharge date: alive at the landmark = day >= L
+    died_before = ((df["event"] == 2) & (df["time"] < landmark_day)).to_numpy()
+    counts = {
+        "index": int(in_years.sum()),
+        "after_previous": int((in_years & after_prev).sum()),
+        "readmitted_before": int((in_years & ~after_prev & readm_before).sum()),
+        "died_before": int((in_years & ~after_prev & ~readm_before & died_before).sum()),
+    }
+    keep = in_years & ~after_prev & ~readm_before & ~died_before
+    counts["analysed"] = int(keep.sum())
+    out = df[keep].drop(columns=[c for c in ("person_id", "course_id") if c in df.columns])
+    prior = np.minimum(out["prior_admissions_365d"].to_numpy(int), 3)
+    out["prior_admissions"] = pd.Categorical(
+        np.array(PRIOR_LEVELS)[prior], categories=list(PRIOR_LEVELS)
+    )
+    out["visit"] = out["followup_visit"].map(VISIT_LABELS)
+    return LandmarkCohort(
+        data=out.reset_index(drop=True),
+        area=area,
+        years=(yrs[0], yrs[-1]),
+        counts=counts,
+        landmark_day=landmark_day,
+    )
+
+
+def adequacy(cohort: LandmarkCohort) -> str | None:
+    """Danish explanation when the cohort is too small for an effect estimate, else None."""
+    d = cohort.data
+    parts = []
+    for flag in (True, False):
+        g = d[d["followup_visit"] == flag]
+        if len(g) < MIN_GROUP or int(g["readmit_30d"].sum()) < MIN_EVENTS:
+            parts.append(VISIT_LABELS[flag].lower())
+    if not parts:
+        return None
+    return (
+        f"Der er for få udskrivelser eller genindlæggelser i gruppen {' og '.join(parts)} i "
+        f"{cohort.area.name} til et pålideligt effektestimat (mindst {MIN_GROUP} udskrivelser "
+        f"og {MIN_EVENTS} genindlæggelser i hver gruppe). Kør analysen for regionen eller "
+        "hele landet (parameteren scope)."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# effect
+# --------------------------------------------------------------------------------------
+def followup_effect(
+    cohort: LandmarkCohort | pd.DataFrame,
+    *,
+    covariates: Sequence[str] = DEFAULT_COVARIATES,
+    method: str = "iptw",
+    estimand: str | None = None,
+    conf: float = 0.95,
+    seed: int = 0,
+) -> CohortEffectResult:
+    """Effect of the follow-up visit on readmission (landmark to day 30), by propensity score.
+
+    Thin wrapper of :func:`nsv_eval.stats.cohort_effect` with treatment ``followup_visit``
+    and outcome ``readmit_30d`` (both naive and adjusted estimates are in ``.table()``).
+
+    Parameters
+    ----------
+    cohort : LandmarkCohort or pandas.DataFrame
+        From :func:`landmark_cohort` (or its ``data``).
+    covariates : sequence of str
+        Confounders (default :data:`DEFAULT_COVARIATES`); constant ones are dropped (a
+        small area may have, e.g., no home nursing).
+    method : {"iptw", "match"}
+    estimand : {"ATE", "ATT"}, optional
+        Default ATE for IPTW, ATT for matching.
+    conf : float
+    seed : int
+        Seed of the matching order.
+
+    Returns
+    -------
+    CohortEffectResult
+    """
+    d = cohort.data if isinstance(cohort, LandmarkCohort) else cohort
+    covs = [c for c in covariates if c in d.columns and d[c].nunique(dropna=False) > 1]
+    if not covs:
+        raise InputError("followup_effect: none of the covariates varies in the cohort")
+    return stats.cohort_effect(
+        d,
+        "followup_visit",
+        "readmit_30d",
+        covs,
+        method=method,
+        estimand=estimand,
+        conf=conf,
+        seed=seed,
+    )
+
+
+def group_table(cohort: LandmarkCohort, conf: float = 0.95) -> pd.DataFrame:
+    """Index discharges and readmissions with and without a visit (crude risk, Wilson CI).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``visit``, ``n``, ``readmissions``, ``risk`` (%), ``lower``, ``upper``.
+    """
+    d = cohort.data
+    agg = (
+        d.groupby("followup_visit", as_index=False)
+        .agg(n=("readmit_30d", "size"), readmissions=("readmit_30d", "sum"))
+        .sort_values("followup_visit", ascending=False)
+    )
+    agg["readmissions"] = agg["readmissions"].astype(int)
+    p = stats.proportion(agg, "readmissions", "n", by=["followup_visit"], multiplier=100, conf=conf)
+    out = agg.merge(p[["followup_visit", "estimate", "lower", "upper"]], on="followup_visit")
+    out.insert(0, "visit", out["followup_visit"].map(VISIT_LABELS))
+    out = out.rename(columns={"estimate": "risk"}).drop(columns="followup_visit")
+    return out.reset_index(drop=True)
+
+
+def effect_table(result: CohortEffectResult) -> pd.DataFrame:
+    """Naive and adjusted estimates side by side (risks in %, differences in points).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure`` (Danish), ``naive``, ``naive_lower``, ``naive_upper``, ``adjusted``,
+        ``adjusted_lower``, ``adjusted_upper``.
+    """
+    t = result.table().set_index("term")
+    d = result.data
+    y, tr = d["outcome"].to_numpy(float), d["treated"].to_numpy(bool)
+    q1, q0 = y[tr].mean(), y[~tr].mean()
+    rows = [
+        ("Risiko med besøg (%)", 100 * q1, np.nan, np.nan, "risk_treated", 100),
+        ("Risiko uden besøg (%)", 100 * q0, np.nan, np.nan, "risk_control", 100),
+        (
+            "Risikoforskel (procentpoint)",
+            *_lim(t, "naive_risk_difference", 100),
+            "risk_difference",
+            100,
+        ),
+        ("Risikoratio", *_lim(t, "naive_risk_ratio", 1), "risk_ratio", 1),
+    ]
+    out = []
+    for label, n_est, n_lo, n_hi, adj, k in rows:
+        a = _lim(t, adj, k)
+        out.append(
+            {
+                "measure": label,
+                "naive": n_est,
+                "naive_lower": n_lo,
+                "naive_upper": n_hi,
+                "adjusted": a[0],
+                "adjusted_lower": a[1],
+                "adjusted_upper": a[2],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _lim(t: pd.DataFrame, term: str, k: float) -> tuple[float, float, float]:
+    r = t.loc[term]
+    return float(r["estimate"]) * k, float(r["lower"]) * k, float(r["upper"]) * k
+
+
+# --------------------------------------------------------------------------------------
+# balance and overlap
+# --------------------------------------------------------------------------------------
+def balance_table(result: CohortEffectResult, threshold: int = THRESHOLD) -> pd.DataFrame:
+    """Covariate balance before and after weighting/matching, with Danish labels.
+
+    Shares of 0/1 covariates are shown in percent. An unweighted share that corresponds to
+    1-4 persons (or all but 1-4) of its group is hidden (NaN): share × group size would
+    give the small count back.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``covariate``, ``mean_treated``, ``mean_control`` (unweighted), ``smd_before``,
+        ``smd_after``, ``binary``.
+    """
+    b = result.balance
+    d = result.data
+    n1, n0 = int(d["treated"].sum()), int((~d["treated"]).sum())
+    xdf = stats_design_columns(result)
+    rows = []
+    for _, r in b.iterrows():
+        col = r["covariate"]
+        binary = bool(np.isin(xdf[col].to_numpy(float), (0.0, 1.0)).all())
+        m1, m0 = float(r["mean_treated"]), float(r["mean_control"])
+        if binary:
+            m1, m0 = _safe_share(m1, n1, threshold), _safe_share(m0, n0, threshold)
+        rows.append(
+            {
+                "covariate": covariate_label(col),
+                "mean_treated": m1,
+                "mean_control": m0,
+                "smd_before": float(r["smd_before"]),
+                "smd_after": float(r["smd_after"]),
+                "binary": binary,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def stats_design_columns(result: CohortEffectResult) -> pd.DataFrame:
+    """The propensity model's design matrix (without intercept) as a DataFrame."""
+    fit = result.details["ps_model"]
+    x = np.asarray(fit.model.exog)[:, 1:]
+    return pd.DataFrame(x, columns=list(result.balance["covariate"]))
+
+
+def _safe_share(m: float, n: int, threshold: int) -> float:
+    k = int(round(m * n))
+    if 0 < k < threshold or 0 < n - k < threshold:
+        return float("nan")
+    return 100.0 * m
+
+
+def overlap_table(result: CohortEffectResult) -> pd.DataFrame:
+    """Propensity-score and weight diagnostics by group (no single-person extremes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``visit``, ``n``, ``ps_p01``, ``ps_median``, ``ps_p99``, ``weight_max``, ``ess``.
+    """
+    o = result.overlap
+    o = o.assign(
+        visit=o["group"].map({"treated": VISIT_LABELS[True], "control": VISIT_LABELS[False]})
+    )
+    return o[["visit", "n", "ps_p01", "ps_median", "ps_p99", "weight_max", "ess"]].reset_index(
+        drop=True
+    )
+
+
+def love_plot(result: CohortEffectResult, ax=None, title: str | None = None):
+    """Love plot: absolute standardised mean differences before and after adjustment."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    b = result.balance.assign(label=lambda x: x["covariate"].map(covariate_label))
+    b = b.iloc[np.argsort(b["smd_before"].abs().to_numpy())]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(b) + 1.6))
+    else:
+        fig = ax.figure
+    y = np.arange(len(b))
+    ax.scatter(
+        b["smd_before"].abs(),
+        y,
+        color=theme.OKABE_ITO["vermillion"],
+        label="Før justering",
+        zorder=3,
+    )
+    ax.scatter(
+        b["smd_after"].abs(),
+        y,
+        color=theme.OKABE_ITO["blue"],
+        marker="D",
+        label="Efter justering",
+        zorder=3,
+    )
+    ax.axvline(0.1, color="#7F7F7F", ls="--", lw=1)
+    ax.set_yticks(y, b["label"])
+    ax.set_xlabel("Absolut standardiseret forskel (grænse 0,1)")
+    ax.set_xlim(left=0)
+    ax.legend(frameon=False, loc="lower right")
+    theme.finish(fig, title=title or "Balance mellem grupperne før og efter justering")
+    return fig
+
+
+def overlap_plot(result: CohortEffectResult, ax=None, title: str | None = None):
+    """Smoothed distribution of the propensity score with and without a visit.
+
+    Drawn as kernel density estimates (scipy ``gaussian_kde``) rather than a histogram, so
+    no bar shows the count of a handful of persons.
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import gaussian_kde
+
+    from nsv_eval.report import theme
+
+    d = result.data
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    else:
+        fig = ax.figure
+    grid = np.linspace(0, 1, 201)
+    for flag, colour in ((True, theme.OKABE_ITO["vermillion"]), (False, theme.OKABE_ITO["blue"])):
+        ps = d.loc[d["treated"] == flag, "ps"].to_numpy(float)
+        if len(ps) < 2 or np.ptp(ps) == 0:
+            continue
+        dens = gaussian_kde(ps)(grid)
+        ax.plot(grid, dens, color=colour, lw=2, label=VISIT_LABELS[flag])
+        ax.fill_between(grid, dens, color=colour, alpha=0.15, lw=0)
+    ax.set_xlabel("Sandsynlighed for besøg ud fra borgerens kendetegn (propensity score)")
+    ax.set_ylabel("Tæthed")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False)
+    theme.finish(fig, title=title or "Overlap: borgere med og uden besøg")
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# cumulative incidence with death as a competing risk
+# --------------------------------------------------------------------------------------
+def cif_by_visit(cohort: LandmarkCohort, conf: float = 0.95) -> CumulativeIncidenceResult:
+    """Aalen-Johansen cumulative incidence of readmission (death competing) by visit.
+
+    Time is days since discharge (``time`` of the cohort); nobody in the landmark cohort
+    has an event before the landmark, so the curves start there.
+    """
+    return stats.cumulative_incidence(
+        cohort.data, "time", "event", event_of_interest=1, competing=(2,), by="visit", conf=conf
+    )
+
+
+def cif_points(
+    cif: CumulativeIncidenceResult,
+    start: float = LANDMARK_DAY - 1,
+    end: float = WINDOW_DAYS,
+    threshold: int = THRESHOLD,
+) -> pd.DataFrame:
+    """The CIF and 1 - KM on a coarse day grid that never shows 1-4 readmissions.
+
+    A step curve jumps at every event, so a plotted curve would show single readmissions.
+    Here each group's curve is evaluated at whole days from ``start`` to ``end``, and
+    consecutive days are merged until every interval between two plotted points holds 0 or
+    at least ``threshold`` readmissions. If even the whole range holds 1-4, the group's end
+    point is left out (NaN). Deaths move the curves only through the risk set and are not
+    shown. Hand-written: disclosure-safe coarsening of a curve is not in a library.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``visit``, ``time``, ``cif``, ``lower``, ``upper``, ``one_minus_km``.
+    """
+    days = np.arange(np.floor(start), end + 1)
+    out = []
+    for key, g in cif.frame.groupby(cif.by, sort=False):
+        pos = np.searchsorted(days, g["time"].to_numpy(float), side="left")  # day bin
+        ev = np.bincount(pos, weights=g["events"].to_numpy(float), minlength=len(days) + 1)
+        keep = _safe_grid(ev[1 : len(days)], threshold)  # events in (day[i-1], day[i]]
+        at = {float(t): cif.at(float(t)).set_index(cif.by).loc[key] for t in days[keep]}
+        rows = []
+        for t, r in at.items():
+            rows.append(
+                {
+                    "visit": key,
+                    "time": t,
+                    "cif": float(r["cif"]),
+                    "lower": float(r["lower"]),
+                    "upper": float(r["upper"]),
+                    "one_minus_km": float(r["one_minus_km"]),
+                }
+            )
+        frame = pd.DataFrame(rows)
+        if keep[-1] != len(days) - 1:  # even the whole range is small: no end point
+            frame = pd.concat(
+                [frame, pd.DataFrame([{"visit": key, "time": float(days[-1])}])],
+                ignore_index=True,
+            )
+        out.append(frame)
+    return pd.concat(out, ignore_index=True)
+
+
+def _safe_grid(ev: np.ndarray, threshold: int) -> list[int]:
+    """Indices of the day grid (0 = start) whose intervals hold 0 or >= threshold events."""
+
+    def ok(e: float) -> bool:
+        return e == 0 or e >= threshold
+
+    keep = [0]
+    acc = 0.0
+    for i in range(len(ev)):
+        acc += ev[i]
+        if ok(acc):
+            keep.append(i + 1)
+            acc = 0.0
+    # a small remainder after the last kept day: merge it into the preceding interval(s)
+    while acc and len(keep) > 1:
+        last = keep.pop()
+        acc += ev[keep[-1] : last].sum()
+        if ok(acc):
+            keep.append(len(ev))
+            acc = 0.0
+    if not acc and keep[-1] != len(ev):
+        keep.append(len(ev))
+    return keep
+
+
+def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
+    """Cumulative incidence of readmission (solid) and 1 - Kaplan-Meier (dashed) by visit."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+    else:
+        fig = ax.figure
+    colours = {
+        VISIT_LABELS[True]: theme.OKABE_ITO["vermillion"],
+        VISIT_LABELS[False]: theme.OKABE_ITO["blue"],
+    }
+    for key, g in points.groupby("visit", sort=False):
+        g = g.dropna(subset=["cif"])
+        col = colours.get(key, "#000000")
+        ax.plot(
+            g["time"],
+            100 * g["cif"],
+            color=col,
+            lw=2,
+            marker="o",
+            ms=3,
+            label=f"{key}: kumuleret incidens",
+        )
+        ax.fill_between(g["time"], 100 * g["lower"], 100 * g["upper"], color=col, alpha=0.15, lw=0)
+        ax.plot(
+            g["time"],
+            100 * g["one_minus_km"],
+            color=col,
+            lw=1.2,
+            ls="--",
+            label=f"{key}: 1 − Kaplan-Meier (døde regnes som censurerede)",
+        )
+    ax.set_xlabel("Dage efter udskrivelsen")
+    ax.set_ylabel("Genindlagt (%)")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=8.5, loc="upper left")
+    theme.finish(
+        fig,
+        title=title or "Genindlæggelse fra dag 8 til 30, med død som konkurrerende hændelse",
+    )
+    return fig
