@@ -127,6 +127,14 @@ def indirect(prep: Prepared, indicator: Indicator | str, years: Sequence[int]) -
     ref = ref.rename(columns={ind.numerator: "ref_num", ind.denominator: "ref_den"})
     cells = cells.merge(ref, on=["age_band", "sex"])
     cells = cells[cells["ref_den"] > 0]
+    # a kommune with no expected events (tiny population, or no index discharges for a
+    # proportion) has no ratio: leave it NaN rather than fail the whole comparison
+    expected = (
+        (cells[ind.denominator] * cells["ref_num"] / cells["ref_den"])
+        .groupby(cells["kommune_code"])
+        .sum()
+    )
+    cells = cells[cells["kommune_code"].isin(expected[expected > 0].index)]
     res = stats.isr(
         cells,
         ind.numerator,

@@ -1,0 +1,118 @@
+"""Subcommands ``run`` (execute and render the study reports) and ``check-disclosure``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nsv_eval.errors import NsvError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from nsv_eval.report.render import StudyRun, run_studies
+
+    def progress(r: StudyRun) -> None:
+        if r.ok:
+            print(f"  ok      {r.study:<26} {r.seconds:5.1f} s  {r.html}")
+        else:
+            label = "REFUSED" if r.status == "disclosure" else "FAILED"
+            print(f"  {label:<7} {r.study:<26} {r.seconds:5.1f} s", file=sys.stderr)
+            print("          " + (r.error or "").replace("\n", "\n          "), file=sys.stderr)
+
+    print(f"nsv-eval run: kommune {args.kommune}, data {args.data}, reports under {args.out}")
+    runs = run_studies(
+        args.study,
+        args.kommune,
+        data_dir=args.data,
+        out_dir=args.out,
+        params=args.params,
+        params_dir=args.params_dir,
+        shared_dir=args.shared,
+        timeout=args.timeout,
+        progress=progress,
+    )
+    ok = [r for r in runs if r.ok]
+    where = (Path(args.out) / str(args.kommune)).resolve()
+    print(f"{len(ok)} of {len(runs)} report(s) written to {where}/")
+    for r in ok:
+        print(f"  {r.html}")
+    if len(ok) < len(runs):
+        print(
+            f"{len(runs) - len(ok)} stud(y/ies) failed; executed notebooks for debugging are "
+            f"in {where / '.work'}/",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from nsv_eval.report.disclosure import check_disclosure
+
+    total = 0
+    for p in args.paths:
+        if not Path(p).exists():
+            raise NsvError(f"{p} does not exist")
+        found = check_disclosure(p, threshold=args.threshold)
+        files = [Path(p)] if Path(p).is_file() else sorted(Path(p).rglob("*.html"))
+        for f in found:
+            print(str(f))
+        total += len(found)
+        if not found:
+            print(f"OK: {p} ({len(files)} HTML file(s)) passed the disclosure check")
+    if total:
+        print(f"Disclosure check FAILED: {total} problem(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` and ``check-disclosure`` subcommands."""
+    from nsv_eval.report.studies import STUDIES
+
+    p = subparsers.add_parser(
+        "run",
+        help="execute study notebooks and render Danish HTML reports",
+        description=(
+            "Execute the study notebooks for one kommune with papermill, render "
+            "self-contained HTML reports without code, check them for disclosure problems "
+            "and write reports/<kommune>/<NN_study>.html and .json. Studies: "
+            + ", ".join(f"{s.name} ({s.number:02d})" for s in STUDIES.values())
+            + "."
+        ),
+    )
+    p.add_argument("--kommune", type=int, required=True, help="kommune code, e.g. 326")
+    p.add_argument(
+        "--study",
+        default="all",
+        help="study name, comma-separated names, or 'all' (default: all available)",
+    )
+    p.add_argument("--data", default="data/prepared", help="prepared data (default: %(default)s)")
+    p.add_argument("--out", default="reports", help="reports root (default: %(default)s)")
+    p.add_argument("--params", default=None, help="extra YAML parameter file merged last")
+    p.add_argument(
+        "--params-dir",
+        default=None,
+        help="directory with defaults.yaml and kommuner/ (default: ./params or the package's)",
+    )
+    p.add_argument(
+        "--shared",
+        default=None,
+        help="directory of shared national preparations (caches) used by batches",
+    )
+    p.add_argument("--timeout", type=float, default=None, help="per-cell time limit in seconds")
+    p.set_defaults(func=_cmd_run)
+
+    c = subparsers.add_parser(
+        "check-disclosure",
+        help="scan rendered HTML reports for CPR numbers and small counts",
+        description=(
+            "Scan HTML reports (files, or directories searched recursively) for CPR-like "
+            "numbers, counts of 1-4 and tables that did not pass the disclosure layer. "
+            "Exit status 1 if anything is found."
+        ),
+    )
+    c.add_argument("paths", nargs="+", help="HTML file(s) or directories")
+    c.add_argument("--threshold", type=int, default=5, help="smallest count that may be shown")
+    c.set_defaults(func=_cmd_check)

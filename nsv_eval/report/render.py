@@ -1,0 +1,607 @@
+"""Execute study notebooks with papermill and render self-contained Danish HTML reports.
+
+``run_study`` does, for one study and one kommune:
+
+1. load and validate the parameters (:func:`nsv_eval.params.load_params`);
+2. execute the notebook with papermill into ``<out>/<kommune>/.work/<NN_study>.ipynb``;
+3. render HTML without code, prompts, stdout/stderr or plain-text reprs (management reads
+   figures, tables, the "Hovedresultater" box and the narrative), images embedded as
+   base64, a header with the reproducibility stamp and printable CSS;
+4. scan the HTML with :func:`nsv_eval.report.disclosure.scan_html` — on any finding the
+   study fails and the HTML is *not* published;
+5. write ``<NN_study>.html`` and ``<NN_study>.json`` (key results + stamp) atomically.
+
+The kernel: papermill runs the kernel named ``python3``, but the kernel *process* is always
+started with the interpreter running nsv-eval (``sys.executable``), whichever ``python3``
+kernelspec Jupyter would find first (a user-level spec could point at another Python
+without nsv-eval). :class:`CurrentPythonKernelManager` builds ipykernel's spec from the
+running interpreter (``ipykernel.kernelspec.get_kernel_dict``) and is passed to nbclient as
+``kernel_manager_class``. Nothing is installed or registered globally.
+
+Everything here is free of global state and process-safe: a batch may call
+:func:`run_study` in parallel processes (distinct kommuner or studies write distinct files;
+all writes are temp file + rename).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+from nsv_eval import __version__
+from nsv_eval.errors import NsvError
+from nsv_eval.params import check_kommune, load_params, notebook_parameters, params_hash
+from nsv_eval.reference import kommune_name
+from nsv_eval.report.disclosure import HASH_CLASS, Finding, scan_html
+from nsv_eval.report.findings import atomic_write_text
+from nsv_eval.report.format import fmt_date, fmt_period
+from nsv_eval.report.studies import Study, default_notebook_dir, get_study, resolve_studies
+
+KERNEL_NAME = "python3"
+
+
+class CurrentPythonKernelManager(AsyncKernelManager):
+    """Kernel manager that starts ipykernel with the current interpreter (``sys.executable``)."""
+
+    @property
+    def kernel_spec(self):  # type: ignore[override]
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+        from jupyter_client.kernelspec import KernelSpec
+
+        if getattr(self, "_nsv_spec", None) is None:
+            self._nsv_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+        return self._nsv_spec
+
+
+# ----------------------------------------------------------------------------------------
+# results
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class StudyRun:
+    """Outcome of :func:`run_study`.
+
+    Attributes
+    ----------
+    study : str
+        Study name.
+    kommune : int
+        Kommune code.
+    status : str
+        ``"ok"``, ``"failed"`` (the notebook or rendering failed) or ``"disclosure"`` (the
+        disclosure check found problems; nothing was published).
+    html, json : Path or None
+        The published report and key results (None unless ``status == "ok"``).
+    executed : Path or None
+        The executed notebook in ``.work/`` (kept for debugging, not for management).
+    error : str or None
+        What went wrong, in one paragraph.
+    findings : list of Finding
+        Disclosure findings (``status == "disclosure"``).
+    seconds : float
+        Wall time.
+    """
+
+    study: str
+    kommune: int
+    status: str
+    html: Path | None = None
+    json: Path | None = None
+    executed: Path | None = None
+    error: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the report was published."""
+        return self.status == "ok"
+
+
+# ----------------------------------------------------------------------------------------
+# stamp
+# ----------------------------------------------------------------------------------------
+
+
+def check_prepared(data_dir: str | Path) -> Path:
+    """Return ``data_dir`` if it holds prepared data, else raise NsvError naming the command."""
+    d = Path(data_dir)
+    if not (d / "manifest.json").exists():
+        raise NsvError(
+            f"No prepared data in {d} (manifest.json is missing). Make it with `make demo` "
+            f"(synthetic data; or `make data` to prepare only), or for your own extracts with "
+            f"`nsv-eval prepare --raw DIR --out {d}`."
+        )
+    return d
+
+
+def data_fingerprint(data_dir: str | Path) -> str:
+    """Fingerprint of the prepared data: the one that keys the analysis caches.
+
+    It is :attr:`nsv_eval.analyses.data.Prepared.fingerprint` (SHA-256 of the input
+    fingerprints listed in ``manifest.json``), so a report can be matched to its caches.
+    """
+    from nsv_eval.analyses.data import Prepared
+
+    return Prepared(check_prepared(data_dir)).fingerprint
+
+
+def _manifest(data_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def git_commit(path: str | Path | None = None) -> str | None:
+    """Commit of the source tree nsv-eval runs from (``+`` if modified), or None."""
+    where = Path(path) if path else Path(__file__).resolve().parents[2]
+    if not shutil.which("git") or not (where / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+" if dirty else "")
+
+
+def build_stamp(
+    study: Study,
+    kommune: int,
+    params: Mapping[str, Any],
+    data_dir: str | Path,
+    *,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The reproducibility stamp of a report (also stored in its JSON)."""
+    d = Path(data_dir)
+    man = _manifest(d)
+    return {
+        "study": study.name,
+        "slug": study.slug,
+        "title": study.title_da,
+        "kommune": int(kommune),
+        "kommune_name": kommune_name(kommune),
+        "period": [int(params["period"]["start"]), int(params["period"]["end"])],
+        "data_period": man.get("period"),
+        "report_date": (today or dt.date.today()).isoformat(),
+        "nsv_eval_version": __version__,
+        "python": sys.version.split()[0],
+        "params_hash": params_hash(params),
+        "params_files": list(params.get("sources", [])),
+        "data_fingerprint": data_fingerprint(d),
+        "data_dir": str(d.resolve()),
+        "git_commit": git_commit(),
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# execution
+# ----------------------------------------------------------------------------------------
+
+
+def execute_notebook(
+    notebook: str | Path,
+    output: str | Path,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: str | Path | None = None,
+    timeout: float | None = None,
+) -> Path:
+    """Execute ``notebook`` with papermill, injecting ``parameters``; write ``output``.
+
+    The kernel runs in the current interpreter (see :class:`CurrentPythonKernelManager`).
+    Raises ``papermill.PapermillExecutionError`` when a cell fails (the output notebook is
+    still written, with the error).
+    """
+    import papermill as pm
+
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(
+        str(notebook),
+        str(out),
+        parameters=dict(parameters),
+        kernel_name=KERNEL_NAME,
+        language="python",
+        cwd=str(cwd) if cwd else None,
+        progress_bar=False,
+        log_output=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=timeout,
+        kernel_manager_class=CurrentPythonKernelManager,
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# rendering
+# ----------------------------------------------------------------------------------------
+
+KEEP_MIMETYPES = ("text/html", "image/png", "image/jpeg", "image/svg+xml", "text/markdown")
+"""Output types that reach a management report; text/plain-only outputs and streams don't."""
+
+REMOVE_CELL_TAGS = ("remove-cell", "remove_cell", "hide")
+REMOVE_OUTPUT_TAGS = ("remove-output", "remove_output", "hide-output")
+
+
+def _management_outputs(nb: Any) -> Any:
+    """Drop what management must not see: stdout/stderr, errors, plain-text reprs."""
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell.cell_type == "code":
+            if tags & set(REMOVE_OUTPUT_TAGS) or "parameters" in tags:
+                cell.outputs = []
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if o.get("output_type") in ("display_data", "execute_result")
+                and any(m in o.get("data", {}) for m in KEEP_MIMETYPES)
+            ]
+            for o in cell.outputs:  # never let the text/plain fallback through
+                o["data"] = {k: v for k, v in o["data"].items() if k in KEEP_MIMETYPES}
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not (set(c.get("metadata", {}).get("tags", [])) & set(REMOVE_CELL_TAGS))
+        and not (c.cell_type == "code" and not c.get("outputs"))
+        and c.cell_type != "raw"
+    ]
+    return nb
+
+
+def notebook_body_html(nb: Any) -> str:
+    """Body HTML of an executed notebook: no code, no prompts, images as data URIs."""
+    import copy
+
+    from nbconvert import HTMLExporter
+
+    nb = _management_outputs(copy.deepcopy(nb))
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+REPORT_CSS = """
+:root { --blue: #0072B2; --grey: #555; }
+* { box-sizing: border-box; }
+body { font-family: "Source Sans 3", "Segoe UI", "Helvetica Neue", Arial, sans-serif;
+  font-size: 11.5pt; line-height: 1.45; color: #111; background: #fff; margin: 0; }
+main { max-width: 920px; margin: 0 auto; padding: 1.5em 2em 3em 2em; }
+header.nsv-header { border-bottom: 3px solid var(--blue); margin-bottom: 1.2em; padding-bottom: .6em; }
+header.nsv-header h1 { font-size: 1.9em; margin: .1em 0 .2em 0; color: var(--blue); }
+header.nsv-header .nsv-kommune { font-size: 1.25em; font-weight: 600; margin: 0; }
+header.nsv-header dl { display: grid; grid-template-columns: max-content 1fr; gap: .1em 1em;
+  font-size: .85em; color: var(--grey); margin: .6em 0 0 0; }
+header.nsv-header dt { font-weight: 600; } header.nsv-header dd { margin: 0; }
+code.nsv-hash { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: .95em; }
+h1, h2, h3 { line-height: 1.2; } h2 { color: var(--blue); margin-top: 1.4em; }
+a.anchor-link { display: none; }
+img { max-width: 100%; height: auto; display: block; margin: .6em 0; }
+.nsv-findings { border: 2px solid var(--blue); border-radius: 6px; background: #F2F8FC;
+  padding: .6em 1.2em; margin: .5em 0 1.2em 0; }
+.nsv-findings li { margin: .25em 0; }
+.nsv-table-wrap { margin: .8em 0 1.2em 0; overflow-x: auto; }
+table.nsv-table { border-collapse: collapse; font-size: .92em; min-width: 40%; }
+table.nsv-table caption { text-align: left; font-weight: 600; padding-bottom: .3em; }
+table.nsv-table th { border-bottom: 2px solid #333; text-align: left; padding: .25em .6em;
+  vertical-align: bottom; }
+table.nsv-table td { border-bottom: 1px solid #ddd; padding: .2em .6em; }
+table.nsv-table td.nsv-count, table.nsv-table td.nsv-rate, table.nsv-table td.nsv-num,
+table.nsv-table th.nsv-count-head, table.nsv-table th.nsv-rate-head { text-align: right;
+  font-variant-numeric: tabular-nums; }
+table.nsv-table tr:last-child td { border-bottom: 2px solid #333; }
+.nsv-footnote { font-size: .82em; color: var(--grey); margin: .15em 0; }
+footer.nsv-footer { margin-top: 2.5em; border-top: 1px solid #ccc; padding-top: .5em;
+  font-size: .8em; color: var(--grey); }
+@media print {
+  @page { size: A4; margin: 16mm 14mm 18mm 14mm; }
+  body { font-size: 10.5pt; } main { max-width: none; padding: 0; }
+  img, table.nsv-table, .nsv-findings, .nsv-table-wrap { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  .nsv-table-wrap { overflow: visible; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+PAGE_TEMPLATE = """<!DOCTYPE html>
+<html lang="da">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="nsv-eval {{ stamp.nsv_eval_version }}">
+<title>{{ stamp.title }} – {{ stamp.kommune_name }} Kommune</title>
+<style>{{ css }}</style>
+</head>
+<body>
+<main>
+<header class="nsv-header">
+<h1>{{ stamp.title }}</h1>
+<p class="nsv-kommune">{{ stamp.kommune_name }} Kommune</p>
+<dl>
+<dt>Periode</dt><dd>{{ period }}</dd>
+<dt>Rapportdato</dt><dd>{{ report_date }}</dd>
+<dt>Version</dt><dd>nsv-eval {{ stamp.nsv_eval_version }}</dd>
+<dt>Reproducerbarhed</dt><dd>parametre <code class="nsv-hash">{{ stamp.params_hash[:12] }}</code>,
+data <code class="nsv-hash">{{ stamp.data_fingerprint }}</code>,
+kode <code class="nsv-hash">{{ commit }}</code>{{ dirty }}</dd>
+</dl>
+</header>
+{{ body }}
+<footer class="nsv-footer">
+Rapporten er lavet med nsv-eval {{ stamp.nsv_eval_version }} den {{ report_date }}.
+Alle antal under 5 er skjult af hensyn til diskretion. Parametre: {{ params_files }}.
+Dataaftryk (fingerprint) {{ stamp.data_fingerprint }} identificerer datagrundlaget.
+</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def render_report(nb: Any, stamp: Mapping[str, Any]) -> str:
+    """The complete HTML page of a report: header with stamp, notebook body, footer."""
+    import jinja2
+
+    commit = stamp.get("git_commit")
+    if commit:
+        commit = commit.rstrip("+")[:12] + ("+" if commit.endswith("+") else "")
+    page = jinja2.Environment(autoescape=False).from_string(PAGE_TEMPLATE)
+    esc = {k: html.escape(str(v)) if isinstance(v, str) else v for k, v in stamp.items()}
+    return page.render(
+        stamp=esc,
+        css=REPORT_CSS,
+        period=fmt_period(*stamp["period"]),
+        report_date=fmt_date(stamp["report_date"]),
+        commit=html.escape((commit or "ukendt").rstrip("+")),
+        params_files=html.escape(", ".join(Path(p).name for p in stamp.get("params_files", []))),
+        dirty=" (med lokale ændringer)" if commit and commit.endswith("+") else "",
+        body=notebook_body_html(nb),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# run
+# ----------------------------------------------------------------------------------------
+
+
+def _load(params: Mapping[str, Any] | str | Path | None, kommune: int, params_dir: Any) -> dict:
+    from nsv_eval.params import default_params_dir
+
+    pdir = Path(params_dir) if params_dir else default_params_dir()
+    if params is None:
+        return load_params(kommune, pdir)
+    if isinstance(params, str | Path):
+        return load_params(kommune, pdir, extra=params)
+    p = dict(params)
+    if int(p.get("kommune", kommune)) != int(kommune):
+        raise NsvError(f"params are for kommune {p['kommune']}, the run is for {kommune}")
+    p["kommune"] = int(kommune)
+    return p
+
+
+def _error_text(exc: BaseException) -> str:
+    try:
+        from papermill.exceptions import PapermillExecutionError
+    except ImportError:  # pragma: no cover
+        PapermillExecutionError = ()  # type: ignore[assignment]  # noqa: N806
+    if isinstance(exc, PapermillExecutionError):
+        return f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    if isinstance(exc, NsvError | ValueError | KeyError | FileNotFoundError):
+        return f"{type(exc).__name__}: {exc}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def run_study(
+    study: str | Study,
+    kommune: int,
+    *,
+    data_dir: str | Path = "data/prepared",
+    out_dir: str | Path = "reports",
+    params: Mapping[str, Any] | str | Path | None = None,
+    params_dir: str | Path | None = None,
+    shared_dir: str | Path | None = None,
+    notebook_dir: str | Path | None = None,
+    timeout: float | None = None,
+    today: dt.date | None = None,
+) -> StudyRun:
+    """Execute, render, check and publish one study for one kommune.
+
+    Parameters
+    ----------
+    study : str or Study
+        Study name (see :data:`nsv_eval.report.studies.STUDIES`).
+    kommune : int
+        Kommune code.
+    data_dir : str or Path
+        Prepared data (``nsv-eval prepare``).
+    out_dir : str or Path
+        Reports root; the report goes to ``<out_dir>/<kommune>/<NN_study>.html``.
+    params : mapping, str/Path or None
+        Parameters already loaded with :func:`nsv_eval.params.load_params`, or an extra
+        YAML file merged over the defaults, or None (defaults + kommune override).
+    params_dir : str or Path, optional
+        Directory of ``defaults.yaml`` (default: ``params/`` of the working directory or of
+        the source tree).
+    shared_dir : str or Path, optional
+        Directory of precomputed national preparations shared by a batch; passed to the
+        notebook (``shared_dir`` parameter) and on to ``load_prepared``.
+    notebook_dir : str or Path, optional
+        Where the study notebooks are (default ``notebooks/`` of the source tree).
+    timeout : float, optional
+        Per-cell time limit in seconds.
+    today : datetime.date, optional
+        Report date (default today).
+
+    Returns
+    -------
+    StudyRun
+        Never raises for a failing notebook: the error is in ``.error`` and ``.status``.
+    """
+    t0 = time.monotonic()
+    name = study.name if isinstance(study, Study) else str(study)
+    try:
+        kommune = check_kommune(kommune)
+    except NsvError as exc:
+        return StudyRun(name, -1, "failed", error=str(exc))
+    run = StudyRun(name, kommune, "failed")
+    out = Path(out_dir) / str(kommune)
+    work = out / ".work"
+    try:
+        st = study if isinstance(study, Study) else get_study(study)
+        run.study = st.name
+        nb_path = Path(notebook_dir or default_notebook_dir()) / st.notebook
+        if not nb_path.exists():
+            raise NsvError(f"The notebook of study '{st.name}' ({nb_path}) does not exist yet.")
+        data = check_prepared(data_dir).resolve()
+        p = _load(params, kommune, params_dir)
+        html_path, json_path = out / f"{st.slug}.html", out / f"{st.slug}.json"
+        results = (work / f"{st.slug}.results.json").resolve()
+        executed = work / f"{st.slug}.ipynb"
+        work.mkdir(parents=True, exist_ok=True)
+        # a failed run must not leave an older report looking current
+        for f in (html_path, json_path, results):
+            f.unlink(missing_ok=True)
+        nb_params = notebook_parameters(p, st.name) | {
+            "data_dir": str(data),
+            "results_path": str(results),
+            "shared_dir": str(Path(shared_dir).resolve()) if shared_dir else None,
+        }
+        stamp = build_stamp(st, kommune, p, data, today=today)
+        run.executed = executed
+        execute_notebook(nb_path, executed, nb_params, cwd=work, timeout=timeout)
+        if not results.exists():
+            raise NsvError(
+                f"The notebook wrote no key results ({results.name}): it must create "
+                "Findings(results_path) and add at least one result."
+            )
+        key_results = json.loads(results.read_text(encoding="utf-8"))
+        if not key_results.get("findings"):
+            raise NsvError("The notebook added no key results to the Hovedresultater box.")
+
+        import nbformat
+
+        nb = nbformat.read(executed, as_version=4)
+        page = render_report(nb, stamp)
+        problems = scan_html(page, html_path)
+        if problems:
+            run.status = "disclosure"
+            run.findings = problems
+            rejected = work / f"{st.slug}.rejected-html"  # for inspection; not .html
+            atomic_write_text(rejected, page)
+            listing = "\n".join(f"  {f}" for f in problems[:20])
+            more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+            run.error = (
+                f"Disclosure check failed ({len(problems)} problem(s)); the report was NOT "
+                f"published. The page is kept for inspection in {rejected}.\n{listing}{more}"
+            )
+            return run
+        payload = {
+            "status": "ok",
+            "stamp": stamp,
+            "parameters": nb_params | {"data_dir": stamp["data_dir"], "results_path": None},
+            "findings": key_results.get("findings", []),
+            "values": key_results.get("values", {}),
+        }
+        atomic_write_text(
+            json_path, json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n"
+        )
+        atomic_write_text(html_path, page)
+        run.status, run.html, run.json = "ok", html_path, json_path
+    except Exception as exc:  # noqa: BLE001 - a batch must survive one failing study
+        run.status = "failed"
+        run.error = _error_text(exc)
+    finally:
+        run.seconds = time.monotonic() - t0
+    return run
+
+
+def run_studies(
+    studies: str | Sequence[str] = "all",
+    kommune: int = 326,
+    *,
+    data_dir: str | Path = "data/prepared",
+    out_dir: str | Path = "reports",
+    params: Mapping[str, Any] | str | Path | None = None,
+    params_dir: str | Path | None = None,
+    shared_dir: str | Path | None = None,
+    notebook_dir: str | Path | None = None,
+    timeout: float | None = None,
+    progress: Any = None,
+) -> list[StudyRun]:
+    """Run several studies for one kommune, in report order (sequentially).
+
+    Validates the study names, the kommune, the parameters and the prepared data *before*
+    executing anything (raising :class:`~nsv_eval.errors.NsvError`); then calls
+    :func:`run_study` for each. ``progress`` (optional callable) receives each StudyRun.
+    """
+    kommune = check_kommune(kommune)
+    spec = list(studies) if not isinstance(studies, str) else studies
+    chosen = resolve_studies(spec, notebook_dir)
+    check_prepared(data_dir)
+    loaded = _load(params, kommune, params_dir)
+    runs = []
+    for st in chosen:
+        r = run_study(
+            st,
+            kommune,
+            data_dir=data_dir,
+            out_dir=out_dir,
+            params=loaded,
+            shared_dir=shared_dir,
+            notebook_dir=notebook_dir,
+            timeout=timeout,
+        )
+        if progress is not None:
+            progress(r)
+        runs.append(r)
+    return runs
+
+
+__all__ = [
+    "HASH_CLASS",
+    "KERNEL_NAME",
+    "CurrentPythonKernelManager",
+    "StudyRun",
+    "build_stamp",
+    "check_prepared",
+    "data_fingerprint",
+    "execute_notebook",
+    "git_commit",
+    "notebook_body_html",
+    "render_report",
+    "run_studies",
+    "run_study",
+]

@@ -1,0 +1,111 @@
+"""The rendered report in a real browser (headless Chromium, Debian's ``chromium`` package).
+
+Checks that the end-to-end Datakvalitet report loads, that its figures are base64 PNGs
+that actually decode (``naturalWidth > 0``), that no script error or console message
+occurs, and saves a screenshot to ``reports/screenshot-datakvalitet.png`` for a person to
+look at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from _report_tiny import e2e_report
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+PROBE = """<script>
+window.__nsvErrors = [];
+window.addEventListener("error", function (e) { window.__nsvErrors.push(String(e.message)); });
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var d = document.createElement("div");
+  d.id = "nsv-browser-check";
+  d.setAttribute("data-images", String(imgs.length));
+  d.setAttribute("data-widths", imgs.map(function (i) { return i.naturalWidth; }).join(","));
+  d.setAttribute("data-base64", String(imgs.filter(function (i) {
+    return i.src.indexOf("data:image/png;base64,") === 0; }).length));
+  d.setAttribute("data-errors", String(window.__nsvErrors.length));
+  document.body.appendChild(d);
+});
+</script>"""
+
+
+def _chromium(args: list[str], user_dir: Path) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={user_dir}",
+    ]
+    return subprocess.run(
+        [CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def report(prepared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if CHROMIUM is None:
+        pytest.skip(
+            "headless Chromium not found (/usr/bin/chromium): install Debian's 'chromium' "
+            "package (`apt-get install -y chromium`; `make test` tries this)"
+        )
+    return e2e_report(prepared_dir, tmp_path_factory)[0]
+
+
+def test_report_loads_with_figures(report: Path, tmp_path: Path) -> None:
+    probed = tmp_path / "probed.html"
+    html = report.read_text(encoding="utf-8")
+    probed.write_text(html.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    res = _chromium(
+        [
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            probed.as_uri(),
+        ],
+        tmp_path / "profile",
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    m = re.search(r'<div id="nsv-browser-check"([^>]*)>', res.stdout)
+    assert m, "the page did not finish loading (no probe marker in the DOM)"
+    attrs = dict(re.findall(r'data-([a-z0-9]+)="([^"]*)"', m.group(1)))
+    n_img = int(attrs["images"])
+    assert n_img >= 1
+    assert int(attrs["base64"]) == n_img  # every figure embedded
+    widths = [int(w) for w in attrs["widths"].split(",")]
+    assert all(w > 0 for w in widths), f"an image did not decode: naturalWidth {widths}"
+    assert attrs["errors"] == "0"
+    console = [ln for ln in res.stderr.splitlines() if "CONSOLE" in ln]
+    assert console == [], console
+    assert "Hovedresultater" in res.stdout and "Kalundborg Kommune" in res.stdout
+
+
+def test_screenshot(report: Path, tmp_path: Path) -> None:
+    shot = ROOT / "reports" / "screenshot-datakvalitet.png"
+    shot.parent.mkdir(exist_ok=True)
+    shot.unlink(missing_ok=True)
+    res = _chromium(
+        [f"--screenshot={shot}", "--window-size=1280,2000", report.as_uri()],
+        tmp_path / "profile",
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (1280, 2000)
+    assert len(data) > 50_000  # a page with text and a figure, not a blank one
