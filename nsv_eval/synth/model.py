@@ -1,0 +1,538 @@
+"""The rules of the synthetic Denmark: every level, gradient and planted effect.
+
+All parameters of the generator live here so that ``truth.json`` can quote them and a reader
+can see the whole world on one page. Rates are per person-year for a *reference person*
+(education ``lang``, frailty 1, kommune multiplier 1, calendar year = first study year,
+season-averaged); the other factors multiply them (log-linear models throughout, so a rate
+ratio planted conditionally is also the marginal rate ratio).
+
+Levels are set so that the simulated national figures land near published Danish figures
+(quoted next to each target in :data:`TARGETS`); the calibration was done by simulation at
+scale 0.02 and the realised values are written to ``truth.json`` of every run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nsv_eval.reference import EDUCATION_LEVELS
+
+N_AGE = 112
+"""Age slots 0..110 plus slot 111 = 'not yet born' (rate 0) in the lookup tables."""
+
+UNBORN = N_AGE - 1
+DAYS_PER_YEAR = 365.25
+
+# ----------------------------------------------------------------------------------------
+# Population structure
+# ----------------------------------------------------------------------------------------
+
+AGE_BAND_SHARES_2010 = np.array(
+    # Denmark 1 January 2010, thousands by 5-year band 0-4 ... 95+ (Danmarks Statistik
+    # FOLK1A, rounded); used as relative weights only.
+    [
+        325,
+        331,
+        337,
+        345,
+        326,
+        313,
+        353,
+        399,
+        413,
+        382,
+        367,
+        358,
+        370,
+        291,
+        207,
+        158,
+        120,
+        74,
+        32,
+        9,
+    ],
+    dtype=float,
+)
+FEMALE_SHARE_BY_BAND = np.array(
+    # share of women by band: ~49 % below 60, rising to ~80 % at 95+ (women live longer)
+    [0.487, 0.487, 0.487, 0.49, 0.495, 0.497, 0.497, 0.495, 0.495, 0.495]
+    + [0.497, 0.5, 0.505, 0.515, 0.53, 0.56, 0.6, 0.66, 0.74, 0.8]
+)
+CRUDE_BIRTH_RATE = (0.0114, 0.0103)
+"""Births per resident per year in the first and last study year (Denmark 2010: 11.4 per
+1,000; mid-2020s about 10.3 per 1,000), interpolated linearly."""
+MALE_SHARE_AT_BIRTH = 0.513
+
+EDU_COHORT_YEARS = np.array([1920, 1938, 1953, 1968, 1983, 1998], dtype=float)
+EDU_COHORT_SHARES = np.array(
+    # grundskole, kort, mellemlang, lang by birth cohort (highest attained education,
+    # approximating DST's HFUDD for 30-69-year-olds; older cohorts = more grundskole)
+    [
+        [0.55, 0.33, 0.09, 0.03],
+        [0.42, 0.40, 0.13, 0.05],
+        [0.28, 0.45, 0.19, 0.08],
+        [0.20, 0.43, 0.24, 0.13],
+        [0.16, 0.38, 0.28, 0.18],
+        [0.14, 0.36, 0.29, 0.21],
+    ]
+)
+EDU_KOMMUNE_SHIFT = 0.35
+"""Shift of the latent education score per unit of the kommune's socio-economic score z."""
+
+FRAILTY_SHAPE = 2.0
+"""Latent frailty F ~ Gamma(shape 2, scale 1/2): mean 1, variance 0.5."""
+
+
+def living_alone_logit(age: np.ndarray, female: np.ndarray, log_f: np.ndarray) -> np.ndarray:
+    """Log-odds of living alone (Danish household statistics: ~25 % at 65-74, ~50 % at
+    80+, higher for women at old age; children never)."""
+    base = np.interp(
+        age,
+        [0, 17.9, 18, 25, 35, 50, 65, 75, 85, 95],
+        [-9.0, -9.0, -1.3, -1.0, -1.6, -1.7, -1.1, -0.4, 0.4, 0.9],
+    )
+    sex = np.where(female & (age >= 70), 0.55, 0.0) - np.where(~female & (age >= 70), 0.35, 0.0)
+    return base + sex + 0.3 * log_f
+
+
+# ----------------------------------------------------------------------------------------
+# Mortality (Gompertz-Makeham with frailty)
+# ----------------------------------------------------------------------------------------
+
+MORT_GOMPERTZ = {0: (-3.93, 0.094), 1: (-4.40, 0.101)}
+"""Sex (0 = M, 1 = F) -> (log hazard at age 70 for the reference person, slope per year)."""
+MORT_EDU_RR = np.array([1.7, 1.35, 1.15, 1.0])
+"""Mortality rate ratios grundskole, kort, mellemlang, lang (Danish register studies find
+roughly 1.5-2 for basic vs long higher education)."""
+MORT_TREND = -0.018
+"""Secular change of log mortality per calendar year (about 1.8 %/yr improvement)."""
+MORT_FRAILTY_POWER = 0.5
+MORT_KOMMUNE_SLOPE = -0.08
+"""log kommune mortality multiplier = -0.08 * z + N(0, 0.04)."""
+
+
+def background_mortality(age: np.ndarray, female: np.ndarray) -> np.ndarray:
+    """Makeham-type age-specific background hazard (infancy, accidents in youth)."""
+    infant = np.where(age < 1, 0.0032, 0.0)
+    child = np.where((age >= 1) & (age < 15), 0.0001, 0.0)
+    young = np.where((age >= 15) & (age < 30), np.where(female, 0.00015, 0.0004), 0.0)
+    adult = np.where(age >= 30, 0.0002, 0.0)
+    return infant + child + young + adult
+
+
+def mortality_hazard(
+    age: np.ndarray,
+    female: np.ndarray,
+    edu: np.ndarray,
+    kommune_mult: np.ndarray,
+    year_offset: np.ndarray | float,
+    frailty: np.ndarray,
+) -> np.ndarray:
+    """Annual death hazard (Gompertz in age x education x kommune x trend x frailty^0.5)."""
+    a_m, b_m = MORT_GOMPERTZ[0]
+    a_f, b_f = MORT_GOMPERTZ[1]
+    log_h = np.where(female, a_f + b_f * (age - 70), a_m + b_m * (age - 70))
+    g = (
+        np.exp(log_h + MORT_TREND * year_offset)
+        * MORT_EDU_RR[edu]
+        * kommune_mult
+        * frailty**MORT_FRAILTY_POWER
+    )
+    return background_mortality(age, female) + g
+
+
+# ----------------------------------------------------------------------------------------
+# Hospital courses
+# ----------------------------------------------------------------------------------------
+
+AGE_KNOTS = np.array([0, 5, 15, 25, 45, 65, 75, 85, 95, 110], dtype=float)
+
+GROUPS: list[dict] = [
+    # name, rates per 1,000 person-years at AGE_KNOTS (reference person), female rate ratio,
+    # education RRs (grundskole, kort, mellemlang, lang), winter amplitude (log scale, peak
+    # in January), trend (log change per year), short-stay share among 65+, median LOS days
+    # of non-short stays, diagnosis codes with probabilities.
+    dict(
+        name="prev_respiratory",
+        rates=[18, 4.5, 1.5, 1.5, 2.2, 5, 12, 32, 65, 72],
+        female_rr=0.9,
+        edu_rr=[1.8, 1.4, 1.2, 1.0],
+        winter=0.30,
+        trend=0.0,
+        short=0.15,
+        los=5.0,
+        codes={
+            "DJ189": 0.45,
+            "DJ159": 0.1,
+            "DJ181": 0.1,
+            "DJ209": 0.1,
+            "DJ22": 0.15,
+            "DJ129": 0.05,
+            "DJ110": 0.05,
+        },
+    ),
+    dict(
+        name="prev_urinary",
+        rates=[2.2, 0.7, 0.7, 0.7, 1.1, 1.8, 4.3, 13, 27, 29],
+        female_rr=1.3,
+        edu_rr=[1.8, 1.4, 1.2, 1.0],
+        winter=0.08,
+        trend=0.01,
+        short=0.25,
+        los=4.0,
+        codes={"DN390": 0.6, "DN109": 0.25, "DN300": 0.15},
+    ),
+    dict(
+        name="prev_other",
+        rates=[7, 2.2, 1.1, 1.1, 1.5, 2.2, 5, 14, 32, 36],
+        female_rr=1.1,
+        edu_rr=[1.8, 1.4, 1.2, 1.0],
+        winter=0.10,
+        trend=0.01,
+        short=0.30,
+        los=4.0,
+        codes={
+            "DA099": 0.15,
+            "DA084": 0.1,
+            "DE869": 0.25,
+            "DE871": 0.2,
+            "DK590": 0.1,
+            "DD509": 0.08,
+            "DL892": 0.07,
+            "DZ740": 0.05,
+        },
+    ),
+    dict(
+        name="prev_fracture",
+        rates=[1.5, 2.2, 2.2, 1.5, 1.5, 1.8, 2.9, 5.8, 9.4, 9.4],
+        female_rr=1.5,
+        edu_rr=[1.3, 1.15, 1.05, 1.0],
+        winter=0.08,
+        trend=0.0,
+        short=0.20,
+        los=4.0,
+        codes={"DS525": 0.35, "DS422": 0.2, "DS321": 0.15, "DS822": 0.15, "DS220": 0.15},
+    ),
+    dict(
+        name="hip_fracture",
+        rates=[0.05, 0.05, 0.1, 0.1, 0.2, 1.0, 3.2, 11, 24, 24],
+        female_rr=1.5,
+        edu_rr=[1.3, 1.15, 1.05, 1.0],
+        winter=0.08,
+        trend=-0.01,
+        short=0.03,
+        los=9.0,
+        codes={"DS720": 0.55, "DS721": 0.38, "DS722": 0.07},
+    ),
+    dict(
+        name="fall_other",
+        rates=[3, 3, 3, 3, 3.8, 6, 12, 30, 54, 54],
+        female_rr=1.3,
+        edu_rr=[1.3, 1.15, 1.05, 1.0],
+        winter=0.08,
+        trend=0.01,
+        short=0.45,
+        los=3.0,
+        codes={"DW010": 0.3, "DW060": 0.1, "DW100": 0.1, "DW180": 0.15, "DW190": 0.35},
+    ),
+    dict(
+        name="copd",
+        rates=[0, 0, 0, 0, 0.3, 4, 8, 11, 9, 8],
+        female_rr=0.9,
+        edu_rr=[2.6, 1.7, 1.3, 1.0],
+        winter=0.25,
+        trend=-0.01,
+        short=0.20,
+        los=5.0,
+        codes={"DJ441": 0.6, "DJ449": 0.4},
+    ),
+    dict(
+        name="diabetes",
+        rates=[0.3, 0.5, 1, 1, 1, 1.2, 1.6, 2.4, 2.4, 2.4],
+        female_rr=0.8,
+        edu_rr=[2.0, 1.5, 1.2, 1.0],
+        winter=0.03,
+        trend=-0.02,
+        short=0.30,
+        los=4.0,
+        codes={"DE111": 0.2, "DE119": 0.4, "DE101": 0.25, "DE149": 0.15},
+    ),
+    dict(
+        name="heart_failure",
+        rates=[0, 0, 0, 0, 0.2, 1.6, 4, 11, 20, 20],
+        female_rr=0.75,
+        edu_rr=[1.7, 1.35, 1.15, 1.0],
+        winter=0.15,
+        trend=-0.01,
+        short=0.15,
+        los=6.0,
+        codes={"DI500": 0.5, "DI509": 0.4, "DI501": 0.1},
+    ),
+    dict(
+        name="other_medical",
+        rates=[60, 15, 15, 25, 30, 50, 80, 135, 180, 180],
+        female_rr=0.9,
+        edu_rr=[1.5, 1.25, 1.1, 1.0],
+        winter=0.10,
+        trend=0.015,
+        short=0.30,
+        los=4.0,
+        codes={
+            "DI489": 0.12,
+            "DI219": 0.08,
+            "DI639": 0.08,
+            "DR074": 0.14,
+            "DK922": 0.05,
+            "DN179": 0.05,
+            "DR55": 0.07,
+            "DF059": 0.05,
+            "DA419": 0.06,
+            "DC349": 0.04,
+            "DI269": 0.04,
+            "DR109": 0.1,
+            "DK297": 0.04,
+            "DR509": 0.08,
+        },
+    ),
+    dict(
+        name="other_injury",
+        rates=[25, 15, 20, 15, 10, 9, 10, 15, 20, 20],
+        female_rr=0.8,
+        edu_rr=[1.3, 1.15, 1.05, 1.0],
+        winter=0.0,
+        trend=0.0,
+        short=0.50,
+        los=2.5,
+        codes={
+            "DS018": 0.2,
+            "DS060": 0.2,
+            "DS934": 0.15,
+            "DT784": 0.1,
+            "DS700": 0.15,
+            "DZ038": 0.2,
+        },
+    ),
+    dict(
+        name="planned",
+        rates=[20, 10, 15, 25, 50, 110, 130, 100, 50, 30],
+        female_rr=1.0,
+        edu_rr=[1.1, 1.05, 1.0, 1.0],
+        winter=0.0,
+        trend=0.005,
+        short=0.30,
+        los=2.5,
+        codes={
+            "DM171": 0.15,
+            "DM161": 0.12,
+            "DI251": 0.1,
+            "DC189": 0.08,
+            "DK802": 0.1,
+            "DC509": 0.07,
+            "DN401": 0.08,
+            "DI839": 0.05,
+            "DZ511": 0.1,
+            "DK409": 0.1,
+            "DM511": 0.05,
+        },
+    ),
+]
+GROUP_NAMES = [g["name"] for g in GROUPS]
+N_GROUPS = len(GROUPS)
+PLANNED = GROUP_NAMES.index("planned")
+PREVENTABLE_GROUPS = [0, 1, 2, 3, 4]
+"""Groups whose codes are on the 'forebyggelige indlæggelser' list (hip fractures are both
+preventable and fall injuries, as in the national definitions)."""
+FALL_GROUPS = [4, 5]
+"""Groups whose codes are fall injuries (S72.0-S72.2 and W00-W19)."""
+READMISSION_MIX = {"other_medical": 0.70, "copd": 0.10, "heart_failure": 0.12, "diabetes": 0.08}
+"""Diagnosis groups of 30-day readmissions generated by the readmission model."""
+
+FRAILTY_RATE_POWER = 1.0
+LOS_SDLOG = 0.7
+SHORT_STAY_EXTRA_UNDER_65 = 0.15
+PLANNED_SHORT = 0.30
+IN_HOSPITAL_DEATH_PROB = 0.40
+"""Probability that a death is preceded by a terminal acute admission ending in death
+(about 40-45 % of Danish deaths occur in hospital); some more happen by chance during an
+ordinary stay."""
+EARLY_RETURN_PROB = 0.03
+"""After an ordinary (non-index) discharge: probability of a separate new course 5-48 h
+later (a separate course, not a transfer)."""
+TRANSFER_PROB = 0.16
+"""Share of courses of at least one day that are recorded as 2-3 contacts (transfers);
+about 10 % of all courses."""
+
+KOMMUNE_ACUTE_SD = 0.12
+KOMMUNE_ACUTE_SLOPE = -0.06
+KOMMUNE_PREVENTABLE_SD = 0.10
+KOMMUNE_FALLS_SD = 0.08
+KOMMUNE_PLANNED_SD = 0.08
+
+# Planted effects ---------------------------------------------------------------------------
+ACUTE_TEAM_RR = 0.85
+"""Rate ratio of the acute team on preventable admissions (65+, whole kommune, from start)."""
+FALLS_PROGRAMME_RR = 0.60
+"""Individual rate ratio of falls-programme participation on fall-injury admissions and on
+registered falls, from the first day of the month after participation."""
+FOLLOWUP_VISIT_RR = 0.75
+"""Risk ratio of a follow-up home visit on 30-day acute readmission (log-linear risk)."""
+PREVENTIVE_VISIT_RR = 1.0
+"""Preventive home visits (75+): planted null effect on every outcome."""
+
+# Follow-up visit: assignment (logistic) and readmission risk (log-linear), both on the
+# observed covariates only, so adjustment for them removes the confounding.
+FOLLOWUP_ASSIGN = dict(
+    intercept=-1.75,
+    age=0.04,
+    living_alone=0.6,
+    home_care=0.9,
+    prior=0.4,
+    male=0.0,
+    edu=[0.3, 0.15, 0.05, 0.0],
+)
+READMIT_RISK = dict(
+    intercept=-2.44,
+    age=0.012,
+    living_alone=0.25,
+    home_care=0.35,
+    prior=0.18,
+    male=0.08,
+    edu=[0.2, 0.12, 0.05, 0.0],
+)
+READMIT_AGE_CENTRE = 78
+PRIOR_CAP = 3
+RISK_CAP = 0.95
+READMIT_WINDOW_DAYS = 30
+NO_READMIT_GAP_DAYS = 31
+"""Without a (simulated) readmission the next course starts at least 31 days after the
+index discharge, so every 30-day definition (by time or by date) agrees."""
+FOLLOWUP_MAX_DAYS = 7
+
+# Municipal care -----------------------------------------------------------------------------
+HOME_CARE = dict(
+    rate70=0.0075,
+    slope=0.10,
+    frailty_power=1.5,
+    alone_rr=1.5,
+    long_share=0.7,
+    short_weeks=(2, 26),
+    hours_median=3.0,
+    edu_rr=[1.3, 1.15, 1.05, 1.0],
+)
+HOME_NURSING = dict(
+    rate70=0.006,
+    slope=0.09,
+    frailty_power=1.2,
+    alone_rr=1.2,
+    long_share=0.4,
+    short_weeks=(2, 12),
+    hours_median=1.5,
+    edu_rr=[1.2, 1.1, 1.05, 1.0],
+)
+CARE_MIN_AGE = 60
+REGISTERED_FALL_RATE = 0.6
+"""Registered falls per person-year in home care at age 80 (x exp(0.03 (age-80)) x F^0.8)."""
+
+FALLS_PARTICIPATION = dict(
+    intercept=-0.6,
+    log_frailty=0.8,
+    age=0.04,
+    home_care=0.9,
+    prior_fall=0.6,
+    living_alone=0.3,
+    delay_days=180.0,
+)
+PREVENTIVE_VISIT = dict(min_age=75, intercept=-0.9, living_alone=0.3, log_frailty=0.3)
+
+# Survey -------------------------------------------------------------------------------------
+SURVEY_YEARS = (2010, 2013, 2017, 2021)
+SURVEY_MIN_AGE = 16
+SURVEY_FRACTION = 0.05
+SURVEY_MIN_INVITED = 100
+SURVEY_AGE_GROUPS = [16, 25, 35, 45, 55, 65, 75]
+RESPONSE = dict(
+    intercept=0.1,
+    edu=[-0.6, -0.3, 0.0, 0.15],
+    female=0.2,
+    age_knots=[16, 25, 45, 65, 80, 100],
+    age_values=[-0.6, -0.5, 0.0, 0.4, 0.1, -0.6],
+)
+SURVEY_MODELS = dict(
+    srh_good=dict(
+        intercept=2.75,
+        edu=[-1.2, -0.6, -0.25, 0.0],
+        age=-0.028,
+        age_from=40,
+        log_frailty=-0.6,
+        z=0.10,
+        trend=0.0,
+    ),
+    daily_smoker=dict(
+        intercept=-2.3,
+        edu=[1.5, 1.0, 0.45, 0.0],
+        age_quad=-0.0007,
+        age_peak=50,
+        z=-0.15,
+        trend=-0.05,
+    ),
+    lonely=dict(
+        intercept=-3.3, edu=[0.6, 0.3, 0.15, 0.0], young=0.7, old=0.6, living_alone=0.8, trend=0.035
+    ),
+)
+MCS = dict(
+    intercept=51.5, edu=[-2.5, -1.2, -0.5, 0.0], age=0.05, age_cap=(20, 70), lonely=-7.0, sd=9.5
+)
+
+EDU_INDEX = {e: i for i, e in enumerate(EDUCATION_LEVELS)}
+
+
+def age_rate_table(rates_per_1000: list[float], female_rr: float) -> np.ndarray:
+    """Rates per person-year by (sex, age slot): log-linear between the knots."""
+    r = np.maximum(np.asarray(rates_per_1000, dtype=float), 1e-3) / 1000.0
+    ages = np.arange(N_AGE - 1, dtype=float)
+    male = np.exp(np.interp(ages, AGE_KNOTS, np.log(r)))
+    table = np.zeros((2, N_AGE))
+    table[0, : N_AGE - 1] = male
+    table[1, : N_AGE - 1] = male * female_rr
+    return table
+
+
+def season_factors(amplitude: float) -> np.ndarray:
+    """Multipliers for months Jan..Dec: exp(A cos(2 pi (month-1)/12)), normalised to mean 1."""
+    m = np.arange(12)
+    f = np.exp(amplitude * np.cos(2 * np.pi * m / 12))
+    return f / f.mean()
+
+
+PLANNED_SEASON = np.array([1.05, 1.1, 1.1, 1.05, 1.05, 1.0, 0.6, 0.95, 1.1, 1.1, 1.05, 0.85])
+PLANNED_SEASON = PLANNED_SEASON / PLANNED_SEASON.mean()
+
+
+def group_tables() -> dict[str, np.ndarray]:
+    """Lookup tables shared by all chunks (rates, seasons, education RRs, code lists)."""
+    rate = np.stack([age_rate_table(g["rates"], g["female_rr"]) for g in GROUPS])
+    season = np.stack(
+        [PLANNED_SEASON if g["name"] == "planned" else season_factors(g["winter"]) for g in GROUPS]
+    )
+    edu = np.array([g["edu_rr"] for g in GROUPS], dtype=float)
+    trend = np.array([g["trend"] for g in GROUPS], dtype=float)
+    short = np.array([g["short"] for g in GROUPS], dtype=float)
+    los = np.array([g["los"] for g in GROUPS], dtype=float)
+    return dict(rate=rate, season=season, edu=edu, trend=trend, short=short, los=los)
+
+
+def code_table() -> tuple[list[str], np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """All diagnosis codes, each code's group, and per group the code indices and weights."""
+    codes: list[str] = []
+    group_of: list[int] = []
+    idx: list[np.ndarray] = []
+    prob: list[np.ndarray] = []
+    for gi, g in enumerate(GROUPS):
+        start = len(codes)
+        codes.extend(g["codes"].keys())
+        group_of.extend([gi] * len(g["codes"]))
+        w = np.array(list(g["codes"].values()), dtype=float)
+        idx.append(np.arange(start, len(codes)))
+        prob.append(np.cumsum(w / w.sum()))
+    return codes, np.array(group_of), idx, prob

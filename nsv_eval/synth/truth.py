@@ -1,0 +1,415 @@
+"""Assemble ``truth.json``: what the generator planted and what it realised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nsv_eval import __version__, reference
+from nsv_eval.synth import model, world
+
+OUTCOME_GROUPS: dict[str, list[int]] = {
+    "preventable": model.PREVENTABLE_GROUPS,
+    "fall_injury": model.FALL_GROUPS,
+    "hip_fracture": [model.GROUP_NAMES.index("hip_fracture")],
+    "copd": [model.GROUP_NAMES.index("copd")],
+    "diabetes": [model.GROUP_NAMES.index("diabetes")],
+    "heart_failure": [model.GROUP_NAMES.index("heart_failure")],
+    "acute_all": [g for g in range(model.N_GROUPS) if g != model.PLANNED],
+}
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    if x is None or not np.isfinite(x):
+        return None
+    return round(float(x), nd)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return None if b <= 0 else float(a) / float(b)
+
+
+def assemble(
+    acc,
+    w: world.World,
+    *,
+    seed: int,
+    scale: float,
+    sizes: pd.Series,
+    n_contacts: int,
+    survey_info: dict,
+) -> dict:
+    """Build the truth dictionary (JSON-serialisable, deterministic)."""
+    from nsv_eval.synth.generator import life_expectancy
+
+    per = acc.period
+    years = list(range(per.start_year, per.end_year + 1))
+    kt = w.table
+    counts = dict(acc.counts)
+    counts["contacts"] = int(n_contacts)
+    ix = acc.ix
+    counts["index_discharges"] = int(ix["n"])
+    counts["readmissions_30d"] = int(ix["robs_t"] + ix["robs_c"])
+    counts["index_discharges_with_followup_visit"] = int(ix["treated"])
+    counts["survey_respondents"] = int(survey_info.get("respondents", 0))
+    counts = {k: int(v) for k, v in counts.items()}
+
+    py65 = acc.py[:, 1]
+    levels: dict[str, object] = {
+        "description": (
+            "Rates per 1,000 residents aged 65+ per year. 'expected' = the generator's "
+            "intensity integrated over person-time (background process, i.e. without the "
+            "courses drawn by the readmission model and terminal admissions); 'realised' = "
+            "acute courses in the data with age >= 65 at admission divided by person-years "
+            "65+ (what a correct analysis of the raw files should find)."
+        ),
+        "share_65plus_person_time": {
+            str(y): _r(acc.py[i, 1] / acc.py[i].sum()) for i, y in enumerate(years)
+        },
+    }
+    for name, groups in OUTCOME_GROUPS.items():
+        e = acc.exp_group[groups, :, 1].sum(axis=0)
+        o = acc.obs[groups, :, 1].sum(axis=0)
+        levels[name] = {
+            "expected_per_1000_65plus": {
+                str(y): _r(e[i] / py65[i] * 1000, 2) for i, y in enumerate(years)
+            },
+            "realised_per_1000_65plus": {
+                str(y): _r(o[i] / py65[i] * 1000, 2) for i, y in enumerate(years)
+            },
+            "realised_per_1000_65plus_all_years": _r(o.sum() / py65.sum() * 1000, 2),
+        }
+    levels["short_stay_share_acute_65plus"] = _r(_ratio(acc.short65[0], acc.short65[1]))
+    levels["readmission_30d_risk_65plus_medical"] = _r(_ratio(ix["robs_t"] + ix["robs_c"], ix["n"]))
+    levels["deaths_in_hospital_share"] = _r(_ratio(counts["deaths_in_hospital"], counts["deaths"]))
+    # mortality by education (crude, ages 30-84) realised
+    d = acc.deaths_by
+    levels["mortality_30_84_per_1000_by_education"] = {
+        e: {
+            s: _r(_ratio(d[i, j, 0], d[i, j, 1]) * 1000 if d[i, j, 1] else None, 2)
+            for j, s in enumerate(("M", "F"))
+        }
+        for i, e in enumerate(reference.EDUCATION_LEVELS)
+    }
+    le = {}
+    for yoff, y in ((0, per.start_year), (per.n_years - 1, per.end_year)):
+        le[str(y)] = {
+            s: {
+                e: _r(life_expectancy(bool(j), i, 1.0, yoff), 2)
+                for i, e in enumerate(reference.EDUCATION_LEVELS)
+            }
+            for j, s in enumerate(("M", "F"))
+        }
+    mid = per.n_years // 2
+    kommuner = []
+    edu_share = acc.kommune_edu / np.maximum(acc.kommune_edu.sum(axis=1, keepdims=True), 1)
+    mult = kt["mortality_mult"].to_numpy(float)
+    le_mat = np.zeros(len(kt))
+    for e in range(4):
+        for j in (0, 1):
+            le_mat += 0.5 * edu_share[:, e] * life_expectancy(bool(j), e, mult, mid)
+    le_k = {int(c): float(le_mat[i]) for i, c in enumerate(kt.index)}
+    for i, code in enumerate(kt.index):
+        row = kt.loc[code]
+        fs, ts = w.falls_start[int(code)], w.acute_team_start[int(code)]
+        kommuner.append(
+            {
+                "kommune_code": int(code),
+                "kommune_name": str(row["kommune_name"]),
+                "region_code": int(row["region_code"]),
+                "persons_first_day": int(sizes[code]),
+                "socio_economic_score": _r(row["z"]),
+                "mortality_multiplier": _r(row["mortality_mult"]),
+                "acute_admission_multiplier": _r(row["acute_mult"]),
+                "preventable_multiplier": _r(row["preventable_mult"]),
+                "fall_injury_multiplier": _r(row["falls_mult"]),
+                "planned_admission_multiplier": _r(row["planned_mult"]),
+                "life_expectancy_at_birth_mid_period": _r(le_k[int(code)], 2),
+                "falls_programme_start": fs.isoformat() if fs else None,
+                "acute_team_start": ts.isoformat() if ts else None,
+                "falls_programme_participants": int(acc.part[i, 0]),
+                "falls_programme_eligible_65plus": int(acc.part[i, 1]),
+            }
+        )
+    best = max(le_k, key=le_k.get)
+    worst = min(le_k, key=le_k.get)
+    mortality = {
+        "description": (
+            "Annual hazard = Makeham background + exp(a_sex + b_sex (age - 70)) x education RR "
+            "x kommune multiplier x exp(trend x (year - first year)) x frailty^0.5, frailty "
+            "~ Gamma(mean 1, variance 0.5) shared with admissions and care. Life expectancies "
+            "are period life expectancies at birth implied by the model (frailty integrated "
+            "out); the kommune values mix the four education levels by the kommune's education "
+            "distribution (both sexes averaged, middle year of the period)."
+        ),
+        "gompertz": {
+            ("M" if k == 0 else "F"): {"log_hazard_at_70_reference": v[0], "slope_per_year": v[1]}
+            for k, v in model.MORT_GOMPERTZ.items()
+        },
+        "education_rate_ratio": dict(
+            zip(reference.EDUCATION_LEVELS, model.MORT_EDU_RR.tolist(), strict=True)
+        ),
+        "annual_change_log_hazard": model.MORT_TREND,
+        "life_expectancy_at_birth_by_sex_education": le,
+        "kommune_life_expectancy_best": {
+            "kommune_code": best,
+            "kommune_name": reference.kommune_name(best),
+            "years": _r(le_k[best], 2),
+        },
+        "kommune_life_expectancy_worst": {
+            "kommune_code": worst,
+            "kommune_name": reference.kommune_name(worst),
+            "years": _r(le_k[worst], 2),
+        },
+        "kommune_life_expectancy_gap_years": _r(le_k[best] - le_k[worst], 2),
+        "rudersdal_minus_kalundborg_years": _r(le_k[230] - le_k[326], 2),
+    }
+
+    effects = _effects(acc, w, years)
+    survey = _survey_truth(acc, survey_info)
+    return {
+        "generator": "nsv_eval.synth",
+        "version": __version__,
+        "seed": int(seed),
+        "scale": float(scale),
+        "period": {"start": f"{per.start_year}-01-01", "end": f"{per.end_year}-12-31"},
+        "simplifications": [
+            "No migration: every person lives in one kommune from birth or the first day "
+            "of the period until death or the end of the period.",
+            "Education, income quintile and living alone are fixed per person (education "
+            "= highest level attained, for children the level they will attain).",
+            "Care episodes ongoing on the first day start on the first day (left-truncated).",
+        ],
+        "counts": counts,
+        "levels": levels,
+        "mortality": mortality,
+        "effects": effects,
+        "survey": survey,
+        "definitions": _definitions(),
+        "kommuner": kommuner,
+    }
+
+
+def _effects(acc, w: world.World, years: list[int]) -> dict:
+    per = acc.period
+    kt = w.table
+    ms = per.month_start[:-1]
+    # ---- falls programme: treated kommune-months (on/after the start)
+    start = np.array([_day(per, w.falls_start[int(c)]) for c in kt.index])
+    treated = ms[None, :] >= start[:, None]
+    fw, f0 = acc.fall_with[treated].sum(), acc.fall_without[treated].sum()
+    py = acc.py65_k[treated].sum()
+    by_cohort = {}
+    for y in sorted({d.year for d in w.falls_start.values() if d}):
+        rows = np.array(
+            [bool(w.falls_start[int(c)]) and w.falls_start[int(c)].year == y for c in kt.index]
+        )
+        m = treated & rows[:, None]
+        a, b, p_ = acc.fall_with[m].sum(), acc.fall_without[m].sum(), acc.py65_k[m].sum()
+        by_cohort[str(y)] = {
+            "kommuner": int(rows.sum()),
+            "realised_rate_ratio": _r(_ratio(a, b)),
+            "att_per_1000_65plus_per_year": _r((a - b) / p_ * 1000 if p_ else None, 3),
+        }
+    part = acc.part
+    falls = {
+        "description": (
+            "Kommune-level roll-out (rollout.csv) on 1 January 2012-2015. From the start, "
+            "residents 65+ may participate (interventions.parquet 'falls_programme', dated on "
+            "participation); participation is more likely with higher frailty, age, home "
+            "care, a registered fall in the previous year and living alone. A participant's "
+            "intensity of fall-injury admissions (S72.0-S72.2, W00-W19) and of registered "
+            "falls is multiplied by the planted rate ratio from the first day of the month "
+            "after participation (log-linear, so the ratio is collapsible). The realised "
+            "kommune-level effect among all residents 65+ compares expected fall-injury "
+            "counts in treated kommune-months with and without the programme (acute-team "
+            "effects on hip fractures kept as they were)."
+        ),
+        "planted_individual_rate_ratio": model.FALLS_PROGRAMME_RR,
+        "outcome": "acute courses with fall-injury action diagnosis (ICD10['fall_injury']) and registered falls",
+        "participants": int(part[:, 0].sum()),
+        "eligible_65plus_in_treated_kommuner": int(part[:, 1].sum()),
+        "participation_share_of_eligible": _r(_ratio(part[:, 0].sum(), part[:, 1].sum())),
+        "realised_kommune_level": {
+            "expected_fall_injuries_with_programme": _r(fw, 2),
+            "expected_fall_injuries_without_programme": _r(f0, 2),
+            "person_years_65plus": _r(py, 2),
+            "rate_ratio": _r(_ratio(fw, f0)),
+            "att_per_1000_65plus_per_year": _r((fw - f0) / py * 1000 if py else None, 3),
+            "by_start_cohort": by_cohort,
+        },
+    }
+    # ---- acute team
+    tstart = np.array([_day(per, w.acute_team_start[int(c)]) for c in kt.index])
+    tt = ms[None, :] >= tstart[:, None]
+    pw, p0 = acc.prev_with[tt].sum(), acc.prev_without[tt].sum()
+    pyt = acc.py65_k[tt].sum()
+    team = {
+        "description": (
+            "Kommune-level start on the 1st of a month 2015-2019 in about 40 % of kommuner "
+            "(rollout.csv; Kalundborg 2017-03-01). From the start month the intensity of "
+            "preventable admissions (ICD10['preventable'], including hip fractures) of every "
+            "resident 65+ is multiplied by the planted rate ratio. Courses drawn by the "
+            "readmission model (medical diagnoses: other medical, COPD, heart failure, "
+            "diabetes) and terminal admissions are not affected, so the realised ratio in the "
+            "data can be slightly closer to 1 than the expected one reported here."
+        ),
+        "planted_rate_ratio": model.ACUTE_TEAM_RR,
+        "outcome": "acute preventable admissions, residents 65+",
+        "kommuner_with_team": sum(1 for v in w.acute_team_start.values() if v),
+        "realised_kommune_level": {
+            "expected_preventable_with_team": _r(pw, 2),
+            "expected_preventable_without_team": _r(p0, 2),
+            "person_years_65plus": _r(pyt, 2),
+            "rate_ratio": _r(_ratio(pw, p0)),
+            "att_per_1000_65plus_per_year": _r((pw - p0) / pyt * 1000 if pyt else None, 3),
+        },
+    }
+    # ---- follow-up visit
+    ix = acc.ix
+    n, nt = ix["n"], ix["treated"]
+    fa, ra = model.FOLLOWUP_ASSIGN, model.READMIT_RISK
+    follow = {
+        "description": (
+            "At each index discharge (acute course, medical action diagnosis, age >= 65 at "
+            "admission, discharged alive; truth counts those with discharge date <= period "
+            "end - 30 days) a follow-up home visit is assigned with logistic probability in "
+            "the observed covariates, dated 1-7 days after the discharge date "
+            "(interventions.parquet 'followup_visit'). The 30-day acute readmission risk is "
+            "log-linear in the same covariates times the planted risk ratio for visited "
+            "patients (capped at 0.95). Both potential outcomes are simulated with a common "
+            "uniform draw; a readmission only happens if the patient is alive and the period "
+            "has not ended. Because the visit goes to frailer patients, the naive comparison "
+            "is biased towards harm; adjusting for the confounders (e.g. log-binomial or "
+            "Poisson regression, IPW or standardisation) recovers the planted ratio."
+        ),
+        "planted_risk_ratio": model.FOLLOWUP_VISIT_RR,
+        "confounders": [
+            "age (whole years at admission)",
+            "sex",
+            "education",
+            "living_alone",
+            "home_care (home-care episode active on the discharge date)",
+            "prior_admissions_365d (acute courses admitted in [admit - 365 d, admit), capped at 3)",
+        ],
+        "assignment_model_logit": {
+            **{k: v for k, v in fa.items() if k != "edu"},
+            "edu": dict(zip(reference.EDUCATION_LEVELS, fa["edu"], strict=True)),
+            "age_centre": model.READMIT_AGE_CENTRE,
+        },
+        "risk_model_log": {
+            **{k: v for k, v in ra.items() if k != "edu"},
+            "edu": dict(zip(reference.EDUCATION_LEVELS, ra["edu"], strict=True)),
+            "age_centre": model.READMIT_AGE_CENTRE,
+            "prior_cap": model.PRIOR_CAP,
+        },
+        "index_discharges": int(n),
+        "visited": int(nt),
+        "visited_share": _r(_ratio(nt, n)),
+        "risk_capped_discharges": int(ix["capped"]),
+        "realised": {
+            "risk_with_visit_all": _r(_ratio(ix["r1"], n)),
+            "risk_without_visit_all": _r(_ratio(ix["r0"], n)),
+            "risk_ratio_all": _r(_ratio(ix["r1"], ix["r0"])),
+            "risk_with_visit_treated": _r(_ratio(ix["r1_t"], nt)),
+            "risk_without_visit_treated": _r(_ratio(ix["r0_t"], nt)),
+            "risk_ratio_treated": _r(_ratio(ix["r1_t"], ix["r0_t"])),
+            "expected_risk_ratio_all": _r(_ratio(ix["p1"], ix["p0"])),
+            "expected_risk_ratio_treated": _r(_ratio(ix["p1_t"], ix["p0_t"])),
+            "observed_risk_visited": _r(_ratio(ix["robs_t"], nt)),
+            "observed_risk_not_visited": _r(_ratio(ix["robs_c"], n - nt)),
+            "naive_risk_ratio": _r(
+                _ratio(_ratio(ix["robs_t"], nt) or 0, _ratio(ix["robs_c"], n - nt) or 0)
+            ),
+        },
+    }
+    preventive = {
+        "description": (
+            "Residents 75+ receive a preventive home visit (interventions.parquet "
+            "'preventive_visit') with probability about 0.3 per year, more often when living "
+            "alone or frail. Nothing in the generator depends on the visits: the planted rate "
+            "ratio is 1.0 for every outcome (a design that finds an effect is biased)."
+        ),
+        "planted_rate_ratio": model.PREVENTIVE_VISIT_RR,
+        "visits": int(acc.counts["preventive_visits"]),
+    }
+    edu = {
+        "description": (
+            "Planted rate ratios by education (reference: lang) on the intensity of each "
+            "diagnosis group and on mortality; log-linear, so they are the conditional and "
+            "marginal (age/sex-adjusted) ratios. Groups map to the code lists: preventable = "
+            "prev_*, hip_fracture; fall_injury = hip_fracture, fall_other."
+        ),
+        "mortality": dict(zip(reference.EDUCATION_LEVELS, model.MORT_EDU_RR.tolist(), strict=True)),
+        "admission_groups": {
+            g["name"]: dict(zip(reference.EDUCATION_LEVELS, g["edu_rr"], strict=True))
+            for g in model.GROUPS
+        },
+        "home_care_onset": dict(
+            zip(reference.EDUCATION_LEVELS, model.HOME_CARE["edu_rr"], strict=True)
+        ),
+    }
+    return {
+        "falls_programme": falls,
+        "acute_team": team,
+        "followup_visit": follow,
+        "preventive_visit": preventive,
+        "education_gradient": edu,
+    }
+
+
+def _survey_truth(acc, info: dict) -> dict:
+    prev = {}
+    for year, sums in sorted(acc.survey_sums.items()):
+        n = sums["n"]
+        prev[str(year)] = {
+            key: {
+                **{
+                    e: _r(sums[key][i] / n[i]) if n[i] else None
+                    for i, e in enumerate(reference.EDUCATION_LEVELS)
+                },
+                "all": _r(sums[key].sum() / n.sum()) if n.sum() else None,
+            }
+            for key in ("srh_good", "daily_smoker", "lonely", "mental_wellbeing")
+        }
+    return {
+        "description": (
+            "Planted population values among residents 16+ on 1 January of the survey year: "
+            "the mean of each person's model probability (binary outcomes) or expected score "
+            "(mental_wellbeing), by education and overall. Respondents are drawn with "
+            "replacement from those residents, respond less often with low education, young "
+            "age and male sex, and carry raking weights calibrated to the kommune's "
+            "population by sex x age group (16-24, 25-34, ..., 65-74, 75+) and by "
+            "education; weighted estimates should recover these values."
+        ),
+        "years": list(model.SURVEY_YEARS),
+        "sampling_fraction": model.SURVEY_FRACTION,
+        "min_invited_per_kommune": model.SURVEY_MIN_INVITED,
+        "respondents": int(info.get("respondents", 0)),
+        "min_respondents_per_kommune_year": info.get("min_respondents_per_kommune_year"),
+        "population_values": prev,
+    }
+
+
+def _definitions() -> dict:
+    return {
+        "course_chaining": (
+            "Contacts of a person that overlap or where the next starts at most 4 h after "
+            "the latest discharge so far form one course; the course is acute if its first "
+            "contact is. The generator records 'courses_with_transfer' courses as 2-3 "
+            "contacts (gaps <= 3.5 h, overlaps <= 2 h) and keeps separate courses at least "
+            "5 h apart ('separate_courses_5_48h' pairs start 5-48 h after the previous "
+            "discharge and must not be chained)."
+        ),
+        "index_discharge": (
+            "Acute course with a medical action diagnosis (reference.is_medical), age >= 65 "
+            "at admission, death date after the discharge date, discharge date <= period end "
+            "- 30 days."
+        ),
+        "readmission": "Acute course admitted within 30 x 24 h after the index discharge.",
+        "groups_to_codes": {g["name"]: sorted(g["codes"]) for g in model.GROUPS},
+    }
+
+
+def _day(per, d) -> float:
+    return np.inf if d is None else per.day_of(np.datetime64(d.isoformat()))
