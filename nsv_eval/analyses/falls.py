@@ -83,6 +83,8 @@ COVARIATE_LABELS_DA: dict[str, str] = {
 
 MIN_COHORT_EVENTS = 10
 """Fewest fall injuries (in each group) for a cohort analysis to be shown."""
+MIN_ITS_EVENTS = 10
+"""Fewest events before and after the start for a kommune's time series to be shown."""
 
 
 # --------------------------------------------------------------------------------------
@@ -150,6 +152,37 @@ def kommune_series(
     if years is not None:
         s = s[s["year"].isin(list(years))]
     return s.reset_index(drop=True)
+
+
+def its_check(
+    prep: Prepared,
+    kommune: int,
+    measure: str,
+    start: pd.Timestamp,
+    *,
+    years: Sequence[int] | None = None,
+    min_events: int = MIN_ITS_EVENTS,
+) -> str:
+    """Why the kommune's time series cannot be analysed ("" when it can).
+
+    Needs at least 3 months before and 1 after the first post month within ``years``, and
+    ``min_events`` events both before and after: with fewer, a rate ratio and its placebo
+    test are dominated by chance (a handful of events decides the result).
+    """
+    s = kommune_series(prep, kommune, measure, years)
+    first = first_post_month(start)
+    pre, post = s[s["date"] < first], s[s["date"] >= first]
+    if len(pre) < 3 or len(post) < 1:
+        return (
+            f"Starten ({first:%Y-%m}) ligger for tæt på periodens begyndelse eller slutning "
+            "til en tidsserieanalyse."
+        )
+    if pre["count"].sum() < min_events or post["count"].sum() < min_events:
+        return (
+            f"For få hændelser i kommunen til en tidsserieanalyse (under {min_events} før "
+            "eller efter starten); resultatet ville være styret af tilfældigheder."
+        )
+    return ""
 
 
 def kommune_its(
@@ -231,32 +264,36 @@ def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
 
 
 def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
-    """Observed quarterly rate, the model and the counterfactual (rate per ``per`` person-years).
+    """Observed yearly rate, the monthly model and the counterfactual (per ``per`` person-years).
 
-    Observed values are shown per quarter (sum of events over sum of person-years) so that
-    small kommuner still have visible points; quarters with 1-4 events are left out
-    (disclosure). Model and counterfactual lines are monthly model values.
+    Observed values are shown per calendar year (sum of events over sum of person-years),
+    because a small kommune's monthly or quarterly counts are mostly 1-4 and would have to be
+    hidden; years with 1-4 events are left out (disclosure). Model and counterfactual lines
+    are the model's monthly values; the counterfactual's 95 % band is clipped at twice the
+    highest plotted value so the series stays readable.
     """
     import matplotlib.pyplot as plt
 
     cf = res.counterfactual()
-    post = res.details["_post"]
-    scale = per / cf["offset"].to_numpy()
+    post = np.asarray(res.details["_post"])
+    off = cf["offset"].to_numpy(float)
+    scale = per / off
     x = pd.to_datetime(cf["time"])
-    q = pd.DataFrame({"q": x.dt.to_period("Q"), "n": cf["observed"], "py": cf["offset"]})
-    q = q.groupby("q", as_index=False)[["n", "py"]].sum()
-    q["rate"] = q["n"] / q["py"] * per
-    q = hide_small(q, "rate", "n")
-    qx = q["q"].dt.to_timestamp() + pd.Timedelta(days=45)
+    yr = pd.DataFrame({"year": x.dt.year, "n": cf["observed"], "py": off})
+    yr = yr.groupby("year", as_index=False)[["n", "py"]].sum()
+    yr["rate"] = yr["n"] / yr["py"] * per
+    yr = hide_small(yr, "rate", "n")
+    yx = pd.to_datetime({"year": yr["year"], "month": 7, "day": 1})
     fitted = cf["fitted"].to_numpy() * scale
     cfv = cf["counterfactual"].to_numpy() * scale
     cfl = cf["counterfactual_lower"].to_numpy() * scale
     cfu = cf["counterfactual_upper"].to_numpy() * scale
     xs = x.to_numpy()
+    top = 2 * np.nanmax(np.r_[fitted, cfv, yr["rate"].to_numpy(float)])
     fig, ax = plt.subplots(figsize=(9, 4.2))
     colours = theme.ROLE_COLOURS
-    ax.plot(qx, q["rate"], "o", ms=4, color="#555555", label="Observeret (pr. kvartal)")
-    ax.plot(xs, fitted, "-", color=colours["kommune"], lw=1.6, label="Model")
+    ax.plot(yx, yr["rate"], "o", ms=6, color="#333333", label="Observeret (pr. år)")
+    ax.plot(xs, fitted, "-", color=colours["kommune"], lw=1.4, label="Model (pr. måned)")
     ax.plot(
         xs[post],
         cfv[post],
@@ -268,7 +305,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
     ax.fill_between(
         xs[post],
         cfl[post],
-        cfu[post],
+        np.minimum(cfu[post], top),
         color=colours["intervention"],
         alpha=0.15,
         lw=0,
@@ -277,9 +314,72 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
     ax.axvline(xs[post][0], color="black", ls=":", lw=1)
     ax.set_ylabel(ylabel or f"Hændelser pr. {per:,} personår 65+".replace(",", "."))
     ax.set_xlabel("")
-    ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=9, ncols=2)
+    ax.set_ylim(0, top)
+    ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
     theme.finish(fig, title=title)
+    return fig
+
+
+def its_sentence(res, what: str) -> str:
+    """Plain Danish paragraph on an ITS result of :func:`kommune_its`."""
+    from nsv_eval.report.format import fmt_date, fmt_number
+
+    m = res.main_effect()
+    d = res.details
+    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    change = (est - 1) * 100
+    s = (
+        f"Modellen bygger på {d['n_pre']} måneder før og {d['n_post']} måneder efter starten "
+        f"({fmt_date(d['start_date'])}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
+        f"{'under' if change < 0 else 'over'} det forventede niveau uden indsats (rateratio "
+        f"{fmt_number(est, 2)}; 95 %-KI: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
+    )
+    if hi < 1:
+        s += "Faldet er større, end tilfældigheder kan forklare."
+    elif lo > 1:
+        s += "Stigningen er større, end tilfældigheder kan forklare."
+    else:
+        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+    if d["autocorrelation_flag"]:
+        s += (
+            " Der er tegn på sammenhæng mellem nabomåneder (autokorrelation), så intervallet "
+            "kan være lidt for smalt."
+        )
+    return s
+
+
+def forest_plot(tri: Triangulation, *, title: str):
+    """Forest plot of the triangulated rate ratios (log axis, Danish tick labels)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    from nsv_eval.report.format import fmt_number
+
+    t = tri.result.designs
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(t) + 1.6))
+    y = np.arange(len(t))[::-1]
+    ax.errorbar(
+        t["estimate"],
+        y,
+        xerr=[t["estimate"] - t["lower"], t["upper"] - t["estimate"]],
+        fmt="s",
+        color=theme.ROLE_COLOURS["kommune"],
+        capsize=4,
+        ms=7,
+    )
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    lo = min(float(t["lower"].min()), 0.9)
+    hi = max(float(t["upper"].max()), 1.1)
+    ticks = [v for v in (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5) if lo <= v <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([fmt_number(v, 2).rstrip("0").rstrip(",") for v in ticks])
+    ax.set_xlim(lo / 1.1, hi * 1.1)
+    ax.set_yticks(y, t["name"])
+    ax.set_ylim(-0.7, len(t) - 0.3)
+    ax.set_xlabel("Rateratio (under 1 = færre end forventet uden indsats)")
+    theme.finish(fig, title=title, x=False)
     return fig
 
 
@@ -397,6 +497,39 @@ def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str 
         )
     msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
     return res, (msgs[0] if msgs else None)
+
+
+def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
+    """Plain Danish paragraph on the national DiD (:func:`national_did`) and its ratio."""
+    from nsv_eval.report.format import fmt_number, fmt_p
+
+    m = res.main_effect()
+    r = ratio.main_effect()
+    st = res.details["_state"]
+    n_units = len(st["panel"].units)
+    n_treated = int(np.isfinite(st["panel"].gpos).sum())
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.details["control"]]
+    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    s = (
+        f"{n_treated} af {n_units} kommuner startede i perioden; hver startårgang er sammenlignet "
+        f"med kommuner, der {ctrl} havde startet. Efter start ændrede {what} sig i gennemsnit "
+        f"med {fmt_number(est, 1)} {unit} (95 %-KI: {fmt_number(lo, 1)} til {fmt_number(hi, 1)}), "
+        f"svarende til en rateratio på ca. {fmt_number(r['estimate'], 2)}. "
+    )
+    if hi < 0:
+        s += "Faldet er større, end tilfældigheder kan forklare."
+    elif lo > 0:
+        s += "Stigningen er større, end tilfældigheder kan forklare."
+    else:
+        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+    p = res.pretest().get("p_value", np.nan)
+    if np.isfinite(p):
+        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
+            " (ingen tegn på forskelle)."
+            if p >= 0.05
+            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
+        )
+    return s
 
 
 def event_study_table(res) -> pd.DataFrame:

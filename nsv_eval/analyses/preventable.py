@@ -83,12 +83,14 @@ def sc_setup(
     years: Sequence[int],
     measure: str = MEASURE,
     intervention: str = INTERVENTION,
+    min_events: int = 10,
 ) -> SCSetup:
     """Annual panel for a synthetic control of the kommune's 65+ rate around ``start``.
 
     Donors are the kommuner that never had the intervention (``first_treated == 0``). When
     the start falls inside a year, that year is partly exposed: it is left out of the panel
     (neither a clean pre- nor a clean post-year); the first post year is the first full year.
+    Needs ``min_events`` events in the kommune both before and after (as the ITS).
     """
     p = effects.annual_panel(prep, measure, intervention)
     p = p[p["year"].isin(list(years))]
@@ -110,6 +112,18 @@ def sc_setup(
             donors,
             f"Syntetisk kontrol kræver mindst {MIN_PRE_YEARS} hele år før og ét helt år efter "
             f"starten; perioden giver {n_pre} før og {n_post} efter.",
+        )
+    own = p[p["kommune_code"] == int(kommune)]
+    n_before = int(own.loc[own["year"] < first, "count"].sum())
+    n_after = int(own.loc[own["year"] >= first, "count"].sum())
+    if min(n_before, n_after) < min_events:
+        return SCSetup(
+            None,
+            first,
+            dropped,
+            donors,
+            f"For få hændelser i kommunen (under {min_events} før eller efter starten); "
+            "forskellen til en syntetisk kontrol ville være styret af tilfældigheder.",
         )
     if len(donors) < 2:
         return SCSetup(None, first, dropped, donors, "For få kommuner uden akutteam som donorer.")
@@ -143,10 +157,11 @@ def acute_team_sc(setup: SCSetup, kommune: int, *, conf: float = 0.95):
 
 
 EXACT_FIT_TOL = 1e-6
-"""A placebo whose pre-period RMSPE is below this fraction of the kommune's fits exactly."""
+"""A unit whose pre-period RMSPE is below this fraction of the kommune's pre-period outcome
+standard deviation is reproduced exactly by its donors (numerical interpolation)."""
 
 
-def sc_inference(res, *, conf: float | None = None) -> dict[str, float]:
+def sc_inference(res, *, conf: float | None = None, tol: float = EXACT_FIT_TOL) -> dict[str, float]:
     """Permutation p-value and interval of the average post gap, without exact-fit placebos.
 
     With about 50 donors and fewer than 10 pre-period years, some donors lie inside the
@@ -154,47 +169,66 @@ def sc_inference(res, *, conf: float | None = None) -> dict[str, float]:
     order 1e-12). Their post/pre RMSPE ratio is then 0/0-like and counted as infinitely
     large by :func:`nsv_eval.stats.synthetic_control`, which makes the test-inversion
     interval unbounded. Such placebos (pre-RMSPE below :data:`EXACT_FIT_TOL` times the
-    kommune's) are left out here, in the spirit of Abadie, Diamond & Hainmueller (2010), who
+    kommune's pre-period outcome SD) are left out here, in the spirit of Abadie, Diamond & Hainmueller (2010), who
     leave out placebos whose pre-period fit is not comparable with the treated unit's; the
     p-value (rank of the kommune's ratio) and the interval (inversion of the same test
     under a constant effect, Firpo & Possebom 2018) are then computed as in
     ``synthetic_control`` on the remaining placebos. Written here because the library
     function has no option for it.
 
+    Parameters
+    ----------
+    res : SyntheticControlResult
+    conf : float, optional
+        Confidence level (default: the result's).
+    tol : float
+        Placebos with pre-RMSPE at most ``tol`` times the kommune's are left out
+        (``tol < 0`` keeps all, reproducing the library's p-value and interval).
+
     Returns
     -------
     dict
         ``estimate`` (average post gap), ``lower``, ``upper`` (NaN when the test cannot
-        reject any value at this level), ``p_value``, ``n_placebos`` (used),
-        ``n_exact_fit`` (left out), ``ratio`` (the kommune's RMSPE ratio).
+        reject any value at this level), ``p_value``, ``n_placebos`` (placebos used),
+        ``n_exact_fit`` (left out), ``ratio`` (the kommune's RMSPE ratio) and
+        ``treated_exact_fit``: when the kommune *itself* is reproduced exactly before the
+        start, its ratio is undefined and p-value and interval are NaN (the synthetic
+        control has over-fitted noise; the gap is still reported).
     """
     conf = res.conf if conf is None else conf
     d = res.details
     plc = d["placebos"]
     tr = plc[plc["treated"]].iloc[0]
-    exact = (~plc["treated"]) & (plc["pre_rmspe"] <= EXACT_FIT_TOL * float(tr["pre_rmspe"]))
-    used = plc[plc["included"] & ~exact]
-    r_tr = float(tr["ratio"])
-    p = float((used["ratio"] >= r_tr).sum() / len(used))
     gap = res.path.set_index("time").loc[d["post_times"], "gap"].to_numpy(float)
     est = float(gap.mean())
+    scale = float(d["pre_outcome_sd"])
+    exact_all = plc["pre_rmspe"] <= tol * scale
+    treated_exact = bool(exact_all[plc["treated"]].iloc[0]) and tol >= 0
+    exact = exact_all & ~plc["treated"]
+    used = plc[plc["included"] & ~exact]
+    r_tr = float(tr["ratio"])
+    out = dict(
+        estimate=est,
+        lower=float("nan"),
+        upper=float("nan"),
+        p_value=float("nan"),
+        n_placebos=int((~used["treated"]).sum()),
+        n_exact_fit=int(exact.sum()),
+        ratio=r_tr,
+        treated_exact_fit=treated_exact,
+    )
+    if treated_exact:
+        # the kommune's own ratio is 0/0-like: the test is not defined
+        return out
+    out["p_value"] = float((used["ratio"] >= r_tr).sum() / len(used))
     pr = np.sort(used.loc[~used["treated"], "ratio"].to_numpy(float))[::-1]
     j = len(pr)
     m = int(np.floor((1 - conf) * (j + 1)))
-    lower = upper = float("nan")
     if 1 <= m <= j and np.isfinite(pr[m - 1]):
         half_sq = (pr[m - 1] * float(tr["pre_rmspe"])) ** 2 - float(np.var(gap))
         if half_sq >= 0:
-            lower, upper = est - np.sqrt(half_sq), est + np.sqrt(half_sq)
-    return dict(
-        estimate=est,
-        lower=float(lower),
-        upper=float(upper),
-        p_value=p,
-        n_placebos=int(j),
-        n_exact_fit=int(exact.sum()),
-        ratio=r_tr,
-    )
+            out["lower"], out["upper"] = est - np.sqrt(half_sq), est + np.sqrt(half_sq)
+    return out
 
 
 def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResult:
@@ -252,6 +286,7 @@ def sc_figure(res, *, title: str, per: int = 1000):
     k = d["treated_unit"]
     own = panel[panel["kommune_code"] == k].set_index("year")
     path = res.path.set_index("time")
+    path = path.reindex(range(int(path.index.min()), int(path.index.max()) + 1))  # dropped year
     path["count"] = own["count"].reindex(path.index)
     shown = hide_small(path.reset_index(), ["treated", "gap"], "count").set_index("time")
     start = d["intervention_start"]
@@ -292,7 +327,6 @@ def sc_figure(res, *, title: str, per: int = 1000):
     a1.set_title("Forskel og placebotest", fontsize="medium")
     a1.legend(frameon=False, fontsize=8)
     theme.finish(fig, title=title)
-    fig.tight_layout()
     return fig
 
 
@@ -304,4 +338,29 @@ def placebo_summary(res) -> dict[str, float]:
         post_rmspe=float(d["post_rmspe"]),
         pre_outcome_sd=float(d["pre_outcome_sd"]),
         **sc_inference(res),
+    )
+
+
+def direction_sentence(its_res, sc_ratio: EffectResult | None) -> str:
+    """Qualitative ITS vs synthetic control comparison when no formal test is possible.
+
+    Says whether the two point estimates (rate ratios) point the same way and whether the
+    synthetic control's ratio lies inside the ITS confidence interval.
+    """
+    from nsv_eval.report.format import fmt_number
+
+    if its_res is None or sc_ratio is None:
+        return ""
+    a = its_res.main_effect()
+    b = float(sc_ratio.main_effect()["estimate"])
+    if not np.isfinite(b):
+        return ""
+    same = (float(a["estimate"]) - 1) * (b - 1) > 0
+    inside = float(a["lower"]) <= b <= float(a["upper"])
+    return (
+        f"Den syntetiske kontrol giver ikke et brugbart konfidensinterval til en formel "
+        "sammenligning, men dens "
+        f"rateratio på ca. {fmt_number(b, 2)} peger {'samme vej som' if same else 'modsat'} "
+        f"tidsseriens {fmt_number(a['estimate'], 2)} og ligger "
+        f"{'inden for' if inside else 'uden for'} tidsseriens konfidensinterval."
     )

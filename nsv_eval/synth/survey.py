@@ -186,7 +186,8 @@ def rake(resp: pd.DataFrame, population: pd.DataFrame, iterations: int = 200) ->
     survey of this size; raking to the two margins is what Sundhedsprofilen's calibration
     does in spirit. Margin cells without respondents are merged into the nearest cell
     (adjacent age group of the same sex; adjacent education level). If the margins cannot
-    be met (raking does not converge), coarser age groups are used (:data:`AGE_SCHEMES`).
+    be met (raking does not converge), coarser age groups are used (:data:`AGE_SCHEMES`),
+    and as a last resort post-stratification on education alone.
     """
     weights = np.zeros(len(resp))
     pop = population[population["age"] >= model.SURVEY_MIN_AGE]
@@ -219,5 +220,9 @@ def rake(resp: pd.DataFrame, population: pd.DataFrame, iterations: int = 200) ->
             w, ok = _ipf(sa, e, psa_c, pe_c, iterations)
             if ok:
                 break
+        if not ok:
+            # Infeasible margins (tiny samples): IPF drives some weights towards zero. Fall
+            # back to post-stratification on education alone, which always exists.
+            w = pe_c[e] / np.bincount(e, minlength=4)[e]
         weights[rows] = w
     return weights
