@@ -34,7 +34,7 @@ data: $(PREPARED)/manifest.json
 demo: $(STAMP) data
 	$(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out reports
 
-test: $(STAMP)
+test: $(STAMP) data
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  echo "Headless Chromium is missing: installing Debian's 'chromium' package for the browser test ..."; \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \

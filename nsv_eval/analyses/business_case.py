@@ -192,8 +192,13 @@ def business_case(
     # cost per avoided event: only meaningful when events were avoided
     if av_hat > 0:
         cpa = programme_cost / av_hat
-        sim = np.where(avoided > 0, programme_cost / np.where(avoided > 0, avoided, 1), np.inf)
-        lo, hi = np.quantile(sim, q)
+        # draws with nothing avoided have an infinite cost per avoided event; quantiles of a
+        # sample with +inf are well defined as long as they fall below the infinite share
+        pos = avoided > 0
+        sim = np.full(n_sim, np.inf)
+        sim[pos] = programme_cost / avoided[pos]
+        sim.sort()
+        lo, hi = (sim[min(int(np.floor(p * (n_sim - 1))), n_sim - 1)] for p in q)
         rows.append(
             {
                 "quantity": "cost_per_avoided",

@@ -43,6 +43,8 @@ def _base(prep: Prepared, ind: Indicator, years: Sequence[int] | None) -> pd.Dat
 
 def _estimate(df: pd.DataFrame, ind: Indicator, by: list[str]) -> pd.DataFrame:
     agg = df.groupby(by, as_index=False, observed=True)[[ind.numerator, ind.denominator]].sum()
+    # a year without any denominator (e.g. no index discharges in a tiny kommune) has no value
+    agg = agg[agg[ind.denominator] > 0]
     fn = stats.proportion if ind.kind == "proportion" else stats.rate
     return fn(agg, ind.numerator, ind.denominator, by=by, multiplier=ind.multiplier)
 

@@ -1,0 +1,550 @@
+"""Study 7 (*Business case*): admissions avoided, DKK saved and cost per avoided admission.
+
+For each of the kommune's interventions the effect is estimated exactly as in its effect
+study, by calling that study's functions, and passed with the kommune's observed events to
+:func:`nsv_eval.analyses.business_case.business_case` (Monte Carlo over the effect's
+sampling distribution, the unit-cost range and Poisson variation of the count):
+
+* **acute team** (*akutteam*) → preventable admissions 65+: interrupted time series of the
+  kommune's monthly series (:func:`nsv_eval.analyses.falls.kommune_its`, as study 5);
+  observed = the kommune's preventable admissions 65+ from the first whole month of the
+  team to the end of the period; programme cost = cost per year × years running.
+* **follow-up home visit** (*opfølgende hjemmebesøg*) → 30-day readmissions: IPTW risk
+  ratio among the visited (ATT; study 4's
+  :func:`nsv_eval.analyses.readmissions.followup_effect`) estimated on ``scope``; observed =
+  30-day readmissions after the kommune's index discharges *with* a visit; programme cost =
+  the number of those visits × unit cost.
+* **falls programme** (*faldforebyggelse*) → fall-injury admissions 65+: the staggered
+  difference-in-differences ratio over all kommuner (default; study 3's
+  :func:`~nsv_eval.analyses.falls.national_did` and
+  :func:`~nsv_eval.analyses.falls.did_rate_ratio`) or the kommune's own interrupted time
+  series; observed = fall-injury admissions 65+ from the start to the end of the period;
+  programme cost = participants × cost per participant.
+
+With ``observed`` events after the start and a ratio ``RR``, the avoided events are
+``observed × (1/RR − 1)`` (:mod:`nsv_eval.analyses.business_case`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nsv_eval.analyses import effects, falls, preventable, readmissions
+from nsv_eval.analyses.business_case import BusinessCase, business_case
+from nsv_eval.analyses.data import Area, Prepared
+from nsv_eval.errors import InputError
+from nsv_eval.report.disclosure import THRESHOLD
+from nsv_eval.report.format import fmt_date, fmt_number
+from nsv_eval.stats.designs.base import EffectResult
+
+__all__ = [
+    "COST_KEYS",
+    "COST_LABELS_DA",
+    "InterventionCase",
+    "acute_team_case",
+    "all_cases",
+    "case_sentence",
+    "falls_case",
+    "followup_case",
+    "net_plot",
+    "resolve_unit_costs",
+    "summary_table",
+]
+
+COST_KEYS: dict[str, tuple[str, str]] = {
+    # intervention -> (unit cost of one avoided event, programme cost key)
+    "acute_team": ("preventable_admission", "acute_team_per_year"),
+    "followup_visit": ("readmission", "followup_visit"),
+    "falls_programme": ("fall_injury_admission", "falls_programme_per_participant"),
+}
+"""Keys of ``unit_costs_dkk`` each intervention needs."""
+
+COST_LABELS_DA: dict[str, str] = {
+    "preventable_admission": "Forebyggelig indlæggelse (pr. indlæggelse)",
+    "readmission": "Genindlæggelse (pr. indlæggelse)",
+    "fall_injury_admission": "Indlæggelse efter faldulykke (pr. indlæggelse)",
+    "acute_team_per_year": "Akutteam (pr. år)",
+    "followup_visit": "Opfølgende hjemmebesøg (pr. besøg)",
+    "falls_programme_per_participant": "Faldforebyggelse (pr. deltager)",
+}
+"""Danish names of the unit costs the business case uses."""
+
+LABELS_DA: dict[str, tuple[str, str]] = {
+    "acute_team": ("Akutteam", "forebyggelige indlæggelser (65+)"),
+    "followup_visit": (
+        "Opfølgende hjemmebesøg",
+        "genindlæggelser inden for 30 dage efter udskrivelser med besøg",
+    ),
+    "falls_programme": ("Faldforebyggelse", "indlæggelser efter faldulykker (65+)"),
+}
+
+Cost = float | tuple[float, float]
+
+
+def resolve_unit_costs(unit_costs_dkk: Mapping[str, Any] | None, kommune: int) -> dict[str, Cost]:
+    """The unit costs to use: the notebook parameter, or the kommune's parameter files.
+
+    Parameters
+    ----------
+    unit_costs_dkk : mapping or None
+        ``{key: number or [low, high]}`` (the ``unit_costs_dkk`` parameter). Empty or None
+        reads ``params/defaults.yaml`` merged with ``params/kommuner/<kommune>.yaml``
+        (:func:`nsv_eval.params.load_params`), the same values ``nsv-eval run`` passes.
+    kommune : int
+
+    Returns
+    -------
+    dict
+        ``{key: float or (low, high)}``.
+
+    Raises
+    ------
+    InputError
+        A needed key is missing, or a value is not a non-negative number or a range.
+    """
+    if not unit_costs_dkk:
+        from nsv_eval.params import load_params
+
+        unit_costs_dkk = load_params(kommune)["unit_costs_dkk"]
+    out: dict[str, Cost] = {}
+    for key, v in unit_costs_dkk.items():
+        if isinstance(v, list | tuple):
+            if len(v) != 2 or not all(_num_ok(x) for x in v) or float(v[0]) > float(v[1]):
+                raise InputError(
+                    f"unit_costs_dkk[{key!r}] must be a number or [low, high] with "
+                    f"0 <= low <= high, got {v!r}"
+                )
+            out[key] = (float(v[0]), float(v[1]))
+        elif _num_ok(v):
+            out[key] = float(v)
+        else:
+            raise InputError(f"unit_costs_dkk[{key!r}] must be a non-negative number, got {v!r}")
+    need = sorted({k for pair in COST_KEYS.values() for k in pair} - set(out))
+    if need:
+        raise InputError(f"unit_costs_dkk lacks {need} (see params/defaults.yaml)")
+    return out
+
+
+def _num_ok(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) and x >= 0
+
+
+def _point(c: Cost) -> float:
+    return (c[0] + c[1]) / 2 if isinstance(c, tuple) else float(c)
+
+
+@dataclass
+class InterventionCase:
+    """One intervention's business case (or why there is none).
+
+    Attributes
+    ----------
+    key : str
+        ``"acute_team"``, ``"followup_visit"`` or ``"falls_programme"``.
+    available : bool
+        False when the kommune never ran it or the effect cannot be estimated
+        (``reason_da`` says why).
+    design_da : str
+        How the effect was estimated (Danish).
+    effect : EffectResult or None
+        The effect estimate as computed by the effect study.
+    rate_ratio, rr_lower, rr_upper : float
+        The ratio passed to the business case.
+    observed : int
+        Events observed in the kommune in ``period`` (the ratio is applied to these).
+    period : (Timestamp, Timestamp) or None
+        First and last day of the period the events and costs cover.
+    unit_cost : float or (float, float)
+        DKK per avoided event.
+    programme_cost : float
+        DKK spent on the intervention in the period.
+    cost_basis_da : str
+        How the programme cost was computed (Danish).
+    result : BusinessCase or None
+    """
+
+    key: str
+    available: bool
+    reason_da: str = ""
+    design_da: str = ""
+    effect: EffectResult | None = None
+    rate_ratio: float = float("nan")
+    rr_lower: float = float("nan")
+    rr_upper: float = float("nan")
+    observed: int = 0
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    unit_cost: Cost = 0.0
+    programme_cost: float = 0.0
+    cost_basis_da: str = ""
+    result: BusinessCase | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label_da(self) -> str:
+        """Danish name of the intervention."""
+        return LABELS_DA[self.key][0]
+
+    @property
+    def outcome_da(self) -> str:
+        """Danish name of the events it should prevent."""
+        return LABELS_DA[self.key][1]
+
+
+def _finish(case: InterventionCase, conf: float, n_sim: int, seed: int) -> InterventionCase:
+    """Run the Monte Carlo business case on the case's inputs (or record why not)."""
+    vals = [case.rate_ratio, case.rr_lower, case.rr_upper]
+    if not np.all(np.isfinite(vals)) or min(vals) <= 0:
+        return _unavailable(
+            case,
+            "Effekten kunne ikke beregnes med et brugbart konfidensinterval (for få hændelser).",
+        )
+    if case.observed < THRESHOLD:
+        # avoided = observed × (1/RR − 1) would give a count of 1-4 back, and a business
+        # case on a handful of events says nothing
+        return _unavailable(
+            case,
+            f"Der er {'ingen' if case.observed == 0 else 'under 5'} {case.outcome_da} i "
+            "kommunen i perioden, så der er intet at regne en besparelse på.",
+        )
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        # simulations with no avoided events give an infinite cost per avoided event; the
+        # quantiles then warn about inf - inf although the result (inf) is right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        case.result = business_case(
+            case.observed,
+            case.rate_ratio,
+            case.rr_lower,
+            case.rr_upper,
+            unit_cost=case.unit_cost,
+            programme_cost=case.programme_cost,
+            conf=conf,
+            effect_conf=float(case.effect.conf) if case.effect is not None else conf,
+            n_sim=n_sim,
+            seed=seed,
+        )
+    return case
+
+
+def _ratio(res: EffectResult) -> tuple[float, float, float]:
+    m = res.main_effect()
+    return float(m["estimate"]), float(m["lower"]), float(m["upper"])
+
+
+def _period_bounds(years: Sequence[int]) -> tuple[int, int]:
+    ys = sorted(int(y) for y in years)
+    return ys[0], ys[-1]
+
+
+# --------------------------------------------------------------------------------------
+# the three interventions
+# --------------------------------------------------------------------------------------
+def acute_team_case(
+    prep: Prepared,
+    kommune: int,
+    costs: Mapping[str, Cost],
+    *,
+    years: Sequence[int],
+    intervention_dates: Any = "data",
+    conf: float = 0.95,
+    n_sim: int = 20_000,
+    seed: int = 1,
+) -> InterventionCase:
+    """Acute team → preventable admissions 65+ (ITS of the kommune, as study 5)."""
+    case = InterventionCase("acute_team", available=True)
+    start = falls.resolve_start(prep, kommune, "acute_team", intervention_dates)
+    y0, y1 = _period_bounds(years)
+    if start is None:
+        return _unavailable(case, "Kommunen har ikke haft et akutteam i perioden.")
+    first = falls.first_post_month(start)
+    if first.year > y1:
+        return _unavailable(case, f"Akutteamet startede {fmt_date(start)}, efter perioden.")
+    try:
+        res = falls.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
+    except (InputError, ValueError) as exc:
+        return _unavailable(case, f"Den afbrudte tidsserie kunne ikke beregnes ({exc}).")
+    s = res.details["series"]
+    post = s[s["date"] >= first]
+    months = len(post)
+    case.effect = res
+    case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
+    case.rate_ratio, case.rr_lower, case.rr_upper = _ratio(res)
+    case.observed = int(post["count"].sum())
+    case.period = (first, pd.Timestamp(y1, 12, 31))
+    unit_key, prog_key = COST_KEYS["acute_team"]
+    case.unit_cost = costs[unit_key]
+    per_year = _point(costs[prog_key])
+    case.programme_cost = per_year * months / 12
+    case.cost_basis_da = f"{fmt_number(months / 12, 1)} år à {fmt_number(per_year, 0)} kr."
+    case.details.update(months=months, start=start)
+    return _finish(case, conf, n_sim, seed)
+
+
+def followup_case(
+    prep: Prepared,
+    kommune: int,
+    costs: Mapping[str, Cost],
+    *,
+    years: Sequence[int],
+    scope: str = "region",
+    conf: float = 0.95,
+    n_sim: int = 20_000,
+    seed: int = 1,
+) -> InterventionCase:
+    """Follow-up home visit → readmissions (IPTW ATT of study 4 applied to the visited)."""
+    case = InterventionCase("followup_visit", available=True)
+    y0, y1 = _period_bounds(years)
+    lc = readmissions.readmission_cohort(prep, kommune, scope=scope, years=range(y0, y1 + 1))
+    problem = readmissions.adequacy(lc)
+    if problem:
+        return _unavailable(case, problem)
+    own = lc.data[lc.data["kommune_code"] == int(kommune)]
+    visited = own[own["followup_visit"].astype(bool)]
+    n_visits = len(visited)
+    if n_visits == 0:
+        return _unavailable(case, "Kommunen har ingen registrerede opfølgende hjemmebesøg.")
+    res = readmissions.followup_effect(lc, estimand="ATT", conf=conf)
+    area = Area.of(scope, kommune)
+    case.effect = res
+    case.design_da = f"Kohorte med vægtning (IPTW, effekt blandt de besøgte), {area.name}"
+    case.rate_ratio, case.rr_lower, case.rr_upper = _ratio(res)
+    case.observed = int(visited["readmit_30d"].astype(bool).sum())
+    case.period = (pd.Timestamp(y0, 1, 1), pd.Timestamp(y1, 12, 31))
+    unit_key, prog_key = COST_KEYS["followup_visit"]
+    case.unit_cost = costs[unit_key]
+    per_visit = _point(costs[prog_key])
+    case.programme_cost = per_visit * n_visits
+    case.cost_basis_da = f"{fmt_number(n_visits, 0)} besøg à {fmt_number(per_visit, 0)} kr."
+    case.details.update(visits=n_visits, scope=area.name)
+    return _finish(case, conf, n_sim, seed)
+
+
+def falls_case(
+    prep: Prepared,
+    kommune: int,
+    costs: Mapping[str, Cost],
+    *,
+    years: Sequence[int],
+    intervention_dates: Any = "data",
+    design: str = "did",
+    conf: float = 0.95,
+    n_sim: int = 20_000,
+    seed: int = 1,
+) -> InterventionCase:
+    """Falls programme → fall-injury admissions 65+ (DiD ratio or the kommune's ITS).
+
+    Parameters
+    ----------
+    design : {"did", "its"}
+        ``"did"``: the staggered DiD over all kommuner converted to a ratio (study 3; the
+        average effect in kommuner with the programme, precise but not specific to this
+        kommune); ``"its"``: the kommune's own interrupted time series.
+    """
+    if design not in ("did", "its"):
+        raise ValueError(f"design must be 'did' or 'its', got {design!r}")
+    case = InterventionCase("falls_programme", available=True)
+    start = falls.resolve_start(prep, kommune, "falls_programme", intervention_dates)
+    y0, y1 = _period_bounds(years)
+    if start is None:
+        return _unavailable(case, "Kommunen har ikke haft et faldforebyggelsesprogram i perioden.")
+    first = falls.first_post_month(start)
+    if first.year > y1:
+        return _unavailable(case, f"Programmet startede {fmt_date(start)}, efter perioden.")
+    s = falls.kommune_series(prep, kommune, falls.MEASURE, years)
+    post = s[s["date"] >= first]
+    try:
+        if design == "its":
+            res = falls.kommune_its(prep, kommune, falls.MEASURE, start, years=years, conf=conf)
+            case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
+        else:
+            panel = falls.national_panel(prep, years=years)
+            did, _ = falls.national_did(panel, conf=conf)
+            res = falls.did_rate_ratio(did, panel)
+            case.design_da = (
+                "Difference-in-differences over alle kommuner med forskudt start "
+                "(gennemsnitlig effekt i kommuner med programmet, omregnet til rateratio)"
+            )
+    except (InputError, ValueError) as exc:
+        return _unavailable(case, f"Effekten kunne ikke beregnes ({exc}).")
+    part = effects.cohort(prep, "falls", kommune=kommune, scope="kommune")
+    part = part[part["participant"].astype(bool) & part["year"].between(y0, y1)]
+    n_part = len(part)
+    case.effect = res
+    case.rate_ratio, case.rr_lower, case.rr_upper = _ratio(res)
+    case.observed = int(post["count"].sum())
+    case.period = (first, pd.Timestamp(y1, 12, 31))
+    unit_key, prog_key = COST_KEYS["falls_programme"]
+    case.unit_cost = costs[unit_key]
+    per_part = _point(costs[prog_key])
+    case.programme_cost = per_part * n_part
+    case.cost_basis_da = f"{fmt_number(n_part, 0)} deltagere à {fmt_number(per_part, 0)} kr."
+    case.details.update(participants=n_part, start=start, design=design)
+    return _finish(case, conf, n_sim, seed)
+
+
+def _unavailable(case: InterventionCase, reason: str) -> InterventionCase:
+    case.available = False
+    case.reason_da = reason
+    return case
+
+
+def all_cases(
+    prep: Prepared,
+    kommune: int,
+    unit_costs_dkk: Mapping[str, Any] | None,
+    *,
+    years: Sequence[int],
+    intervention_dates: Any = "data",
+    scope: str = "region",
+    falls_design: str = "did",
+    conf: float = 0.95,
+    n_sim: int = 20_000,
+    seed: int = 1,
+) -> list[InterventionCase]:
+    """The business cases of the acute team, the follow-up visit and the falls programme."""
+    costs = resolve_unit_costs(unit_costs_dkk, kommune)
+    common = dict(years=years, conf=conf, n_sim=n_sim, seed=seed)
+    return [
+        acute_team_case(prep, kommune, costs, intervention_dates=intervention_dates, **common),
+        followup_case(prep, kommune, costs, scope=scope, **common),
+        falls_case(
+            prep,
+            kommune,
+            costs,
+            intervention_dates=intervention_dates,
+            design=falls_design,
+            **common,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# presentation
+# --------------------------------------------------------------------------------------
+def summary_table(cases: Sequence[InterventionCase]) -> pd.DataFrame:
+    """One row per intervention with a business case.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``intervention``, ``outcome``, ``observed``, ``rate_ratio``, ``rr_lower``,
+        ``rr_upper``, ``avoided``, ``avoided_lower``, ``avoided_upper``, ``gross_saving``,
+        ``programme_cost``, ``net_saving``, ``net_lower``, ``net_upper``,
+        ``cost_per_avoided``, ``p_saves_money`` (%). Money in DKK.
+    """
+    rows = []
+    for c in cases:
+        if not c.available or c.result is None:
+            continue
+        t = c.result.table().set_index("quantity")
+        cpa = t.at["cost_per_avoided", "estimate"] if "cost_per_avoided" in t.index else np.nan
+        rows.append(
+            {
+                "intervention": c.label_da,
+                "outcome": c.outcome_da,
+                "observed": c.observed,
+                "rate_ratio": c.rate_ratio,
+                "rr_lower": c.rr_lower,
+                "rr_upper": c.rr_upper,
+                "avoided": t.at["avoided", "estimate"],
+                "avoided_lower": t.at["avoided", "lower"],
+                "avoided_upper": t.at["avoided", "upper"],
+                "gross_saving": t.at["gross_saving", "estimate"],
+                "programme_cost": c.programme_cost,
+                "net_saving": t.at["net_saving", "estimate"],
+                "net_lower": t.at["net_saving", "lower"],
+                "net_upper": t.at["net_saving", "upper"],
+                "cost_per_avoided": cpa,
+                "p_saves_money": 100 * c.result.p_saves_money,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def case_sentence(case: InterventionCase) -> str:
+    """A plain Danish sentence on one intervention's business case, written from the numbers."""
+    if not case.available or case.result is None:
+        return f"{case.label_da}: {case.reason_da}"
+    t = case.result.table().set_index("quantity")
+    av = t.loc["avoided"]
+    net = t.loc["net_saving"]
+    pct = int(round(case.result.conf * 100))
+    p = 100 * case.result.p_saves_money
+
+    def mio(x: float) -> str:
+        return fmt_number(x / 1e6, 1)
+
+    if av["estimate"] > 0:
+        head = (
+            f"{case.label_da}: skønnet {fmt_number(av['estimate'], 0)} færre "
+            f"{case.outcome_da} ({pct} %-KI: {fmt_number(av['lower'], 0)} til "
+            f"{fmt_number(av['upper'], 0)})"
+        )
+    else:
+        head = (
+            f"{case.label_da}: ingen forebyggede {case.outcome_da} ifølge punktestimatet "
+            f"({fmt_number(av['estimate'], 0)}; {pct} %-KI: {fmt_number(av['lower'], 0)} til "
+            f"{fmt_number(av['upper'], 0)})"
+        )
+    if p >= 90:
+        verdict = "Indsatsen betaler sig sandsynligvis"
+    elif p >= 50:
+        verdict = "Det er mere sandsynligt end ikke, at indsatsen betaler sig"
+    elif p >= 10:
+        verdict = "Indsatsen betaler sig næppe"
+    else:
+        verdict = "Indsatsen betaler sig næsten sikkert ikke"
+    return (
+        f"{head}. Efter udgiften på {mio(case.programme_cost)} mio. kr. er nettoresultatet "
+        f"{mio(net['estimate'])} mio. kr. ({pct} %-KI: {mio(net['lower'])} til "
+        f"{mio(net['upper'])}). Sandsynligheden for, at besparelsen på sygehuset er større end "
+        f"udgiften, er {fmt_number(p, 0)} %. {verdict} målt på sygehusudgifter alene."
+    )
+
+
+def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
+    """Simulated distributions of the net saving (million DKK), one panel per intervention."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    shown = [c for c in cases if c.available and c.result is not None]
+    if not shown:
+        raise ValueError("net_plot: no intervention has a business case")
+    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.3 * len(shown) + 0.8), squeeze=False)
+    for ax, c in zip(axes[:, 0], shown, strict=True):
+        net = c.result.draws["net_saving"].to_numpy() / 1e6
+        lo, hi = np.quantile(net, [0.001, 0.999])
+        x = net[(net >= lo) & (net <= hi)]
+        width = (hi - lo) / 60 if hi > lo else 1.0
+        # bin edges on a grid through 0, so no bar straddles the break-even line
+        bins = width * np.arange(np.floor(lo / width), np.ceil(hi / width) + 1)
+        ax.hist(
+            x[x < 0], bins=bins, color=theme.OKABE_ITO["vermillion"], alpha=0.85, label="Underskud"
+        )
+        ax.hist(
+            x[x >= 0],
+            bins=bins,
+            color=theme.OKABE_ITO["bluish_green"],
+            alpha=0.85,
+            label="Overskud",
+        )
+        ax.axvline(0, color="black", lw=1)
+        ax.set_yticks([])
+        ax.set_title(
+            f"{c.label_da}: sandsynlighed for overskud {fmt_number(100 * c.result.p_saves_money, 0)} %",
+            fontsize="medium",
+            loc="left",
+        )
+    axes[-1, 0].set_xlabel("Nettobesparelse i perioden (mio. kr.; besparelse minus udgift)")
+    axes[0, 0].legend(frameon=False, fontsize=9)
+    n = len(shown[0].result.draws)
+    theme.finish(
+        fig, title=title or f"Usikkerheden om nettobesparelsen ({fmt_number(n, 0)} simulationer)"
+    )
+    return fig
