@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 SCALE ?= 0.02
 SEED ?= 1
 KOMMUNE ?= 326
-SYNTH := data/synthetic
-PREPARED := data/prepared
+SYNTH ?= data/synthetic
+PREPARED ?= data/prepared
+REPORTS ?= reports
 
 .PHONY: install demo test lab data lint clean-data bench
 
@@ -32,7 +33,7 @@ $(PREPARED)/manifest.json: $(SYNTH)/truth.json | $(STAMP)
 data: $(PREPARED)/manifest.json
 
 demo: $(STAMP) data
-	$(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out reports
+	$(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out $(REPORTS)
 
 test: $(STAMP) data
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \

@@ -33,3 +33,8 @@ def prepared_dir(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("prepared")
     prepare(synth_dir, out)
     return out
+
+
+def title_of(ax) -> str:
+    """An axes' title wherever it is placed (the report theme puts titles on the left)."""
+    return " ".join(t for t in (ax.get_title(loc=x) for x in ("left", "center", "right")) if t)

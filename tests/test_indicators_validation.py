@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import title_of
 
 from nsv_eval.errors import InputError
 from nsv_eval.reference import AGE_BANDS
@@ -124,7 +125,7 @@ def test_funnel_plot_draws_and_highlights(units):
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
     assert texts == ["Skive"]
-    assert ax.get_title() == "Genindlæggelser, andel"
+    assert title_of(ax) == "Genindlæggelser, andel"
     labels = ax.get_legend_handles_labels()[1]
     assert "95 % kontrolgrænse" in labels and "99,8 % kontrolgrænse" in labels
     # two scatter layers: the others and the highlighted unit in Okabe-Ito vermillion

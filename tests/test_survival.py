@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import title_of  # noqa: E402
 
 from nsv_eval.errors import InputError  # noqa: E402
 from nsv_eval.stats.designs.survival import (  # noqa: E402
@@ -261,7 +262,7 @@ def test_cif_groups_difference_and_plot(aj_input: pd.DataFrame) -> None:
     assert diff["se"] == pytest.approx(np.hypot(a.loc[0, "se"], a.loc[1, "se"]))
     assert diff["lower"] < diff["estimate"] < diff["upper"]
     fig = res.plot()
-    assert "Kumuleret incidens" in fig.axes[0].get_title()
+    assert "Kumuleret incidens" in title_of(fig.axes[0])
     plt.close(fig)
     fig = res.plot(lang="en", show_km=False)
     assert fig.axes[0].get_xlabel() == "Time"

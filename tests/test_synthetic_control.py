@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import title_of  # noqa: E402
 from scipy import optimize  # noqa: E402
 
 from nsv_eval.errors import InputError  # noqa: E402
@@ -187,7 +188,7 @@ def test_prop99_summary_and_plot(fit_outcomes) -> None:
     plt.close(fig)
     fig, axes = plt.subplots(1, 2)
     fit_outcomes.plot(ax=axes, lang="en")
-    assert axes[0].get_title() == "Actual and synthetic path"
+    assert title_of(axes[0]) == "Actual and synthetic path"
     plt.close(fig)
 
 

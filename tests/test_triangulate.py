@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import title_of
 from scipy import stats
 
 from nsv_eval.stats.designs.base import EffectResult
@@ -118,4 +119,4 @@ def test_real_designs_mpdta_did_and_twfe_agree():
 
     matplotlib.use("Agg")
     fig = tr.plot()
-    assert "enige" in fig.axes[0].get_title()
+    assert "enige" in title_of(fig.axes[0])
