@@ -194,7 +194,9 @@ def test_balance_table_hides_shares_of_small_counts(iptw) -> None:
 def test_pooled_and_trend_skip_empty_years(prep) -> None:
     """Læsø has years without index discharges: left out, no failure; sums agree with the
     cube summary."""
-    tr = rm.indicator_trend(prep, 825, range(2010, 2025))
+    from nsv_eval.analyses import profile
+
+    tr = profile.trend(prep, "readmission_65", 825, years=range(2010, 2025))
     assert set(tr["level"]) == {"kommune", "region", "land"}
     assert (tr["denominator"] > 0).all()
     pt = rm.pooled_table(prep, 101, range(2022, 2025))

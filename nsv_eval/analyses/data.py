@@ -21,26 +21,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from nsv_eval.clean.cube import EVENT_COLUMNS
 from nsv_eval.errors import NsvError
 from nsv_eval.reference import AGE_BANDS, REGIONS, kommune_name, kommuner, region_of
 
-CUBE_MEASURES: tuple[str, ...] = (
-    "population",
-    "person_years",
-    "deaths",
-    "admissions_acute",
-    "admissions_short",
-    "preventable",
-    "fall_injury",
-    "hip_fracture",
-    "copd_acute",
-    "diabetes_acute",
-    "heart_failure_acute",
-    "readmit_index",
-    "readmit_30d",
-    "falls_registered",
-    "home_care",
-)
+CUBE_MEASURES: tuple[str, ...] = ("population", "person_years", *EVENT_COLUMNS)
 """Additive measures of ``cube.parquet`` (see ARCHITECTURE.md, prepared layout)."""
 
 SUMMARIES: dict[str, tuple[str, ...]] = {

@@ -22,24 +22,17 @@ from nsv_eval.report.disclosure import hide_small
 LEVEL_LABELS = {"kommune": None, "region": None, "land": "Hele landet"}
 
 
-def trend_plot(
-    prep: Prepared,
-    indicator: Indicator | str,
-    kommune: int,
-    *,
-    years: Sequence[int] | None = None,
-    ax=None,
-    title: str | None = None,
-):
-    """Yearly value of an indicator: the kommune with its 95 % CI, the region and the country."""
-    ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
-    tr = trend(prep, ind, kommune, years=years)
+def trend_figure(tr: pd.DataFrame, *, title: str, unit: str, ax=None):
+    """Draw a :func:`~nsv_eval.analyses.profile.trend` frame: the kommune with its 95 % CI
+    band, the region and the country. Values from 1-4 events are left out."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 4))
     else:
         fig = ax.figure
     for level in ("land", "region", "kommune"):
         part = tr[tr["level"] == level]
+        if part.empty:
+            continue
         part = hide_small(part, ["estimate", "lower", "upper"], "numerator")
         colour = theme.ROLE_COLOURS[level]
         ax.plot(
@@ -61,12 +54,27 @@ def trend_plot(
                 lw=0,
                 label="95 %-konfidensinterval",
             )
-    ax.set_ylabel(ind.unit_da)
+    ax.set_ylabel(unit)
     ax.set_xlabel("År")
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=9)
-    theme.finish(fig, title=title or ind.label_da)
+    theme.finish(fig, title=title)
     return fig
+
+
+def trend_plot(
+    prep: Prepared,
+    indicator: Indicator | str,
+    kommune: int,
+    *,
+    years: Sequence[int] | None = None,
+    ax=None,
+    title: str | None = None,
+):
+    """Yearly value of an indicator: the kommune with its 95 % CI, the region and the country."""
+    ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
+    tr = trend(prep, ind, kommune, years=years)
+    return trend_figure(tr, title=title or ind.label_da, unit=ind.unit_da, ax=ax)
 
 
 def funnel(

@@ -62,9 +62,7 @@ __all__ = [
     "effect_table",
     "followup_effect",
     "group_table",
-    "indicator_trend",
     "readmission_cohort",
-    "trend_figure",
     "love_plot",
     "overlap_plot",
     "overlap_table",
@@ -665,92 +663,13 @@ def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
     return fig
 
 
-# --------------------------------------------------------------------------------------
-# the indicator over time (robust to years without index discharges)
-# --------------------------------------------------------------------------------------
-def indicator_trend(
-    prep: Prepared, kommune: int, years: Sequence[int], indicator: str = "readmission_65"
-) -> pd.DataFrame:
-    """Yearly share readmitted with Wilson CI for the kommune, its region and the country.
-
-    As :func:`nsv_eval.analyses.profile.trend`, but years in which an area has no index
-    discharge (a small kommune) are left out instead of failing: a proportion needs cases.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``level``, ``area``, ``year``, ``numerator``, ``denominator``, ``estimate``,
-        ``lower``, ``upper``, ...
-    """
-    from nsv_eval.analyses import profile
-    from nsv_eval.analyses.catalogue import INDICATORS
-    from nsv_eval.analyses.data import filter_ages
-
-    ind = INDICATORS[indicator]
-    base = filter_ages(prep.summary("year_age_sex"), ind.min_age)
-    base = base[base["year"].isin(list(years))]
-    out = []
-    for level in profile.LEVELS:
-        area = Area.of(level, kommune)
-        part = base[area.mask(base)]
-        has = part.groupby("year")[ind.denominator].sum()
-        ok = [int(y) for y in has.index[has > 0]]
-        if ok:
-            out.append(profile.trend(prep, ind, kommune, levels=[level], years=ok))
-    return pd.concat(out, ignore_index=True)
-
-
-def trend_figure(tr: pd.DataFrame, *, title: str, unit: str = "% af udskrivelser"):
-    """Line plot of :func:`indicator_trend`: kommune with CI band, region and country.
-
-    Values from 1-4 readmissions are left out (:func:`~nsv_eval.report.disclosure.hide_small`).
-    """
-    import matplotlib.pyplot as plt
-
-    from nsv_eval.report import theme
-    from nsv_eval.report.disclosure import hide_small
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for level in ("land", "region", "kommune"):
-        part = tr[tr["level"] == level]
-        if part.empty:
-            continue
-        part = hide_small(part, ["estimate", "lower", "upper"], "numerator")
-        colour = theme.ROLE_COLOURS[level]
-        ax.plot(
-            part["year"],
-            part["estimate"],
-            marker="o",
-            ms=3.5,
-            color=colour,
-            label=part["area"].iloc[0],
-            lw=2 if level == "kommune" else 1.4,
-        )
-        if level == "kommune":
-            ax.fill_between(
-                part["year"],
-                part["lower"],
-                part["upper"],
-                color=colour,
-                alpha=0.15,
-                lw=0,
-                label="95 %-konfidensinterval",
-            )
-    ax.set_ylabel(unit)
-    ax.set_xlabel("År")
-    ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=9)
-    theme.finish(fig, title=title)
-    return fig
-
-
 def pooled_table(
     prep: Prepared, kommune: int, years: Sequence[int], indicator: str = "readmission_65"
 ) -> pd.DataFrame:
     """Share readmitted over ``years`` pooled for the kommune, its region and the country.
 
-    Levels without any index discharge in the years are left out (see
-    :func:`indicator_trend`). Columns as :func:`indicator_trend` without ``year``.
+    Levels without any index discharge in the years are left out. Columns as
+    :func:`nsv_eval.analyses.profile.trend` without ``year``.
     """
     from nsv_eval.analyses import profile
     from nsv_eval.analyses.catalogue import INDICATORS
