@@ -56,7 +56,7 @@ def cases(prep, kommune, defaults):
     return {c.key: c for c in business.all_cases(prep, kommune, defaults, years=YEARS, n_sim=4000)}
 
 
-def _cube_count(prepared_dir: Path, kommune: int, measure: str, first: pd.Timestamp) -> int:
+def _cube_count(prepared_dir: Path, kommune: int, measure: str, first: pd.Timestamp) -> float:
     old = ", ".join(f"'{b}'" for b in AGE_BANDS[13:])
     sql = (
         f"SELECT sum({measure}) FROM read_parquet(?) WHERE kommune_code = ? AND "
@@ -65,7 +65,7 @@ def _cube_count(prepared_dir: Path, kommune: int, measure: str, first: pd.Timest
     (n,) = duckdb.execute(
         sql, [str(prepared_dir / "cube.parquet"), kommune, first.year * 12 + first.month]
     ).fetchone()
-    return int(n or 0)
+    return n or 0
 
 
 def _point(c) -> float:
@@ -100,7 +100,9 @@ def test_acute_team_inputs(prep, prepared_dir, kommune, cases, defaults) -> None
     first = falls.first_post_month(start)
     assert c.observed == _cube_count(prepared_dir, kommune, "preventable", first)
     months = (2024 - first.year) * 12 + 12 - first.month + 1
-    assert c.programme_cost == pytest.approx(defaults["acute_team_per_year"] * months / 12)
+    assert c.details["months"] == months
+    py = _cube_count(prepared_dir, kommune, "person_years", first)
+    assert c.programme_cost == pytest.approx(defaults["acute_team_per_1000_65plus_per_year"] * py / 1000, rel=1e-9)
     its = falls.kommune_its(prep, kommune, "preventable", start, years=YEARS)
     assert c.rate_ratio == pytest.approx(float(its.main_effect()["estimate"]))
     assert c.period[0] == first

@@ -59,7 +59,7 @@ __all__ = [
 
 COST_KEYS: dict[str, tuple[str, str]] = {
     # intervention -> (unit cost of one avoided event, programme cost key)
-    "acute_team": ("preventable_admission", "acute_team_per_year"),
+    "acute_team": ("preventable_admission", "acute_team_per_1000_65plus_per_year"),
     "followup_visit": ("readmission", "followup_visit"),
     "falls_programme": ("fall_injury_admission", "falls_programme_per_participant"),
 }
@@ -69,7 +69,7 @@ COST_LABELS_DA: dict[str, str] = {
     "preventable_admission": "Forebyggelig indlæggelse (pr. indlæggelse)",
     "readmission": "Genindlæggelse (pr. indlæggelse)",
     "fall_injury_admission": "Indlæggelse efter faldulykke (pr. indlæggelse)",
-    "acute_team_per_year": "Akutteam (pr. år)",
+    "acute_team_per_1000_65plus_per_year": "Akutteam (pr. 1.000 borgere 65+ pr. år)",
     "followup_visit": "Opfølgende hjemmebesøg (pr. besøg)",
     "falls_programme_per_participant": "Faldforebyggelse (pr. deltager)",
 }
@@ -278,10 +278,17 @@ def acute_team_case(
     case.period = (first, pd.Timestamp(y1, 12, 31))
     unit_key, prog_key = COST_KEYS["acute_team"]
     case.unit_cost = costs[unit_key]
-    per_year = _point(costs[prog_key])
-    case.programme_cost = per_year * months / 12
-    case.cost_basis_da = f"{fmt_number(months / 12, 1)} år à {fmt_number(per_year, 0)} kr."
-    case.details.update(months=months, start=start)
+    # The team's running cost scales with the population it serves: a cost per 1,000
+    # residents 65+ per year times the 65+ person-years while it ran (also keeps the
+    # business case meaningful on the scaled-down synthetic data).
+    per_1000 = _point(costs[prog_key])
+    person_years = float(post["person_years"].sum())
+    case.programme_cost = per_1000 * person_years / 1000
+    case.cost_basis_da = (
+        f"{fmt_number(months / 12, 1)} år, {fmt_number(person_years, 0)} personår 65+ "
+        f"à {fmt_number(per_1000, 0)} kr. pr. 1.000"
+    )
+    case.details.update(months=months, start=start, person_years_65=person_years)
     return _finish(case, conf, n_sim, seed)
 
 
