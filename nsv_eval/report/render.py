@@ -61,7 +61,13 @@ class CurrentPythonKernelManager(AsyncKernelManager):
         from jupyter_client.kernelspec import KernelSpec
 
         if getattr(self, "_nsv_spec", None) is None:
-            self._nsv_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            spec = get_kernel_dict()
+            # The kernel's own log (ipykernel 7 warns about its loopback TCP transport on
+            # every start and logs the interrupt at shutdown) would clutter `run`/`batch`
+            # output; errors in cells still reach the notebook, and a kernel that fails to
+            # start still prints its traceback.
+            spec["argv"] = [*spec["argv"], "--IPKernelApp.log_level=CRITICAL"]
+            self._nsv_spec = KernelSpec(resource_dir=RESOURCES, **spec)
         return self._nsv_spec
 
 
