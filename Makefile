@@ -42,8 +42,11 @@ test: $(STAMP) data
 	  || echo "Could not install chromium; the browser test will be skipped."; }
 	$(PY) -m pytest
 
+# JupyterLab refuses to run as root unless told to (containers, CI machines)
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP) data
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check nsv_eval tests bench
