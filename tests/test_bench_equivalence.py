@@ -1,0 +1,227 @@
+"""The benchmark's equivalence claim: three preparation pipelines give the same cube.
+
+``bench/run.py`` times ``nsv_eval.clean.prepare`` (ours) against a pandas baseline
+(``bench/baseline_pandas.py``) and a hand-written DuckDB SQL floor (``bench/floor_duckdb.py``).
+The comparison is only meaningful if the three compute the same thing. They are independent
+implementations of the definitions in the docstrings of ``nsv_eval.clean.courses``,
+``flags`` and ``cube`` (ours: difference arrays over age-band segments; floor: a range join of
+segments to months; baseline: person-month expansion with birthday splits, ``merge_asof``
+readmissions). Checked here:
+
+* on a small synthetic Denmark (every kommune populated) the three cubes have the same
+  cells, equal counts and ``person_years`` within 1e-9;
+* on a hand-made extract with the boundary cases of the definitions (29 February birthday,
+  a birthday crossing an age band mid-month, death on the 1st, a 4-hour chaining gap
+  exactly and 1 second over, a readmission exactly 30 × 24 h after discharge and one second
+  later, a planned course that never counts, an open home-care episode, a fall) the three
+  cubes agree, and a few cells are checked against hand-computed values;
+* the comparison itself detects a changed count, a missing cell and a 1e-6 person-year
+  difference (so the equivalence assertions can fail).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+from baseline_pandas import baseline_cube  # noqa: E402
+from floor_duckdb import floor_cube  # noqa: E402
+from run import compare_cubes  # noqa: E402
+
+
+def _three(raw: Path, tmp: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from nsv_eval.clean import prepare
+
+    prepare(raw, tmp / "ours", log=None, key=b"test-bench-key")
+    floor_cube(raw, tmp / "floor.parquet", threads=1)
+    baseline_cube(raw, tmp / "base.parquet", chunk=2_000)
+    return (
+        pd.read_parquet(tmp / "ours" / "cube.parquet"),
+        pd.read_parquet(tmp / "floor.parquet"),
+        pd.read_parquet(tmp / "base.parquet"),
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smallest synthetic Denmark (at least 50 residents in each of the 98 kommuner)."""
+    from nsv_eval.synth import generate
+
+    out = tmp_path_factory.mktemp("bench-synth")
+    generate(out, scale=0.0005, seed=3)
+    return out
+
+
+def test_three_pipelines_same_cube_on_synthetic(tiny_synth: Path, tmp_path: Path) -> None:
+    ours, floor, base = _three(tiny_synth, tmp_path)
+    assert len(ours) > 10_000  # a real cube, all kommuner
+    assert ours["kommune_code"].nunique() == 98
+    assert ours[["readmit_30d", "home_care", "falls_registered", "deaths"]].sum().min() > 0
+    assert compare_cubes(ours, floor) == []
+    assert compare_cubes(ours, base) == []
+
+
+def _edge_case_extract(raw: Path) -> None:
+    """Hand-made raw extract with the boundary cases of the definitions."""
+    raw.mkdir(parents=True, exist_ok=True)
+    persons = pd.DataFrame(
+        {
+            "person_id": ["p1", "p2", "p3", "p4"],
+            "kommune_code": [101, 101, 326, 326],
+            # p1 born 29 Feb 1944: turns 80 on 1 Mar 2024? No, 2024 is a leap year: 29 Feb.
+            # p2 turns 70 on 15 Jun 2012 (band 65-69 → 70-74 mid-month).
+            "birth_date": [
+                date(1944, 2, 29),
+                date(1942, 6, 15),
+                date(1930, 1, 10),
+                date(1990, 7, 1),
+            ],
+            "sex": ["F", "M", "F", "M"],
+            "education": ["kort", None, "lang", "grundskole"],
+            "income_quintile": [1, 2, 3, 4],
+            "living_alone": [True, False, True, False],
+            # p3 dies on the 1st of a month (no person-time or population in that month)
+            "death_date": [None, None, date(2015, 3, 1), None],
+        }
+    )
+    t = datetime
+    contacts = pd.DataFrame(
+        {
+            "contact_id": range(1, 11),
+            "person_id": ["p1", "p1", "p1", "p1", "p2", "p2", "p2", "p3", "p4", "p4"],
+            "admit_time": [
+                t(2010, 1, 5, 8),  # p1 course 1 (acute, pneumonia: medical, preventable)
+                t(2010, 1, 10, 16),  # exactly 4 h after the discharge below → same course
+                t(2010, 2, 9, 16),  # exactly 30 × 24 h after course 1's discharge → readmission
+                t(2010, 6, 1, 0),  # planned course, never a readmission
+                t(2012, 6, 1, 10),  # p2 acute heart failure
+                t(2012, 7, 1, 10, 0, 1),  # 30 days + 1 s after discharge → not a readmission
+                t(2012, 7, 1, 18, 0, 2),  # 4 h + 1 s after the previous → a new course
+                t(2014, 12, 30, 9),  # p3 acute hip fracture (S72)
+                t(2019, 3, 3, 12),  # p4 acute, short stay
+                t(2024, 12, 20, 8),  # p4 last course in December 2024 (period end)
+            ],
+            "discharge_time": [
+                t(2010, 1, 10, 12),
+                t(2010, 1, 10, 16),
+                t(2010, 2, 12, 9),
+                t(2010, 6, 3, 0),
+                t(2012, 6, 1, 10),
+                t(2012, 7, 1, 14, 0, 1),
+                t(2012, 7, 2, 9),
+                t(2015, 1, 20, 9),
+                t(2019, 3, 3, 20),
+                t(2024, 12, 22, 8),
+            ],
+            "acute": [True, False, True, False, True, True, True, True, True, False],
+            "diagnosis": [
+                "DJ189",
+                "DJ189",
+                "DN390",
+                "DZ038",
+                "DI500",
+                "DE119",
+                "DJ441",
+                "DS720",
+                "DR074",
+                "DK802",
+            ],
+            "hospital": ["1"] * 10,
+        }
+    )
+    care = pd.DataFrame(
+        {
+            "person_id": ["p1", "p3", "p2"],
+            "service": ["home_care", "home_care", "home_nursing"],
+            "start_date": [date(2013, 5, 1), date(2014, 1, 2), date(2012, 1, 1)],
+            "end_date": [None, date(2014, 3, 1), None],
+            "hours_per_week": [2.0, 5.0, 1.0],
+        }
+    )
+    falls = pd.DataFrame(
+        {"person_id": ["p1", "p2"], "fall_date": [date(2016, 2, 29), date(2012, 6, 15)]}
+    )
+    persons.to_parquet(raw / "persons.parquet")
+    contacts.astype({"contact_id": "int64"}).to_parquet(raw / "contacts.parquet")
+    care.to_parquet(raw / "care.parquet")
+    falls.to_parquet(raw / "falls.parquet")
+
+
+def test_three_pipelines_same_cube_on_edge_cases(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    _edge_case_extract(raw)
+    ours, floor, base = _three(raw, tmp_path)
+    assert compare_cubes(ours, floor) == []
+    assert compare_cubes(ours, base) == []
+
+    def cell(k, y, m, band, col, sex=None):
+        sel = ours[
+            (ours.kommune_code == k)
+            & (ours.year == y)
+            & (ours.month == m)
+            & (ours.age_band == band)
+        ]
+        if sex is not None:
+            sel = sel[sel.sex == sex]
+        return sel[col].sum()
+
+    # Hand-computed. p1 (born 29 Feb 1944) course 1 = contacts 1+2 (gap exactly 4 h),
+    # admitted Jan 2010 at 65 → acute, preventable, index (discharged 10 Jan 2010 16:00);
+    # contact 3 admitted exactly 30 × 24 h later → readmission counted in January.
+    assert cell(101, 2010, 1, "65-69", "readmit_index") == 1
+    assert cell(101, 2010, 1, "65-69", "readmit_30d") == 1
+    assert cell(101, 2010, 1, "65-69", "preventable") == 1
+    # p2 turns 70 on 15 June 2012: June person-time is 14 days at 65-69, 16 days at 70-74,
+    # and the population on 1 June is in 65-69; the fall on 15 June is counted at 70-74.
+    # (p2 is the only man in kommune 101.)
+    py = 14 / 365.25
+    assert cell(101, 2012, 6, "65-69", "person_years", "M") == pytest.approx(py, abs=1e-12)
+    py = 16 / 365.25
+    assert cell(101, 2012, 6, "70-74", "person_years", "M") == pytest.approx(py, abs=1e-12)
+    assert cell(101, 2012, 6, "65-69", "population", "M") == 1
+    assert cell(101, 2012, 6, "70-74", "population", "M") == 0
+    assert cell(101, 2012, 6, "70-74", "falls_registered", "M") == 1
+    # p2's June index is readmitted 30 days + 1 s later: not within the window.
+    assert cell(101, 2012, 6, "65-69", "readmit_index", "M") == 1
+    assert cell(101, 2012, 6, "65-69", "readmit_30d", "M") == 0
+    assert cell(101, 2012, 6, "65-69", "heart_failure_acute", "M") == 1
+    # p3 (the only woman in 326) dies on 1 March 2015: a death at 85-89 in March, no
+    # population or person-time in March; February has 28 days of person-time.
+    assert cell(326, 2015, 3, "85-89", "deaths", "F") == 1
+    assert cell(326, 2015, 3, "85-89", "population", "F") == 0
+    assert cell(326, 2015, 3, "85-89", "person_years", "F") == 0
+    assert cell(326, 2015, 2, "85-89", "person_years", "F") == pytest.approx(28 / 365.25)
+    # p3's home care from 2 Jan 2014 to 1 Mar 2014 counts on 1 Feb and 1 Mar only.
+    hc = ours[(ours.kommune_code == 326) & (ours.year == 2014)]
+    hc = hc.groupby("month")["home_care"].sum()
+    assert hc.to_dict() == {m: int(m in (2, 3)) for m in range(1, 13)}
+
+
+def test_compare_detects_differences() -> None:
+    keys = {"kommune_code": [101, 101], "year": [2010, 2010], "month": [1, 2]}
+    a = pd.DataFrame(
+        {
+            **keys,
+            "age_band": ["0-4"] * 2,
+            "sex": ["F"] * 2,
+            "education": ["kort"] * 2,
+            "population": [3, 4],
+            "person_years": [0.25, 0.5],
+            "deaths": [0, 1],
+        }
+    )
+    assert compare_cubes(a, a.copy()) == []
+    b = a.copy()
+    b.loc[1, "deaths"] = 2
+    assert any("deaths" in p for p in compare_cubes(a, b))
+    c = a.copy()
+    c.loc[0, "person_years"] += 1e-6
+    assert any("person_years" in p for p in compare_cubes(a, c))
+    assert compare_cubes(a, a.iloc[:1]) != []
