@@ -315,7 +315,7 @@ def followup_case(
     n_visits = len(visited)
     if n_visits == 0:
         return _unavailable(case, "Kommunen har ingen registrerede opfølgende hjemmebesøg.")
-    res = readmissions.followup_effect(lc, estimand="ATT", conf=conf)
+    res = readmissions.followup_effect(lc, estimand="ATT", conf=conf, cache=prep)
     area = Area.of(scope, kommune)
     case.effect = res
     case.design_da = f"Kohorte med vægtning (IPTW, effekt blandt de besøgte), {area.name}"

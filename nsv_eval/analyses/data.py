@@ -13,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -27,6 +30,8 @@ from nsv_eval.reference import AGE_BANDS, REGIONS, kommune_name, kommuner, regio
 
 CUBE_MEASURES: tuple[str, ...] = ("population", "person_years", *EVENT_COLUMNS)
 """Additive measures of ``cube.parquet`` (see ARCHITECTURE.md, prepared layout)."""
+
+T = TypeVar("T")
 
 SUMMARIES: dict[str, tuple[str, ...]] = {
     # name -> grouping columns of the cached national summary
@@ -178,6 +183,39 @@ class Prepared:
         df.to_parquet(tmp, index=False)
         os.replace(tmp, cache)
         return df
+
+    def memo(
+        self, name: str, fn: Callable[[], T], *, data: pd.DataFrame | None = None, **key: Any
+    ) -> T:
+        """``fn()``, computed once per data set and key, kept in ``shared_dir/memo``.
+
+        For fits that many notebooks repeat on identical input — e.g. a propensity model on
+        a region's cohort, refitted by the report of every kommune in that region — so a
+        batch fits it once. The cache key is the data fingerprint, ``name``, the keyword
+        arguments and, when given, the content hash of ``data`` (so a different input can
+        never return a stale result). Results are pickled; an unreadable cache entry is
+        recomputed.
+        """
+        h = hashlib.sha256()
+        h.update(f"{name}|{self.fingerprint}|".encode())
+        h.update(json.dumps(key, sort_keys=True, default=str).encode())
+        if data is not None:
+            h.update(str((data.shape, list(data.columns))).encode())
+            h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+        path = self.shared_dir / "memo" / f"{name}-{h.hexdigest()[:24]}.pkl"
+        if path.exists():
+            try:
+                with path.open("rb") as fh:
+                    return pickle.load(fh)
+            except Exception:  # noqa: BLE001 - a broken entry is simply recomputed
+                pass
+        result = fn()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        return result
 
     def _aggregate(self, groups: tuple[str, ...]) -> pd.DataFrame:
         cube = str(self.path("cube.parquet"))

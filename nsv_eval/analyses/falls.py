@@ -600,8 +600,12 @@ def cohort_iptw(
     covariates: Sequence[str] = COHORT_COVARIATES,
     estimand: str = "ATT",
     conf: float = 0.95,
+    cache: Prepared | None = None,
 ):
     """Participants vs non-participants: risk of a fall injury within 365 days, IPTW-adjusted.
+
+    With ``cache`` (the :class:`Prepared` data) the fit is kept in its shared directory and
+    reused by every report that asks for the same cohort (all kommuner of a region).
 
     Logistic propensity model on ``covariates``; weights for the effect among participants
     (``estimand="ATT"``: participants 1, non-participants e/(1-e)), stabilised; variance by
@@ -613,11 +617,19 @@ def cohort_iptw(
     if len(df) and df["kommune_code"].nunique() > 1:
         df = df.assign(kommune=df["kommune_code"].astype(int).astype(str))
         use.append("kommune")
-    res = stats.cohort_effect(
-        df, "participant", "fall_injury_365d", use, method="iptw", estimand=estimand, conf=conf
+
+    def fit():
+        res = stats.cohort_effect(
+            df, "participant", "fall_injury_365d", use, method="iptw", estimand=estimand, conf=conf
+        )
+        res.details["participant_share"] = float(df["participant"].mean())
+        return res
+
+    if cache is None:
+        return fit()
+    return cache.memo(
+        "falls_cohort_iptw", fit, data=df, covariates=use, estimand=estimand, conf=conf
     )
-    res.details["participant_share"] = float(df["participant"].mean())
-    return res
 
 
 def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:

@@ -280,8 +280,12 @@ def followup_effect(
     estimand: str | None = None,
     conf: float = 0.95,
     seed: int = 0,
+    cache: Prepared | None = None,
 ) -> CohortEffectResult:
     """Effect of the follow-up visit on readmission, adjusted by propensity score.
+
+    With ``cache`` (the :class:`Prepared` data) the fit is kept in its shared directory and
+    reused by every report that asks for the same cohort (all kommuner of a region).
 
     Thin wrapper of :func:`nsv_eval.stats.cohort_effect` with treatment ``followup_visit``
     and outcome ``readmit_30d`` (both naive and adjusted estimates are in ``.table()``).
@@ -308,11 +312,26 @@ def followup_effect(
     covs = [c for c in covariates if c in d.columns and d[c].nunique(dropna=False) > 1]
     if not covs:
         raise InputError("followup_effect: none of the covariates varies in the cohort")
-    return stats.cohort_effect(
-        d,
-        "followup_visit",
-        "readmit_30d",
-        covs,
+
+    def fit() -> CohortEffectResult:
+        return stats.cohort_effect(
+            d,
+            "followup_visit",
+            "readmit_30d",
+            covs,
+            method=method,
+            estimand=estimand,
+            conf=conf,
+            seed=seed,
+        )
+
+    if cache is None:
+        return fit()
+    return cache.memo(
+        "followup_effect",
+        fit,
+        data=d,
+        covariates=covs,
         method=method,
         estimand=estimand,
         conf=conf,

@@ -1,0 +1,169 @@
+"""Each effect design recovers the effect planted in the synthetic Denmark.
+
+Reference: the planted truth in ``truth.json`` written by :func:`nsv_eval.synth.generate`
+(session fixtures ``synth_dir``/``prepared_dir``: scale 0.005, seed 7). The estimators are
+the ones of ``bench/coverage.py`` (imported from there, so the benchmark that measures
+coverage over 50 seeds and this CI check run the same code); its docstring says which planted
+quantity each design targets and why.
+
+Numbers measured for seed 7 (truth in brackets):
+
+* falls programme, staggered DiD ATT per 1,000 person-years 65+: -2.65 (95 % CI -11.9 to 6.6)
+  [realised -4.52]; as a ratio 0.89 (0.52-1.26) [realised kommune-level 0.823];
+* follow-up visit, IPTW risk ratio 0.700 (0.634-0.774) [planted 0.75]; naive 0.968
+  (0.888-1.056);
+* acute team, pooled ITS rate ratio 0.795 (0.667-0.948) [planted 0.85], with calendar-year
+  effects instead of a linear trend 0.765 (0.641-0.912); national DiD (anticipation 1)
+  ratio 0.73 (0.49-0.97) [realised 0.85].
+
+Over 50 seeds the coverage of each interval is in ``bench/results/coverage.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_bench():
+    name = "nsv_bench_coverage"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "coverage.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look the module up while the class is built
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cov = _load_bench()
+
+
+@pytest.fixture(scope="module")
+def truth(synth_dir: Path) -> dict:
+    return json.loads((synth_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
+
+
+@pytest.fixture(scope="module")
+def prep(prepared_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from nsv_eval.analyses.data import load_prepared
+
+    # own cache directory: never write into the shared session fixture
+    return load_prepared(prepared_dir, shared_dir=tmp_path_factory.mktemp("cache"))
+
+
+def _by_design(estimates) -> dict:
+    return {e.design: e for e in estimates}
+
+
+def _show(e) -> str:
+    return f"{e.design}: {e.estimate:.4g} ({e.lower:.4g} to {e.upper:.4g}), truth {e.truth:.4g}"
+
+
+def test_falls_programme_staggered_did(prep, truth) -> None:
+    """Callaway & Sant'Anna DiD across kommuner recovers the realised kommune-level effect.
+
+    Planted: individual rate ratio 0.6 for participants (about 31 % of the 65+ in treated
+    kommuner), so the quantity a kommune-level design can recover is the *realised
+    kommune-level* effect: ``realised_kommune_level.att_per_1000_65plus_per_year`` (expected
+    fall injuries with minus without the programme per person-year in treated kommune-months)
+    and, on the ratio scale, ``realised_kommune_level.rate_ratio`` (about 0.82, not 0.6).
+
+    Power: at scale 0.005 a kommune has only a few hundred residents 65+, the standard
+    error of the ATT (about 4.7 per 1,000) is as large as the effect (-4.5), so the design
+    cannot reject "no effect" here. The honest check is that the interval contains the
+    realised effect; to show the check is not vacuous the interval must also be narrower
+    than the outcome level itself (the rate it would have to exclude to say anything).
+    """
+    est = _by_design(cov.falls_did(prep, truth))
+    att, ratio = est["falls_did_att"], est["falls_did_ratio"]
+    real = truth["falls_programme"]["realised_kommune_level"]
+    assert att.truth == pytest.approx(real["att_per_1000_65plus_per_year"])
+    assert att.truth < 0 and 0 < ratio.truth < 1
+    assert att.covers, _show(att)
+    assert ratio.covers, _show(ratio)
+    # informative interval: the ATT's CI is narrower than the 65+ fall-injury rate (~20/1,000)
+    from nsv_eval.analyses import falls
+
+    panel = falls.national_panel(prep)
+    assert att.upper - att.lower < panel["rate"].mean(), _show(att)
+
+
+def test_followup_visit_iptw_and_naive(prep, truth) -> None:
+    """IPTW on the generator's confounders recovers the planted risk ratio; naive is biased.
+
+    Planted: risk ratio 0.75 on the 30-day readmission risk (log-linear risk, so the marginal
+    ratio the IPTW ATE estimates equals the conditional planted one). The visit goes to frail
+    patients (older, living alone, home care, prior admissions), who are readmitted more
+    often, so the naive ratio is pulled towards harm: the generator's own observed naive
+    ratio for this world is 0.968. With about 15,000 index discharges both intervals are
+    tight enough to test the bias properly: the IPTW interval contains 0.75 and excludes 1,
+    the naive interval excludes 0.75, and the naive estimate lies above the adjusted one.
+    The naive ratio from the prepared cohort must also equal the generator's count-based
+    naive ratio (same index discharges, same outcome), which checks the cohort itself.
+    """
+    est = _by_design(cov.followup_visit(prep, truth))
+    iptw, naive = est["followup_iptw"], est["followup_naive"]
+    planted = truth["followup_visit"]["planted_risk_ratio"]
+    assert iptw.truth == naive.truth == planted
+    assert iptw.covers, _show(iptw)
+    assert iptw.upper < 1, _show(iptw)
+    assert not naive.covers and naive.lower > planted, _show(naive)
+    assert naive.estimate > iptw.estimate
+    realised_naive = truth["followup_visit"]["realised"]["naive_risk_ratio"]
+    assert naive.estimate == pytest.approx(realised_naive, abs=0.01)
+
+
+def test_acute_team_pooled_its_and_did(prep, truth) -> None:
+    """Pooled ITS over the kommuner with an acute team recovers the planted rate ratio.
+
+    Planted: from the start month the preventable-admission intensity of every resident 65+
+    in the kommune is multiplied by 0.85 (truth's expected kommune-level ratio equals it).
+    The pooled ITS's level change is that ratio; it is fitted with a common linear trend
+    (classic ITS) and with calendar-year effects (robust to the non-linear national trend
+    of the synthetic data, which pulls the linear-trend estimate slightly towards 1). About
+    7 % of the preventable courses in the data come from the readmission model or are
+    terminal admissions, which the team does not affect, so the ratio realised in the data is
+    about 0.86 rather than 0.85 (truth.json says so); that dilution is far inside the
+    intervals. The national Callaway & Sant'Anna DiD on the annual panel (with one year of
+    anticipation, because the start year is partly treated) estimates the same kommune-level
+    ratio; its interval ignores the uncertainty of the counterfactual mean (see
+    ``falls.did_rate_ratio``).
+
+    Power: at scale 0.005 the ITS interval is about 0.3 wide; for seed 7 both ITS intervals
+    exclude 1, but over 50 seeds they do so only in a minority of seeds
+    (``bench/results/coverage.md``), so only containment is asserted, plus an interval
+    width bound that keeps the check from being vacuous.
+    """
+    est = _by_design(cov.acute_team(prep, truth))
+    planted = truth["acute_team"]["planted_rate_ratio"]
+    for name in ("acute_team_its", "acute_team_its_year"):
+        its = est[name]
+        assert its.truth == planted
+        assert its.covers, _show(its)
+        assert its.upper - its.lower < 0.5, _show(its)
+    did = est["acute_team_did_ratio"]
+    assert did.truth == pytest.approx(truth["acute_team"]["realised_kommune_level"]["rate_ratio"])
+    assert did.covers, _show(did)
+
+
+def test_preventive_visit_null(prepared_dir: Path, prep, truth) -> None:
+    """The preventive home visit has no effect (planted rate ratio 1): not rejected.
+
+    The prepared layout (ARCHITECTURE.md) has no cohort for the preventive visit, so there
+    is no design to check yet; the test skips with that reason. When such a cohort is
+    added, :func:`bench/coverage.preventive_visit` must get a design and this test then
+    requires that its interval contains 1.
+    """
+    if not (prepared_dir / cov.PREVENTIVE_COHORT).exists():
+        pytest.skip(f"no {cov.PREVENTIVE_COHORT} in the prepared layout: no design to check")
+    (e,) = cov.preventive_visit(prep, truth)
+    assert e.skipped is None, e.skipped
+    assert e.truth == 1.0
+    assert e.covers, _show(e)
