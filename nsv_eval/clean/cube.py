@@ -110,7 +110,41 @@ CUBE_INCOME_SCHEMA = pa.schema(
 
 UNKNOWN_EDUCATION = "ukendt"
 
-_ATTRS = "kommune_code, sex, education, inc"
+_ATTRS = "kommune_code, sex_idx, edu_idx, inc"
+"""Stratum columns of the intermediate tables, all integers (group-bys, the window, the full
+outer join and the sort are several times faster on integer keys than on text keys; the text
+labels of ``sex``, ``education`` and ``age_band`` are joined only in the final SELECT)."""
+
+
+def _install_codes(con: duckdb.DuckDBPyConnection, courses: str) -> None:
+    """Tables ``sex_codes`` (``sex``, ``sex_idx``) and ``edu_codes`` (``education``,
+    ``edu_idx``) and macro ``band_idx_of(a)`` (``bands.band_idx`` of age ``a``).
+
+    The codes number the distinct labels of ``persons_n`` and ``courses`` in sort order, so
+    ordering by a code orders exactly as ordering by its label did.
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE sex_codes AS
+        SELECT sex, CAST(row_number() OVER (ORDER BY sex) - 1 AS INTEGER) AS sex_idx
+        FROM (SELECT sex FROM persons_n UNION SELECT sex FROM {courses})
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE edu_codes AS
+        SELECT education,
+               CAST(row_number() OVER (ORDER BY education) - 1 AS INTEGER) AS edu_idx
+        FROM (SELECT coalesce(education, '{UNKNOWN_EDUCATION}') AS education FROM persons_n
+              UNION SELECT coalesce(education, '{UNKNOWN_EDUCATION}') FROM {courses})
+        """
+    )
+    bands = _db.band_table()
+    whens = " ".join(
+        f"WHEN a >= {int(lo)} THEN {int(i)}"
+        for lo, i in zip(bands["age_lower"][::-1], bands["band_idx"][::-1], strict=True)
+    )
+    con.execute(f"CREATE OR REPLACE TEMP MACRO band_idx_of(a) AS (CASE {whens} ELSE NULL END)")
 
 
 def stage_optional(con: duckdb.DuckDBPyConnection, present: dict[str, str | None]) -> None:
@@ -157,18 +191,20 @@ def _person_time_events(con: duckdb.DuckDBPyConnection, period: Period) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE seg AS
         WITH life AS (
-            SELECT kommune_code, sex, coalesce(education, '{UNKNOWN_EDUCATION}') AS education,
+            SELECT kommune_code, sc.sex_idx, ec.edu_idx,
                    CAST(coalesce(income_quintile, 0) AS TINYINT) AS inc,
                    birth_date AS b,
                    greatest(birth_date, {p0}) AS lo,
                    least(coalesce(death_date, {p1}), {p1}) AS hi
-            FROM persons_n
+            FROM persons_n p
+            JOIN sex_codes sc ON sc.sex = p.sex
+            JOIN edu_codes ec ON ec.education = coalesce(p.education, '{UNKNOWN_EDUCATION}')
         ), l2 AS (
             SELECT *, age_at(b, lo) AS a_lo,
                    age_at(b, CAST(hi - INTERVAL 1 DAY AS DATE)) AS a_hi
             FROM life WHERE lo < hi
         ), s AS (
-            SELECT {_ATTRS}, bands.age_band,
+            SELECT {_ATTRS}, bands.band_idx,
                    greatest(lo, birthday(b, bands.age_lower)) AS slo,
                    CASE WHEN bands.age_upper IS NULL THEN hi
                         ELSE least(hi, birthday(b, bands.age_upper)) END AS shi
@@ -187,24 +223,24 @@ def _person_time_events(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ev_pt AS
-        SELECT {_ATTRS}, age_band, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
+        SELECT {_ATTRS}, band_idx, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
                sum(pdays) AS pdays
         FROM (
-            SELECT {_ATTRS}, age_band, kf AS k, 1 AS dpop,
+            SELECT {_ATTRS}, band_idx, kf AS k, 1 AS dpop,
                    CASE WHEN kf <= kt THEN 1 ELSE 0 END AS dfull, 0 AS pdays
             FROM seg WHERE kf <= kh
             UNION ALL
-            SELECT {_ATTRS}, age_band, kh + 1, -1, 0, 0 FROM seg WHERE kf <= kh
+            SELECT {_ATTRS}, band_idx, kh + 1, -1, 0, 0 FROM seg WHERE kf <= kh
             UNION ALL
-            SELECT {_ATTRS}, age_band, kt + 1, 0, -1, 0 FROM seg WHERE kf <= kt
+            SELECT {_ATTRS}, band_idx, kt + 1, 0, -1, 0 FROM seg WHERE kf <= kt
             UNION ALL  -- partial first month (segment starts after the 1st)
-            SELECT {_ATTRS}, age_band, kl, 0, 0,
+            SELECT {_ATTRS}, band_idx, kl, 0, 0,
                    date_diff('day', slo,
                              least(shi, CAST(date_trunc('month', slo) + INTERVAL 1 MONTH
                                              AS DATE)))
             FROM seg WHERE kf > kl
             UNION ALL  -- partial last month (segment ends before the next 1st)
-            SELECT {_ATTRS}, age_band, kh, 0, 0,
+            SELECT {_ATTRS}, band_idx, kh, 0, 0,
                    date_diff('day', CAST(date_trunc('month', shi - INTERVAL 1 DAY) AS DATE),
                              shi)
             FROM seg WHERE kt < kh AND kh >= kf
@@ -222,50 +258,60 @@ def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) 
 
     def sel(attrs: str, band: str, k: str, values: dict[str, str], rest: str) -> str:
         cols = ", ".join(f"CAST({values.get(c, zero[c])} AS BIGINT) AS {c}" for c in EVENT_COLUMNS)
-        return f"SELECT {attrs}, {band} AS age_band, {k} AS k, {cols} {rest}"
+        return f"SELECT {attrs}, {band} AS band_idx, {k} AS k, {cols} {rest}"
 
+    # Strata as integer codes (see _ATTRS); ``*_codes`` joins map the labels.
     p_attrs = (
-        f"p.kommune_code, p.sex, coalesce(p.education, '{UNKNOWN_EDUCATION}') AS education, "
+        "p.kommune_code, sc.sex_idx, ec.edu_idx, "
         "CAST(coalesce(p.income_quintile, 0) AS TINYINT) AS inc"
     )
+    p_codes = (
+        "JOIN sex_codes sc ON sc.sex = p.sex "
+        f"JOIN edu_codes ec ON ec.education = coalesce(p.education, '{UNKNOWN_EDUCATION}')"
+    )
     c_attrs = (
-        f"kommune_code, sex, coalesce(education, '{UNKNOWN_EDUCATION}') AS education, "
-        "CAST(coalesce(income_quintile, 0) AS TINYINT) AS inc"
+        "c.kommune_code, sc.sex_idx, ec.edu_idx, "
+        "CAST(coalesce(c.income_quintile, 0) AS TINYINT) AS inc"
+    )
+    c_from = (
+        f"FROM {courses} c JOIN sex_codes sc ON sc.sex IS NOT DISTINCT FROM c.sex "
+        f"JOIN edu_codes ec ON ec.education = coalesce(c.education, '{UNKNOWN_EDUCATION}') "
+        "LEFT JOIN bands b ON b.age_band = c.age_band"
     )
     parts = [
         sel(
             p_attrs,
-            "age_band_of(age_at(p.birth_date, p.death_date))",
+            "band_idx_of(age_at(p.birth_date, p.death_date))",
             "midx(p.death_date)",
             {"deaths": "1"},
-            f"FROM persons_n p WHERE p.death_date >= {p0} AND p.death_date < {p1}",
+            f"FROM persons_n p {p_codes} WHERE p.death_date >= {p0} AND p.death_date < {p1}",
         ),
         sel(
             c_attrs,
-            "age_band",
-            "midx(CAST(admit_time AS DATE))",
-            {k: f"{v}::INT" for k, v in _COURSE_EVENTS.items()},
-            f"FROM {courses} WHERE CAST(admit_time AS DATE) >= {p0} "
-            f"AND CAST(admit_time AS DATE) < {p1}",
+            "b.band_idx",
+            "midx(CAST(c.admit_time AS DATE))",
+            {k: f"c.{v}::INT" for k, v in _COURSE_EVENTS.items()},
+            f"{c_from} WHERE CAST(c.admit_time AS DATE) >= {p0} "
+            f"AND CAST(c.admit_time AS DATE) < {p1}",
         ),
         sel(
             c_attrs,
-            "age_band",
-            "midx(CAST(discharge_time AS DATE))",
-            {"readmit_index": "1", "readmit_30d": "readmit_30d::INT"},
-            f"FROM {courses} WHERE readmit_index",
+            "b.band_idx",
+            "midx(CAST(c.discharge_time AS DATE))",
+            {"readmit_index": "1", "readmit_30d": "c.readmit_30d::INT"},
+            f"{c_from} WHERE c.readmit_index",
         ),
         sel(
             p_attrs,
-            "age_band_of(age_at(p.birth_date, f.fall_date))",
+            "band_idx_of(age_at(p.birth_date, f.fall_date))",
             "midx(f.fall_date)",
             {"falls_registered": "1"},
-            f"FROM falls_n f JOIN persons_n p USING (person_id) "
+            f"FROM falls_n f JOIN persons_n p USING (person_id) {p_codes} "
             f"WHERE f.fall_date >= {p0} AND f.fall_date < {p1}",
         ),
         sel(
             p_attrs,
-            "age_band_of(age_at(p.birth_date, m.ms))",
+            "band_idx_of(age_at(p.birth_date, m.ms))",
             "h.k",
             {"home_care": "1"},
             """FROM (
@@ -279,19 +325,21 @@ def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) 
                       AND (end_date IS NULL OR end_date >= start_date))
             ) h
             JOIN months m USING (k)
-            JOIN persons_n p USING (person_id)
+            JOIN persons_n p USING (person_id) """
+            + p_codes
+            + """
             WHERE p.birth_date <= m.ms AND (p.death_date IS NULL OR p.death_date > m.ms)""",
         ),
     ]
     sums = ", ".join(f"sum({c}) AS {c}" for c in EVENT_COLUMNS)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE ev_cnt AS SELECT {_ATTRS}, age_band, k, {sums} "
+        f"CREATE OR REPLACE TEMP TABLE ev_cnt AS SELECT {_ATTRS}, band_idx, k, {sums} "
         f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL"
     )
 
 
 def _dense_person_time(keys: str, n_months: int) -> str:
-    """SQL: population and days alive per ``keys`` × age band × month from ``ev_pt``.
+    """SQL: population and days alive per ``keys`` × ``band_idx`` × month from ``ev_pt``.
 
     Days stay integers until the final division by 365.25, so sums do not depend on the
     (parallel) summation order and the output is byte-for-byte reproducible.
@@ -302,19 +350,19 @@ def _dense_person_time(keys: str, n_months: int) -> str:
     """
     return f"""
         WITH e AS (
-            SELECT {keys}, age_band, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
+            SELECT {keys}, band_idx, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
                    sum(pdays) AS pdays
             FROM ev_pt GROUP BY ALL
         ), c AS (
-            SELECT {keys}, age_band, k, pdays,
+            SELECT {keys}, band_idx, k, pdays,
                    sum(dpop) OVER w AS pop, sum(dfull) OVER w AS nfull,
                    lead(k, 1, {n_months}) OVER w0 AS k_next
             FROM e
-            WINDOW w0 AS (PARTITION BY {keys}, age_band ORDER BY k),
-                   w AS (PARTITION BY {keys}, age_band ORDER BY k
+            WINDOW w0 AS (PARTITION BY {keys}, band_idx ORDER BY k),
+                   w AS (PARTITION BY {keys}, band_idx ORDER BY k
                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         ), x AS (
-            SELECT {keys}, age_band, pop, nfull, pdays, k AS k_i,
+            SELECT {keys}, band_idx, pop, nfull, pdays, k AS k_i,
                    unnest(generate_series(
                        k, CASE WHEN pop > 0 OR nfull > 0
                                THEN least(k_next, {n_months}) - 1 ELSE k END)) AS k
@@ -323,7 +371,7 @@ def _dense_person_time(keys: str, n_months: int) -> str:
             SELECT x.*, nfull * m.ndays + CASE WHEN k = k_i THEN pdays ELSE 0 END AS days
             FROM x JOIN months m USING (k)
         )
-        SELECT {keys}, age_band, k, CAST(pop AS BIGINT) AS population,
+        SELECT {keys}, band_idx, k, CAST(pop AS BIGINT) AS population,
                CAST(days AS BIGINT) AS days
         FROM y WHERE pop > 0 OR days > 0
     """
@@ -331,46 +379,50 @@ def _dense_person_time(keys: str, n_months: int) -> str:
 
 def cube_sql(con: duckdb.DuckDBPyConnection, period: Period, *, courses: str = "courses") -> None:
     """Compute tables ``ev_pt`` and ``ev_cnt`` (call before :func:`cube_query`)."""
+    _install_codes(con, courses)
     _person_time_events(con, period)
     _event_counts(con, period, courses)
 
 
 def cube_query(period: Period, *, income: bool = False) -> str:
     """SQL of the monthly cube (``income=False``) or the yearly income cube, ordered."""
-    keys = "kommune_code, sex, inc" if income else "kommune_code, sex, education"
+    keys = "kommune_code, sex_idx, inc" if income else "kommune_code, sex_idx, edu_idx"
     ev_sums = ", ".join(f"sum({c}) AS {c}" for c in EVENT_COLUMNS)
     monthly = f"""
         SELECT *
         FROM ({_dense_person_time(keys, period.n_months)}) pt
-        FULL OUTER JOIN (SELECT {keys}, age_band, k, {ev_sums} FROM ev_cnt GROUP BY ALL) ev
-        USING ({keys}, age_band, k)
+        FULL OUTER JOIN (SELECT {keys}, band_idx, k, {ev_sums} FROM ev_cnt GROUP BY ALL) ev
+        USING ({keys}, band_idx, k)
     """
     measures = ", ".join(f"coalesce({c}, 0) AS {c}" for c in EVENT_COLUMNS)
     if not income:
         return f"""
-            SELECT x.kommune_code, m.year, m.month, x.age_band, x.sex, x.education,
+            SELECT x.kommune_code, m.year, m.month, b.age_band, sc.sex, ec.education,
                    coalesce(x.population, 0) AS population,
                    coalesce(x.days, 0) / 365.25 AS person_years, {measures}
-            FROM ({monthly}) x JOIN months m USING (k) LEFT JOIN bands b USING (age_band)
-            ORDER BY x.kommune_code, m.year, m.month, b.band_idx, x.sex, x.education
+            FROM ({monthly}) x JOIN months m USING (k)
+            LEFT JOIN bands b USING (band_idx)
+            JOIN sex_codes sc USING (sex_idx)
+            JOIN edu_codes ec USING (edu_idx)
+            ORDER BY x.kommune_code, m.year, m.month, x.band_idx, x.sex_idx, x.edu_idx
         """
     jan = ", ".join(
         f"sum({c}) FILTER (WHERE m.month = 1) AS {c}" if c == "home_care" else f"sum({c}) AS {c}"
         for c in EVENT_COLUMNS
     )
     return f"""
-        SELECT y.kommune_code, y.year, y.age_band, y.sex,
+        SELECT y.kommune_code, y.year, b.age_band, sc.sex,
                CASE WHEN y.inc = 0 THEN NULL ELSE y.inc END AS income_quintile,
                coalesce(y.population, 0) AS population,
                coalesce(y.days, 0) / 365.25 AS person_years, {measures}
         FROM (
-            SELECT x.kommune_code, m.year, x.age_band, x.sex, x.inc,
+            SELECT x.kommune_code, m.year, x.band_idx, x.sex_idx, x.inc,
                    sum(x.population) FILTER (WHERE m.month = 1) AS population,
                    sum(x.days) AS days, {jan}
             FROM ({monthly}) x JOIN months m USING (k)
             GROUP BY ALL
-        ) y LEFT JOIN bands b USING (age_band)
-        ORDER BY y.kommune_code, y.year, b.band_idx, y.sex, y.inc
+        ) y LEFT JOIN bands b USING (band_idx) JOIN sex_codes sc USING (sex_idx)
+        ORDER BY y.kommune_code, y.year, y.band_idx, y.sex_idx, y.inc
     """
 
 
