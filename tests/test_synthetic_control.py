@@ -321,3 +321,58 @@ def test_bad_input(prop99: pd.DataFrame) -> None:
         synthetic_control(prop99, *args, "California", 1989, predictors=[("cigsale", 1960)])
     with pytest.raises(InputError, match="cannot be a donor"):
         synthetic_control(prop99, *args, "California", 1989, donors=["California", "Utah"])
+
+
+def _toy_panel(treated_weights: dict[int, float] | None, seed: int = 3) -> pd.DataFrame:
+    """12 donors x 8 years of noisy rates; the treated unit 0 is either an exact convex
+    combination of donors before the start (``treated_weights``) or a noisy series of its
+    own, and drops by 10 from year 6 on."""
+    rng = np.random.default_rng(seed)
+    years = np.arange(2010, 2018)
+    donors = {u: 50 + 10 * rng.standard_normal(len(years)) for u in range(1, 13)}
+    if treated_weights:
+        y0 = sum(w * donors[u] for u, w in treated_weights.items())
+    else:
+        y0 = 50 + 10 * rng.standard_normal(len(years))
+    y0 = np.where(years >= 2016, y0 - 10, y0)
+    rows = [dict(unit=0, year=y, rate=v) for y, v in zip(years, y0, strict=True)]
+    for u, ys in donors.items():
+        rows += [dict(unit=u, year=y, rate=v) for y, v in zip(years, ys, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def test_exact_fit_treated_unit_has_no_test() -> None:
+    """Independent construction: a treated unit that is exactly 0.3 x donor 1 + 0.7 x donor 2
+    before the start has pre-RMSPE ~ 0, so its RMSPE ratio is 0/0-like and the permutation
+    test is undefined (NaN), while keeping every placebo (exact_fit_tol=None) reproduces the
+    spurious 'most extreme of 13' p = 1/13. A noisy treated unit gets an ordinary p-value."""
+    exact = synthetic_control(_toy_panel({1: 0.3, 2: 0.7}), "rate", "unit", "year", 0, 2016)
+    assert exact.details["pre_rmspe"] < 1e-6
+    assert exact.details["treated_exact_fit"]
+    m = exact.main_effect()
+    assert np.isnan(m["p_value"]) and np.isnan(m["lower"]) and np.isnan(m["upper"])
+    assert m["estimate"] == pytest.approx(-10, abs=1e-4)  # the gap itself is still reported
+    keep_all = synthetic_control(
+        _toy_panel({1: 0.3, 2: 0.7}), "rate", "unit", "year", 0, 2016, exact_fit_tol=None
+    )
+    assert keep_all.p_value == pytest.approx(1 / 13)
+    noisy = synthetic_control(_toy_panel(None), "rate", "unit", "year", 0, 2016)
+    assert not noisy.details["treated_exact_fit"]
+    assert 1 / 13 <= noisy.p_value <= 1
+
+
+def test_exact_fit_placebos_are_left_out_of_the_test() -> None:
+    """A donor that is an exact mix of two others is reproduced exactly as a placebo: it is
+    left out of the permutation test (n_exact_fit = 1, one placebo fewer)."""
+    df = _toy_panel(None)
+    d1 = df[df["unit"] == 1].set_index("year")["rate"]
+    d2 = df[df["unit"] == 2].set_index("year")["rate"]
+    mix = (0.5 * d1 + 0.5 * d2).reset_index().assign(unit=13)
+    df = pd.concat([df, mix], ignore_index=True)
+    res = synthetic_control(df, "rate", "unit", "year", 0, 2016)
+    plc = res.placebos
+    assert res.details["n_exact_fit"] >= 1
+    assert not plc.loc[plc["unit"] == 13, "included"].iloc[0]
+    used = plc[plc["included"]]
+    tr = plc[plc["treated"]].iloc[0]
+    assert res.p_value == pytest.approx(int((used["ratio"] >= tr["ratio"]).sum()) / len(used))

@@ -156,34 +156,12 @@ def acute_team_sc(setup: SCSetup, kommune: int, *, conf: float = 0.95):
     return res
 
 
-EXACT_FIT_TOL = 1e-6
-"""A unit whose pre-period RMSPE is below this fraction of the kommune's pre-period outcome
-standard deviation is reproduced exactly by its donors (numerical interpolation)."""
+def sc_inference(res) -> dict[str, float]:
+    """The synthetic control's test and interval of the average post gap, as a dict.
 
-
-def sc_inference(res, *, conf: float | None = None, tol: float = EXACT_FIT_TOL) -> dict[str, float]:
-    """Permutation p-value and interval of the average post gap, without exact-fit placebos.
-
-    With about 50 donors and fewer than 10 pre-period years, some donors lie inside the
-    convex hull of the others and are reproduced *exactly* before the start (pre-RMSPE of
-    order 1e-12). Their post/pre RMSPE ratio is then 0/0-like and counted as infinitely
-    large by :func:`nsv_eval.stats.synthetic_control`, which makes the test-inversion
-    interval unbounded. Such placebos (pre-RMSPE below :data:`EXACT_FIT_TOL` times the
-    kommune's pre-period outcome SD) are left out here, in the spirit of Abadie, Diamond & Hainmueller (2010), who
-    leave out placebos whose pre-period fit is not comparable with the treated unit's; the
-    p-value (rank of the kommune's ratio) and the interval (inversion of the same test
-    under a constant effect, Firpo & Possebom 2018) are then computed as in
-    ``synthetic_control`` on the remaining placebos. Written here because the library
-    function has no option for it.
-
-    Parameters
-    ----------
-    res : SyntheticControlResult
-    conf : float, optional
-        Confidence level (default: the result's).
-    tol : float
-        Placebos with pre-RMSPE at most ``tol`` times the kommune's are left out
-        (``tol < 0`` keeps all, reproducing the library's p-value and interval).
+    The exact-fit rule (placebos reproduced exactly before the start are left out; when the
+    kommune itself is reproduced exactly, p-value and interval are undefined) lives in
+    :func:`nsv_eval.stats.synthetic_control` (``exact_fit_tol``).
 
     Returns
     -------
@@ -191,44 +169,21 @@ def sc_inference(res, *, conf: float | None = None, tol: float = EXACT_FIT_TOL) 
         ``estimate`` (average post gap), ``lower``, ``upper`` (NaN when the test cannot
         reject any value at this level), ``p_value``, ``n_placebos`` (placebos used),
         ``n_exact_fit`` (left out), ``ratio`` (the kommune's RMSPE ratio) and
-        ``treated_exact_fit``: when the kommune *itself* is reproduced exactly before the
-        start, its ratio is undefined and p-value and interval are NaN (the synthetic
-        control has over-fitted noise; the gap is still reported).
+        ``treated_exact_fit``.
     """
-    conf = res.conf if conf is None else conf
+    m = res.main_effect()
     d = res.details
     plc = d["placebos"]
-    tr = plc[plc["treated"]].iloc[0]
-    gap = res.path.set_index("time").loc[d["post_times"], "gap"].to_numpy(float)
-    est = float(gap.mean())
-    scale = float(d["pre_outcome_sd"])
-    exact_all = plc["pre_rmspe"] <= tol * scale
-    treated_exact = bool(exact_all[plc["treated"]].iloc[0]) and tol >= 0
-    exact = exact_all & ~plc["treated"]
-    used = plc[plc["included"] & ~exact]
-    r_tr = float(tr["ratio"])
-    out = dict(
-        estimate=est,
-        lower=float("nan"),
-        upper=float("nan"),
-        p_value=float("nan"),
-        n_placebos=int((~used["treated"]).sum()),
-        n_exact_fit=int(exact.sum()),
-        ratio=r_tr,
-        treated_exact_fit=treated_exact,
+    return dict(
+        estimate=float(m["estimate"]),
+        lower=float(m["lower"]),
+        upper=float(m["upper"]),
+        p_value=float(m["p_value"]),
+        n_placebos=int((plc["included"] & ~plc["treated"]).sum()),
+        n_exact_fit=int(d.get("n_exact_fit", 0)),
+        ratio=float(plc.loc[plc["treated"], "ratio"].iloc[0]),
+        treated_exact_fit=bool(d.get("treated_exact_fit", False)),
     )
-    if treated_exact:
-        # the kommune's own ratio is 0/0-like: the test is not defined
-        return out
-    out["p_value"] = float((used["ratio"] >= r_tr).sum() / len(used))
-    pr = np.sort(used.loc[~used["treated"], "ratio"].to_numpy(float))[::-1]
-    j = len(pr)
-    m = int(np.floor((1 - conf) * (j + 1)))
-    if 1 <= m <= j and np.isfinite(pr[m - 1]):
-        half_sq = (pr[m - 1] * float(tr["pre_rmspe"])) ** 2 - float(np.var(gap))
-        if half_sq >= 0:
-            out["lower"], out["upper"] = est - np.sqrt(half_sq), est + np.sqrt(half_sq)
-    return out
 
 
 def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResult:

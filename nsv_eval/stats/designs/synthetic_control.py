@@ -496,6 +496,7 @@ def synthetic_control(
     pre_period: Sequence[Any] | None = None,
     placebo: bool = True,
     mspe_cutoff: float | None = None,
+    exact_fit_tol: float | None = 1e-6,
     conf: float = 0.95,
 ) -> SyntheticControlResult:
     """Estimate the effect on one treated unit with the synthetic control method.
@@ -526,6 +527,16 @@ def synthetic_control(
     placebo : bool
         Run the in-space placebo test (refit with each donor as the treated unit, the real
         treated unit left out of the donor pools). Needed for the p-value and interval.
+    exact_fit_tol : float or None, default 1e-6
+        Units reproduced *exactly* before the start (pre-period RMSPE at most
+        ``exact_fit_tol`` times the treated unit's pre-period outcome SD) have an undefined
+        post/pre RMSPE ratio (0/0). This happens when there are more donors than pre-periods
+        and a unit lies inside the convex hull of the others. Such placebos are left out of
+        the permutation test and the interval (in the spirit of ADH 2010, who leave out
+        placebos whose fit is not comparable); when the treated unit itself is fitted
+        exactly, p-value and interval are NaN (``details["treated_exact_fit"]``) — the
+        synthetic control has fitted noise and the test is not defined. None keeps every
+        placebo.
     mspe_cutoff : float, optional
         Leave out of the test placebos whose pre-period MSPE exceeds ``mspe_cutoff`` times
         the treated unit's (Abadie et al. 2010 show cut-offs 20, 5 and 2).
@@ -643,12 +654,18 @@ def synthetic_control(
     plc["included"] = True
     if mspe_cutoff is not None:
         plc["included"] = plc["treated"] | (plc["pre_mspe_relative"] <= mspe_cutoff)
+    pre_sd = float(y.loc[pre_times, treated_unit].std(ddof=1))
+    plc["exact_fit"] = False
+    if exact_fit_tol is not None:
+        plc["exact_fit"] = plc["pre_rmspe"] <= exact_fit_tol * pre_sd
+        plc["included"] = plc["included"] & (plc["treated"] | ~plc["exact_fit"])
+    treated_exact = bool(plc["exact_fit"].iloc[0])
     excluded = plc.loc[~plc["included"], "unit"].tolist()
     used = plc[plc["included"]]
     r_treated = float(plc["ratio"].iloc[0])
     n_perm = len(used)
     rank = int((used["ratio"] >= r_treated).sum())
-    p_value = rank / n_perm if placebo else float("nan")
+    p_value = rank / n_perm if placebo and not treated_exact else float("nan")
 
     post_gap = main.path.set_index("time").loc[post_times, "gap"].to_numpy()
     est = float(post_gap.mean())
@@ -664,7 +681,7 @@ def synthetic_control(
     alpha = 1.0 - conf
     plac_ratios = np.sort(used.loc[~used["treated"], "ratio"].to_numpy(float))[::-1]
     j = len(plac_ratios)
-    if placebo and j:
+    if placebo and j and not treated_exact:
         # smallest m with (1 + m) / (j + 1) > alpha
         m = int(np.floor(alpha * (j + 1)))
         if (1 + m) / (j + 1) <= alpha:  # pragma: no cover - floating edge
@@ -735,7 +752,10 @@ def synthetic_control(
         "excluded": excluded,
         "mspe_cutoff": mspe_cutoff,
         "placebo_run": placebo,
-        "pre_outcome_sd": float(y.loc[pre_times, treated_unit].std(ddof=1)),
+        "pre_outcome_sd": pre_sd,
+        "exact_fit_tol": exact_fit_tol,
+        "treated_exact_fit": treated_exact,
+        "n_exact_fit": int((plc["exact_fit"] & ~plc["treated"]).sum()),
         "pre_times": pre_times,
         "post_times": post_times,
     }
