@@ -36,6 +36,48 @@ from nsv_eval.report.disclosure import THRESHOLD, count_html, fmt_count
 from nsv_eval.report.format import fmt_ci, fmt_estimate_ci, fmt_number, fmt_pct, fmt_rate
 
 KINDS = ("count", "number", "pct", "rate", "effect", "text")
+
+KEY_LABELS_DA: dict[str, str] = {
+    # short Danish headings for key results, used by overviews across kommuner (batch
+    # index.html) when a notebook does not pass ``label_da=`` itself
+    "data_period": "Dataperiode",
+    "rows_read": "Indlæste rækker",
+    "reconciled": "Afstemning",
+    "contact_rate_ratio": "Kontakter pr. 1.000",
+    "coverage_gaps": "Huller i data",
+    "unmatched_contacts": "Kontakter uden person",
+    "preventable_65": "Forebyggelige indl. 65+ (pr. 1.000)",
+    "readmission_65": "Genindlæggelser 65+ (%)",
+    "short_stay_65": "Korttidsindl. 65+ (pr. 1.000)",
+    "fall_injury_65": "Faldulykker 65+ (pr. 1.000)",
+    "copd_acute": "KOL (pr. 100.000)",
+    "diabetes_acute": "Diabetes (pr. 100.000)",
+    "heart_failure_acute": "Hjertesvigt (pr. 100.000)",
+    "daily_smoker": "Dagligrygere (%)",
+    "life_expectancy_M": "Middellevetid, mænd",
+    "life_expectancy_F": "Middellevetid, kvinder",
+    "rate_change": "Rate, seneste periode (pr. 1.000)",
+    "dsr_pooled": "Aldersstandardiseret rate (pr. 1.000)",
+    "its_rate_ratio": "Tidsserie: rateratio",
+    "did_att": "DiD: ændring pr. 1.000",
+    "cohort_risk_ratio": "Deltagere: risikoratio",
+    "verdict": "Samlet vurdering",
+    "readmission_share": "Genindlagt inden 30 dage (%)",
+    "readmission_isr": "Standardiseret ratio (landet = 100)",
+    "isr": "Standardiseret ratio (landet = 100)",
+    "followup_rr": "Hjemmebesøg: justeret RR",
+    "followup_naive_rr": "Hjemmebesøg: ujusteret RR",
+    "followup_e_value": "E-værdi",
+    "followup_triangulation": "Designs enige",
+    "cif_vs_km": "Genindlagt dag 30 med besøg (%)",
+    "sc_avg_gap": "Syntetisk kontrol: forskel pr. 1.000",
+    "sii_deaths_last": "Ulighed i dødelighed (SII)",
+    "smoking_gap": "Forskel i rygning (procentpoint)",
+    "acute_team_net_saving": "Akutteam: netto (kr.)",
+    "followup_visit_net_saving": "Hjemmebesøg: netto (kr.)",
+    "falls_programme_net_saving": "Faldforebyggelse: netto (kr.)",
+}
+"""Default ``label_da`` of key results by key (a notebook's own ``label_da=`` wins)."""
 SCHEMA_VERSION = 1
 
 
@@ -233,6 +275,7 @@ class Findings:
             item["counts"] = {
                 k: (None if 0 < int(v) < self.threshold else _clean(v)) for k, v in counts.items()
             }
+        item["label_da"] = meta.pop("label_da", None) or KEY_LABELS_DA.get(key)
         item.update({k: _clean(v) for k, v in meta.items()})
         self.items.append(item)
         self._html_sentences.append((key, sentence_html))
