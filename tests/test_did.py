@@ -26,6 +26,7 @@ References used (each test says which):
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,17 +35,13 @@ import pytest
 from nsv_eval.errors import InputError
 from nsv_eval.stats.designs.did import did, twfe
 
-MPDTA = "/work/shared/reference/mpdta.csv"
+MPDTA = Path(__file__).parent / "data" / "reference" / "mpdta.csv"
 
 
 @pytest.fixture(scope="module")
 def mpdta() -> pd.DataFrame:
-    from pathlib import Path
-
-    path = Path(MPDTA)
-    if not path.exists():  # pragma: no cover - reference data shipped with the workspace
-        pytest.skip("mpdta reference data not available")
-    return pd.read_csv(path)
+    # shipped in the repository (tests/data/reference/README.md); a missing file fails
+    return pd.read_csv(MPDTA)
 
 
 @pytest.fixture(scope="module")

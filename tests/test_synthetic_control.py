@@ -2,7 +2,7 @@
 
 Reference: Abadie, Diamond & Hainmueller (2010), "Synthetic control methods for comparative
 case studies: estimating the effect of California's tobacco control program", JASA
-105:493-505, with the data in /work/shared/reference/california_prop99.csv (per-capita
+105:493-505, with the data in tests/data/reference/california_prop99.csv (per-capita
 cigarette sales 1970-2000, California and 38 donor states; Proposition 99 in force 1989).
 
 Published (with retail price, income, beer and age 15-24 as extra predictors, which the
@@ -47,7 +47,7 @@ from nsv_eval.stats.designs.synthetic_control import (  # noqa: E402
     synthetic_control,
 )
 
-PROP99 = Path("/work/shared/reference/california_prop99.csv")
+PROP99 = Path(__file__).parent / "data" / "reference" / "california_prop99.csv"
 ADH_DONORS = {"Colorado", "Connecticut", "Montana", "Nevada", "Utah"}
 LAGS = [("cigsale", 1975), ("cigsale", 1980), ("cigsale", 1988), ("cigsale", None)]
 

@@ -9,6 +9,7 @@ estimates from tests/test_did.py serve as a real agreement case.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,7 @@ def test_real_designs_mpdta_did_and_twfe_agree():
     tests/test_did.py) are compatible."""
     from nsv_eval.stats.designs.did import did, twfe
 
-    m = pd.read_csv("/work/shared/reference/mpdta.csv")
+    m = pd.read_csv(Path(__file__).parent / "data" / "reference" / "mpdta.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r1 = did(m, "lemp", "countyreal", "year", "first.treat")
