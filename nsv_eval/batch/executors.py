@@ -54,7 +54,10 @@ def is_kernel_failure(error: str | None) -> bool:
 def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from nsv_eval.report.render import run_study
+        from nsv_eval.report.warm import process_kernel, warm_disabled
 
+        # every task of this worker process runs in the worker's one warm kernel
+        kernel = None if warm_disabled() else process_kernel()
         run = run_study(
             task["study"],
             int(task["kommune"]),
@@ -64,6 +67,7 @@ def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
             shared_dir=task["shared_dir"],
             notebook_dir=task.get("notebook_dir"),
             timeout=task.get("timeout"),
+            kernel=kernel,
         )
         return {
             "status": run.status,

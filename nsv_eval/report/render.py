@@ -48,8 +48,23 @@ from nsv_eval.report.disclosure import HASH_CLASS, Finding, scan_html
 from nsv_eval.report.findings import atomic_write_text
 from nsv_eval.report.format import fmt_date, fmt_period
 from nsv_eval.report.studies import Study, default_notebook_dir, get_study, resolve_studies
+from nsv_eval.report.warm import WarmKernel, warm_disabled
 
 KERNEL_NAME = "python3"
+
+
+def current_python_kernel_spec() -> Any:
+    """ipykernel's kernel spec for the running interpreter (``sys.executable``)."""
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec
+
+    spec = get_kernel_dict()
+    # The kernel's own log (ipykernel 7 warns about its loopback TCP transport on every
+    # start and logs the interrupt at shutdown) would clutter `run`/`batch` output; errors
+    # in cells still reach the notebook, and a kernel that fails to start still prints its
+    # traceback.
+    spec["argv"] = [*spec["argv"], "--IPKernelApp.log_level=CRITICAL"]
+    return KernelSpec(resource_dir=RESOURCES, **spec)
 
 
 class CurrentPythonKernelManager(AsyncKernelManager):
@@ -57,17 +72,8 @@ class CurrentPythonKernelManager(AsyncKernelManager):
 
     @property
     def kernel_spec(self):  # type: ignore[override]
-        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-        from jupyter_client.kernelspec import KernelSpec
-
         if getattr(self, "_nsv_spec", None) is None:
-            spec = get_kernel_dict()
-            # The kernel's own log (ipykernel 7 warns about its loopback TCP transport on
-            # every start and logs the interrupt at shutdown) would clutter `run`/`batch`
-            # output; errors in cells still reach the notebook, and a kernel that fails to
-            # start still prints its traceback.
-            spec["argv"] = [*spec["argv"], "--IPKernelApp.log_level=CRITICAL"]
-            self._nsv_spec = KernelSpec(resource_dir=RESOURCES, **spec)
+            self._nsv_spec = current_python_kernel_spec()
         return self._nsv_spec
 
 
@@ -219,13 +225,18 @@ def execute_notebook(
     *,
     cwd: str | Path | None = None,
     timeout: float | None = None,
+    kernel: WarmKernel | None = None,
 ) -> Path:
     """Execute ``notebook`` with papermill, injecting ``parameters``; write ``output``.
 
     The kernel runs in the current interpreter (see :class:`CurrentPythonKernelManager`).
-    Raises ``papermill.PapermillExecutionError`` when a cell fails (the output notebook is
-    still written, with the error).
+    With ``kernel`` (a :class:`~nsv_eval.report.warm.WarmKernel`) the notebook runs in that
+    already warm kernel, reset to its warm-up state first; without it a kernel is started
+    for this notebook alone. Raises ``papermill.PapermillExecutionError`` when a cell fails
+    (the output notebook is still written, with the error).
     """
+    if kernel is not None:
+        return kernel.execute(notebook, output, parameters, cwd=cwd, timeout=timeout)
     import papermill as pm
 
     out = Path(output)
@@ -442,6 +453,7 @@ def run_study(
     notebook_dir: str | Path | None = None,
     timeout: float | None = None,
     today: dt.date | None = None,
+    kernel: WarmKernel | None = None,
 ) -> StudyRun:
     """Execute, render, check and publish one study for one kommune.
 
@@ -470,6 +482,8 @@ def run_study(
         Per-cell time limit in seconds.
     today : datetime.date, optional
         Report date (default today).
+    kernel : WarmKernel, optional
+        Execute in this warm kernel (:mod:`nsv_eval.report.warm`) instead of a new one.
 
     Returns
     -------
@@ -507,7 +521,7 @@ def run_study(
         }
         stamp = build_stamp(st, kommune, p, data, today=today)
         run.executed = executed
-        execute_notebook(nb_path, executed, nb_params, cwd=work, timeout=timeout)
+        execute_notebook(nb_path, executed, nb_params, cwd=work, timeout=timeout, kernel=kernel)
         if not results.exists():
             raise NsvError(
                 f"The notebook wrote no key results ({results.name}): it must create "
@@ -566,18 +580,54 @@ def run_studies(
     notebook_dir: str | Path | None = None,
     timeout: float | None = None,
     progress: Any = None,
+    kernel: WarmKernel | None = None,
 ) -> list[StudyRun]:
     """Run several studies for one kommune, in report order (sequentially).
 
     Validates the study names, the kommune, the parameters and the prepared data *before*
     executing anything (raising :class:`~nsv_eval.errors.NsvError`); then calls
     :func:`run_study` for each. ``progress`` (optional callable) receives each StudyRun.
+    All studies run in one warm kernel (``kernel``, or one started here and shut down at
+    the end; ``NSV_COLD_KERNEL=1`` gives every study its own kernel instead).
     """
     kommune = check_kommune(kommune)
     spec = list(studies) if not isinstance(studies, str) else studies
     chosen = resolve_studies(spec, notebook_dir)
     check_prepared(data_dir)
     loaded = _load(params, kommune, params_dir)
+    own = kernel is None and not warm_disabled()
+    if own:
+        kernel = WarmKernel()
+    try:
+        return _run_all(
+            chosen,
+            kommune,
+            data_dir,
+            out_dir,
+            loaded,
+            shared_dir,
+            notebook_dir,
+            timeout,
+            progress,
+            kernel,
+        )
+    finally:
+        if own and kernel is not None:
+            kernel.shutdown()
+
+
+def _run_all(
+    chosen: list[Study],
+    kommune: int,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    loaded: dict,
+    shared_dir: str | Path | None,
+    notebook_dir: str | Path | None,
+    timeout: float | None,
+    progress: Any,
+    kernel: WarmKernel | None,
+) -> list[StudyRun]:
     runs = []
     for st in chosen:
         r = run_study(
@@ -589,6 +639,7 @@ def run_studies(
             shared_dir=shared_dir,
             notebook_dir=notebook_dir,
             timeout=timeout,
+            kernel=kernel,
         )
         if progress is not None:
             progress(r)
@@ -602,6 +653,7 @@ __all__ = [
     "CurrentPythonKernelManager",
     "StudyRun",
     "build_stamp",
+    "current_python_kernel_spec",
     "check_prepared",
     "data_fingerprint",
     "execute_notebook",
