@@ -9,15 +9,17 @@ outcome at once; a worker that dies fails only its own task.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import logging
 import multiprocessing
+import multiprocessing.connection as mp_connection
 import os
 import re
 import socket
 import time
 import traceback
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from nsv_eval.batch.state import STATUS_FAILED, now
@@ -138,29 +140,119 @@ def crash_result(exc: BaseException) -> dict[str, Any]:
     }
 
 
+WORKER_DEATH_RETRIES = 1
+"""How often a task is run again after the worker process running it died (SIGKILL, out
+of memory): once, in a fresh worker; a task that kills its worker twice fails alone."""
+
+
+def _worker_main(conn: Any) -> None:
+    """A local batch worker: runs the tasks the parent sends, one at a time, until told to stop.
+
+    Every task of the worker shares the worker's warm kernel (see
+    :func:`nsv_eval.report.warm.process_kernel`), shut down when the worker exits.
+    """
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if msg is None:
+            return
+        index, task = msg
+        conn.send((index, execute_task(task)))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    index: int | None = None  # the task it runs now
+
+
 def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Completed:
-    """Run ``tasks`` on a local ``ProcessPoolExecutor`` with ``jobs`` workers.
+    """Run ``tasks`` on ``jobs`` local worker processes.
 
     Workers are started with ``spawn`` (a clean interpreter, no threads or event loops
-    inherited from the parent; the same on Linux, macOS and Windows).
+    inherited from the parent; the same on Linux, macOS and Windows). The parent hands each
+    worker one task at a time over its own pipe, so it always knows which task a worker
+    runs: a worker that dies (killed, out of memory) fails — or, the first time, re-runs in
+    a fresh worker — only its own task (:data:`WORKER_DEATH_RETRIES`), and is replaced. A
+    ``concurrent.futures`` process pool cannot do this: one dead worker breaks the pool and
+    fails every pending task, which is why the pool is written here.
     """
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures: dict[cf.Future, dict[str, Any]] = {}
-        for t in tasks:
-            futures[pool.submit(execute_task, t)] = t
-            on_submit(t)
-        try:
-            for fut in cf.as_completed(futures):
-                try:
-                    res = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool
-                    res = crash_result(exc)
-                yield futures[fut], res
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    pending: deque[int] = deque(range(len(tasks)))
+    deaths: Counter[int] = Counter()
+    submitted: set[int] = set()
+    workers: list[_Worker] = []
+
+    def start_worker() -> _Worker:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child,), name="nsv-batch-worker")
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
+
+    remaining = len(tasks)
+    try:
+        workers.extend(start_worker() for _ in range(max(1, min(jobs, len(tasks)))))
+        while remaining:
+            for w in workers:
+                if w.index is None and pending:
+                    w.index = pending.popleft()
+                    w.conn.send((w.index, tasks[w.index]))
+                    if w.index not in submitted:
+                        submitted.add(w.index)
+                        on_submit(tasks[w.index])
+            busy = [w for w in workers if w.index is not None]
+            ready = mp_connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for w in busy:
+                if w.conn in ready or w.process.sentinel in ready:
+                    got = None
+                    try:
+                        if w.conn.poll():
+                            got = w.conn.recv()
+                    except (EOFError, OSError):
+                        got = None
+                    if got is not None:
+                        index, res = got
+                        w.index = None
+                        remaining -= 1
+                        yield tasks[index], res
+                        continue
+                    if w.process.is_alive():
+                        continue  # woken by the other worker; nothing from this one
+                    # the worker died while running its task
+                    index = w.index
+                    assert index is not None
+                    w.process.join()
+                    code = w.process.exitcode
+                    workers.remove(w)
+                    w.conn.close()
+                    workers.append(start_worker())
+                    deaths[index] += 1
+                    if deaths[index] <= WORKER_DEATH_RETRIES:
+                        pending.appendleft(index)
+                    else:
+                        remaining -= 1
+                        yield (
+                            tasks[index],
+                            crash_result(RuntimeError(f"worker process exited with code {code}")),
+                        )
+    finally:
+        for w in workers:
+            try:
+                w.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for w in workers:
+            w.process.join(timeout=20 if w.index is None else 0.1)
+            if w.process.is_alive():
+                w.process.terminate()
+                w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+            w.conn.close()
 
 
 def run_dask(
