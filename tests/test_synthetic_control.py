@@ -181,6 +181,8 @@ def test_prop99_lags_only_v_not_identified(fit_outcomes, fit_lags) -> None:
     assert (bal["treated"] - bal["synthetic"]).abs().max() < 2.5
     # the synthetic control is far closer to California than the donor average
     assert ((bal["treated"] - bal["donor_mean"]).abs() > 9).all()
+    assert "predictor weights (V) put" in fit_lags.summary("en")
+    assert "Prediktorvægtene (V) lægger" in fit_lags.summary("da")
     w = fit_lags.weights.set_index("unit")["weight"]
     assert w[list(ADH_DONORS)].sum() < 0.9
     assert fit_lags.details["pre_rmspe"] > fit_outcomes.details["pre_rmspe"]

@@ -387,6 +387,12 @@ class SyntheticControlResult(EffectResult):
                 f"{_num(abs(est), lang)} {direction} den syntetiske kontrol; i den sidste "
                 f"periode ({_fmt_time(last_t)}) var forskellen {_num(last_gap, lang)}. "
             )
+            if d.get("v_concentrated"):
+                txt += (
+                    f"Prediktorvægtene (V) lægger {_num(100 * d['v_max'], lang, 0)} % på én "
+                    f"prediktor ({d['v'].idxmax()}), så donorerne er valgt næsten kun efter "
+                    "den. "
+                )
             if not d.get("placebo_run", True):
                 return txt + (
                     "Placebotesten er ikke kørt, så der er hverken p-værdi eller konfidensinterval."
@@ -425,6 +431,11 @@ class SyntheticControlResult(EffectResult):
             f"control; in the last period ({_fmt_time(last_t)}) the gap was "
             f"{_num(last_gap, lang)}. "
         )
+        if d.get("v_concentrated"):
+            txt += (
+                f"The predictor weights (V) put {_num(100 * d['v_max'], lang, 0)}% on one "
+                f"predictor ({d['v'].idxmax()}), so the donors are chosen almost by it alone. "
+            )
         if not d.get("placebo_run", True):
             return txt + "The placebo test was not run, so there is no p-value or interval."
         txt += (
