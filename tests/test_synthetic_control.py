@@ -18,8 +18,11 @@ California's post/pre RMSPE ratio the largest of 39 states, permutation p = 1/39
 What we measure:
 * with the paper's predictors (``fit_adh``, nested V as in ``Synth``): Utah 0.335, Nevada
   0.236, Montana 0.202, Colorado 0.160, Connecticut 0.068 (every other donor < 0.005), 2000
-  gap -25.7 packs, pre-period RMSPE 1.75, California ranks 1 of 39 (p = 1/39) — the published
-  result. (The former inner-problem tie-break on the outcome let V collapse onto one
+  gap -25.7 packs, pre-period RMSPE 1.75, California ranks 1 of 39 (p = 1/39; its post/pre
+  ratio 11.4 against Georgia's 9.8, the next) — the published result. V itself is weakly
+  identified: the outer loss is flat (pre-MSPE 3.08-3.16 for very different V in our runs,
+  all giving W within 0.03 of Table 2) and the optimum found puts 0.96 on sales in 1975, so
+  the concentration warning fires here too; the paper does not publish V. (The former inner-problem tie-break on the outcome let V collapse onto one
   predictor, which turned this fit into the outcome-only fit below and gave p = 3/39.)
 * with the outcome series only (every pre-period value a predictor, uniform V): donors Utah
   0.394, Montana 0.232, Nevada 0.205, Connecticut 0.109, New Hampshire 0.045, Colorado 0.015
