@@ -54,6 +54,7 @@ from scipy import optimize  # noqa: E402
 
 from nsv_eval.errors import InputError  # noqa: E402
 from nsv_eval.stats.designs.synthetic_control import (  # noqa: E402
+    _TIE_BREAK,
     SyntheticControlResult,
     _simplex_weights,
     synthetic_control,
@@ -150,6 +151,40 @@ def test_prop99_adh_table2_reproduced(fit_adh: SyntheticControlResult) -> None:
     assert len(v) == len(ADH_PREDICTORS) and v["estimate"].sum() == pytest.approx(1.0)
     assert v["lower"].isna().all()
     assert fit_adh.details["v_max"] == pytest.approx(v["estimate"].max())
+
+
+def test_prop99_adh_w_is_the_predictor_fit_for_its_v(fit_adh, fit_outcomes) -> None:
+    """No collapse onto the outcome fit, by construction: the reported W is the inner
+    solution for the reported V on the scaled predictors alone (recomputed here with the
+    SD scaling of Synth and the predictor-distance tie-break, to 1e-6), and it is not the
+    outcome-only synthetic control (Colorado 0.16 vs 0.015, New Hampshire 0 vs
+    0.045)."""
+    data = pd.read_csv(COVARIATES)
+    data["year"] = data["year"].astype(int)
+    bal = fit_adh.balance
+    states = sorted(data["state"].unique())
+    donors = [u for u in states if u != "California"]
+    # the predictor matrix as the balance table reports it, scaled by the SD over all units
+    x = {}
+    for col, periods in ADH_PREDICTORS:
+        wide = data.pivot(index="year", columns="state", values=col)
+        x[(col, str(periods))] = (
+            wide.loc[periods].mean() if isinstance(periods, list) else wide.loc[periods]
+        )
+    xm = pd.DataFrame(x).T[["California", *donors]]
+    np.testing.assert_allclose(xm["California"].to_numpy(), bal["treated"].to_numpy(), rtol=1e-9)
+    sd = xm.std(axis=1, ddof=1).to_numpy()
+    v = bal["v_weight"].to_numpy()
+    x0, x1 = xm[donors].to_numpy() / sd[:, None], xm["California"].to_numpy() / sd
+    ridge = _TIE_BREAK * ((x1[:, None] - x0) ** 2).mean(axis=0)
+    w = _simplex_weights(x0, x1, v, ridge=ridge)
+    got = fit_adh.weights.set_index("unit")["weight"].loc[donors].to_numpy()
+    np.testing.assert_allclose(got, w, atol=1e-6)
+    wo = fit_outcomes.weights.set_index("unit")["weight"]
+    wa = fit_adh.weights.set_index("unit")["weight"]
+    assert (
+        wa["Colorado"] - wo["Colorado"] > 0.1 and wo["New Hampshire"] - wa["New Hampshire"] > 0.03
+    )
 
 
 def test_prop99_weights_gap_and_fit(fit_outcomes: SyntheticControlResult) -> None:
