@@ -31,7 +31,7 @@ Which planted quantity each design should recover
     kommune size and baseline rate (small next to the interval width at any scale tested).
 ``falls_did_ratio``
     The same ATT as a ratio to the treated kommuners' counterfactual mean rate
-    (:func:`nsv_eval.analyses.falls.did_rate_ratio`; the counterfactual is treated as known).
+    (:func:`nsv_eval.analyses.falls.did_rate_ratio`: observed mean held fixed, ATT limits mapped).
     Truth: ``realised_kommune_level.rate_ratio`` (about 0.82 = 1 - participation x (1 - 0.6)),
     *not* the planted individual rate ratio 0.6, which only participants experience.
 ``followup_iptw``

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats as scipy_stats
 
 from nsv_eval.errors import InputError
 from nsv_eval.stats.designs.its import its
@@ -53,8 +54,10 @@ def _direct_fit(d: pd.DataFrame, terms: list[str], scale="X2"):
 
 
 def test_sicily_seasonal_quasipoisson_matches_tutorial(sicily):
-    """[LB2017] model3: level-change RR 0.885; limits and trend equal the direct GLM fit."""
-    r = its(sicily, "aces", "time", 37, offset="stdpop", season_col="month")
+    """[LB2017] model3: level-change RR 0.885 (0.839-0.933); the tutorial's limits come from
+    ``Epi::ci.lin`` (normal quantiles), reproduced with ``interval="z"``; limits and trend
+    equal the direct GLM fit."""
+    r = its(sicily, "aces", "time", 37, offset="stdpop", season_col="month", interval="z")
     lvl = r.main_effect()
     assert round(lvl["estimate"], 3) == 0.885
     ref = _direct_fit(sicily, ["harmonic"])
@@ -64,9 +67,35 @@ def test_sicily_seasonal_quasipoisson_matches_tutorial(sicily):
     assert lvl["upper"] == pytest.approx(np.exp(b + Z * se), rel=1e-9)
     assert (round(lvl["lower"], 3), round(lvl["upper"], 3)) == (0.839, 0.933)
     assert r.details["dispersion"] == pytest.approx(ref.scale, rel=1e-9)
+    assert r.details["interval"] == "z"
     # the tutorial's annual trend exp(12 * b_time)
     trend = r.table().set_index("term").loc["trend", "estimate"]
     assert trend**12 == pytest.approx(np.exp(12 * ref.params["time"]), rel=1e-9)
+
+
+def test_sicily_quasipoisson_t_interval_by_default(sicily):
+    """[LB2017] model3 with the default interval: R's ``summary.glm`` tests quasi-family
+    coefficients with Student t on ``df.residual`` (here 59 months - 7 coefficients = 52),
+    because the dispersion is estimated; the limits use the same t quantile (2.007 instead of
+    1.960), so they are slightly wider than the tutorial's ci.lin limits. Independent
+    computation: the direct statsmodels fit's coefficient and SE with scipy's t."""
+    r = its(sicily, "aces", "time", 37, offset="stdpop", season_col="month")
+    lvl = r.main_effect()
+    ref = _direct_fit(sicily, ["harmonic"])
+    b, se, df = ref.params["smokban"], ref.bse["smokban"], ref.df_resid
+    assert df == 52 and r.details["df_resid"] == 52 and r.details["interval"] == "t"
+    tq = scipy_stats.t.ppf(0.975, df)
+    assert lvl["lower"] == pytest.approx(np.exp(b - tq * se), rel=1e-9)
+    assert lvl["upper"] == pytest.approx(np.exp(b + tq * se), rel=1e-9)
+    assert lvl["p_value"] == pytest.approx(2 * scipy_stats.t.sf(abs(b / se), df), rel=1e-9)
+    z = its(sicily, "aces", "time", 37, offset="stdpop", season_col="month", interval="z")
+    assert lvl["lower"] < z.main_effect()["lower"] and lvl["upper"] > z.main_effect()["upper"]
+    assert lvl["p_value"] > z.main_effect()["p_value"]
+    # the counterfactual band uses the same quantile
+    cf = r.counterfactual()
+    assert (cf["counterfactual_upper"] > cf["counterfactual"]).all()
+    with pytest.raises(ValueError, match="interval must be"):
+        its(sicily, "aces", "time", 37, offset="stdpop", interval="normal")
 
 
 def test_sicily_without_seasonality_and_poisson(sicily):
@@ -76,8 +105,10 @@ def test_sicily_without_seasonality_and_poisson(sicily):
         ref = _direct_fit(sicily, [], scale=scale)
         b, se = ref.params["smokban"], ref.bse["smokban"]
         lvl = r.main_effect()
+        # quasi-Poisson (estimated dispersion): t with the residual df, as R's summary.glm
+        crit = Z if family == "poisson" else scipy_stats.t.ppf(0.975, ref.df_resid)
         assert lvl["estimate"] == pytest.approx(np.exp(b), rel=1e-9)
-        assert lvl["upper"] == pytest.approx(np.exp(b + Z * se), rel=1e-9)
+        assert lvl["upper"] == pytest.approx(np.exp(b + crit * se), rel=1e-9)
     # quasi-Poisson widens the interval by sqrt(Pearson chi2/df) (about 3.56 here)
     rp = its(sicily, "aces", "time", 37, offset="stdpop", family="poisson")
     rq = its(sicily, "aces", "time", 37, offset="stdpop", family="quasipoisson")
@@ -88,7 +119,16 @@ def test_sicily_without_seasonality_and_poisson(sicily):
 def test_sicily_slope_change_matches_rcode_model4(sicily):
     """[LB2017] model4 (step + change in slope + harmonics): the slope ratio does not depend
     on where time is centred, so it equals the direct fit of Rcode.R's I(time-36):smokban."""
-    r = its(sicily, "aces", "time", 37, offset="stdpop", season_col="month", slope_change=True)
+    r = its(
+        sicily,
+        "aces",
+        "time",
+        37,
+        offset="stdpop",
+        season_col="month",
+        slope_change=True,
+        interval="z",  # the tutorial's ci.lin limits
+    )
     ref = _direct_fit(sicily, ["harmonic", "slope"])
     sl = r.table().set_index("term").loc["slope"]
     assert sl["estimate"] == pytest.approx(np.exp(ref.params["slope"]), rel=1e-9)

@@ -102,7 +102,9 @@ def test_acute_team_inputs(prep, prepared_dir, kommune, cases, defaults) -> None
     months = (2024 - first.year) * 12 + 12 - first.month + 1
     assert c.details["months"] == months
     py = _cube_count(prepared_dir, kommune, "person_years", first)
-    assert c.programme_cost == pytest.approx(defaults["acute_team_per_1000_65plus_per_year"] * py / 1000, rel=1e-9)
+    assert c.programme_cost == pytest.approx(
+        defaults["acute_team_per_1000_65plus_per_year"] * py / 1000, rel=1e-9
+    )
     its = falls.kommune_its(prep, kommune, "preventable", start, years=YEARS)
     assert c.rate_ratio == pytest.approx(float(its.main_effect()["estimate"]))
     assert c.period[0] == first
@@ -121,6 +123,16 @@ def test_falls_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
     did, _ = falls.national_did(panel)
     ratio = falls.did_rate_ratio(did, panel).main_effect()
     assert c.rate_ratio == pytest.approx(float(ratio["estimate"]))
+    # the simulation runs on the ATT's scale with the observed treated mean held fixed:
+    # the avoided events' limits are the image of the ATT's limits (4,000 draws)
+    att = did.main_effect()
+    base = falls.treated_post_mean(panel, did)
+    assert c.result.inputs["additive"] == pytest.approx(
+        (att["estimate"], att["lower"], att["upper"], base)
+    )
+    t = c.result.table().set_index("quantity")
+    assert t.at["avoided", "lower"] == pytest.approx(-c.observed * att["upper"] / base, rel=0.05)
+    assert t.at["avoided", "upper"] == pytest.approx(-c.observed * att["lower"] / base, rel=0.05)
 
 
 def test_followup_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
@@ -143,10 +155,14 @@ def test_followup_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
 def test_summary_sentences_and_figure(cases) -> None:
     tab = business.summary_table(list(cases.values()))
     assert len(tab) == sum(c.available for c in cases.values())
-    assert (tab["p_saves_money"].between(0, 100)).all()
+    assert (tab["share_net_positive"].between(0, 100)).all()
     for c in cases.values():
         s = business.case_sentence(c)
         assert s.startswith(c.label_da)
+        # a confidence distribution, never called the probability that it saves money
+        assert "Sandsynligheden for" not in s and "sandsynligvis" not in s
+        if c.available:
+            assert "konfidensfordeling" in s
     import matplotlib
 
     matplotlib.use("Agg")

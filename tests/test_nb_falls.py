@@ -136,9 +136,10 @@ def test_did_rate_ratio_matches_independent_computation(panel, did_notyet, truth
     rr = r.main_effect()
     cf = base - m["estimate"]
     assert rr["estimate"] == pytest.approx(base / cf)
-    assert rr["lower"] == pytest.approx((cf + m["lower"]) / cf)
-    assert rr["upper"] == pytest.approx((cf + m["upper"]) / cf)
-    assert r.scale == "rate_ratio" and r.details["approximate"]
+    # the observed mean is held fixed: the limits are base / (base - L) and base / (base - U)
+    assert rr["lower"] == pytest.approx(base / (base - m["lower"]))
+    assert rr["upper"] == pytest.approx(base / (base - m["upper"]))
+    assert r.scale == "rate_ratio"
     true_rr = truth["effects"]["falls_programme"]["realised_kommune_level"]["rate_ratio"]
     assert rr["lower"] <= true_rr <= rr["upper"]
 

@@ -105,8 +105,10 @@ def test_sc_rate_ratio_is_ratio_of_post_means(sc):
     r = preventable.sc_rate_ratio(res, inf).main_effect()
     assert r["estimate"] == pytest.approx(want)
     if np.isfinite(r["lower"]):
-        syn = path["synthetic"].mean()
-        assert r["lower"] == pytest.approx(1 + inf["lower"] / syn)
+        # the kommune's observed mean is held fixed: obs / (obs - L) ... obs / (obs - U)
+        obs = path["treated"].mean()
+        assert r["lower"] == pytest.approx(obs / (obs - inf["lower"]))
+        assert r["upper"] == pytest.approx(obs / (obs - inf["upper"]))
         assert r["lower"] > 0
     # an interval wider than the rate itself is reported as unusable, not as a negative ratio
     wide = dict(inf, lower=-1e9, upper=1e9)

@@ -3,7 +3,8 @@
 For each of the kommune's interventions the effect is estimated exactly as in its effect
 study, by calling that study's functions, and passed with the kommune's observed events to
 :func:`nsv_eval.analyses.business_case.business_case` (Monte Carlo over the effect's
-sampling distribution, the unit-cost range and Poisson variation of the count):
+approximate confidence distribution of the effect and the unit-cost range; the observed
+count is held fixed, its noise being already in the effect's interval):
 
 * **acute team** (*akutteam*) → preventable admissions 65+: interrupted time series of the
   kommune's monthly series (:func:`nsv_eval.analyses.falls.kommune_its`, as study 5);
@@ -227,6 +228,7 @@ def _finish(case: InterventionCase, conf: float, n_sim: int, seed: int) -> Inter
             effect_conf=float(case.effect.conf) if case.effect is not None else conf,
             n_sim=n_sim,
             seed=seed,
+            additive=case.details.get("additive"),
         )
     return case
 
@@ -372,6 +374,14 @@ def falls_case(
             panel = falls.national_panel(prep, years=years)
             did, _ = falls.national_did(panel, conf=conf)
             res = falls.did_rate_ratio(did, panel)
+            # the ratio is the image of the ATT's interval: simulate on the ATT's scale
+            d = res.details
+            case.details["additive"] = (
+                d["att"],
+                d["att_lower"],
+                d["att_upper"],
+                d["treated_post_mean"],
+            )
             case.design_da = (
                 "Difference-in-differences over alle kommuner med forskudt start "
                 "(gennemsnitlig effekt i kommuner med programmet, omregnet til rateratio)"
@@ -442,7 +452,8 @@ def summary_table(cases: Sequence[InterventionCase]) -> pd.DataFrame:
         ``intervention``, ``outcome``, ``observed``, ``rate_ratio``, ``rr_lower``,
         ``rr_upper``, ``avoided``, ``avoided_lower``, ``avoided_upper``, ``gross_saving``,
         ``programme_cost``, ``net_saving``, ``net_lower``, ``net_upper``,
-        ``cost_per_avoided``, ``p_saves_money`` (%). Money in DKK.
+        ``cost_per_avoided``, ``share_net_positive`` (%: share of the approximate confidence
+        distribution of the net saving above zero). Money in DKK.
     """
     rows = []
     for c in cases:
@@ -467,7 +478,7 @@ def summary_table(cases: Sequence[InterventionCase]) -> pd.DataFrame:
                 "net_lower": t.at["net_saving", "lower"],
                 "net_upper": t.at["net_saving", "upper"],
                 "cost_per_avoided": cpa,
-                "p_saves_money": 100 * c.result.p_saves_money,
+                "share_net_positive": 100 * c.result.share_net_positive,
             }
         )
     return pd.DataFrame(rows)
@@ -481,7 +492,7 @@ def case_sentence(case: InterventionCase) -> str:
     av = t.loc["avoided"]
     net = t.loc["net_saving"]
     pct = int(round(case.result.conf * 100))
-    p = 100 * case.result.p_saves_money
+    p = 100 * case.result.share_net_positive
 
     def mio(x: float) -> str:
         return fmt_number(x / 1e6, 1)
@@ -499,18 +510,20 @@ def case_sentence(case: InterventionCase) -> str:
             f"{fmt_number(av['upper'], 0)})"
         )
     if p >= 90:
-        verdict = "Indsatsen betaler sig sandsynligvis"
+        verdict = "Data peger klart på et overskud"
     elif p >= 50:
-        verdict = "Det er mere sandsynligt end ikke, at indsatsen betaler sig"
+        verdict = "Data peger svagt mod et overskud"
     elif p >= 10:
-        verdict = "Indsatsen betaler sig næppe"
+        verdict = "Data peger svagt mod et underskud"
     else:
-        verdict = "Indsatsen betaler sig næsten sikkert ikke"
+        verdict = "Data peger klart på et underskud"
     return (
         f"{head}. Efter udgiften på {mio(case.programme_cost)} mio. kr. er nettoresultatet "
         f"{mio(net['estimate'])} mio. kr. ({pct} %-KI: {mio(net['lower'])} til "
-        f"{mio(net['upper'])}). Sandsynligheden for, at besparelsen på sygehuset er større end "
-        f"udgiften, er {fmt_number(p, 0)} %. {verdict} målt på sygehusudgifter alene."
+        f"{mio(net['upper'])}). {fmt_number(p, 0)} % af den tilnærmede konfidensfordeling for "
+        "nettoresultatet ligger over nul (et mål for, hvor sikkert data udelukker et "
+        f"underskud, ikke en sandsynlighed for overskud). {verdict} målt på sygehusudgifter "
+        "alene."
     )
 
 
@@ -544,7 +557,8 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
         ax.axvline(0, color="black", lw=1)
         ax.set_yticks([])
         ax.set_title(
-            f"{c.label_da}: sandsynlighed for overskud {fmt_number(100 * c.result.p_saves_money, 0)} %",
+            f"{c.label_da}: {fmt_number(100 * c.result.share_net_positive, 0)} % af "
+            "konfidensfordelingen over nul",
             fontsize="medium",
             loc="left",
         )
@@ -552,6 +566,8 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
     axes[0, 0].legend(frameon=False, fontsize=9)
     n = len(shown[0].result.draws)
     theme.finish(
-        fig, title=title or f"Usikkerheden om nettobesparelsen ({fmt_number(n, 0)} simulationer)"
+        fig,
+        title=title
+        or f"Tilnærmet konfidensfordeling for nettobesparelsen ({fmt_number(n, 0)} simulationer)",
     )
     return fig

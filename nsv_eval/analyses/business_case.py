@@ -9,13 +9,25 @@ Uncertainty is carried through by Monte Carlo simulation (hand-written: the arit
 three lines, and no maintained library packages a cost calculation on top of a ratio's
 sampling distribution):
 
-* log RR ~ Normal(log RR̂, se) with se recovered from the CI on the log scale;
+* log RR ~ Normal(log RR̂, se) with se recovered from the CI on the log scale; or, for an
+  effect estimated on the additive scale (a DiD ATT, a synthetic-control gap), the additive
+  effect ~ Normal(estimate, se) mapped to a ratio by
+  :func:`nsv_eval.stats.designs.ratio_from_additive` with the observed mean held fixed;
 * the unit cost, if given as a range, ~ Uniform(low, high) (the business-case convention of
-  a plausible range rather than a point);
-* observed events ~ Poisson(observed) (random variation in the period's count).
+  a plausible range rather than a point).
 
-Results are percentiles of the simulated distribution; the probability that the programme
-saves more than it costs is reported too.
+The observed count is *not* redrawn: it is what happened, and the random variation of the
+events in the period is already in the effect's confidence interval (the ratio is
+estimated from those same events). Redrawing it as Poisson on top would count that noise
+twice.
+
+The draws form an *approximate confidence distribution* of the avoided events and the
+savings (a normal approximation to the effect's sampling distribution, pushed through the
+arithmetic): its percentiles are confidence limits, and the share of draws with a positive
+net saving (:attr:`BusinessCase.share_net_positive`) says how much of that distribution lies
+above break-even — the one-sided confidence with which the data exclude a loss. It is not
+the probability that the programme saves money (that would need a prior and a Bayesian
+model).
 """
 
 from __future__ import annotations
@@ -25,6 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from nsv_eval.stats.designs.ratio import ratio_from_additive
 
 
 @dataclass
@@ -41,8 +55,13 @@ class BusinessCase:
         return self._table.copy()
 
     @property
-    def p_saves_money(self) -> float:
-        """Simulated probability that savings exceed the programme cost."""
+    def share_net_positive(self) -> float:
+        """Share of the approximate confidence distribution with a positive net saving.
+
+        The highest one-sided confidence level at which the data exclude a net loss (under
+        the design's assumptions and the normal approximation); not a probability that the
+        programme saves money.
+        """
         return float((self.draws["net_saving"] > 0).mean())
 
     def summary(self, lang: str = "da") -> str:
@@ -52,7 +71,7 @@ class BusinessCase:
         t = self._table.set_index("quantity")
         pct = int(round(self.conf * 100))
         av, sv, net = t.loc["avoided"], t.loc["gross_saving"], t.loc["net_saving"]
-        p = self.p_saves_money * 100
+        p = self.share_net_positive * 100
         if lang == "da":
             return (
                 f"Indsatsen skønnes at have forebygget {_num(av.estimate, lang, 0)} hændelser "
@@ -62,7 +81,9 @@ class BusinessCase:
                 f"Efter indsatsens udgift på {_num(self.inputs['programme_cost'] / 1e6, lang, 1)} mio. kr. "
                 f"er nettoresultatet {_num(net.estimate / 1e6, lang, 1)} mio. kr. "
                 f"({_num(net.lower / 1e6, lang, 1)} til {_num(net.upper / 1e6, lang, 1)} mio. kr.). "
-                f"Sandsynligheden for, at indsatsen sparer mere, end den koster, er {_num(p, lang, 0)} %."
+                f"{_num(p, lang, 0)} % af den tilnærmede konfidensfordeling for nettoresultatet "
+                "ligger over nul (et mål for, hvor sikkert data udelukker et underskud, ikke en "
+                "sandsynlighed for, at indsatsen betaler sig)."
             )
         return (
             f"The intervention is estimated to have avoided {_num(av.estimate, lang, 0)} events "
@@ -70,8 +91,9 @@ class BusinessCase:
             f"DKK {_num(sv.estimate / 1e6, lang, 1)} million. After the programme cost of DKK "
             f"{_num(self.inputs['programme_cost'] / 1e6, lang, 1)} million the net result is DKK "
             f"{_num(net.estimate / 1e6, lang, 1)} million ({_num(net.lower / 1e6, lang, 1)} to "
-            f"{_num(net.upper / 1e6, lang, 1)}). Probability that it saves more than it costs: "
-            f"{_num(p, lang, 0)}%."
+            f"{_num(net.upper / 1e6, lang, 1)}). {_num(p, lang, 0)}% of the approximate "
+            "confidence distribution of the net result lies above zero (how firmly the data "
+            "rule out a loss, not a probability that the programme pays off)."
         )
 
     def plot(self, ax=None, lang: str = "da"):
@@ -88,11 +110,11 @@ class BusinessCase:
         if lang == "da":
             ax.set_xlabel("Nettobesparelse (mio. kr.)")
             ax.set_ylabel("Antal simulationer")
-            ax.set_title("Usikkerhed om nettobesparelsen")
+            ax.set_title("Tilnærmet konfidensfordeling for nettobesparelsen")
         else:
             ax.set_xlabel("Net saving (DKK million)")
             ax.set_ylabel("Simulations")
-            ax.set_title("Uncertainty of the net saving")
+            ax.set_title("Approximate confidence distribution of the net saving")
         return fig
 
 
@@ -108,6 +130,7 @@ def business_case(
     effect_conf: float = 0.95,
     n_sim: int = 20_000,
     seed: int = 1,
+    additive: tuple[float, float, float, float] | None = None,
 ) -> BusinessCase:
     """Admissions avoided and money saved, with uncertainty carried through.
 
@@ -129,10 +152,20 @@ def business_case(
         Monte Carlo draws.
     seed : int
         Seed of the random generator (results are reproducible).
+    additive : (estimate, lower, upper, observed_mean), optional
+        The effect on its original additive scale when the ratio was derived from one (a
+        DiD ATT or a synthetic-control gap on a rate, its ``effect_conf`` limits and the
+        treated units' observed mean rate). The simulation then draws the additive effect
+        from a normal distribution and maps each draw with
+        :func:`nsv_eval.stats.designs.ratio_from_additive`, instead of a log-normal ratio
+        (the mapped interval is not symmetric on the log scale). ``rate_ratio`` and its
+        limits must be that mapping's image.
 
     Returns
     -------
     BusinessCase
+        Point estimates from the point inputs; intervals are percentiles of the approximate
+        confidence distribution (the observed count is held fixed, see the module notes).
     """
     for name, v in {"rate_ratio": rate_ratio, "rr_lower": rr_lower, "rr_upper": rr_upper}.items():
         if not np.isfinite(v) or v <= 0:
@@ -146,8 +179,22 @@ def business_case(
     z = stats.norm.ppf(0.5 + effect_conf / 2)
     se = (np.log(rr_upper) - np.log(rr_lower)) / (2 * z)
     rng = np.random.default_rng(seed)
-    log_rr = rng.normal(np.log(rate_ratio), se, n_sim)
-    obs = rng.poisson(observed, n_sim) if observed > 0 else np.zeros(n_sim)
+    if additive is None:
+        inv_rr = np.exp(-rng.normal(np.log(rate_ratio), se, n_sim))
+    else:
+        a_est, a_lo, a_hi, a_obs = (float(x) for x in additive)
+        mapped = ratio_from_additive(a_est, a_lo, a_hi, observed=a_obs)
+        if not np.allclose(mapped, (rate_ratio, rr_lower, rr_upper), rtol=1e-6):
+            raise ValueError(
+                f"additive={additive} maps to the ratio {mapped}, not to the given "
+                f"({rate_ratio}, {rr_lower}, {rr_upper})"
+            )
+        draws_add = rng.normal(a_est, (a_hi - a_lo) / (2 * z), n_sim)
+        rr_draws = ratio_from_additive(draws_add, observed=a_obs)[0]
+        # a draw whose counterfactual would be 0 or negative (NaN ratio) has no events
+        # without the intervention: 1/RR = 0
+        inv_rr = np.where(np.isnan(rr_draws), 0.0, 1.0 / rr_draws)
+    obs = np.full(n_sim, float(observed))
     if isinstance(unit_cost, tuple):
         lo, hi = unit_cost
         if not 0 <= lo <= hi:
@@ -159,7 +206,7 @@ def business_case(
             raise ValueError(f"unit_cost must be ≥ 0, got {unit_cost}")
         cost = np.full(n_sim, float(unit_cost))
         unit_point = float(unit_cost)
-    avoided = obs * (np.exp(-log_rr) - 1.0)
+    avoided = obs * (inv_rr - 1.0)
     gross = avoided * cost
     net = gross - programme_cost
     draws = pd.DataFrame({"avoided": avoided, "gross_saving": gross, "net_saving": net})
@@ -218,5 +265,6 @@ def business_case(
         "programme_cost": programme_cost,
         "n_sim": n_sim,
         "seed": seed,
+        "additive": additive,
     }
     return BusinessCase(inputs=inputs, draws=draws, conf=conf, _table=pd.DataFrame(rows))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval.analyses.data import Area, Prepared
+from nsv_eval.stats.designs.ratio import ratio_from_additive
 
 
 def monthly_series(
@@ -115,15 +116,18 @@ def post_period_events(series: pd.DataFrame, start_t: int) -> float:
 
 
 def rate_ratio_from_att(
-    att: float, lower: float, upper: float, baseline: float
+    att: float, lower: float, upper: float, observed: float
 ) -> tuple[float, float, float]:
     """Express an additive ATT on a rate as a ratio to the counterfactual rate.
 
-    ``baseline`` is the treated units' mean post-period rate minus the ATT (their
-    counterfactual). The CI limits are mapped the same way (the counterfactual is treated as
-    known, which slightly understates uncertainty; said in the notebooks).
+    ``observed`` is the treated units' observed mean post-period rate (held fixed); the
+    ratio is ``observed / (observed − ATT)`` and the interval ``observed / (observed − L)``
+    to ``observed / (observed − U)`` (:func:`nsv_eval.stats.designs.ratio_from_additive`,
+    the one mapping every design uses). When a limit's counterfactual would be 0 or
+    negative the ratio is unbounded above, which a report cannot show as a number: both
+    limits are then NaN (no usable interval), the estimate is kept.
     """
-    cf = baseline - att
-    if cf <= 0 or not np.isfinite(cf):
-        return (np.nan, np.nan, np.nan)
-    return ((cf + att) / cf, (cf + lower) / cf, (cf + upper) / cf)
+    est, lo, hi = ratio_from_additive(att, lower, upper, observed=observed)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        lo = hi = np.nan
+    return float(est), float(lo), float(hi)

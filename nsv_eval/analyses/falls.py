@@ -449,10 +449,12 @@ def treated_post_mean(panel: pd.DataFrame, res) -> float:
 def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     """The DiD simple ATT expressed as a rate ratio to the treated kommuner's counterfactual.
 
-    ``ratio = mean_post / (mean_post - ATT)``, and the same map for the confidence limits
-    (:func:`nsv_eval.analyses.effects.rate_ratio_from_att`). Approximate: the counterfactual
-    mean is treated as known (its own uncertainty is ignored, so the interval is slightly too
-    narrow), and a ratio of means is not the mean of kommune ratios.
+    ``ratio = mean_post / (mean_post - ATT)`` with the observed mean held fixed, and the
+    interval ``mean_post / (mean_post - L)`` to ``mean_post / (mean_post - U)``
+    (:func:`nsv_eval.stats.designs.ratio_from_additive` via
+    :func:`nsv_eval.analyses.effects.rate_ratio_from_att`): the observed mean is known, so
+    the interval of the ATT maps exactly onto the ratio. A ratio of means is not the mean of
+    kommune ratios.
 
     Returns
     -------
@@ -479,7 +481,8 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
             treated_post_mean=base,
             counterfactual_mean=base - float(row["estimate"]),
             att=float(row["estimate"]),
-            approximate=True,
+            att_lower=float(row["lower"]),
+            att_upper=float(row["upper"]),
         ),
     )
 

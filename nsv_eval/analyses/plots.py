@@ -85,10 +85,13 @@ def funnel(
     *,
     ax=None,
     overdispersion: str | None = None,
+    fdr: float | None = None,
 ):
     """Funnel plot of the age- and sex-standardised ratio (×100) of all kommuner.
 
-    Kommuner with 1-4 observed events are left out of the figure (disclosure).
+    Kommuner with 1-4 observed events are left out of the figure (disclosure). ``fdr``
+    (e.g. 0.05) rings the kommuner that stay outliers under Benjamini-Hochberg
+    false-discovery-rate control (:func:`nsv_eval.stats.funnel_limits`).
     """
     ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
     pts = funnel_points(prep, ind, years)
@@ -103,6 +106,7 @@ def funnel(
         statistic="ratio",
         multiplier=100,
         overdispersion=overdispersion,
+        fdr=fdr,
         title=f"{ind.label_da}: standardiseret ratio, {years[0]}–{years[-1]}",
         xlabel="Forventet antal (ud fra landets alders- og kønsspecifikke rater)",
         ylabel="Observeret / forventet × 100",

@@ -189,22 +189,21 @@ def sc_inference(res) -> dict[str, float]:
 def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResult:
     """The synthetic control's average post gap as a ratio to the synthetic path.
 
-    ``ratio = mean(treated) / mean(synthetic)`` over the post years, i.e.
-    ``1 + avg_gap / mean(synthetic)``; the interval limits of the average gap (from
-    :func:`sc_inference` unless given) map the same way (the synthetic mean treated as
-    known, so approximate). A limit at or below 0 (an interval wider than the rate itself)
-    is reported as NaN: the ratio is then not informative.
+    ``ratio = mean(treated) / mean(synthetic) = obs / (obs − avg_gap)`` over the post
+    years, with the kommune's observed mean ``obs`` held fixed; the interval of the average
+    gap (from :func:`sc_inference` unless given) maps to ``obs / (obs − L)`` …
+    ``obs / (obs − U)`` (:func:`nsv_eval.stats.designs.ratio_from_additive`). A limit whose
+    counterfactual would be 0 or below (an interval wider than the rate itself) is reported
+    as NaN: the ratio is then unbounded and not informative.
     """
     inf = sc_inference(res) if inference is None else inference
     path = res.path.set_index("time")
     post = res.details["post_times"]
+    obs = float(path.loc[post, "treated"].mean())
     syn = float(path.loc[post, "synthetic"].mean())
-    if syn <= 0:
-        est = lo = hi = np.nan
-    else:
-        est, lo, hi = (1 + float(inf[c]) / syn for c in ("estimate", "lower", "upper"))
-    if not (np.isfinite(lo) and lo > 0):
-        lo = hi = np.nan
+    est, lo, hi = effects.rate_ratio_from_att(
+        float(inf["estimate"]), float(inf["lower"]), float(inf["upper"]), obs
+    )
     tab = pd.DataFrame(
         [dict(term="gap_ratio", estimate=est, lower=lo, upper=hi, p_value=inf["p_value"])]
     )
@@ -215,7 +214,9 @@ def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResul
         scale="rate_ratio",
         conf=res.conf,
         assumptions=res.assumptions,
-        details=dict(synthetic_post_mean=syn, avg_gap=float(inf["estimate"]), approximate=True),
+        details=dict(
+            synthetic_post_mean=syn, treated_post_mean=obs, avg_gap=float(inf["estimate"])
+        ),
     )
 
 

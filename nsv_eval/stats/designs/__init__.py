@@ -8,6 +8,8 @@
 * :func:`kaplan_meier`, :func:`cox`, :func:`cumulative_incidence` — time to event, with
   death as a competing risk.
 * :func:`triangulate` — do two or more designs agree?
+* :func:`ratio_from_additive` — an additive effect (DiD ATT, synthetic-control gap) as a
+  ratio observed/counterfactual, with its interval.
 * :mod:`.diagnostics` — placebo-in-time, leave-one-out.
 """
 
@@ -16,6 +18,7 @@ from nsv_eval.stats.designs.cohort import cohort_effect, e_value
 from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
 from nsv_eval.stats.designs.did import did, twfe
 from nsv_eval.stats.designs.its import its
+from nsv_eval.stats.designs.ratio import ratio_from_additive
 from nsv_eval.stats.designs.survival import cox, cumulative_incidence, kaplan_meier
 from nsv_eval.stats.designs.synthetic_control import synthetic_control
 from nsv_eval.stats.designs.triangulate import triangulate
@@ -32,6 +35,7 @@ __all__ = [
     "its",
     "leave_one_out",
     "placebo_in_time",
+    "ratio_from_additive",
     "triangulate",
     "twfe",
 ]

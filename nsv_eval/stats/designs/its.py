@@ -290,6 +290,7 @@ def its(
     slope_change: bool = False,
     hac_lags: int | None = None,
     conf: float = 0.95,
+    interval: Literal["auto", "t", "z"] = "auto",
 ) -> ITSResult:
     """Segmented regression for an interrupted time series (Lopez Bernal et al. 2017).
 
@@ -319,7 +320,16 @@ def its(
     hac_lags : int, optional
         Newey-West (HAC) standard errors with this many lags.
     conf : float
-        Confidence level (Wald intervals; t-based for gaussian).
+        Confidence level of the Wald intervals.
+    interval : {"auto", "t", "z"}
+        Reference distribution of the Wald intervals and p-values. ``"auto"``: Student t
+        with the residual degrees of freedom when the dispersion is estimated
+        (``quasipoisson``, ``gaussian``) — as R's ``summary.glm`` does for quasi families,
+        since the estimated scale adds uncertainty that matters in short series — and the
+        normal for ``poisson`` and ``negbin`` (dispersion fixed or estimated jointly by
+        maximum likelihood). ``"z"`` gives normal limits for every family (R's
+        ``confint.default`` and ``Epi::ci.lin``, used in the tutorial of Lopez Bernal et al.
+        2017), ``"t"`` t limits for every family.
 
     Returns
     -------
@@ -335,6 +345,8 @@ def its(
 
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
+    if interval not in ("auto", "t", "z"):
+        raise ValueError(f"interval must be 'auto', 't' or 'z', not {interval!r}")
     if not 0 < conf < 1:
         raise ValueError(f"conf must be in (0, 1), not {conf!r}")
     if not isinstance(data, pd.DataFrame):
@@ -418,7 +430,10 @@ def its(
     res = model.fit(**fit_kw)
     params, cov = res.params, res.cov_params()
     pearson = float(np.sum(res.resid_pearson**2) / res.df_resid)
-    use_t = family == "gaussian"
+    if interval == "auto":
+        use_t = family in ("gaussian", "quasipoisson")
+    else:
+        use_t = interval == "t"
     q = 0.5 + conf / 2
     crit = stats.t.ppf(q, res.df_resid) if use_t else stats.norm.ppf(q)
     ratio = family in COUNT_FAMILIES
@@ -440,7 +455,7 @@ def its(
         X0["slope"] = 0.0
     eta0 = X0.to_numpy() @ params.to_numpy() + (off if off is not None else 0.0)
     var0 = np.einsum("ij,jk,ik->i", X0.to_numpy(), cov.to_numpy(), X0.to_numpy())
-    zc = stats.norm.ppf(q)
+    zc = crit
     inv = np.exp if family != "gaussian" else (lambda v: v)
     cf = pd.DataFrame(
         {
@@ -468,6 +483,8 @@ def its(
         intervention_start=intervention_start,
         n_pre=n_pre,
         n_post=n_post,
+        interval="t" if use_t else "z",
+        df_resid=float(res.df_resid),
         dispersion=pearson,
         negbin_alpha=alpha,
         durbin_watson=dw,

@@ -15,11 +15,16 @@ third-party packages are unmaintained or pull in heavy dependencies). It follows
 weights ``W(V)`` minimise the V-weighted predictor discrepancy (an inner quadratic programme
 on the simplex, solved with scipy's ``nnls`` on an augmented system), and the diagonal
 predictor-importance matrix ``V`` is chosen by Nelder-Mead (several starts) to minimise the
-pre-period mean squared prediction error of the outcome.
+pre-period mean squared prediction error of the outcome. The outcome never enters the inner
+problem, so V cannot hand the choice of W to the outcome (see ``_fit_weights``); V is
+reported in ``.table()`` (rows ``v[<predictor>]``) and a warning says when it is
+concentrated on one predictor. With the predictors of ADH (2010) this reproduces their
+Table 2 and California's rank 1 of 39 (``tests/test_synthetic_control.py``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,17 +82,24 @@ _ASSUMPTIONS = {
 # --------------------------------------------------------------------------------------
 # numerical core
 # --------------------------------------------------------------------------------------
-def _simplex_weights(x0: np.ndarray, x1: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Solve ``min_w sum_k v_k (x1_k - x0_k w)^2`` subject to ``w >= 0``, ``sum(w) = 1``.
+def _simplex_weights(
+    x0: np.ndarray, x1: np.ndarray, v: np.ndarray, ridge: np.ndarray | None = None
+) -> np.ndarray:
+    """Solve ``min_w sum_k v_k (x1_k - x0_k w)^2 + sum_j ridge_j w_j^2`` subject to
+    ``w >= 0``, ``sum(w) = 1``.
 
-    ``x0`` is predictors x donors, ``x1`` the treated unit's predictors. The equality
-    constraint is imposed by an extra, heavily weighted row in a non-negative least
-    squares problem (Lawson-Hanson ``nnls``), which is exact up to ~1e-10 and much faster
-    than a general-purpose SQP solver; the result is renormalised to sum to one.
+    ``x0`` is predictors x donors, ``x1`` the treated unit's predictors, ``ridge`` an
+    optional non-negative penalty per donor (default none). The equality constraint is
+    imposed by an extra, heavily weighted row in a non-negative least squares problem
+    (Lawson-Hanson ``nnls``), which is exact up to ~1e-10 and much faster than a
+    general-purpose SQP solver; the result is renormalised to sum to one.
     """
     sv = np.sqrt(v)
     a = sv[:, None] * x0
     b = sv * x1
+    if ridge is not None:
+        a = np.vstack([a, np.diag(np.sqrt(ridge))])
+        b = np.concatenate([b, np.zeros(x0.shape[1])])
     big = 1e3 * (1.0 + np.abs(a).max() + np.abs(b).max())
     a_aug = np.vstack([a, np.full((1, x0.shape[1]), big)])
     b_aug = np.append(b, big)
@@ -110,9 +122,27 @@ def _fmt_time(t: Any) -> str:
     return str(t)
 
 
-def _softmax(theta: np.ndarray) -> np.ndarray:
-    z = np.exp(theta - theta.max())
-    return z / z.sum()
+_TIE_BREAK = 1e-6  # weight of the predictor-distance tie-break in the inner problem
+_V_CONCENTRATED = 0.9  # a V with this share on one predictor triggers a warning
+
+
+def _v_from(theta: np.ndarray) -> np.ndarray:
+    """Predictor weights from the free parameters as in ``Synth``: ``|theta| / sum|theta|``."""
+    a = np.abs(theta)
+    total = a.sum()
+    return a / total if total > 0 else np.full(len(a), 1.0 / len(a))
+
+
+def _regression_start(x0: np.ndarray, x1: np.ndarray, z0: np.ndarray, z1: np.ndarray):
+    """``Synth``'s regression-based starting value for V: regress the pre-period outcomes
+    of all units on the scaled predictors (with intercept); V ~ diag(B B')."""
+    xall = np.column_stack([np.ones(x0.shape[1] + 1), np.column_stack([x1, x0]).T])
+    zall = np.column_stack([z1, z0]).T
+    beta = np.linalg.lstsq(xall, zall, rcond=None)[0][1:]
+    sv = np.einsum("kt,kt->k", beta, beta)
+    if not np.all(np.isfinite(sv)) or sv.sum() <= 0:
+        return None
+    return sv / sv.sum()
 
 
 def _fit_weights(
@@ -127,45 +157,58 @@ def _fit_weights(
     ``x0``/``x1``: scaled predictors (k x J, k); ``z0``/``z1``: pre-period outcomes used
     for choosing V (T0 x J, T0). When ``optimise_v`` is False, V is uniform.
 
-    With few predictors the treated unit often lies inside the convex hull of the donors,
-    so many weight vectors fit the predictors exactly and the inner problem has no unique
-    solution (the R/Stata ``Synth`` then returns whatever its interior-point solver lands
-    on). We break such ties explicitly: the pre-period outcomes enter the inner objective
-    with a tiny weight (1e-4 of one predictor in total), which picks, among the
-    (near-)exact predictor fits, the one with the smallest pre-period MSPE and leaves a
-    unique solution practically unchanged.
+    Nested optimisation as in ``Synth`` (Abadie, Diamond & Hainmueller 2011, J. Stat.
+    Softw. 42:13): the inner problem ``W(V)`` sees the predictors only, the outer problem
+    chooses V (on the simplex, ``|theta| / sum|theta|``) to minimise the pre-period outcome
+    MSPE of ``W(V)``. The outcome must not enter the inner problem: with an outcome term
+    there (even a tiny tie-break), any V that makes the predictor fit non-unique, e.g. all
+    weight on one predictor, hands the choice of W to the outcome, so the outer search
+    collapses V onto one predictor and every predictor set becomes the outcome-only fit.
+    Here W depends on the outcome only through V. The outer search is Nelder-Mead from
+    ``Synth``'s starts (uniform V, the regression-based V) and from V emphasising each
+    predictor in turn (the outer surface is flat and multimodal), the best one polished by
+    a restart.
     """
     k = x0.shape[0]
     if not optimise_v or k == 1:
         v = np.full(k, 1.0 / k)
         return _simplex_weights(x0, x1, v), v
 
-    zsd = float(np.std(np.column_stack([z0, z1]))) or 1.0
-    a = np.vstack([x0, z0 / zsd])
-    b = np.concatenate([x1, z1 / zsd])
-    tie = np.full(len(z1), 1e-4 / len(z1))
+    # Tie-break among exact predictor fits (the treated unit inside the donors' convex
+    # hull, e.g. a few lags as predictors): a tiny penalty on each donor's squared weight
+    # in proportion to its own V-weighted predictor distance from the treated unit, which
+    # prefers donors that resemble the treated unit (the idea of Abadie & L'Hour 2021,
+    # JASA 116:1817, in a quadratic form that nnls can solve). It uses the predictors only,
+    # so it cannot hand the choice of W to the outcome. A well-determined fit hardly moves;
+    # when V nearly ignores some predictors the fit is close to degenerate and the tie-break
+    # matters more (ADH 2010's Proposition 99: donor weights move by up to 0.005).
+    ridge = _TIE_BREAK * ((x1[:, None] - x0) ** 2).mean(axis=0)
 
     def inner(v: np.ndarray) -> np.ndarray:
-        return _simplex_weights(a, b, np.concatenate([v, tie]))
+        return _simplex_weights(x0, x1, v, ridge=ridge)
 
     def loss(theta: np.ndarray) -> float:
-        r = z1 - z0 @ inner(_softmax(theta))
+        r = z1 - z0 @ inner(_v_from(theta))
         return float(r @ r) / len(r)
 
-    # Starts: uniform V and V concentrated on each predictor in turn (as Synth tries
-    # several starting values); keep the best Nelder-Mead solution.
-    starts = [np.zeros(k)] + [np.where(np.arange(k) == j, 2.0, 0.0) for j in range(k)]
+    starts = [np.full(k, 1.0 / k)]
+    reg = _regression_start(x0, x1, z0, z1)
+    if reg is not None:
+        starts.append(reg)
+    for j in range(k):
+        s = np.full(k, 0.5 / (k - 1))
+        s[j] = 0.5
+        starts.append(s)
+    opts = {"xatol": 1e-5, "fatol": 1e-9, "maxiter": 150 * k}
     best_theta, best_loss = starts[0], np.inf
     for s in starts:
-        res = optimize.minimize(
-            loss,
-            s,
-            method="Nelder-Mead",
-            options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 200 * k},
-        )
+        res = optimize.minimize(loss, s, method="Nelder-Mead", options=opts)
         if res.fun < best_loss:
-            best_theta, best_loss = res.x, float(res.fun)
-    v = _softmax(best_theta)
+            best_theta, best_loss = _v_from(res.x), float(res.fun)
+    res = optimize.minimize(loss, best_theta, method="Nelder-Mead", options=opts)
+    if res.fun < best_loss:
+        best_theta = _v_from(res.x)
+    v = _v_from(best_theta)
     return inner(v), v
 
 
@@ -345,6 +388,12 @@ class SyntheticControlResult(EffectResult):
                 f"{_num(abs(est), lang)} {direction} den syntetiske kontrol; i den sidste "
                 f"periode ({_fmt_time(last_t)}) var forskellen {_num(last_gap, lang)}. "
             )
+            if d.get("v_concentrated"):
+                txt += (
+                    f"Prediktorvægtene (V) lægger {_num(100 * d['v_max'], lang, 0)} % på én "
+                    f"prediktor ({d['v'].idxmax()}), så donorerne er valgt næsten kun efter "
+                    "den. "
+                )
             if not d.get("placebo_run", True):
                 return txt + (
                     "Placebotesten er ikke kørt, så der er hverken p-værdi eller konfidensinterval."
@@ -383,6 +432,11 @@ class SyntheticControlResult(EffectResult):
             f"control; in the last period ({_fmt_time(last_t)}) the gap was "
             f"{_num(last_gap, lang)}. "
         )
+        if d.get("v_concentrated"):
+            txt += (
+                f"The predictor weights (V) put {_num(100 * d['v_max'], lang, 0)}% on one "
+                f"predictor ({d['v'].idxmax()}), so the donors are chosen almost by it alone. "
+            )
         if not d.get("placebo_run", True):
             return txt + "The placebo test was not run, so there is no p-value or interval."
         txt += (
@@ -518,7 +572,9 @@ def synthetic_control(
         outcome is a predictor with equal importance, i.e. the weights minimise the
         pre-period mean squared prediction error directly. When given, the predictor
         importance matrix V is chosen to minimise the pre-period outcome MSPE (nested
-        optimisation as in the ``Synth`` package).
+        optimisation as in the ``Synth`` package). A ``UserWarning`` is issued when V puts
+        90 % or more on one predictor (``details["v_concentrated"]``): the donor weights
+        are then chosen to match essentially that predictor alone.
     donors : list, optional
         Units allowed in the synthetic control (default: every unit except the treated).
     pre_period : list, optional
@@ -548,8 +604,9 @@ def synthetic_control(
     SyntheticControlResult
         ``table()`` holds the average post-period gap (main term ``avg_post_gap``) with the
         permutation p-value and an interval from inverting the placebo test under a
-        constant effect (Firpo & Possebom 2018, J. Causal Inference 6:2), and one row per
-        post period (``gap_<time>``, no interval).
+        constant effect (Firpo & Possebom 2018, J. Causal Inference 6:2), one row per
+        post period (``gap_<time>``, no interval) and one row per predictor with its
+        weight in V (``v[<predictor>]``, no interval; uniform without ``predictors``).
 
     Raises
     ------
@@ -628,6 +685,18 @@ def synthetic_control(
         )
 
     main = _fit_one(y, xmat, treated_unit, donor_list, fit_times, fit_times, post_times)
+    v_max = float(main.v.max())
+    v_concentrated = xmat is not None and len(main.v) > 1 and v_max >= _V_CONCENTRATED
+    if v_concentrated:
+        warnings.warn(
+            f"synthetic_control: the predictor weights V put {v_max:.0%} on "
+            f"{main.v.idxmax()!r}, so the donor weights are chosen essentially to match that "
+            "one predictor. The pre-period loss is often flat in V (V is weakly identified "
+            "while W may still be stable): check the V rows of .table() and .balance, and "
+            "compare with the outcome-only fit (predictors=None).",
+            UserWarning,
+            stacklevel=2,
+        )
 
     # ---- placebos --------------------------------------------------------------------
     rows = [
@@ -712,6 +781,18 @@ def synthetic_control(
                 "p_value": np.nan,
             }
         )
+    # V, the predictor importance (uniform when the outcome's pre-period values are the
+    # predictors): one row per predictor, no interval.
+    for label, vk in main.v.items():
+        rows_tab.append(
+            {
+                "term": f"v[{label}]",
+                "estimate": float(vk),
+                "lower": np.nan,
+                "upper": np.nan,
+                "p_value": np.nan,
+            }
+        )
     effects = pd.DataFrame(rows_tab)
 
     weights = (
@@ -740,6 +821,8 @@ def synthetic_control(
         "intervention_start": intervention_start,
         "weights": weights,
         "v": main.v,
+        "v_max": v_max,
+        "v_concentrated": v_concentrated,
         "path": main.path,
         "balance": balance,
         "placebos": plc,

@@ -15,6 +15,14 @@ performance indicators", Qual Saf Health Care 14:347-351): Pearson z-scores agai
 target, winsorised (10 % each tail by default) to estimate the dispersion φ; either a
 multiplicative widening ``sqrt(φ)`` or an additive random-effects variance τ²
 (DerSimonian-Laird moment estimator). Adjusted limits use the normal approximation.
+
+Multiple comparisons: a funnel of 98 kommuner at 95 % flags about five kommuner by chance
+alone. Every unit therefore also gets the two-sided p-value of its funnel test
+(``p_value``), and ``fdr=q`` adds Benjamini & Hochberg's (1995, JRSS B 57:289)
+false-discovery-rate control over the units (statsmodels ``multipletests``, ``fdr_bh``):
+``q_value`` (BH-adjusted p-value) and ``outlier_fdr`` / ``flag_fdr`` for the units whose
+q-value is at most ``q`` — among those, the expected share of false alarms is at most ``q``.
+The PHE ``flag`` column is left as it is (per-unit limits, no multiplicity control).
 """
 
 from __future__ import annotations
@@ -202,6 +210,7 @@ def funnel_limits(
     overdispersion: Overdispersion = None,
     winsor: float = 0.1,
     grid: Sequence[float] | None = None,
+    fdr: float | None = None,
 ) -> FunnelResult:
     """Funnel-plot control limits over a grid, plus each unit's z-score and flag.
 
@@ -231,11 +240,17 @@ def funnel_limits(
         values (denominators, person-years or expected counts). Rates and ratios without
         adjustment: the integer event counts at which the exact limits are traced (PHE's
         method; each gives its own x). Default: PHE's 100-point grid.
+    fdr : float, optional
+        False-discovery rate (e.g. 0.05) for Benjamini-Hochberg control over the units'
+        funnel p-values; adds ``q_value``, ``outlier_fdr`` (bool) and ``flag_fdr``
+        (``"High (FDR 5 %)"``, ``"Low (FDR 5 %)"`` or ``"Not significant"``). Default: no
+        multiplicity control (PHE's flags only).
 
     Returns
     -------
     FunnelResult
-        ``limits`` (long table) and ``units`` (z-scores and flags), with φ and τ².
+        ``limits`` (long table) and ``units`` (z-scores, flags and ``p_value``; with
+        ``fdr`` also ``q_value``, ``outlier_fdr`` and ``flag_fdr``), with φ and τ².
 
     Notes
     -----
@@ -243,6 +258,13 @@ def funnel_limits(
     proportions against the Wilson-based funnel at the unit's own denominator; ratios and
     rates by whether the unit's exact (O < 10) / Byar (O >= 10) interval excludes the
     target. With an adjustment the flag uses the adjusted z-score against normal quantiles.
+
+    The unit's ``p_value`` is the two-sided p-value of the same test: for proportions the
+    score test ``2·Φ(−|z|)`` (the test the Wilson interval inverts); for rates and ratios
+    without adjustment the exact Poisson test of O against the expected count under the
+    target, ``min(1, 2·min(P(X ≤ O), P(X ≥ O)))`` (the test the exact interval inverts; PHE's
+    Byar approximation for O ≥ 10 can differ from it at the margin); with an adjustment
+    ``2·Φ(−|z_adjusted|)``.
     """
     data = check_frame(data)
     if statistic not in ("proportion", "rate", "ratio"):
@@ -253,6 +275,8 @@ def funnel_limits(
         )
     if not 0 <= winsor < 0.5:
         raise InputError(f"winsor must be in [0, 0.5), not {winsor!r}.")
+    if fdr is not None and not 0 < fdr < 1:
+        raise InputError(f"fdr must be between 0 and 1 (e.g. 0.05), not {fdr!r}.")
     lv = tuple(sorted(check_conf(c, "levels") for c in levels))
     check_columns(data, [numerator, denominator])
     num = numeric_column(data, numerator, [])
@@ -377,6 +401,28 @@ def funnel_limits(
     units["z"] = z
     units["z_adjusted"] = z_adj
     units["flag"] = pd.Series(flags, index=data.index, dtype="str")
+
+    # --- p-values and false-discovery-rate control --------------------------------------
+    if overdispersion is None and statistic != "proportion":
+        expected = theta * den if statistic == "rate" else den
+        p_lo = stats.poisson.cdf(num, expected)
+        p_hi = stats.poisson.sf(num - 1, expected)
+        pval = np.minimum(1.0, 2 * np.minimum(p_lo, p_hi))
+    else:
+        pval = 2 * stats.norm.sf(np.abs(z_adj))
+    units["p_value"] = pval
+    if fdr is not None:
+        from statsmodels.stats.multitest import multipletests
+
+        reject, qval, _, _ = multipletests(pval, alpha=fdr, method="fdr_bh")
+        units["q_value"] = qval
+        units["outlier_fdr"] = reject
+        tag = f"FDR {fdr * 100:g} %".replace(".", ",")
+        high = est > theta
+        flag_fdr = np.where(
+            reject & high, f"High ({tag})", np.where(reject, f"Low ({tag})", NOT_SIGNIFICANT)
+        )
+        units["flag_fdr"] = pd.Series(flag_fdr, index=data.index, dtype="str")
     return FunnelResult(
         statistic=statistic,
         target=theta * mult,
@@ -428,6 +474,7 @@ def funnel_plot(
     limit_label: str = "{level} % kontrolgrænse",
     ax: Any = None,
     result: FunnelResult | None = None,
+    fdr: float | None = None,
 ):
     """Draw a funnel plot: units, target line, control limits and a highlighted unit.
 
@@ -449,6 +496,10 @@ def funnel_plot(
         Axes to draw into; a new figure is created otherwise.
     result : FunnelResult, optional
         Precomputed limits.
+    fdr : float, optional
+        Ring the units that are outliers after Benjamini-Hochberg false-discovery-rate
+        control at this rate (see :func:`funnel_limits`; also honoured for a ``result``
+        computed with ``fdr``).
 
     Returns
     -------
@@ -466,6 +517,7 @@ def funnel_plot(
         multiplier=multiplier,
         levels=levels,
         overdispersion=overdispersion,
+        fdr=fdr,
     )
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -504,6 +556,19 @@ def funnel_plot(
         linewidth=0.3,
         zorder=3,
     )
+    if "outlier_fdr" in units and units["outlier_fdr"].any():
+        out = units.loc[units["outlier_fdr"].astype(bool)]
+        tag = units.loc[out.index[0], "flag_fdr"].split("(")[-1].rstrip(")")
+        ax.scatter(
+            out["x"],
+            out["estimate"],
+            s=110,
+            facecolors="none",
+            edgecolors=OKABE_ITO["black"],
+            linewidth=1.1,
+            zorder=5,
+            label=f"Afviger ({tag})",
+        )
     if is_hi.any():
         hi_units = units.loc[is_hi]
         ax.scatter(
