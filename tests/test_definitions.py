@@ -142,3 +142,27 @@ def test_definition_files_ship_as_package_data():
     root = Path(__file__).resolve().parents[1]
     data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     assert "definitions/*.yaml" in data["tool"]["setuptools"]["package-data"]["nsv_eval"]
+
+
+def test_cli_lists_definitions_with_version_and_source(capsys):
+    from nsv_eval.cli import main
+
+    assert main(["definitions"]) == 0
+    out = capsys.readouterr().out
+    for id in OFFICIAL_IDS:
+        assert f"\n{id}  —  " in out
+    assert "official 1.0, legacy_medical 0.9" in out
+    assert "Genindlæggelser i somatik og psykiatri" in out  # the source's title
+
+    assert main(["definitions", "readmission"]) == 0
+    out = capsys.readouterr().out
+    assert "Tæller:" in out and "admission_min_hours = 12" in out
+    assert "Opgøres særskilt for: somatik, psykiatri" in out
+    assert "Andre varianter: legacy_medical" in out
+
+    assert main(["definitions", "readmission", "--lang", "en", "--variant", "legacy_medical"]) == 0
+    out = capsys.readouterr().out
+    assert "Numerator:" in out and "Variant legacy_medical" in out
+
+    assert main(["definitions", "readmision"]) == 1
+    assert "Did you mean 'readmission'" in capsys.readouterr().err
