@@ -61,16 +61,7 @@ from nsv_eval import definitions, reference
 from nsv_eval.clean import _db
 from nsv_eval.clean._db import Period, sql_date
 
-COURSE_VARIANTS: dict[str, str] = {
-    "readmission": "legacy_medical",
-    "preventable": "legacy",
-    "short_stay": "legacy",
-    "fall_injury": "legacy",
-    "hip_fracture": "legacy",
-    "copd_acute": "legacy",
-    "diabetes_acute": "legacy",
-    "heart_failure_acute": "legacy",
-}
+COURSE_VARIANTS: dict[str, str] = definitions.COURSE_VARIANTS
 """The variant of each indicator definition (``nsv_eval/definitions``) this course-based
 cleaning computes: nsv-eval's earlier definitions. Thresholds and code lists below are read
 from those files; the official definitions need hospital stays (``nsv_eval.definitions.flags``)."""

@@ -71,6 +71,21 @@ class DefinitionError(InputError):
     """A definition file is malformed, or a definition/key asked for does not exist."""
 
 
+COURSE_VARIANTS: dict[str, str] = {
+    "readmission": "legacy_medical",
+    "preventable": "legacy",
+    "short_stay": "legacy",
+    "fall_injury": "legacy",
+    "hip_fracture": "legacy",
+    "copd_acute": "legacy",
+    "diabetes_acute": "legacy",
+    "heart_failure_acute": "legacy",
+}
+"""The variant of each indicator that the course-based cleaning (``nsv_eval.clean.flags``,
+the cube and the catalogue) computes: nsv-eval's earlier definitions. The official
+definitions need hospital stays and are applied by :mod:`nsv_eval.definitions.flags`."""
+
+
 def _text(v: Any) -> str:
     return v.isoformat() if isinstance(v, dt.date) else str(v)
 
@@ -409,6 +424,7 @@ def selected(choice: Mapping[str, str] | None = None) -> dict[str, Definition]:
 
 
 __all__ = [
+    "COURSE_VARIANTS",
     "OFFICIAL",
     "CodeSet",
     "Definition",
