@@ -80,6 +80,9 @@ def test_selection_follows_the_data_and_refuses_a_mix():
         R.resolve_selection(built, params)
     ok = R.resolve_selection(built, {"definitions": {"readmission": "official"}})
     assert ok["readmission"] == "official"
+    # data prepared before definitions were recorded: the course pipeline's variants
+    with pytest.raises(NsvError, match="definitions.readmission"):
+        R.resolve_selection({"period": {}}, {"definitions": {"readmission": "official"}})
 
 
 NB_SETUP = """

@@ -136,14 +136,24 @@ def prepare_stays(stays: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
     return s.sort_values(["person_id", "start", "stay_id"], kind="stable").reset_index(drop=True)
 
 
+def _match_distinct(codes: pd.Series, cs: D.CodeSet):
+    """``cs.matches`` evaluated once per distinct code (a register has few distinct codes)."""
+    idx, uniq = pd.factorize(codes, use_na_sentinel=True)
+    hit = cs.matches(pd.Series(uniq, dtype="object")).to_numpy(bool)
+    out = hit[idx]
+    out[idx < 0] = False
+    return out
+
+
 def _codes_match(s: pd.DataFrame, cs: D.CodeSet, diagnoses: str) -> pd.Series:
     """Action diagnosis (``diagnoses="action"``) or any A/B diagnosis (``"all"``) in ``cs``."""
-    hit = cs.matches(s["action_diagnosis"]).to_numpy(bool)
+    hit = _match_distinct(s["action_diagnosis"], cs)
     if diagnoses == "all" and "diagnoses" in s.columns:
         ex = s["diagnoses"].explode()
         ex = ex[ex.notna()]
         if len(ex):
-            any_hit = cs.matches(ex.astype(str)).groupby(ex.index).any()
+            any_hit = pd.Series(_match_distinct(ex.astype(str), cs), index=ex.index)
+            any_hit = any_hit.groupby(level=0).any()
             hit = hit | any_hit.reindex(s.index, fill_value=False).to_numpy(bool)
     return pd.Series(hit, index=s.index)
 
@@ -402,7 +412,7 @@ def flag_stays(
             s[key] = flag_cohort_admissions(s, persons, d, data_start=data_start)
     used = ("readmission", *RATE_IDS, *COHORT_IDS)
     s.attrs["definitions"] = {k: defs[k].stamp() for k in used}
-    s.attrs["notes"] = notes
+    s.attrs["notes"] = list(dict.fromkeys(notes))
     return s
 
 

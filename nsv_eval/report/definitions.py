@@ -82,10 +82,13 @@ def resolve_selection(
     """Indicator id → variant used by a run: the prepared data's, checked against params.
 
     Raises :class:`~nsv_eval.errors.NsvError` when the parameters ask for another variant
-    than the data were prepared with.
+    than the data were prepared with (a manifest without ``definitions.indicators`` comes
+    from the course-based cleaning: :data:`nsv_eval.definitions.COURSE_VARIANTS`).
     """
     wanted = dict((params or {}).get("definitions") or {})
-    built = ((manifest or {}).get("definitions") or {}).get("indicators") or {}
+    # data prepared before the manifest recorded its definitions were built by the
+    # course-based cleaning, i.e. with its variants
+    built = ((manifest or {}).get("definitions") or {}).get("indicators") or D.COURSE_VARIANTS
     used = {k: v["variant"] if isinstance(v, Mapping) else str(v) for k, v in built.items()}
     for id, variant in wanted.items():
         if id in used and used[id] != variant:
