@@ -356,6 +356,9 @@ def test_bad_input_names_column_and_row():
         F.flag_stays(pd.DataFrame(good).drop(columns="somatic"), pd.DataFrame([person("a")]))
     with pytest.raises(InputError, match="column person_id: 'zz'.*stay_id 1"):
         F.flag_stays(pd.DataFrame([stay(1, "zz", T0, 20)]), pd.DataFrame([person("a")]))
+    mixed = pd.DataFrame([stay(1, "a", T0, 11.0)]).assign(admission=True)
+    with pytest.raises(InputError, match="column admission: stay_id 1.*admission_min_hours is 12"):
+        F.flag_stays(mixed, pd.DataFrame([person("a")]))
     bad = pd.DataFrame(good)
     bad.loc[0, "end"] = T0 - pd.Timedelta(hours=1)
     with pytest.raises(InputError, match="stay_id 1 ends before it starts"):

@@ -399,6 +399,19 @@ def flag_stays(
     defs = D.selected(choice)
     s = prepare_stays(stays, persons)
     notes: list[str] = []
+    official = D.get("readmission")
+    if "admission" in s.columns:
+        # the stays table's own 12-hour flag (clean.stays) must agree with the official rule
+        differ = s["admission"].astype(bool) != _admission(s, official)
+        if differ.any():
+            row = s.loc[differ].iloc[0].to_dict()
+            row = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            raise InputError(
+                f"stays: column admission: stay_id {row['stay_id']!r} ({row['hours']} h) is "
+                f"{'an' if row['admission'] else 'no'} admission in the stays table but "
+                f"admission_min_hours is {official.threshold('admission_min_hours')} "
+                f"in {official.path}"
+            )
     s["admission"] = _admission(s, defs["readmission"])
     r = flag_readmission(s, defs["readmission"], period=period, notes=notes)
     s = pd.concat([s, r], axis=1)

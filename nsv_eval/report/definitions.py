@@ -174,7 +174,7 @@ def definition_html(d: D.Definition, lang: str = "da") -> str:
     n_unconfirmed = len(d.unconfirmed)
     note = (
         f" {n_unconfirmed} detalje(r) kunne ikke bekræftes i den officielle dokumentation; "
-        f"se <code>nsv-eval definitions {_e(d.id)}</code>."
+        f"se <code>nsv-eval definitions {_e(d.ref)}</code>."
         if da and n_unconfirmed
         else (f" {n_unconfirmed} detail(s) could not be confirmed." if n_unconfirmed else "")
     )
