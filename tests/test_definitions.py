@@ -52,7 +52,8 @@ def test_official_readmission_carries_the_esundhed_thresholds():
         "accident_violence_selfharm",
     }
     assert d.contact_causes("accident_violence_selfharm") == ("ALCC02", "ALCC03", "ALCC04")
-    assert d.unconfirmed  # what could not be confirmed is said in the file
+    assert d.unconfirmed  # what could not be confirmed is said in the file, in both languages
+    assert all(u["da"] and u["en"] for u in d.unconfirmed)
 
 
 def test_code_sets_match_sks_and_icd10_spellings():
@@ -114,6 +115,12 @@ def _copy(tmp_path: Path, name: str = "hip_fracture.yaml") -> Path:
             r"key 'exclusions\[0\].rule.codes'",
         ),
         ("exclusions: []", "exclusions: []\nextra: 1", r"key 'extra': unknown key"),
+        (
+            '  - da: "Ophold med hoftebrud kun som bidiagnose tælles ikke."\n'
+            '    en: "A stay with hip fracture as secondary diagnosis only is not counted."',
+            "  - only one language",
+            r"key 'unconfirmed\[0\]': must be a mapping",
+        ),
     ],
 )
 def test_malformed_file_errors_name_file_and_key(tmp_path, old, new, message):

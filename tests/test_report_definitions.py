@@ -36,7 +36,10 @@ def test_appendix_shows_population_numerator_denominator_source_version():
     assert d.source["url"] in page and R._e(d.source["title"]) in page
     assert "variant <code>official</code>, version 1.0" in page
     assert "ikke den officielle" not in page
-    assert "nsv-eval definitions readmission" in page  # points at what is unconfirmed
+    assert "nsv-eval definitions readmission" in page  # points at the whole definition
+    assert "Forbehold (ikke bekræftet)" in page  # and says what could not be confirmed
+    for u in d.unconfirmed:
+        assert R._e(u["da"]) in page
     assert scan_html(page) == []  # no tables, no CPR-like numbers
 
 

@@ -129,7 +129,7 @@ class Definition:
     exclusions: tuple[Mapping[str, Any], ...]
     standardisation: Mapping[str, Any]
     source: Mapping[str, Any]
-    unconfirmed: tuple[str, ...]
+    unconfirmed: tuple[Mapping[str, str], ...]
     kontaktaarsag: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cohort: Mapping[str, Any] | None = None
     reported_by: tuple[str, ...] = ()
@@ -299,8 +299,14 @@ def _validate(raw: Any, file: str) -> Definition:
     if not str(source["url"]).startswith(("https://", "http://")):
         raise _fail(file, "source.url", f"must be a web address, got {source['url']!r}")
     unconfirmed = raw["unconfirmed"]
-    if not isinstance(unconfirmed, list) or not all(isinstance(u, str) for u in unconfirmed):
-        raise _fail(file, "unconfirmed", "must be a list of texts (empty when all is confirmed)")
+    if not isinstance(unconfirmed, list):
+        raise _fail(file, "unconfirmed", "must be a list of {da, en} (empty when all is confirmed)")
+    unconfirmed = [
+        _bilingual({"item": u}, "item", file) if isinstance(u, Mapping) else u for u in unconfirmed
+    ]
+    for i, u in enumerate(unconfirmed):
+        if not isinstance(u, Mapping):
+            raise _fail(file, f"unconfirmed[{i}]", "must be a mapping with da and en texts")
     cohort = raw.get("cohort")
     if cohort is not None:
         if not isinstance(cohort, Mapping) or cohort.get("codes") not in codes:
@@ -324,7 +330,7 @@ def _validate(raw: Any, file: str) -> Definition:
         exclusions=tuple(dict(e) for e in exclusions),
         standardisation=dict(std),
         source={k: (_text(v) if isinstance(v, dt.date) else v) for k, v in source.items()},
-        unconfirmed=tuple(unconfirmed),
+        unconfirmed=tuple(dict(u) for u in unconfirmed),
         kontaktaarsag={str(k): dict(v) for k, v in kontakt.items()},
         cohort=dict(cohort) if cohort else None,
         reported_by=tuple(raw.get("reported_by") or ()),

@@ -141,7 +141,7 @@ def full_text(d: D.Definition, lang: str = "da") -> str:
         out += _para(h["published_range"], str(d.published_range.get(lang, "")))
     out.append(f"{h['unconfirmed']}:")
     out += [
-        textwrap.fill(f"- {u}", 96, initial_indent="  ", subsequent_indent="    ")
+        textwrap.fill(f"- {u[lang]}", 96, initial_indent="  ", subsequent_indent="    ")
         for u in d.unconfirmed
     ] or [f"  {h['none']}"]
     others = [v for v in D.variants(d.id) if v != d.variant]

@@ -171,13 +171,11 @@ def definition_html(d: D.Definition, lang: str = "da") -> str:
         f"({_e(src['version'])}, {_e(src['date'])}). "
         f'<a href="{url}">{url}</a></dd>'
     )
-    n_unconfirmed = len(d.unconfirmed)
-    note = (
-        f" {n_unconfirmed} detalje(r) kunne ikke bekræftes i den officielle dokumentation; "
-        f"se <code>nsv-eval definitions {_e(d.ref)}</code>."
-        if da and n_unconfirmed
-        else (f" {n_unconfirmed} detail(s) could not be confirmed." if n_unconfirmed else "")
-    )
+    if d.unconfirmed:
+        items = "".join(f"<li>{_e(u[lang])}</li>" for u in d.unconfirmed)
+        head = "Forbehold (ikke bekræftet)" if da else "Not confirmed"
+        parts.append(f"<dt>{head}</dt><dd><ul>{items}</ul></dd>")
+    note = f" Hele definitionen: <code>nsv-eval definitions {_e(d.ref)}</code>." if da else ""
     parts.append(
         f"<dt>{label['version']}</dt><dd><code>{_e(d.id)}</code>, variant "
         f"<code>{_e(d.variant)}</code>, version {_e(d.version)} ({_e(d.date)}).{note}</dd>"
