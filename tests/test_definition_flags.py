@@ -225,6 +225,14 @@ def test_legacy_medical_variant_is_selectable_and_differs():
         old.loc[1, "index_admission"] and old.loc[1, "readmitted_30d"]
     )  # no 12-h rule, injuries count
     assert old.attrs["definitions"]["readmission"]["variant"] == "legacy_medical"
+    planned = run(
+        [stay(1, "a", T0, 30, acute=False)], [person("a")], choice={"readmission": "legacy_medical"}
+    )
+    assert not planned.loc[1, "index_admission"]  # the legacy index is acute only
+    surgical = run(
+        [stay(1, "a", T0, 30, "DS720")], [person("a")], choice={"readmission": "legacy_medical"}
+    )
+    assert not surgical.loc[1, "index_admission"]  # and medical only
 
 
 # -- rate indicators -----------------------------------------------------------------------

@@ -71,3 +71,52 @@ def test_default_parameters_select_what_the_cleaning_computes():
     recorded = prepare.definitions()["indicators"]
     assert {k: v["variant"] for k, v in recorded.items()} == D.COURSE_VARIANTS
     assert recorded["readmission"]["version"] == D.get("readmission", "legacy_medical").version
+
+
+def test_legacy_variants_on_stays_reproduce_the_course_pipeline(prepared_dir):
+    """Independent computation: the pandas stay flags with the legacy variants give the same
+    flags as the DuckDB course cleaning (courses stand in for stays: all somatic)."""
+    import json
+
+    import pandas as pd
+
+    from nsv_eval.definitions import flags as F
+
+    c = pd.read_parquet(prepared_dir / "courses.parquet")
+    persons = pd.read_parquet(prepared_dir / "persons.parquet")
+    period = json.loads((prepared_dir / "manifest.json").read_text(encoding="utf-8"))["period"]
+    stays = pd.DataFrame(
+        {
+            "stay_id": c["course_id"],
+            "person_id": c["person_id"],
+            "start": c["admit_time"],
+            "end": c["discharge_time"],
+            "hours": c["los_hours"],
+            "acute": c["acute"],
+            "somatic": True,
+            "action_diagnosis": c["diagnosis"],
+        }
+    )
+    f = F.flag_stays(
+        stays, persons, period=(period["start"], period["end"]), choice=D.COURSE_VARIANTS
+    )
+    f = f.set_index("stay_id").loc[c["course_id"]]
+    c = c.set_index("course_id")
+    assert c["readmit_index"].sum() > 100 and c["readmit_30d"].sum() > 10
+    same = {
+        "readmit_index": "index_admission",
+        "readmit_30d": "readmitted_30d",
+        "preventable": "preventable",
+        "hip_fracture": "hip_fracture",
+        "copd_acute": "copd_acute",
+        "diabetes_acute": "diabetes_acute",
+    }
+    for course_col, stay_col in same.items():
+        assert (c[course_col].to_numpy() == f[stay_col].to_numpy()).all(), course_col
+    # fall injuries and short stays: the course flags carry no age limit; the catalogue
+    # takes 65+ (the definition's min_age) from the cube's age bands
+    old = c["age"].to_numpy() >= 65
+    for col in ("fall_injury", "short_stay"):
+        assert (c[col].to_numpy() & old == f[col].to_numpy()).all(), col
+    days = c["days_to_readmission"].to_numpy() - f["days_to_readmission"].to_numpy()
+    assert abs(pd.Series(days).fillna(0)).max() < 1e-9

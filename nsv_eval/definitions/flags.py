@@ -220,7 +220,9 @@ def flag_readmission(
     window = pd.Timedelta(days=int(d.threshold("window_days")))
     adm = _admission(s, d)
     alive = s["death_date"].isna() | (s["death_date"] > s["end"].dt.normalize())
-    index = adm & alive & (s["age"] >= int(d.threshold("min_age"))).fillna(False)
+    index = adm & (s["age"] >= int(d.threshold("min_age"))).fillna(False)
+    if d.thresholds.get("index_alive_at_discharge", True):
+        index &= alive
     if d.thresholds.get("index_acute_only", False):
         index &= s["acute"]
     index &= ~excluded(s, d, "index", notes)
