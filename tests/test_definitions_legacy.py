@@ -54,6 +54,9 @@ def test_thresholds_are_the_earlier_ones():
     assert flags.PREVENTABLE_MIN_AGE == 65
     assert flags.SHORT_STAY_HOURS == 24.0
     assert flags.DEATH_WINDOW_DAYS == 30
+    from nsv_eval.clean import CHAIN_GAP_HOURS
+
+    assert CHAIN_GAP_HOURS == 4.0
 
 
 def test_catalogue_is_the_earlier_one_and_names_its_definitions():
