@@ -116,6 +116,17 @@ def _one_of(*allowed: str) -> Callable[[str, Any, Path | str], None]:
 
 _AREA = _one_of("kommune", "region", "land")
 
+
+def _check_definition(path: str, v: Any, file: Path | str) -> None:
+    from nsv_eval import definitions
+
+    id = path.split(".", 1)[1]
+    allowed = definitions.variants(id)
+    if v not in allowed:
+        opts = ", ".join(f"'{a}'" for a in allowed)
+        raise InputError(f"{_where(path, file)} must be one of {opts}, got {v!r}")
+
+
 RULES: dict[str, Callable[[str, Any, Path | str], None]] = {
     "period.start": _check_year,
     "period.end": _check_year,
@@ -124,6 +135,7 @@ RULES: dict[str, Callable[[str, Any, Path | str], None]] = {
     "conf": _check_conf,
     "intervention_dates": _check_interventions,
     "unit_costs_dkk.*": _check_cost,
+    "definitions.*": _check_definition,
     "studies.fald.cohort_scope": _AREA,
     "studies.fald.did_control": _one_of("notyet", "never"),
     "studies.genindlaeggelser.scope": _AREA,

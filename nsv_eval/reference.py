@@ -5,7 +5,8 @@
   official kommune and region codes (Danmarks Statistik's classification) with populations
   rounded to thousands at roughly the mid-2020s level. The populations are good enough to
   size the synthetic Denmark; real analyses use Danmarks Statistik's FOLK1A tables.
-* ICD-10 code lists (``ICD10``) for the outcomes in the seeds, each with its source.
+* ICD-10 code lists (``ICD10``) for the outcomes in the seeds, read from the indicator
+  definition files (``nsv_eval/definitions``, legacy variants), each with its source.
 * The European Standard Population 2013 (``esp2013()``), 5-year bands to 95+
   (Eurostat, "Revision of the European Standard Population", 2013 edition, table 3.1).
 
@@ -160,109 +161,52 @@ def is_valid_icd10(codes: pd.Series) -> pd.Series:
     return normalise_icd10(codes).notna()
 
 
-def _rng(letter: str, lo: int, hi: int) -> tuple[str, ...]:
-    return tuple(f"{letter}{i:02d}" for i in range(lo, hi + 1))
-
-
-ICD10: dict[str, CodeList] = {
-    "preventable": CodeList(
-        name="preventable",
-        label_da="Forebyggelige indlæggelser blandt ældre",
-        prefixes=(
-            # nedre luftvejssygdom (lower respiratory infection)
-            "J100",
-            "J110",
-            *_rng("J", 12, 18),
-            *_rng("J", 20, 22),
-            # urinvejsinfektion
-            "N10",
-            "N300",
-            "N308",
-            "N309",
-            "N390",
-            # gastroenteritis
-            "A04",
-            "A08",
-            "A09",
-            # dehydrering; væske- og elektrolytforstyrrelser
-            "E86",
-            "E87",
-            # forstoppelse
-            "K590",
-            # ernæringsbetinget anæmi
-            *_rng("D", 50, 53),
-            # tryksår
-            "L89",
-            # brud (fractures)
-            "S02",
-            "S12",
-            "S22",
-            "S32",
-            "S42",
-            "S52",
-            "S62",
-            "S72",
-            "S82",
-            "T08",
-            "T10",
-            "T12",
-            # sociale og plejemæssige forhold
-            "Z74",
-            "Z75",
-        ),
-        source=(
-            "Sundhedsdatastyrelsen (eSundhed/KØS), 'Forebyggelige indlæggelser blandt ældre' "
-            "(65+ år): akutte indlæggelser med aktionsdiagnose i 11 grupper — nedre "
-            "luftvejssygdom, urinvejsinfektion, gastroenteritis, dehydrering, væske- og "
-            "elektrolytforstyrrelser, forstoppelse, ernæringsbetinget anæmi, tryksår, brud, "
-            "sociale og plejemæssige forhold. Code list transcribed from the national "
-            "definition; check it against the current eSundhed documentation before "
-            "publishing official figures."
-        ),
-    ),
-    "fall_injury": CodeList(
-        name="fall_injury",
-        label_da="Faldulykker (skader efter fald)",
-        prefixes=(*_rng("W", 0, 19), "S720", "S721", "S722"),
-        source=(
-            "WHO ICD-10 chapter XX, external causes W00-W19 (falls), plus hip fracture "
-            "S72.0-S72.2 (fractura colli femoris, pertrochanterica, subtrochanterica), "
-            "which in the 65+ population are almost always caused by a fall."
-        ),
-    ),
-    "hip_fracture": CodeList(
-        name="hip_fracture",
-        label_da="Hoftebrud",
-        prefixes=("S720", "S721", "S722"),
-        source="WHO ICD-10: S72.0 collum femoris, S72.1 pertrochanteric, S72.2 subtrochanteric.",
-    ),
-    "copd": CodeList(
-        name="copd",
-        label_da="KOL",
-        prefixes=("J44",),
-        source="WHO ICD-10 J44 (other chronic obstructive pulmonary disease), as in RKKP/KØS.",
-    ),
-    "diabetes": CodeList(
-        name="diabetes",
-        label_da="Diabetes",
-        prefixes=("E10", "E11", "E12", "E13", "E14"),
-        source="WHO ICD-10 E10-E14 (diabetes mellitus).",
-    ),
-    "heart_failure": CodeList(
-        name="heart_failure",
-        label_da="Hjertesvigt",
-        prefixes=("I50",),
-        source="WHO ICD-10 I50 (heart failure).",
-    ),
+COURSE_CODE_LISTS: dict[str, tuple[str, str, str]] = {
+    "preventable": ("preventable", "legacy", "preventable"),
+    "fall_injury": ("fall_injury", "legacy", "fall_injury"),
+    "hip_fracture": ("hip_fracture", "legacy", "hip_fracture"),
+    "copd": ("copd_acute", "legacy", "copd"),
+    "diabetes": ("diabetes_acute", "legacy", "diabetes"),
+    "heart_failure": ("heart_failure_acute", "legacy", "heart_failure"),
 }
-"""ICD-10 code lists by name. Each entry names its source in ``.source``."""
+"""Name in :data:`ICD10` → (definition id, variant, code-list key) in ``nsv_eval/definitions``.
 
-MEDICAL_CHAPTERS: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOQR")
-"""First letters of ICD-10 chapters treated as *medical* (non-surgical, non-injury) for the
-readmission indicator: chapters I-XVIII except injuries (S-T), external causes (V-Y) and
-factors influencing contact (Z). This follows the logic of Sundhedsdatastyrelsen's
-'medicinske patienter' (medical specialties) approximated by action diagnosis, since
-department specialty is seldom present in municipal extracts."""
+The code lists of the course-based cleaning (``nsv_eval.clean.flags``) are read from the
+definition files, variant ``legacy`` (nsv-eval's earlier definitions); the official
+definitions on hospital stays are applied by :mod:`nsv_eval.definitions.flags`."""
+
+
+def _code_list(name: str) -> CodeList:
+    from nsv_eval import definitions
+
+    id, variant, key = COURSE_CODE_LISTS[name]
+    d = definitions.get(id, variant)
+    cs = d.codeset(key)
+    src = d.source
+    return CodeList(
+        name=name,
+        label_da=cs.da,
+        prefixes=cs.prefixes,
+        source=f"{src['issuer']}: {src['title']} (definition {d.ref} {d.version}, {d.path})",
+    )
+
+
+ICD10: dict[str, CodeList] = {name: _code_list(name) for name in COURSE_CODE_LISTS}
+"""ICD-10 code lists by name, read from the definition files. Each names its source."""
+
+
+def _medical_chapters() -> tuple[str, ...]:
+    from nsv_eval import definitions
+
+    return definitions.get("readmission", "legacy_medical").codeset("medical").prefixes
+
+
+MEDICAL_CHAPTERS: tuple[str, ...] = _medical_chapters()
+"""First letters of ICD-10 chapters treated as *medical* (non-surgical, non-injury) by the
+legacy readmission definition (``readmission.legacy_medical.yaml``): chapters I-XVIII except
+P, injuries (S-T), external causes (V-Y) and factors influencing contact (Z). An
+approximation of Sundhedsdatastyrelsen's 'medicinske patienter' (department specialty) by
+action diagnosis; the official readmission indicator does not use it."""
 
 
 def is_medical(codes: pd.Series) -> pd.Series:

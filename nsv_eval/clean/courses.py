@@ -30,12 +30,18 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from nsv_eval import definitions
 from nsv_eval.clean import _db
 from nsv_eval.errors import InputError
 
-CHAIN_GAP_HOURS: float = 4.0
+CHAIN_GAP_HOURS: float = float(
+    definitions.get("readmission", definitions.COURSE_VARIANTS["readmission"]).threshold(
+        "stay_gap_hours"
+    )
+)
 """Maximum gap (hours, inclusive) between the running maximum discharge of a course and the
-next admission for the two to be one course."""
+next admission for the two to be one course (``stay_gap_hours`` of the readmission
+definition the course cleaning uses, ``nsv_eval/definitions``)."""
 
 CONTACT_COLUMNS = ("contact_id", "person_id", "admit_time", "discharge_time", "acute", "diagnosis")
 

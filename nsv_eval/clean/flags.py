@@ -1,7 +1,9 @@
 """Outcome flags on admission courses, including the 30-day acute readmission indicator.
 
-Every definition used by the studies lives here (and only here), applied to the courses of
-:mod:`nsv_eval.clean.courses` joined to the person table:
+The definitions used by the studies' course-based data, applied to the courses of
+:mod:`nsv_eval.clean.courses` joined to the person table. Their thresholds and code lists
+are read from the indicator definition files (``nsv_eval/definitions``, the variants in
+:data:`COURSE_VARIANTS`: nsv-eval's earlier, *legacy* definitions):
 
 ``age``
     Whole years at the course's admission date (the age increases on the birthday; a person
@@ -55,19 +57,35 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from nsv_eval import reference
+from nsv_eval import definitions, reference
 from nsv_eval.clean import _db
 from nsv_eval.clean._db import Period, sql_date
 
-READMISSION_WINDOW_DAYS: int = 30
+COURSE_VARIANTS: dict[str, str] = definitions.COURSE_VARIANTS
+"""The variant of each indicator definition (``nsv_eval/definitions``) this course-based
+cleaning computes: nsv-eval's earlier definitions. Thresholds and code lists below are read
+from those files; the official definitions need hospital stays (``nsv_eval.definitions.flags``)."""
+
+
+def course_definitions() -> dict[str, dict[str, str]]:
+    """``{id: {"id", "variant", "version"}}`` of :data:`COURSE_VARIANTS` (for the manifest)."""
+    return {id: definitions.get(id, v).stamp() for id, v in COURSE_VARIANTS.items()}
+
+
+_READMISSION = definitions.get("readmission", COURSE_VARIANTS["readmission"])
+READMISSION_WINDOW_DAYS: int = int(_READMISSION.threshold("window_days"))
 """Readmission window after the index discharge (30 × 24 hours)."""
-INDEX_MIN_AGE: int = 65
+INDEX_MIN_AGE: int = int(_READMISSION.threshold("min_age"))
 """Minimum age at admission of an index course."""
-PREVENTABLE_MIN_AGE: int = 65
+PREVENTABLE_MIN_AGE: int = int(
+    definitions.get("preventable", COURSE_VARIANTS["preventable"]).threshold("min_age")
+)
 """Minimum age at admission of a preventable admission (eSundhed's 'ældre')."""
-SHORT_STAY_HOURS: float = 24.0
+SHORT_STAY_HOURS: float = float(
+    definitions.get("short_stay", COURSE_VARIANTS["short_stay"]).threshold("max_hours")
+)
 """An acute course shorter than this is a short stay (*korttidsindlæggelse*)."""
-DEATH_WINDOW_DAYS: int = 30
+DEATH_WINDOW_DAYS: int = int(_READMISSION.threshold("death_window_days"))
 """Window (days after the discharge date) of ``death_30d``."""
 
 DX_FLAGS: dict[str, str] = {

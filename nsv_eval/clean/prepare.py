@@ -289,6 +289,7 @@ def definitions() -> dict:
         "population": "alive on the 1st of the month (birth_date <= 1st < death_date)",
         "person_years": "days in [birth_date, death_date) within the month / 365.25",
         "age": "whole years; the age increases on the birthday (29 February: 1 March)",
+        "indicators": flags.course_definitions(),
     }
 
 

@@ -216,7 +216,9 @@ class Findings:
         texts : mapping, optional
             Further pre-formatted texts used in the sentence (escaped, not checked).
         **meta
-            Extra JSON-serialisable fields stored with the result (e.g. ``p_value``).
+            Extra JSON-serialisable fields stored with the result (e.g. ``p_value``);
+        ``definition="readmission"`` names the indicator definition behind the number
+        (default: :func:`nsv_eval.report.definitions.definition_for` of the key).
 
         Returns
         -------
@@ -276,6 +278,7 @@ class Findings:
                 k: (None if 0 < int(v) < self.threshold else _clean(v)) for k, v in counts.items()
             }
         item["label_da"] = meta.pop("label_da", None) or KEY_LABELS_DA.get(key)
+        item["definition"] = meta.pop("definition", None) or self._definition_of(key)
         item.update({k: _clean(v) for k, v in meta.items()})
         self.items.append(item)
         self._html_sentences.append((key, sentence_html))
@@ -317,6 +320,15 @@ class Findings:
             p_value=_clean(row.get("p_value")),
             **kwargs,
         )
+
+    def _definition_of(self, key: str) -> str | None:
+        """Id of the indicator definition behind ``key`` (variant and version are added by
+        ``nsv-eval run`` from the prepared data; see :mod:`nsv_eval.report.definitions`)."""
+        from nsv_eval.report.definitions import definition_for
+        from nsv_eval.report.studies import STUDIES
+
+        study = STUDIES.get(self.study or "")
+        return definition_for(key, study.definitions if study else ())
 
     def record(self, key: str, value: Any, *, kind: str = "number", **meta: Any) -> None:
         """Store a value in the JSON without a sentence in the box (e.g. a whole series)."""

@@ -44,6 +44,7 @@ from nsv_eval import __version__
 from nsv_eval.errors import NsvError
 from nsv_eval.params import check_kommune, load_params, notebook_parameters, params_hash
 from nsv_eval.reference import kommune_name
+from nsv_eval.report import definitions as report_definitions
 from nsv_eval.report.disclosure import HASH_CLASS, Finding, scan_html
 from nsv_eval.report.findings import atomic_write_text
 from nsv_eval.report.format import fmt_date, fmt_period
@@ -377,6 +378,7 @@ kode <code class="nsv-hash">{{ commit }}</code>{{ dirty }}</dd>
 </dl>
 </header>
 {{ body }}
+{{ appendix }}
 <footer class="nsv-footer">
 Rapporten er lavet med nsv-eval {{ stamp.nsv_eval_version }} den {{ report_date }}.
 Alle antal under 5 er skjult af hensyn til diskretion. Parametre: {{ params_files }}.
@@ -388,8 +390,10 @@ Dataaftryk (fingerprint) {{ stamp.data_fingerprint }} identificerer datagrundlag
 """
 
 
-def render_report(nb: Any, stamp: Mapping[str, Any]) -> str:
-    """The complete HTML page of a report: header with stamp, notebook body, footer."""
+def render_report(nb: Any, stamp: Mapping[str, Any], appendix: str = "") -> str:
+    """The complete HTML page of a report: header with stamp, notebook body, ``appendix``
+    (the "Definitioner og datagrundlag" section, :mod:`nsv_eval.report.definitions`), footer.
+    """
     import jinja2
 
     commit = stamp.get("git_commit")
@@ -406,6 +410,7 @@ def render_report(nb: Any, stamp: Mapping[str, Any]) -> str:
         params_files=html.escape(", ".join(Path(p).name for p in stamp.get("params_files", []))),
         dirty=" (med lokale ændringer)" if commit and commit.endswith("+") else "",
         body=notebook_body_html(nb),
+        appendix=appendix,
     )
 
 
@@ -507,6 +512,8 @@ def run_study(
             raise NsvError(f"The notebook of study '{st.name}' ({nb_path}) does not exist yet.")
         data = check_prepared(data_dir).resolve()
         p = _load(params, kommune, params_dir)
+        manifest = _manifest(data)
+        selection = report_definitions.resolve_selection(manifest, p)
         html_path, json_path = out / f"{st.slug}.html", out / f"{st.slug}.json"
         results = (work / f"{st.slug}.results.json").resolve()
         executed = work / f"{st.slug}.ipynb"
@@ -534,7 +541,10 @@ def run_study(
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
-        page = render_report(nb, stamp)
+        appendix = report_definitions.appendix_html(
+            st.definitions, selection, data_note=report_definitions.data_note_da(manifest)
+        )
+        page = render_report(nb, stamp, appendix)
         problems = scan_html(page, html_path)
         if problems:
             run.status = "disclosure"
@@ -552,8 +562,11 @@ def run_study(
             "status": "ok",
             "stamp": stamp,
             "parameters": nb_params | {"data_dir": stamp["data_dir"], "results_path": None},
-            "findings": key_results.get("findings", []),
+            "findings": report_definitions.annotate_findings(
+                key_results.get("findings", []), st.definitions, selection
+            ),
             "values": key_results.get("values", {}),
+            "definitions": report_definitions.stamps(st.definitions, selection),
         }
         atomic_write_text(
             json_path, json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n"

@@ -29,12 +29,16 @@ class Study:
         Danish title shown in the report header.
     description_da : str
         One-line Danish description (index pages, ``--help``).
+    definitions : tuple of str
+        Ids of the indicator definitions the study uses (``nsv_eval/definitions``), main
+        one first; rendered in the report's "Definitioner og datagrundlag" appendix.
     """
 
     name: str
     number: int
     title_da: str
     description_da: str = ""
+    definitions: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -47,6 +51,17 @@ class Study:
         return f"{self.slug}.ipynb"
 
 
+CATALOGUE_DEFINITIONS: tuple[str, ...] = (
+    "preventable",
+    "readmission",
+    "short_stay",
+    "fall_injury",
+    "copd_acute",
+    "diabetes_acute",
+    "heart_failure_acute",
+)
+"""Definitions of the indicator catalogue (``nsv_eval.analyses.catalogue``)."""
+
 STUDIES: dict[str, Study] = {
     s.name: s
     for s in [
@@ -55,6 +70,7 @@ STUDIES: dict[str, Study] = {
             1,
             "Datakvalitet",
             "Hvad blev indlæst, afvist og sammenlagt; dækning pr. år; datagrundlagets periode.",
+            definitions=CATALOGUE_DEFINITIONS,
         ),
         Study(
             "kommuneprofil",
@@ -62,36 +78,42 @@ STUDIES: dict[str, Study] = {
             "Kommuneprofil",
             "Strategiens indikatorer over tid mod region og land, alders- og "
             "kønsstandardiseret, med tragtdiagrammer.",
+            definitions=CATALOGUE_DEFINITIONS,
         ),
         Study(
             "fald",
             3,
             "Fald blandt ældre: udvikling og effekt af faldforebyggelse",
             "Faldulykker blandt ældre og effekten af faldforebyggelse (forskudt udrulning).",
+            definitions=("fall_injury", "hip_fracture"),
         ),
         Study(
             "genindlaeggelser",
             4,
             "Genindlæggelser blandt ældre medicinske patienter",
             "Genindlæggelser inden for 30 dage og effekten af opfølgende hjemmebesøg.",
+            definitions=("readmission",),
         ),
         Study(
             "forebyggelige",
             5,
             "Forebyggelige indlæggelser blandt ældre",
             "Forebyggelige indlæggelser blandt borgere 65+ og effekten af akutteamet.",
+            definitions=("preventable",),
         ),
         Study(
             "ulighed",
             6,
             "Ulighed i sundhed",
             "Indikatorerne efter uddannelse og indkomst: mindskes den sociale ulighed?",
+            definitions=CATALOGUE_DEFINITIONS,
         ),
         Study(
             "business_case",
             7,
             "Business case: forebyggede indlæggelser og økonomi",
             "Undgåede indlæggelser, besparelse i kroner og pris pr. undgået indlæggelse.",
+            definitions=("preventable", "readmission", "fall_injury"),
         ),
     ]
 }
