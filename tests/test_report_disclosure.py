@@ -291,7 +291,7 @@ def test_scan_html_float_sort_key_passes_cpr_attribute_fails(tmp_path: Path) -> 
     ok = table.format(v="-144237.16033012345", t="Rate 177634,0611351234")
     assert scan_html(f"<html><body>{ok}</body></html>") == []
     for attr in ('data-sort="0101901234"', 'title="borger 010190-1234"'):
-        bad = f'<html><body><p {attr}>x</p></body></html>'
+        bad = f"<html><body><p {attr}>x</p></body></html>"
         found = scan_html(bad)
         assert [f.kind for f in found] == ["cpr"], attr
         assert "1234" not in found[0].context  # masked in the message
