@@ -38,3 +38,21 @@ def prepared_dir(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def title_of(ax) -> str:
     """An axes' title wherever it is placed (the report theme puts titles on the left)."""
     return " ".join(t for t in (ax.get_title(loc=x) for x in ("left", "center", "right")) if t)
+
+
+EMPTY_KOMMUNE = 479  # Svendborg: emptied of every event by `empty_kommune_prepared`
+
+
+@pytest.fixture(scope="session")
+def empty_kommune_prepared(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Prepared layout of the small synthetic Denmark in which kommune ``EMPTY_KOMMUNE`` has
+    residents but no events at all (no contacts, care, falls, interventions, deaths or
+    survey respondents; interventions never started). See ``tests/_empty_kommune.py``."""
+    from _empty_kommune import empty_kommune_raw
+
+    from nsv_eval.clean import prepare
+
+    raw = empty_kommune_raw(synth_dir, tmp_path_factory.mktemp("raw-empty"), EMPTY_KOMMUNE)
+    out = tmp_path_factory.mktemp("prepared-empty")
+    prepare(raw, out)
+    return out

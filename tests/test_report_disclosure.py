@@ -265,3 +265,33 @@ def test_cli_check_disclosure(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "b.html" in out and "cpr" in out
     assert "0102031234" not in out  # never echo the number itself
+
+
+# -- issue 19: decimal fractions are not CPR numbers; CPR numbers in attributes still are ---
+
+
+def test_find_cpr_ignores_decimal_fractions() -> None:
+    """A float with a 10-digit fraction whose first six digits form a date (16-03-30,
+    06-11-35, 03-10-19) is a number, not a CPR; the same ten digits on their own are."""
+    for number in ("-144237.1603301234", "177634.0611351234", "0,0310190123", "2.0101901234"):
+        assert find_cpr(number) == [], number
+        assert find_cpr(f'<td data-sort="{number}">') == [], number
+    assert [m[0] for m in find_cpr("1603301234")] == ["1603301234"]
+    assert [m[0] for m in find_cpr("nr. 0101901234")] == ["0101901234"]  # no digit before "."
+    assert [m[0] for m in find_cpr("0101901234.5")] == ["0101901234"]  # integer part
+
+
+def test_scan_html_float_sort_key_passes_cpr_attribute_fails(tmp_path: Path) -> None:
+    """The overview's failure (issue 19): a long float in a sort key must not withhold the
+    page; a CPR number inside an attribute (title, data-sort) is still found and masked."""
+    table = (
+        '<div class="nsv-table-wrap"><table class="nsv-table"><tr><th>Kode</th></tr>'
+        '<tr><td data-sort="{v}" title="{t}">x</td></tr></table></div>'
+    )
+    ok = table.format(v="-144237.16033012345", t="Rate 177634,0611351234")
+    assert scan_html(f"<html><body>{ok}</body></html>") == []
+    for attr in ('data-sort="0101901234"', 'title="borger 010190-1234"'):
+        bad = f"<html><body><p {attr}>x</p></body></html>"
+        found = scan_html(bad)
+        assert [f.kind for f in found] == ["cpr"], attr
+        assert "1234" not in found[0].context  # masked in the message

@@ -26,6 +26,7 @@ from nsv_eval import stats
 from nsv_eval.analyses.catalogue import INDICATORS, Indicator
 from nsv_eval.analyses.data import Area, Prepared, filter_ages
 from nsv_eval.reference import esp2013, kommuner
+from nsv_eval.report.estimable import MIN_RESPONDENTS, not_estimable_da
 
 LEVELS: tuple[str, ...] = ("kommune", "region", "land")
 
@@ -165,16 +166,25 @@ def profile_table(
     pandas.DataFrame
         ``indicator``, ``label``, ``unit``, ``numerator``, ``estimate``, ``lower``, ``upper``,
         ``region``, ``land``, ``vs_region``, ``vs_land``, ``isr``, ``isr_lower``,
-        ``isr_upper``, ``isr_category``.
+        ``isr_upper``, ``isr_category``, ``note`` (why the kommune's value cannot be
+        estimated — no denominator, no or too few events — in Danish; empty when it can).
     """
     rows = []
     for key in indicators or list(INDICATORS):
         ind = INDICATORS[key]
         st = standardised(prep, ind, kommune, years).set_index("level")
+        if "kommune" not in st.index:
+            # no denominator at all in the kommune (e.g. no index discharges): no value
+            st.loc["kommune"] = {"numerator": 0, "denominator": 0, "estimate": np.nan}
         k = st.loc[["kommune"]].reset_index()
         polarity = "low_is_good" if ind.lower_is_better else "high_is_good"
-        vs_region = stats.compare(k, float(st.at["region", "estimate"]), polarity=polarity)
-        vs_land = stats.compare(k, float(st.at["land", "estimate"]), polarity=polarity)
+        # benchmarks as columns: a region without a value (< 10 events in a short period)
+        # gives "ikke sammenlignet" instead of an error
+        k = k.assign(
+            _region=float(st.at["region", "estimate"]), _land=float(st.at["land", "estimate"])
+        )
+        vs_region = stats.compare(k, "_region", polarity=polarity)
+        vs_land = stats.compare(k, "_land", polarity=polarity)
         ir = indirect(prep, ind, years).set_index("kommune_code").loc[int(kommune)]
         ir_cat = stats.compare(
             pd.DataFrame(
@@ -200,9 +210,39 @@ def profile_table(
                 "isr_lower": ir["lower"],
                 "isr_upper": ir["upper"],
                 "isr_category": ir_cat["comparison_da"].iloc[0],
+                "note": _profile_note(ind, st.loc["kommune"], years),
             }
         )
     return pd.DataFrame(rows)
+
+
+# what the denominator of an indicator counts, for the "cannot be estimated" sentence
+_DENOMINATOR_DA = {
+    "person_years": "personår",
+    "readmit_index": "udskrivelser af medicinske patienter 65+",
+}
+
+
+def _periode(years: Sequence[int]) -> str:
+    ys = sorted(int(y) for y in years)
+    return str(ys[0]) if ys[0] == ys[-1] else f"{ys[0]}–{ys[-1]}"
+
+
+def _profile_note(ind: Indicator, row: pd.Series, years: Sequence[int]) -> str:
+    """Why the kommune's value is missing (Danish sentence), or ``""`` when it has one."""
+    if pd.notna(row["estimate"]):
+        return ""
+    periode = _periode(years)
+    if not row["denominator"] > 0:
+        return not_estimable_da(
+            ind.label_da,
+            "no_denominator",
+            denominator=_DENOMINATOR_DA.get(ind.denominator, ind.denominator),
+            periode=periode,
+        )
+    if row["numerator"] == 0:
+        return not_estimable_da(ind.label_da, "no_events", events="hændelser", periode=periode)
+    return not_estimable_da(ind.label_da, "too_few_events", events="hændelser", periode=periode)
 
 
 def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) -> pd.DataFrame:
@@ -212,7 +252,11 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
     Returns
     -------
     pandas.DataFrame
-        ``sex``, ``area``, ``level``, ``estimate``, ``lower``, ``upper`` (years).
+        ``sex``, ``area``, ``level``, ``estimate``, ``lower``, ``upper`` (years), ``note``.
+        The kommune always has a row per sex; when its value cannot be estimated (too few
+        person-years, an empty age band, no deaths at the oldest ages, too wide an interval)
+        ``estimate`` is NaN and ``note`` says why in Danish. The best and worst kommune are
+        left out when no kommune has a value.
     """
     df = prep.summary("year_age_sex")
     df = df[df["year"].isin(list(years))]
@@ -230,20 +274,26 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
     per_k = le(cells, ["kommune_code", "sex"])
     out = []
     names = kommuner().set_index("kommune_code")["kommune_name"]
-    for sex, grp in per_k.groupby("sex"):
-        grp = grp.dropna(subset=["estimate"])
-        best = grp.loc[grp["estimate"].idxmax()]
-        worst = grp.loc[grp["estimate"].idxmin()]
-        own = grp[grp["kommune_code"] == int(kommune)]
-        if not own.empty:
-            out.append(
-                {
-                    "sex": sex,
-                    "level": "kommune",
-                    "area": Area("kommune", int(kommune)).name,
-                    **own.iloc[0][["estimate", "lower", "upper"]].to_dict(),
-                }
-            )
+    periode = _periode(years)
+    for sex, all_k in per_k.groupby("sex"):
+        grp = all_k.dropna(subset=["estimate"])
+        own = all_k[all_k["kommune_code"] == int(kommune)]
+        # the kommune's row is always there; without a value it says why (Danish note)
+        has = not own.empty and pd.notna(own["estimate"].iloc[0])
+        cols = ("estimate", "lower", "upper")
+        out.append(
+            {
+                "sex": sex,
+                "level": "kommune",
+                "area": Area("kommune", int(kommune)).name,
+                **({c: own[c].iloc[0] for c in cols} if has else dict.fromkeys(cols, np.nan)),
+                "note": ""
+                if has
+                else _life_expectancy_note(
+                    own["note"].iloc[0] if not own.empty else "missing", sex, periode
+                ),
+            }
+        )
         reg = Area.of("region", kommune)
         r = le(cells[(cells["region_code"] == reg.code) & (cells["sex"] == sex)], ["sex"])
         out.append(
@@ -263,6 +313,10 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
                 **n.iloc[0][["estimate", "lower", "upper"]].to_dict(),
             }
         )
+        if grp.empty:
+            continue  # no kommune has a life expectancy: no best or worst
+        best = grp.loc[grp["estimate"].idxmax()]
+        worst = grp.loc[grp["estimate"].idxmin()]
         for lvl, row in (("bedste", best), ("laveste", worst)):
             out.append(
                 {
@@ -274,7 +328,33 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
                     "upper": row["upper"],
                 }
             )
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).assign(note=lambda d: d["note"].fillna(""))
+
+
+def _life_expectancy_note(note: str, sex: str, periode: str) -> str:
+    """Danish sentence for a life expectancy that :func:`stats.life_expectancy` left out."""
+    what = f"Middellevetiden for {'mænd' if sex == 'M' else 'kvinder'} i kommunen"
+    note = str(note)
+    if note.startswith("total population"):
+        return not_estimable_da(what, "too_few_person_years", periode=periode)
+    if note.startswith("missing age band") or "zero population" in note or note == "missing":
+        return not_estimable_da(
+            what, "no_population", group="en eller flere aldersgrupper", periode=periode
+        )
+    if "no deaths in the open age band" in note:
+        return not_estimable_da(
+            what,
+            "no_events",
+            events="dødsfald blandt borgere på 95 år og derover",
+            periode=periode,
+        )
+    if "CI wider" in note:
+        return not_estimable_da(
+            what, "too_uncertain", detail="konfidensintervallet er bredere end 20 år"
+        )
+    return not_estimable_da(
+        what, "too_uncertain", detail="flere dødsfald end borgere i en aldersgruppe"
+    )
 
 
 def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.DataFrame:
@@ -284,7 +364,8 @@ def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.Da
     -------
     pandas.DataFrame
         ``indicator``, ``label``, ``level``, ``area``, ``respondents``, ``estimate``,
-        ``lower``, ``upper`` (percent; mean score for mental well-being).
+        ``lower``, ``upper`` (percent; mean score for mental well-being), ``note`` (why an
+        estimate is missing — no respondents from the area — in Danish; empty otherwise).
     """
     sv = prep.table("survey")
     if year is None:
@@ -302,6 +383,16 @@ def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.Da
         part = sv[area.mask(sv)]
         for col, (label, kind) in defs.items():
             r = stats.weighted_prevalence(part, col, "weight", kind=kind)
+            row = r.iloc[0][["respondents", "estimate", "lower", "upper"]].to_dict()
+            note = ""
+            if pd.isna(row["estimate"]):
+                n = row["respondents"]
+                if not n > 0:
+                    note = not_estimable_da(label, "no_respondents", area=area.name, aar=year)
+                elif n < MIN_RESPONDENTS:
+                    note = not_estimable_da(label, "too_few_respondents", area=area.name, aar=year)
+                else:
+                    note = not_estimable_da(label, "too_uncertain", detail="ingen brugbare vægte")
             out.append(
                 {
                     "indicator": col,
@@ -309,7 +400,8 @@ def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.Da
                     "level": level,
                     "area": area.name,
                     "year": year,
-                    **r.iloc[0][["respondents", "estimate", "lower", "upper"]].to_dict(),
+                    **row,
+                    "note": note,
                 }
             )
     return pd.DataFrame(out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -114,11 +115,20 @@ def _status_of(entry: Mapping[str, Any]) -> tuple[str, str]:
     return st, STATUS_DA.get(st, st)
 
 
+SORT_DIGITS = 8
+"""Significant digits of a numeric sort key: enough to order values that the reports show
+with 1–3 decimals, and never a run of ten digits (a CPR-shaped number) in the attribute."""
+
+
 def _sortable_number(item: Mapping[str, Any]) -> str:
+    """Machine-readable sort key of a key figure: bounded precision (``%.8g``), not ``repr``."""
     v = item.get("value")
     if item.get("suppressed") or isinstance(v, bool) or not isinstance(v, int | float):
         return ""
-    return repr(float(v))
+    f = float(v)
+    if not math.isfinite(f):
+        return ""
+    return format(f, f".{SORT_DIGITS}g")
 
 
 def render_index(out_dir: str | Path, state: Mapping[str, Any], stamp: Mapping[str, Any]) -> str:

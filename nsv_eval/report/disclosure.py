@@ -532,8 +532,9 @@ def display_table(df: pd.DataFrame, count_cols: str | Sequence[str] = (), **kwar
 # the report scanner
 # ----------------------------------------------------------------------------------------
 
-# DDMMYY-SSSS or DDMMYYSSSS, not glued to other digits
-_CPR_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})[-\u2010\u2011]?(\d{4})(?!\d)")
+# DDMMYY-SSSS or DDMMYYSSSS, not glued to other digits and not the fraction of a decimal
+# number ("177634.0611351234" in a sort key is a float, not a CPR number)
+_CPR_RE = re.compile(r"(?<!\d)(?<!\d[.,])(\d{2})(\d{2})(\d{2})[-\u2010\u2011]?(\d{4})(?!\d)")
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _COUNT_HEAD_RE = re.compile(
     r"^(n|antal\b.*|.*\bantal|personer|borgere|hændelser|tilfælde|indlæggelser|"
@@ -555,7 +556,11 @@ def _valid_cpr_date(dd: str, mm: str, yy: str) -> bool:
 
 
 def find_cpr(text: str) -> list[re.Match[str]]:
-    """CPR-like numbers in ``text``: ``DDMMYY-SSSS`` or 10 digits whose first six are a date."""
+    """CPR-like numbers in ``text``: ``DDMMYY-SSSS`` or 10 digits whose first six are a date.
+
+    Digits right after a decimal separator that follows a digit (``144237.1603301234``,
+    ``0,0310190123``) are the fraction of a number and are not matched.
+    """
     return [m for m in _CPR_RE.finditer(text) if _valid_cpr_date(m[1], m[2], m[3])]
 
 
