@@ -554,6 +554,7 @@ _COUNT_HEAD_RE = re.compile(
 _DANISH_INT_RE = re.compile(r"^\d{1,3}(?:\.\d{3})*$|^\d+$")
 _ALLOWED_COUNT_TEXT = {"0", PRIMARY, SECONDARY, MISSING, "-", ""}
 _HEX_RE = re.compile(r"^[0-9a-f]{12,64}$")
+_ENGLISH_INT_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 
 
 def _valid_cpr_date(dd: str, mm: str, yy: str) -> bool:
@@ -620,6 +621,8 @@ def _count_text_ok(text: str, threshold: int) -> bool:
         return True
     if _DANISH_INT_RE.match(t):
         return int(t.replace(".", "")) >= threshold
+    if _ENGLISH_INT_RE.match(t):  # English reports (nsv_eval.report.i18n): 1,234
+        return int(t.replace(",", "")) >= threshold
     return False
 
 

@@ -118,9 +118,10 @@ def check_language(study: Study, lang: str) -> None:
     if lang in study.languages:
         return
     done = [s.name for s in STUDIES.values() if lang in s.languages]
+    language = "English" if lang == "en" else repr(lang)
     raise NsvError(
         f"Study '{study.name}' ({study.number:02d} {study.title_da}) is not translated into "
-        f"{'English' if lang == 'en' else lang!r} yet, so it cannot be rendered with "
+        f"{language} yet, so it cannot be rendered with "
         f"lang: {lang}; render it in Danish (lang: da). Studies available in {lang}: "
         f"{', '.join(done) or 'none'}."
     )

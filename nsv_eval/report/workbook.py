@@ -40,6 +40,7 @@ CAPTION_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
 KEY_RESULTS_FILE = "nøgletal.xlsx"
 
 _DANISH_INT = re.compile(r"^−?\d{1,3}(?:\.\d{3})*$|^−?\d+$")
+_ENGLISH_INT = re.compile(r"^−?\d{1,3}(?:,\d{3})+$")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -75,6 +76,8 @@ def _parse_count(text: Any) -> Any:
         return None
     if _DANISH_INT.match(t):
         return int(t.replace(".", "").replace("−", "-"))
+    if _ENGLISH_INT.match(t):  # an English report (nsv_eval.report.i18n)
+        return int(t.replace(",", "").replace("−", "-"))
     return t
 
 
