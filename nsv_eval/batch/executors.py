@@ -64,6 +64,7 @@ def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
             shared_dir=task["shared_dir"],
             notebook_dir=task.get("notebook_dir"),
             timeout=task.get("timeout"),
+            pdf=bool(task.get("pdf", False)),
         )
         return {
             "status": run.status,

@@ -827,15 +827,15 @@ def scan_xlsx(path: str | Path, threshold: int = THRESHOLD) -> list[Finding]:
     """
     from openpyxl import load_workbook
 
-    from nsv_eval.report.workbook import HEADER_ROW, INFO_SHEET
+    from nsv_eval.report.workbook import HEADER_ROW, INFO_SHEETS
 
     path = Path(path)
     wb = load_workbook(path, read_only=True, data_only=True)
     found: list[Finding] = []
     declared: dict[str, set[str]] = {}
     try:
-        if INFO_SHEET in wb.sheetnames:
-            for row in wb[INFO_SHEET].iter_rows(min_row=6, values_only=True):
+        for info in (s for s in INFO_SHEETS if s in wb.sheetnames):
+            for row in wb[info].iter_rows(min_row=6, values_only=True):
                 if row and row[0] and len(row) >= 4 and row[3]:
                     declared[str(row[0])] = {h.strip() for h in str(row[3]).split(";")}
         for ws in wb.worksheets:
@@ -852,7 +852,7 @@ def scan_xlsx(path: str | Path, threshold: int = THRESHOLD) -> list[Finding]:
                         found.append(
                             Finding(path, r, "cpr", f"{where}: {_context(t, m.start(), m.end())}")
                         )
-            if ws.title == INFO_SHEET:
+            if ws.title in INFO_SHEETS:
                 continue
             head_row = HEADER_ROW if len(rows) >= HEADER_ROW else 1
             heads = [

@@ -641,14 +641,20 @@ def run_study(
         if not problems:
             tables = tables_from_notebook(nb)
             if tables:
+                from nsv_eval.report.i18n import tr, use_lang
+
                 x_tmp = work / f"{st.slug}.staged.xlsx"
-                write_tables_xlsx(
-                    tables,
-                    x_tmp,
-                    title=f"{stamp['title']} – {stamp['kommune_name']}",
-                    source=f"nsv-eval {stamp['nsv_eval_version']}, rapportdato "
-                    f"{stamp['report_date']}, data {stamp['data_fingerprint']}",
-                )
+                with use_lang(p.get("lang", "da")):
+                    write_tables_xlsx(
+                        tables,
+                        x_tmp,
+                        title=f"{stamp['title']} – {kommune_title(stamp, p.get('lang', 'da'))}",
+                        source=tr("nsv-eval {version}, rapportdato {date}, data {fp}").format(
+                            version=stamp["nsv_eval_version"],
+                            date=stamp["report_date"],
+                            fp=stamp["data_fingerprint"],
+                        ),
+                    )
                 problems += [replace(f, path=xlsx_path) for f in scan_xlsx(x_tmp)]
                 staged.append((x_tmp, xlsx_path))
         if not problems and pdf:

@@ -85,6 +85,24 @@ PACKAGE: list[tuple[str, str]] = [
         "The key findings appear when the analysis has run.",
     ),
     ("{navn} Kommune", "{navn} Municipality"),
+    # the Excel workbook of a report's tables (nsv_eval.report.workbook)
+    ("Om tallene", "About the numbers"),
+    ("Tabel", "Table"),
+    ("Tabeller", "Tables"),
+    ("Ark", "Sheet"),
+    ("Tællekolonner", "Count columns"),
+    (
+        "nsv-eval {version}, rapportdato {date}, data {fp}",
+        "nsv-eval {version}, report date {date}, data {fp}",
+    ),
+    (
+        "Tallene er de samme som i rapporten og har passeret diskretionskontrollen: antal på "
+        "1–4 står som »<5«, tal skjult for at beskytte totaler som »x«; rater beregnet på "
+        "færre end 10 hændelser er markeret med *.",
+        "The numbers are the same as in the report and have passed the confidentiality "
+        "check: counts of 1–4 are shown as “<5”, numbers hidden to protect totals as “x”; "
+        "rates based on fewer than 10 events are marked with *.",
+    ),
 ]
 
 # -- package: reject reasons of the ingest (nsv_eval.report.dataquality.REASONS_DA) ---------

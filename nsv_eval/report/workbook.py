@@ -33,6 +33,13 @@ import pandas as pd
 
 INFO_SHEET = "Om tallene"
 """Name of the sheet describing the table sheets (and read by the disclosure scanner)."""
+INFO_SHEETS = (INFO_SHEET, "About the numbers")
+"""The info sheet's name in each report language."""
+INFO_TEXT_DA = (
+    "Tallene er de samme som i rapporten og har passeret diskretionskontrollen: antal på "
+    "1–4 står som »<5«, tal skjult for at beskytte totaler som »x«; rater beregnet på "
+    "færre end 10 hændelser er markeret med *."
+)
 
 CAPTION_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
 """Layout of a table sheet (1-based rows)."""
@@ -220,10 +227,12 @@ def tables_from_notebook(nb: Any) -> list[dict[str, Any]]:
 
 
 def _sheet_name(n: int, caption: str | None, taken: set[str]) -> str:
-    base = _SHEET_BAD.sub(" ", f"{n} {caption}" if caption else f"Tabel {n}")
+    from nsv_eval.report.i18n import tr
+
+    base = _SHEET_BAD.sub(" ", f"{n} {caption}" if caption else f"{tr('Tabel')} {n}")
     name = " ".join(base.split())[:31].rstrip()
     k = 2
-    while name.lower() in taken or name == INFO_SHEET:
+    while name.lower() in taken or name in INFO_SHEETS:
         suffix = f" ({k})"
         name = name[: 31 - len(suffix)] + suffix
         k += 1
@@ -272,12 +281,16 @@ def write_tables_xlsx(
         Where the numbers come from (kommune, report date, data fingerprint), on the info
         sheet.
 
+    The words of the workbook follow the report language (:mod:`nsv_eval.report.i18n`).
+
     Returns
     -------
     Path
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+
+    from nsv_eval.report.i18n import tr
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -287,7 +300,9 @@ def write_tables_xlsx(
     for n, t in enumerate(tables, start=1):
         name = _sheet_name(n, t.get("caption"), taken)
         ws = wb.create_sheet(name)
-        ws.cell(CAPTION_ROW, 1, t.get("caption") or f"Tabel {n}").font = Font(bold=True, size=12)
+        ws.cell(CAPTION_ROW, 1, t.get("caption") or f"{tr('Tabel')} {n}").font = Font(
+            bold=True, size=12
+        )
         for j, h in enumerate(t["columns"], start=1):
             c = ws.cell(HEADER_ROW, j, h)
             c.font = bold
@@ -321,17 +336,12 @@ def write_tables_xlsx(
         info_rows.append(
             [name, t.get("caption") or "", len(t["rows"]), "; ".join(t.get("count_columns", []))]
         )
-    ws = wb.create_sheet(INFO_SHEET)
-    ws.cell(1, 1, title or "Tabeller").font = Font(bold=True, size=12)
+    ws = wb.create_sheet(INFO_SHEETS[0] if tr(INFO_SHEET) == INFO_SHEET else tr(INFO_SHEET))
+    ws.cell(1, 1, title or tr("Tabeller")).font = Font(bold=True, size=12)
     ws.cell(2, 1, source)
-    ws.cell(
-        3,
-        1,
-        "Tallene er de samme som i rapporten og har passeret diskretionskontrollen: antal på "
-        "1–4 står som »<5«, tal skjult for at beskytte totaler som »x«; rater beregnet på "
-        "færre end 10 hændelser er markeret med *.",
-    )
+    ws.cell(3, 1, tr(INFO_TEXT_DA))
     for j, h in enumerate(("Ark", "Tabel", "Rækker", "Tællekolonner"), start=1):
+        h = tr(h)
         ws.cell(5, j, h).font = bold
     for i, row in enumerate(info_rows, start=6):
         for j, v in enumerate(row, start=1):
