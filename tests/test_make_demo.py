@@ -49,4 +49,14 @@ def test_make_demo(tmp_path: Path) -> None:
     written = {p.stem for p in reports.glob("*.html")}
     assert expected and expected <= written, f"missing reports: {sorted(expected - written)}"
     assert str(reports.parent) in proc.stdout or "reports" in proc.stdout
-    assert check_disclosure(reports) == []
+    # the numbers in Excel: a workbook per report with tables, and the key results
+    key_book = reports / "nøgletal.xlsx"
+    assert key_book.exists() and str(key_book) in proc.stdout
+    assert any(str(p) in proc.stdout for p in reports.glob("*.xlsx") if p != key_book)
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        pdfs = {p.stem for p in reports.glob("*.pdf")}
+        assert expected <= pdfs, f"missing PDFs: {sorted(expected - pdfs)}"
+        assert "PDF(s):" in proc.stdout and all(
+            str(reports / f"{s}.pdf") in proc.stdout for s in pdfs
+        )
+    assert check_disclosure(reports) == []  # HTML, PDF text and xlsx cells
