@@ -50,10 +50,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for b in books:
             print(f"  {b}")
     if ok:
+        import os
+
+        from nsv_eval.report.disclosure import scan_xlsx
         from nsv_eval.report.workbook import KEY_RESULTS_FILE, write_key_results_xlsx
 
         jsons = sorted(where.glob("[0-9][0-9]_*.json"))
-        key_book = write_key_results_xlsx(jsons, where / KEY_RESULTS_FILE)
+        key_book = where / KEY_RESULTS_FILE
+        staged = write_key_results_xlsx(jsons, where / ".work" / f"staged-{KEY_RESULTS_FILE}")
+        problems = scan_xlsx(staged)
+        if problems:
+            staged.unlink()
+            key_book.unlink(missing_ok=True)  # an older workbook must not look current
+            print(f"{KEY_RESULTS_FILE} NOT written: disclosure problems:", file=sys.stderr)
+            for f in problems[:20]:
+                print(f"  {f}", file=sys.stderr)
+            return 1
+        os.replace(staged, key_book)
         print(f"key results of {len(jsons)} report(s) in Excel: {key_book}")
     if len(ok) < len(runs):
         print(

@@ -9,7 +9,15 @@
    base64, a header with the reproducibility stamp and printable CSS;
 4. scan the HTML with :func:`nsv_eval.report.disclosure.scan_html` — on any finding the
    study fails and the HTML is *not* published;
-5. write ``<NN_study>.html`` and ``<NN_study>.json`` (key results + stamp) atomically.
+5. write ``<NN_study>.html`` and ``<NN_study>.json`` (key results + stamp) atomically,
+   beside them ``<NN_study>.xlsx`` with every table the report shows
+   (:mod:`nsv_eval.report.workbook`) and, with ``pdf=True``, ``<NN_study>.pdf`` printed by
+   headless Chromium (:mod:`nsv_eval.report.pdf`); the workbook's cells and the PDF's text
+   are scanned too, and all files are staged in ``.work/`` until every scan has passed.
+
+The report language is the ``lang`` parameter (or ``lang=``): English only for studies
+translated into it (:func:`nsv_eval.report.studies.check_language`; words in
+:mod:`nsv_eval.report.i18n`).
 
 The kernel: papermill runs the kernel named ``python3``, but the kernel *process* is always
 started with the interpreter running nsv-eval (``sys.executable``), whichever ``python3``

@@ -71,7 +71,9 @@ def _json_value(v: Any) -> Any:
         return v.date().isoformat() if isinstance(v, pd.Timestamp) else v.isoformat()
     if isinstance(v, dt.date):
         return v.isoformat()
-    return v
+    if isinstance(v, str | int | float):
+        return v
+    return str(v)  # anything else as the text the HTML table shows (str() there too)
 
 
 def _parse_count(text: Any) -> Any:
@@ -107,11 +109,13 @@ def table_record(
     year_cols: Sequence[str] = ("year",),
     threshold: int | None = None,
     min_events_for_rate: int | None = None,
+    **_presentation: Any,
 ) -> dict[str, Any]:
     """The table shown by ``display_table`` as a JSON-able record with numbers as numbers.
 
-    Takes exactly the arguments of :func:`nsv_eval.report.disclosure.table_html` and applies
-    the same suppression.
+    Takes the arguments of :func:`nsv_eval.report.disclosure.table_html` and applies the
+    same suppression. Further keyword arguments of ``table_html`` (presentation only, such
+    as a future ``table_html`` option) are accepted and do not change the record.
 
     Returns
     -------
