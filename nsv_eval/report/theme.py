@@ -337,7 +337,11 @@ def translate_figure(fig: Figure) -> Figure:
     if getattr(fig, "_suptitle", None) is not None:
         texts.append(fig._suptitle)
     for ax in fig.axes:
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        # matplotlib keeps the left/right titles in private attributes (no public getter)
+        texts += [
+            getattr(ax, a) for a in ("title", "_left_title", "_right_title") if hasattr(ax, a)
+        ]
+        texts += [ax.xaxis.label, ax.yaxis.label]
         texts += list(ax.texts)
         leg = ax.get_legend()
         if leg is not None:
