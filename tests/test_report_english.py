@@ -228,3 +228,21 @@ def test_figure_texts_translated_or_refused() -> None:
         with pytest.raises(i18n.MissingTranslation, match="uden oversættelse"):
             theme.finish(fig)
         plt.close(fig)
+
+
+def test_lang_en_in_a_params_file_as_a_new_user_would(
+    english: dict, tmp_path: Path, capsys
+) -> None:
+    # the issue: `lang: en` in a --params file used to render study 3 entirely in Danish
+    from nsv_eval.cli import main
+
+    extra = tmp_path / "en.yaml"
+    extra.write_text("lang: en\n", encoding="utf-8")
+    common = ["--kommune", "326", "--data", str(english["data"]), "--params", str(extra)]
+    rc = main(["run", "--study", "fald", "--out", str(tmp_path / "r1"), *common])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Study 'fald'" in err and "not translated into English" in err
+    rc = main(["run", "--study", "datakvalitet", "--out", str(tmp_path / "r2"), *common])
+    assert rc == 0, capsys.readouterr().err
+    html = (tmp_path / "r2" / "326" / "01_datakvalitet.html").read_text(encoding="utf-8")
+    assert danish_in(visible_text(html)) == []
