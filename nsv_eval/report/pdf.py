@@ -11,11 +11,11 @@ only print Chromium's own header/footer (file URL and date) or none at all
 (``@bottom-center { content: counter(page) }``), so page numbers need
 ``Page.printToPDF`` with a ``footerTemplate``. We talk to the browser over
 ``--remote-debugging-pipe`` (file descriptors 3 and 4, JSON messages separated by NUL):
-no TCP port to race for on a shared machine, and no client library — the few commands we
+no TCP port to race for on a shared machine, and no client library: the few commands we
 send (open a tab, navigate, wait for ``load``, print, close) fit in the small synchronous
-client below, where the maintained Python clients on PyPI either need a TCP websocket
-endpoint plus an asyncio client (pycdp, pychrome — unmaintained since 2019) or bring their
-own browser download (playwright, ~150 MB).
+client below, where the Python DevTools clients on PyPI need a TCP endpoint with an
+asyncio websocket stack (pycdp, pychrome) or bring their own browser build (playwright,
+a download of ~150 MB beside Debian's chromium).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,6 +62,18 @@ FOOTER_TEMPLATE = (
     "</div>"
 )
 """Chromium footer template: ``pageNumber``/``totalPages`` are filled in by the browser."""
+
+
+_TRAMPOLINE = (
+    "import os, sys\n"
+    "r, w = os.dup(int(sys.argv[1])), os.dup(int(sys.argv[2]))\n"
+    "os.dup2(r, 3)\n"
+    "os.dup2(w, 4)\n"
+    "os.set_inheritable(3, True)\n"  # dup2 onto itself keeps close-on-exec
+    "os.set_inheritable(4, True)\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
+"""Run as ``python -c``: pipe ends to descriptors 3 and 4 (inheritable), then exec Chromium."""
 
 
 def find_chromium() -> str | None:
@@ -201,21 +214,17 @@ def html_to_pdf(
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
 
-        def _fds() -> None:  # runs in the child between fork and exec
-            # copy first: the pipe ends may themselves be descriptors 3 or 4
-            r, w = os.dup(cmd_r), os.dup(res_w)
-            os.dup2(r, 3, inheritable=True)
-            os.dup2(w, 4, inheritable=True)
-
+        # A tiny single-threaded trampoline (a fresh interpreter) puts the pipe ends on
+        # descriptors 3 and 4 and execs the browser: no preexec_fn, which is unsafe in
+        # threaded processes such as dask workers, and no shell (dash only takes
+        # single-digit descriptors). Copied first, as a pipe end may itself be 3 or 4.
         proc = subprocess.Popen(
-            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, str(cmd_r), str(res_w), exe]
+            + [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            # close_fds would close 3 and 4 after preexec_fn; Python's own descriptors are
-            # close-on-exec anyway (PEP 446), and dup2 makes 3 and 4 inheritable
-            close_fds=False,
-            preexec_fn=_fds,  # noqa: PLW1509 - only dup2, no locks taken
+            pass_fds=(cmd_r, res_w),
         )
         os.close(cmd_r)
         os.close(res_w)
