@@ -11,7 +11,7 @@ SYNTH ?= data/synthetic
 PREPARED ?= data/prepared
 REPORTS ?= reports
 
-.PHONY: install demo test lab data lint clean-data bench
+.PHONY: install demo test lab data lint clean-data bench print-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -32,14 +32,27 @@ $(PREPARED)/manifest.json: $(SYNTH)/truth.json | $(STAMP)
 
 data: $(PREPARED)/manifest.json
 
-demo: $(STAMP) data
-	$(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out $(REPORTS)
-
-test: $(STAMP) data
+# PDFs are printed by headless Chromium and read back by poppler-utils (pdftotext,
+# pdftoppm): Debian's packages, installed when missing (needs root, as in CI containers).
+print-tools:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  echo "Headless Chromium is missing: installing Debian's 'chromium' package for the browser test ..."; \
+	  echo "Headless Chromium is missing: installing Debian's 'chromium' package (PDF reports, browser test) ..."; \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
-	  || echo "Could not install chromium; the browser test will be skipped."; }
+	  || echo "Could not install chromium; no PDF reports, and the browser test will be skipped."; }
+	@command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "poppler-utils is missing: installing Debian's 'poppler-utils' package (PDF text and page images) ..."; \
+	  (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null) \
+	  || echo "Could not install poppler-utils; the PDF checks will be skipped."; }
+
+demo: $(STAMP) data print-tools
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  $(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out $(REPORTS) --pdf; \
+	else \
+	  echo "Headless Chromium not found: rendering HTML and Excel only (no PDF)."; \
+	  $(NSV) run --kommune $(KOMMUNE) --study all --data $(PREPARED) --out $(REPORTS); \
+	fi
+
+test: $(STAMP) data print-tools
 	$(PY) -m pytest
 
 # JupyterLab refuses to run as root unless told to (containers, CI machines)

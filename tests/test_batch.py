@@ -441,3 +441,24 @@ def test_resume_on_dask_reruns_only_failed(first: dict, second: BatchResult) -> 
         for r in soup.select("#overblik tbody tr")
     }
     assert status == {326: "Klar", 101: "Fejlet", 580: "Klar"}
+
+
+def test_key_results_workbook_of_the_batch(first: dict, second: BatchResult) -> None:
+    """``nøgletal.xlsx``: one row per key result of every current report, numbers as numbers."""
+    import pandas as pd
+
+    from nsv_eval.report.disclosure import scan_xlsx
+
+    assert "nøgletal.xlsx" in first["stdout"]
+    book = second.key_results
+    assert book == first["out"] / "nøgletal.xlsx" and book.exists()
+    df = pd.read_excel(book, header=1)  # row 1: title, row 2: headings
+    assert set(df["Kommunekode"]) == {326, 580}  # 101 failed in both batches: no report
+    report = json.loads((first["out"] / "326" / f"{STUDY.slug}.json").read_text(encoding="utf-8"))
+    rows = df[df["Kommunekode"] == 326].set_index("Nøgle")
+    assert list(rows.index) == [f["key"] for f in report["findings"]]
+    for f in report["findings"]:
+        if f["kind"] in ("count", "number") and f["value"] is not None:
+            assert rows.at[f["key"], "Estimat"] == pytest.approx(f["value"])
+        assert rows.at[f["key"], "Periode"] == "2010–2024"
+    assert scan_xlsx(book) == []

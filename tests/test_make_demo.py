@@ -49,4 +49,21 @@ def test_make_demo(tmp_path: Path) -> None:
     written = {p.stem for p in reports.glob("*.html")}
     assert expected and expected <= written, f"missing reports: {sorted(expected - written)}"
     assert str(reports.parent) in proc.stdout or "reports" in proc.stdout
-    assert check_disclosure(reports) == []
+    # the numbers in Excel: a workbook per report with tables, and the key results
+    key_book = reports / "nøgletal.xlsx"
+    assert key_book.exists() and str(key_book) in proc.stdout
+    assert any(str(p) in proc.stdout for p in reports.glob("*.xlsx") if p != key_book)
+    from openpyxl import load_workbook
+
+    for html in reports.glob("*.html"):  # every table the report shows is in its workbook
+        shown = html.read_text(encoding="utf-8").count('<table class="nsv-table">')
+        book = html.with_suffix(".xlsx")
+        sheets = len(load_workbook(book, read_only=True).sheetnames) - 1 if book.exists() else 0
+        assert sheets == shown, f"{html.name}: {shown} tables, {sheets} sheets"
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        pdfs = {p.stem for p in reports.glob("*.pdf")}
+        assert expected <= pdfs, f"missing PDFs: {sorted(expected - pdfs)}"
+        assert "PDF(s):" in proc.stdout and all(
+            str(reports / f"{s}.pdf") in proc.stdout for s in pdfs
+        )
+    assert check_disclosure(reports) == []  # HTML, PDF text and xlsx cells

@@ -191,6 +191,26 @@ def test_table_suppressed_and_report_passes_check(tiny: StudyRun) -> None:
     assert check_disclosure(tiny.html) == []
 
 
+def test_tables_in_excel_beside_the_report(tiny: StudyRun) -> None:
+    from openpyxl import load_workbook
+
+    from nsv_eval.report.disclosure import scan_xlsx
+
+    assert tiny.xlsx == tiny.html.with_suffix(".xlsx") and tiny.pdf is None
+    wb = load_workbook(tiny.xlsx)
+    ws = wb.worksheets[0]
+    # the table the notebook displayed: year 2020 with n=3 (hidden), 2021 with n=250
+    assert [c.value for c in ws[2]] == ["År", "Antal"]
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=3)][:2] == [
+        [2020, "<5"],
+        [2021, 250],
+    ]
+    assert scan_xlsx(tiny.xlsx) == []
+    assert not list(tiny.html.parent.glob(".*.tmp")) and not list(
+        (tiny.html.parent / ".work").glob("*.staged.*")
+    )
+
+
 def test_disclosure_failure_is_not_published(setup: dict) -> None:
     run = setup["runs"]["leaky"]
     assert run.status == "disclosure"

@@ -24,6 +24,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         notebook_dir=args.notebooks,
         timeout=args.timeout,
         progress=not args.no_progress,
+        pdf=args.pdf,
+        lang=args.lang,
     )
     t = res.tasks
     n_skip = int((t["action"] == "skipped").sum())
@@ -34,6 +36,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     )
     if res.index is not None:
         print(f"overview: {res.index}")
+    if res.key_results is not None:
+        print(f"key results (kommune x study) in Excel: {res.key_results}")
+    if args.pdf:
+        print(f"PDFs beside the reports: {res.out_dir}/<kommune>/<NN_study>.pdf")
     else:
         print(
             f"overview NOT published: {len(res.index_findings)} disclosure problem(s):",
@@ -114,4 +120,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--timeout", type=float, default=None, help="per-cell time limit in seconds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print every report to <NN_study>.pdf (A4, headless Chromium)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("da", "en"),
+        default=None,
+        help="report language of every kommune (overrides the 'lang' parameter); studies "
+        "not yet translated refuse English before anything runs",
+    )
     p.set_defaults(func=_cmd_batch)

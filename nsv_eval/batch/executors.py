@@ -70,6 +70,7 @@ def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
             notebook_dir=task.get("notebook_dir"),
             timeout=task.get("timeout"),
             kernel=kernel,
+            pdf=bool(task.get("pdf", False)),
         )
         return {
             "status": run.status,

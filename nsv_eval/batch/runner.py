@@ -135,7 +135,9 @@ class BatchResult:
     shared : dict
         What :func:`prepare_shared` did (empty if nothing had to run).
     index_findings : list
-        Disclosure problems found in the overview page.
+        Disclosure problems found in the overview page (and in ``nøgletal.xlsx``).
+    key_results : Path or None
+        ``nøgletal.xlsx``: the key results of every current report (kommune × study).
     seconds : float
         Wall time of the batch.
     """
@@ -150,6 +152,7 @@ class BatchResult:
     shared: dict[str, dict[str, Any]]
     index_findings: list[Any] = field(default_factory=list)
     seconds: float = 0.0
+    key_results: Path | None = None
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -222,7 +225,9 @@ class _Batch:
         resume: bool,
         timeout: float | None,
         progress: bool,
+        pdf: bool = False,
     ) -> None:
+        self.pdf = pdf
         self.studies, self.codes = studies, codes
         self.params, self.param_errors = params, param_errors
         self.nb_dir, self.nb_hash = nb_dir, nb_hash
@@ -262,6 +267,7 @@ class _Batch:
             "scheduler": self.scheduler,
             "jobs": self.jobs,
             "resume": self.resume,
+            "pdf": self.pdf,
             "shared_dir": str(self.shared),
             "params": {
                 str(c): {"hash": params_hash(p), "sources": p.get("sources", []), "values": p}
@@ -338,7 +344,11 @@ class _Batch:
                 ph = params_hash(self.params[code])
                 fp = task_fingerprint(self.data_fp, ph, self.nb_hash[st.name])
                 entry = self.state["tasks"].get(key)
-                if self.resume and is_up_to_date(entry, fp, self.out):
+                if (
+                    self.resume
+                    and is_up_to_date(entry, fp, self.out)
+                    and (not self.pdf or (self.out / str(code) / f"{st.slug}.pdf").exists())
+                ):
                     row |= {
                         "status": STATUS_OK,
                         "action": "skipped",
@@ -364,6 +374,7 @@ class _Batch:
                         "shared_dir": str(self.shared),
                         "notebook_dir": str(self.nb_dir),
                         "timeout": self.timeout,
+                        "pdf": self.pdf,
                     }
                 )
 
@@ -433,6 +444,35 @@ class _Batch:
                 + "\n",
             )
 
+    # -- key results ------------------------------------------------------------------
+    def key_results(self) -> tuple[Path | None, list[Any]]:
+        """Write ``nøgletal.xlsx`` from every current report's JSON; scan it first.
+
+        Returns the workbook (None if there is no report, or it failed the scan) and the
+        disclosure findings.
+        """
+        from nsv_eval.report.disclosure import scan_xlsx
+        from nsv_eval.report.workbook import KEY_RESULTS_FILE, write_key_results_xlsx
+
+        final = self.out / KEY_RESULTS_FILE
+        jsons = [
+            self.out / t["json"]
+            for _, t in sorted(self.state.get("tasks", {}).items())
+            if t.get("status") == STATUS_OK and t.get("json") and (self.out / t["json"]).exists()
+        ]
+        if not jsons:
+            final.unlink(missing_ok=True)
+            return None, []
+        staged = self.out / f".{KEY_RESULTS_FILE}.staged.xlsx"
+        write_key_results_xlsx(jsons, staged)
+        problems = scan_xlsx(staged)
+        if problems:
+            staged.unlink(missing_ok=True)
+            final.unlink(missing_ok=True)  # an older workbook must not look current
+            return None, problems
+        os.replace(staged, final)
+        return final, []
+
     # -- all --------------------------------------------------------------------------
     def run(self) -> BatchResult:
         t0 = time.monotonic()
@@ -481,6 +521,14 @@ class _Batch:
                         log.write("INDEX", str(f))
                 else:
                     log.write("INDEX", str(self.out / INDEX_FILE))
+                key_book, key_problems = self.key_results()
+                if key_problems:
+                    log.write("KEYS", f"NOT published: {len(key_problems)} disclosure problem(s)")
+                    for f in key_problems[:20]:
+                        log.write("KEYS", str(f))
+                    findings = [*findings, *key_problems]
+                elif key_book is not None:
+                    log.write("KEYS", str(key_book))
                 tasks = pd.DataFrame(list(self.rows.values()), columns=list(TASK_COLUMNS))
                 res = BatchResult(
                     tasks=tasks,
@@ -493,6 +541,7 @@ class _Batch:
                     shared=self.shared_info,
                     index_findings=findings,
                     seconds=time.monotonic() - t0,
+                    key_results=key_book,
                 )
                 log.write(
                     "DONE",
@@ -540,6 +589,8 @@ def run_batch(
     notebook_dir: str | Path | None = None,
     timeout: float | None = None,
     progress: bool = True,
+    pdf: bool = False,
+    lang: str | None = None,
 ) -> BatchResult:
     """Run study notebooks for many kommuner in parallel (see :mod:`nsv_eval.batch`).
 
@@ -576,6 +627,11 @@ def run_batch(
         Per-cell time limit in seconds.
     progress : bool
         Show a progress bar on stderr.
+    pdf : bool
+        Also print every report to PDF (headless Chromium must be installed).
+    lang : {"da", "en"}, optional
+        Report language for every kommune (overrides the ``lang`` parameter). Every chosen
+        study must be translated into it; otherwise nothing runs.
 
     Returns
     -------
@@ -612,8 +668,27 @@ def run_batch(
             raise NsvError(f"The notebook of study '{st.name}' ({nb}) does not exist yet.")
         nb_hash[st.name] = sha256_file(nb)
     data = check_prepared(data_dir).resolve()
+    if lang is not None:
+        from nsv_eval.report.studies import check_language
+
+        if lang not in ("da", "en"):
+            raise InputError(f"--lang must be 'da' or 'en', got {lang!r}")
+        refused = []
+        for st in chosen:
+            try:
+                check_language(st, lang)
+            except NsvError as exc:
+                refused.append(str(exc))
+        if refused:
+            raise NsvError("\n".join(refused))
+    if pdf:
+        from nsv_eval.report.pdf import require_chromium
+
+        require_chromium()
     pdir = Path(params_dir) if params_dir is not None else default_params_dir()
     params, param_errors = _load_all_params(codes, pdir)
+    if lang is not None:  # part of the parameters, so of the parameter hash and --resume
+        params = {c: {**p, "lang": lang} for c, p in params.items()}
     out = Path(out_dir).resolve()
     batch = _Batch(
         studies=chosen,
@@ -633,5 +708,6 @@ def run_batch(
         resume=resume,
         timeout=timeout,
         progress=progress,
+        pdf=pdf,
     )
     return batch.run()

@@ -220,6 +220,18 @@ def appendix_html(
     )
 
 
+KIND_NAMES_EN: dict[str, str] = {
+    "persons": "persons",
+    "admissions": "hospital contacts (LPR)",
+    "stays": "hospital stays",
+    "care": "home care and home nursing",
+    "falls": "registered falls",
+    "interventions": "interventions",
+    "rollout": "roll-out of interventions",
+    "population": "population",
+    "survey": "health survey",
+}
+
 KIND_NAMES_DA: dict[str, str] = {
     "persons": "personer",
     "admissions": "sygehuskontakter (LPR)",
@@ -235,6 +247,11 @@ KIND_NAMES_DA: dict[str, str] = {
 
 def data_note_da(manifest: Mapping[str, Any] | None) -> str | None:
     """A Danish sentence on the prepared data (period and kinds of data) from the manifest."""
+    return data_note(manifest, "da")
+
+
+def data_note(manifest: Mapping[str, Any] | None, lang: str = "da") -> str | None:
+    """A sentence on the prepared data (period and kinds of data) from the manifest."""
     if not manifest:
         return None
     import datetime as dt
@@ -244,13 +261,22 @@ def data_note_da(manifest: Mapping[str, Any] | None) -> str | None:
     period = manifest.get("period") or {}
     inputs = manifest.get("inputs") or []
     kinds = sorted({str(i.get("kind")) for i in inputs if isinstance(i, Mapping)})
-    text = "Datagrundlag: udtræk klargjort med nsv-eval prepare"
+    da = lang == "da"
+    text = (
+        "Datagrundlag: udtræk klargjort med nsv-eval prepare"
+        if da
+        else "Data: extracts prepared with nsv-eval prepare"
+    )
     try:
         start = dt.date.fromisoformat(str(period["start"]))
         end = dt.date.fromisoformat(str(period["end"]))
-        text += f" for perioden {fmt_date(start)} til {fmt_date(end)}"
+        if da:
+            text += f" for perioden {fmt_date(start)} til {fmt_date(end)}"
+        else:
+            text += f" for {start.isoformat()} to {end.isoformat()}"
     except (KeyError, ValueError):
         pass
     if kinds:
-        text += f" ({', '.join(KIND_NAMES_DA.get(k, k) for k in kinds)})"
+        names = KIND_NAMES_DA if da else KIND_NAMES_EN
+        text += f" ({', '.join(names.get(k, k) for k in kinds)})"
     return text + "."

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval.report.format import MISSING, fmt_date, fmt_int, fmt_number
+from nsv_eval.report.i18n import tr as _tr
 
 THRESHOLD = 5
 """Counts below this (and above 0) are suppressed."""
@@ -382,7 +383,7 @@ def _fmt_cell(v: Any, decimals: int) -> str:
     if v is None or v is pd.NA or v is pd.NaT:
         return MISSING
     if isinstance(v, bool | np.bool_):
-        return "Ja" if v else "Nej"
+        return _tr("Ja" if v else "Nej")
     if isinstance(v, int | np.integer):
         return fmt_int(int(v))
     if isinstance(v, float | np.floating):
@@ -483,7 +484,7 @@ def table_html(
 
     parts = [f'<div class="nsv-table-wrap"><table class="{TABLE_CLASS}">']
     if caption:
-        parts.append(f"<caption>{html.escape(caption)}</caption>")
+        parts.append(f"<caption>{html.escape(_tr(caption))}</caption>")
     parts.append("<thead><tr>")
     for c in shown.columns:
         cls = COUNT_CLASS if c in marked else RATE_CLASS if c in rate_set else "nsv-text"
@@ -499,7 +500,7 @@ def table_html(
                 cells.append(f'<td class="{RATE_CLASS}">{html.escape(str(v))}</td>')
             else:
                 if c in vl and v in vl[c]:
-                    text = vl[c][v]
+                    text = _tr(vl[c][v])
                 elif c in year_cols and isinstance(v, int | np.integer):
                     text = str(int(v))
                 else:
@@ -516,16 +517,26 @@ def table_html(
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table>")
     for note in footnotes:
-        parts.append(f'<p class="nsv-footnote">{html.escape(note)}</p>')
+        parts.append(f'<p class="nsv-footnote">{html.escape(_tr(note))}</p>')
     parts.append("</div>")
     return "".join(parts)
 
 
 def display_table(df: pd.DataFrame, count_cols: str | Sequence[str] = (), **kwargs: Any) -> None:
-    """Display a table in a notebook through the disclosure layer (see :func:`table_html`)."""
+    """Display a table in a notebook through the disclosure layer (see :func:`table_html`).
+
+    The output also carries the table as the report shows it, with numbers as numbers
+    (``metadata["nsv_table"]``, :func:`nsv_eval.report.workbook.table_record`), from which
+    ``nsv-eval run`` writes the report's Excel workbook.
+    """
     from IPython.display import HTML, display
 
-    display(HTML(table_html(df, count_cols, **kwargs)))
+    from nsv_eval.report.workbook import table_record
+
+    display(
+        HTML(table_html(df, count_cols, **kwargs)),
+        metadata={"nsv_table": table_record(df, count_cols, **kwargs)},
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -544,6 +555,7 @@ _COUNT_HEAD_RE = re.compile(
 _DANISH_INT_RE = re.compile(r"^\d{1,3}(?:\.\d{3})*$|^\d+$")
 _ALLOWED_COUNT_TEXT = {"0", PRIMARY, SECONDARY, MISSING, "-", ""}
 _HEX_RE = re.compile(r"^[0-9a-f]{12,64}$")
+_ENGLISH_INT_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 
 
 def _valid_cpr_date(dd: str, mm: str, yy: str) -> bool:
@@ -614,6 +626,8 @@ def _count_text_ok(text: str, threshold: int) -> bool:
         return True
     if _DANISH_INT_RE.match(t):
         return int(t.replace(".", "")) >= threshold
+    if _ENGLISH_INT_RE.match(t):  # English reports (nsv_eval.report.i18n): 1,234
+        return int(t.replace(",", "")) >= threshold
     return False
 
 
@@ -715,19 +729,21 @@ def scan_html(text: str, path: Path | str = "<html>", threshold: int = THRESHOLD
 
 
 def check_disclosure(path: str | Path, threshold: int = THRESHOLD) -> list[Finding]:
-    """Scan a rendered report (or every ``.html`` below a directory) for disclosure problems.
+    """Scan rendered reports (a file, or every HTML, PDF and xlsx file below a directory).
 
     Flags (a) CPR-like numbers — ``DDMMYY-SSSS`` or ten consecutive digits whose first six
     form a valid date — anywhere in the text, tables and attributes (embedded ``data:``
     images excepted); (b) count cells marked ``nsv-count`` that are not 0, ``<5``, ``x`` or
     a number ≥ ``threshold``; (c) cells of count-like columns (``Antal``, ``Personer``,
     ``n``, …) in *any* table showing 1–4; (d) tables that did not pass the disclosure
-    layer (no ``nsv-table`` class).
+    layer (no ``nsv-table`` class). PDFs are scanned for (a) in their text
+    (:func:`scan_pdf`), workbooks for (a) and (c) in their cells (:func:`scan_xlsx`).
 
     Parameters
     ----------
     path : str or Path
-        An HTML file or a directory (searched recursively for ``*.html``).
+        A report file or a directory (searched recursively for ``*.html``, ``*.pdf`` and
+        ``*.xlsx``; ``.work`` folders are skipped).
     threshold : int
         The smallest count that may be shown (default 5).
 
@@ -736,14 +752,149 @@ def check_disclosure(path: str | Path, threshold: int = THRESHOLD) -> list[Findi
     list of Finding
         Empty when the report is clean.
     """
+    found: list[Finding] = []
+    for f in report_files(path):
+        found.extend(scan_file(f, threshold))
+    return found
+
+
+# ----------------------------------------------------------------------------------------
+# other file types: PDF text and Excel cells (around the text scanner above)
+# ----------------------------------------------------------------------------------------
+
+SCANNED_SUFFIXES = (".html", ".pdf", ".xlsx")
+"""File types :func:`check_disclosure` scans in a directory."""
+
+_HEX_TOKEN_RE = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{12,64}(?![0-9A-Za-z])")
+
+
+def report_files(path: str | Path) -> list[Path]:
+    """The files :func:`check_disclosure` scans: ``path`` itself, or every HTML, PDF and
+    xlsx file below a directory (the ``.work`` folders of executed notebooks excepted)."""
     p = Path(path)
     if p.is_dir():
-        files = sorted(p.rglob("*.html"))
-    elif p.exists():
-        files = [p]
-    else:
-        raise FileNotFoundError(f"check_disclosure: {p} does not exist")
+        return sorted(
+            f
+            for f in p.rglob("*")
+            if f.suffix.lower() in SCANNED_SUFFIXES
+            and f.is_file()
+            and ".work" not in f.relative_to(p).parts
+            and not f.name.startswith(".")
+        )
+    if p.exists():
+        return [p]
+    raise FileNotFoundError(f"check_disclosure: {p} does not exist")
+
+
+def scan_text(text: str, path: Path | str = "<text>") -> list[Finding]:
+    """CPR-like numbers (:func:`find_cpr`) in plain text; hexadecimal fingerprints skipped.
+
+    ``line`` of each finding is the line of ``text``.
+    """
+    path = Path(path)
     found: list[Finding] = []
-    for f in files:
-        found.extend(scan_html(f.read_text(encoding="utf-8", errors="replace"), f, threshold))
+    for n, line in enumerate(text.splitlines(), start=1):
+        clean = _HEX_TOKEN_RE.sub(lambda m: "#" * len(m[0]), line)
+        for m in find_cpr(clean):
+            found.append(Finding(path, n, "cpr", _context(line, m.start(), m.end())))
     return found
+
+
+def scan_pdf(path: str | Path) -> list[Finding]:
+    """CPR-like numbers in the text of a PDF (``pdftotext`` from poppler-utils).
+
+    The PDF is printed from an HTML page that passed :func:`scan_html`; its text is scanned
+    again so a PDF from elsewhere, or one edited afterwards, is checked too. Counts cannot
+    be told apart from other numbers in plain text, so they are checked in the HTML and the
+    workbooks.
+    """
+    from nsv_eval.report.pdf import pdf_text
+
+    return scan_text(pdf_text(path), path)
+
+
+def _cell_text(v: Any) -> str | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else None  # a fraction is no CPR number
+    return str(v)
+
+
+def scan_xlsx(path: str | Path, threshold: int = THRESHOLD) -> list[Finding]:
+    """Scan every cell of a workbook: CPR-like numbers, and counts of 1–4.
+
+    Count columns are those listed on the ``Om tallene`` sheet written by
+    :func:`nsv_eval.report.workbook.write_tables_xlsx`, plus any column whose heading (row
+    2, or row 1 in a workbook from elsewhere) looks like a count (``Antal``, ``Personer``,
+    ...). A count cell must be 0, a number ≥ ``threshold``, ``<5``, ``x`` or empty.
+    ``line`` of a finding is the row; the context names the sheet and cell.
+    """
+    from openpyxl import load_workbook
+
+    from nsv_eval.report.workbook import HEADER_ROW, INFO_SHEETS
+
+    path = Path(path)
+    wb = load_workbook(path, read_only=True, data_only=True)
+    found: list[Finding] = []
+    declared: dict[str, set[str]] = {}
+    try:
+        for info in (s for s in INFO_SHEETS if s in wb.sheetnames):
+            for row in wb[info].iter_rows(min_row=6, values_only=True):
+                if row and row[0] and len(row) >= 4 and row[3]:
+                    declared[str(row[0])] = {h.strip() for h in str(row[3]).split(";")}
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(values_only=True))
+            for r, row in enumerate(rows, start=1):
+                for c, v in enumerate(row, start=1):
+                    t = _cell_text(v)
+                    if not t:
+                        continue
+                    if _HEX_RE.match(t.strip()):
+                        continue  # fingerprints (SHA-256 prefixes)
+                    for m in find_cpr(t):
+                        where = f"{ws.title}!R{r}C{c}"
+                        found.append(
+                            Finding(path, r, "cpr", f"{where}: {_context(t, m.start(), m.end())}")
+                        )
+            if ws.title in INFO_SHEETS:
+                continue
+            head_row = HEADER_ROW if len(rows) >= HEADER_ROW else 1
+            heads = [
+                str(h).strip() if h is not None else ""
+                for h in (rows[head_row - 1] if rows else ())
+            ]
+            counts = declared.get(ws.title, set())
+            idx = [i for i, h in enumerate(heads) if h and (h in counts or _COUNT_HEAD_RE.match(h))]
+            for r, row in enumerate(rows[head_row:], start=head_row + 1):
+                for i in idx:
+                    if i >= len(row) or row[i] is None:
+                        continue
+                    v = row[i]
+                    if isinstance(v, bool):
+                        ok = False
+                    elif isinstance(v, int | float):
+                        ok = v == 0 or v >= threshold
+                    else:
+                        ok = _count_text_ok(str(v), threshold)
+                    if not ok:
+                        where = f"{ws.title}!R{r}C{i + 1}"
+                        found.append(
+                            Finding(
+                                path, r, "small_count", f"{where}: column {heads[i]!r} shows {v!r}"
+                            )
+                        )
+    finally:
+        wb.close()
+    return found
+
+
+def scan_file(path: str | Path, threshold: int = THRESHOLD) -> list[Finding]:
+    """Scan one report file by its type: HTML, PDF (text) or xlsx (cells)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".pdf":
+        return scan_pdf(p)
+    if suffix == ".xlsx":
+        return scan_xlsx(p, threshold)
+    return scan_html(p.read_text(encoding="utf-8", errors="replace"), p, threshold)

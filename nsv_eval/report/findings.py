@@ -34,6 +34,7 @@ from typing import Any
 
 from nsv_eval.report.disclosure import THRESHOLD, count_html, fmt_count
 from nsv_eval.report.format import fmt_ci, fmt_estimate_ci, fmt_number, fmt_pct, fmt_rate
+from nsv_eval.report.i18n import tr
 
 KINDS = ("count", "number", "pct", "rate", "effect", "text")
 
@@ -227,6 +228,7 @@ class Findings:
         """
         if any(it["key"] == key for it in self.items):
             raise ValueError(f"Findings.add: key {key!r} was already added")
+        sentence_da = tr(sentence_da)  # English reports: the catalogue's sentence
         plain_v, html_v = self._format(kind, value, decimals, per, unit)
         fields_t: dict[str, str] = {"value": plain_v}
         fields_h: dict[str, str] = {"value": html_v}
@@ -370,12 +372,14 @@ class Findings:
             )
         else:
             body = (
-                '<p class="nsv-findings-empty">Hovedresultaterne vises, når analysen er kørt.</p>'
+                '<p class="nsv-findings-empty">'
+                + html.escape(tr("Hovedresultaterne vises, når analysen er kørt."))
+                + "</p>"
             )
         return (
             '<div class="nsv-findings" style="border:2px solid #0072B2;border-radius:6px;'
             'padding:0.6em 1.2em;margin:0.5em 0 1em 0;background:#F2F8FC">'
-            f'<h2 style="margin-top:0.3em">{html.escape(self.title)}</h2>{body}</div>'
+            f'<h2 style="margin-top:0.3em">{html.escape(tr(self.title))}</h2>{body}</div>'
         )
 
     def _repr_html_(self) -> str:

@@ -10,6 +10,9 @@ Conventions (Retskrivningsordbogen / Danmarks Statistik's house style):
 * dates as ``23. november 2026`` (lower-case month names);
 * missing values (None, NaN) as an en dash ``–``.
 
+In an English report (:mod:`nsv_eval.report.i18n`, ``lang: en``) the same functions write
+``1,234.5``, ``14.2%``, ``95% CI: 12.3–14.5``, ``12.3 per 1,000`` and ``23 November 2026``.
+
 Rounding is *half away from zero* on the shortest decimal representation of the float
 (``2.675`` → ``2,68``, ``14.25`` → ``14,3``), the convention of published Danish
 statistics; Python's own ``format`` rounds the binary value half-to-even and would print
@@ -46,6 +49,29 @@ MONTHS_DA: tuple[str, ...] = (
     "november",
     "december",
 )
+
+
+MONTHS_EN: tuple[str, ...] = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _en() -> bool:
+    """True when the report language is English (:func:`nsv_eval.report.i18n.get_lang`)."""
+    from nsv_eval.report.i18n import get_lang
+
+    return get_lang() == "en"
 
 
 def _is_missing(x: object) -> bool:
@@ -100,6 +126,8 @@ def fmt_number(x: object, decimals: int = 1, *, thousands: bool = True) -> str:
     q = abs(q)
     text = f"{q:,.{decimals}f}" if thousands else f"{q:.{decimals}f}"
     # swap the English separators for Danish ones
+    if _en():  # English reports (nsv_eval.report.i18n): 1,234.5
+        return (MINUS + text) if negative else text
     text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return (MINUS + text) if negative else text
 
@@ -126,7 +154,7 @@ def fmt_pct(x: object, decimals: int = 1, *, fraction: bool = True) -> str:
     d = _to_decimal(x, "fmt_pct")
     if fraction:
         d = d * 100
-    return f"{fmt_number(d, decimals)} %"
+    return f"{fmt_number(d, decimals)}%" if _en() else f"{fmt_number(d, decimals)} %"
 
 
 def fmt_rate(x: object, per: int = 1000, decimals: int = 1, *, scaled: bool = False) -> str:
@@ -149,14 +177,14 @@ def fmt_rate(x: object, per: int = 1000, decimals: int = 1, *, scaled: bool = Fa
     d = _to_decimal(x, "fmt_rate")
     if not scaled:
         d = d * per
-    return f"{fmt_number(d, decimals)} pr. {fmt_int(per)}"
+    return f"{fmt_number(d, decimals)} {'per' if _en() else 'pr.'} {fmt_int(per)}"
 
 
 def _conf_label(conf: float) -> str:
     pct = Decimal(repr(float(conf))) * 100
     if pct != pct.to_integral_value():
-        return f"{fmt_number(pct, 1)} %-KI"
-    return f"{int(pct)} %-KI"
+        return f"{fmt_number(pct, 1)}% CI" if _en() else f"{fmt_number(pct, 1)} %-KI"
+    return f"{int(pct)}% CI" if _en() else f"{int(pct)} %-KI"
 
 
 def fmt_ci(lower: object, upper: object, decimals: int = 1, *, conf: float = 0.95) -> str:
@@ -188,7 +216,7 @@ def fmt_estimate_ci(
     """
     head = fmt_number(est, decimals)
     if unit:
-        head = f"{head} {unit}"
+        head = f"{head}{unit}" if unit == "%" and _en() else f"{head} {unit}"
     return f"{head} ({fmt_ci(lower, upper, decimals, conf=conf)})"
 
 
@@ -200,7 +228,7 @@ def fmt_p(p: object) -> str:
     if not 0.0 <= v <= 1.0:
         raise ValueError(f"fmt_p: a p-value lies in [0, 1], got {p!r}")
     if v < 0.001:
-        return "p < 0,001"
+        return "p < 0.001" if _en() else "p < 0,001"
     return f"p = {fmt_number(v, 3 if v < 0.1 else 2)}"
 
 
@@ -230,6 +258,8 @@ def fmt_date(d: object) -> str:
     if _is_missing(d):
         return MISSING
     day = _to_date(d)
+    if _en():
+        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
     return f"{day.day}. {MONTHS_DA[day.month - 1]} {day.year}"
 
 
@@ -238,7 +268,7 @@ def fmt_month(d: object) -> str:
     if _is_missing(d):
         return MISSING
     day = _to_date(d)
-    return f"{MONTHS_DA[day.month - 1]} {day.year}"
+    return f"{(MONTHS_EN if _en() else MONTHS_DA)[day.month - 1]} {day.year}"
 
 
 def fmt_period(start: object, end: object) -> str:

@@ -9,7 +9,15 @@
    base64, a header with the reproducibility stamp and printable CSS;
 4. scan the HTML with :func:`nsv_eval.report.disclosure.scan_html` — on any finding the
    study fails and the HTML is *not* published;
-5. write ``<NN_study>.html`` and ``<NN_study>.json`` (key results + stamp) atomically.
+5. write ``<NN_study>.html`` and ``<NN_study>.json`` (key results + stamp) atomically,
+   beside them ``<NN_study>.xlsx`` with every table the report shows
+   (:mod:`nsv_eval.report.workbook`) and, with ``pdf=True``, ``<NN_study>.pdf`` printed by
+   headless Chromium (:mod:`nsv_eval.report.pdf`); the workbook's cells and the PDF's text
+   are scanned too, and all files are staged in ``.work/`` until every scan has passed.
+
+The report language is the ``lang`` parameter (or ``lang=``): English only for studies
+translated into it (:func:`nsv_eval.report.studies.check_language`; words in
+:mod:`nsv_eval.report.i18n`).
 
 The kernel: papermill runs the kernel named ``python3``, but the kernel *process* is always
 started with the interpreter running nsv-eval (``sys.executable``), whichever ``python3``
@@ -28,13 +36,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +54,18 @@ from nsv_eval.errors import NsvError
 from nsv_eval.params import check_kommune, load_params, notebook_parameters, params_hash
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import definitions as report_definitions
-from nsv_eval.report.disclosure import HASH_CLASS, Finding, scan_html
+from nsv_eval.report.disclosure import HASH_CLASS, Finding, scan_html, scan_pdf, scan_xlsx
 from nsv_eval.report.findings import atomic_write_text
 from nsv_eval.report.format import fmt_date, fmt_period
-from nsv_eval.report.studies import Study, default_notebook_dir, get_study, resolve_studies
+from nsv_eval.report.studies import (
+    Study,
+    check_language,
+    default_notebook_dir,
+    get_study,
+    resolve_studies,
+)
 from nsv_eval.report.warm import WarmKernel, warm_disabled
+from nsv_eval.report.workbook import tables_from_notebook, write_tables_xlsx
 
 KERNEL_NAME = "python3"
 
@@ -98,6 +114,10 @@ class StudyRun:
         disclosure check found problems; nothing was published).
     html, json : Path or None
         The published report and key results (None unless ``status == "ok"``).
+    xlsx : Path or None
+        The report's tables as an Excel workbook (None if the report shows no table).
+    pdf : Path or None
+        The report printed to PDF (only when asked for).
     executed : Path or None
         The executed notebook in ``.work/`` (kept for debugging, not for management).
     error : str or None
@@ -114,6 +134,8 @@ class StudyRun:
     html: Path | None = None
     json: Path | None = None
     executed: Path | None = None
+    xlsx: Path | None = None
+    pdf: Path | None = None
     error: str | None = None
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
@@ -198,7 +220,8 @@ def build_stamp(
     return {
         "study": study.name,
         "slug": study.slug,
-        "title": study.title_da,
+        "title": study.title(params.get("lang", "da")),
+        "lang": params.get("lang", "da"),
         "kommune": int(kommune),
         "kommune_name": kommune_name(kommune),
         "period": [int(params["period"]["start"]), int(params["period"]["end"])],
@@ -300,7 +323,12 @@ def notebook_body_html(nb: Any) -> str:
 
     from nbconvert import HTMLExporter
 
+    from nsv_eval.report.i18n import tr_markdown
+
     nb = _management_outputs(copy.deepcopy(nb))
+    for cell in nb.cells:  # English reports: the catalogue's text of each markdown cell
+        if cell.cell_type == "markdown":
+            cell.source = tr_markdown(cell.source)
     exporter = HTMLExporter(
         template_name="basic",
         exclude_input=True,
@@ -347,42 +375,48 @@ footer.nsv-footer { margin-top: 2.5em; border-top: 1px solid #ccc; padding-top: 
 @media print {
   @page { size: A4; margin: 16mm 14mm 18mm 14mm; }
   body { font-size: 10.5pt; } main { max-width: none; padding: 0; }
-  img, table.nsv-table, .nsv-findings, .nsv-table-wrap { break-inside: avoid; page-break-inside: avoid; }
+  img, table.nsv-table, .nsv-table-wrap, tr, .nsv-findings li, .jp-RenderedImage
+    { break-inside: avoid; page-break-inside: avoid; }
+  /* the Hovedresultater box comes right after the header and may continue on page 2
+     rather than leave page 1 (a long box kept whole would be pushed off page 1) */
+  .nsv-findings { break-inside: auto; margin-top: .2em; }
+  header.nsv-header { margin-bottom: .6em; } header.nsv-header h1 { font-size: 1.6em; }
   h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  .nsv-footer { break-inside: avoid; }
   .nsv-table-wrap { overflow: visible; }
   a { color: inherit; text-decoration: none; }
 }
 """
 
 PAGE_TEMPLATE = """<!DOCTYPE html>
-<html lang="da">
+<html lang="{{ lang }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="nsv-eval {{ stamp.nsv_eval_version }}">
-<title>{{ stamp.title }} – {{ stamp.kommune_name }} Kommune</title>
+<title>{{ stamp.title }} – {{ kommune }}</title>
 <style>{{ css }}</style>
 </head>
 <body>
 <main>
 <header class="nsv-header">
 <h1>{{ stamp.title }}</h1>
-<p class="nsv-kommune">{{ stamp.kommune_name }} Kommune</p>
+<p class="nsv-kommune">{{ kommune }}</p>
 <dl>
-<dt>Periode</dt><dd>{{ period }}</dd>
-<dt>Rapportdato</dt><dd>{{ report_date }}</dd>
+<dt>{{ w.period }}</dt><dd>{{ period }}</dd>
+<dt>{{ w.report_date }}</dt><dd>{{ report_date }}</dd>
 <dt>Version</dt><dd>nsv-eval {{ stamp.nsv_eval_version }}</dd>
-<dt>Reproducerbarhed</dt><dd>parametre <code class="nsv-hash">{{ stamp.params_hash[:12] }}</code>,
+<dt>{{ w.reproducibility }}</dt><dd>{{ w.params }} <code class="nsv-hash">{{ stamp.params_hash[:12] }}</code>,
 data <code class="nsv-hash">{{ stamp.data_fingerprint }}</code>,
-kode <code class="nsv-hash">{{ commit }}</code>{{ dirty }}</dd>
+{{ w.code }} <code class="nsv-hash">{{ commit }}</code>{{ dirty }}</dd>
 </dl>
 </header>
 {{ body }}
 {{ appendix }}
 <footer class="nsv-footer">
-Rapporten er lavet med nsv-eval {{ stamp.nsv_eval_version }} den {{ report_date }}.
-Alle antal under 5 er skjult af hensyn til diskretion. Parametre: {{ params_files }}.
-Dataaftryk (fingerprint) {{ stamp.data_fingerprint }} identificerer datagrundlaget.
+{{ w.made_with }} nsv-eval {{ stamp.nsv_eval_version }} {{ w.on }} {{ report_date }}.
+{{ w.small_counts }} {{ w.parameters }}: {{ params_files }}.
+{{ w.fingerprint }} {{ stamp.data_fingerprint }} {{ w.identifies }}
 </footer>
 </main>
 </body>
@@ -390,10 +424,74 @@ Dataaftryk (fingerprint) {{ stamp.data_fingerprint }} identificerer datagrundlag
 """
 
 
-def render_report(nb: Any, stamp: Mapping[str, Any], appendix: str = "") -> str:
+PAGE_WORDS: dict[str, dict[str, str]] = {
+    "da": {
+        "kommune": "{name} Kommune",
+        "period": "Periode",
+        "report_date": "Rapportdato",
+        "reproducibility": "Reproducerbarhed",
+        "params": "parametre",
+        "code": "kode",
+        "dirty": " (med lokale ændringer)",
+        "unknown": "ukendt",
+        "made_with": "Rapporten er lavet med",
+        "on": "den",
+        "small_counts": "Alle antal under 5 er skjult af hensyn til diskretion.",
+        "parameters": "Parametre",
+        "fingerprint": "Dataaftryk (fingerprint)",
+        "identifies": "identificerer datagrundlaget.",
+    },
+    "en": {
+        "kommune": "{name} Municipality",
+        "period": "Period",
+        "report_date": "Report date",
+        "reproducibility": "Reproducibility",
+        "params": "parameters",
+        "code": "code",
+        "dirty": " (with local changes)",
+        "unknown": "unknown",
+        "made_with": "This report was made with",
+        "on": "on",
+        "small_counts": "All counts below 5 are hidden to protect confidentiality.",
+        "parameters": "Parameters",
+        "fingerprint": "The data fingerprint",
+        "identifies": "identifies the data.",
+    },
+}
+"""The words of the page around the notebook (header, footer), per report language."""
+
+
+def kommune_title(stamp: Mapping[str, Any], lang: str = "da") -> str:
+    """``Kalundborg Kommune`` / ``Kalundborg Municipality``."""
+    return PAGE_WORDS[lang]["kommune"].format(name=stamp["kommune_name"])
+
+
+def pdf_footer(stamp: Mapping[str, Any]) -> str:
+    """Footer text of every PDF page: kommune · study · report date."""
+    lang = stamp.get("lang", "da")
+    from nsv_eval.report.i18n import use_lang
+
+    with use_lang(lang):
+        return f"{kommune_title(stamp, lang)} · {stamp['title']} · {fmt_date(stamp['report_date'])}"
+
+
+def render_report(
+    nb: Any, stamp: Mapping[str, Any], appendix: str = "", lang: str | None = None
+) -> str:
     """The complete HTML page of a report: header with stamp, notebook body, ``appendix``
     (the "Definitioner og datagrundlag" section, :mod:`nsv_eval.report.definitions`), footer.
+
+    ``lang`` (default ``stamp["lang"]``, else Danish) sets the words of the page and, in
+    English, translates the notebook's markdown cells (:func:`nsv_eval.report.i18n.tr_markdown`).
     """
+    from nsv_eval.report.i18n import use_lang
+
+    lang = lang or stamp.get("lang", "da")
+    with use_lang(lang):
+        return _render_report(nb, stamp, lang, appendix)
+
+
+def _render_report(nb: Any, stamp: Mapping[str, Any], lang: str, appendix: str = "") -> str:
     import jinja2
 
     commit = stamp.get("git_commit")
@@ -401,14 +499,18 @@ def render_report(nb: Any, stamp: Mapping[str, Any], appendix: str = "") -> str:
         commit = commit.rstrip("+")[:12] + ("+" if commit.endswith("+") else "")
     page = jinja2.Environment(autoescape=False).from_string(PAGE_TEMPLATE)
     esc = {k: html.escape(str(v)) if isinstance(v, str) else v for k, v in stamp.items()}
+    w = PAGE_WORDS[lang]
     return page.render(
         stamp=esc,
+        lang=lang,
+        w=w,
+        kommune=html.escape(kommune_title(stamp, lang)),
         css=REPORT_CSS,
         period=fmt_period(*stamp["period"]),
         report_date=fmt_date(stamp["report_date"]),
-        commit=html.escape((commit or "ukendt").rstrip("+")),
+        commit=html.escape((commit or w["unknown"]).rstrip("+")),
         params_files=html.escape(", ".join(Path(p).name for p in stamp.get("params_files", []))),
-        dirty=" (med lokale ændringer)" if commit and commit.endswith("+") else "",
+        dirty=w["dirty"] if commit and commit.endswith("+") else "",
         body=notebook_body_html(nb),
         appendix=appendix,
     )
@@ -459,6 +561,8 @@ def run_study(
     timeout: float | None = None,
     today: dt.date | None = None,
     kernel: WarmKernel | None = None,
+    pdf: bool = False,
+    lang: str | None = None,
 ) -> StudyRun:
     """Execute, render, check and publish one study for one kommune.
 
@@ -489,6 +593,16 @@ def run_study(
         Report date (default today).
     kernel : WarmKernel, optional
         Execute in this warm kernel (:mod:`nsv_eval.report.warm`) instead of a new one.
+    pdf : bool
+        Also print the report to ``<NN_study>.pdf`` with headless Chromium
+        (:mod:`nsv_eval.report.pdf`).
+    lang : {"da", "en"}, optional
+        Report language, overriding the ``lang`` parameter. A study that is not translated
+        (:attr:`Study.languages`) refuses English with a message naming it.
+
+    Every table the report shows is also written to ``<NN_study>.xlsx`` (numbers as
+    numbers, already disclosure-controlled; :mod:`nsv_eval.report.workbook`). The HTML,
+    the PDF's text and the workbook's cells are all scanned before anything is published.
 
     Returns
     -------
@@ -514,12 +628,20 @@ def run_study(
         p = _load(params, kommune, params_dir)
         manifest = _manifest(data)
         selection = report_definitions.resolve_selection(manifest, p)
+        if lang is not None:
+            p = {**p, "lang": lang}
+        check_language(st, p.get("lang", "da"))
+        if pdf:
+            from nsv_eval.report.pdf import require_chromium
+
+            require_chromium()
         html_path, json_path = out / f"{st.slug}.html", out / f"{st.slug}.json"
+        xlsx_path, pdf_path = out / f"{st.slug}.xlsx", out / f"{st.slug}.pdf"
         results = (work / f"{st.slug}.results.json").resolve()
         executed = work / f"{st.slug}.ipynb"
         work.mkdir(parents=True, exist_ok=True)
         # a failed run must not leave an older report looking current
-        for f in (html_path, json_path, results):
+        for f in (html_path, json_path, results, xlsx_path, pdf_path):
             f.unlink(missing_ok=True)
         nb_params = notebook_parameters(p, st.name) | {
             "data_dir": str(data),
@@ -542,14 +664,50 @@ def run_study(
 
         nb = nbformat.read(executed, as_version=4)
         appendix = report_definitions.appendix_html(
-            st.definitions, selection, data_note=report_definitions.data_note_da(manifest)
+            st.definitions,
+            selection,
+            data_note=report_definitions.data_note(manifest, p.get("lang", "da")),
+            lang=p.get("lang", "da"),
         )
-        page = render_report(nb, stamp, appendix)
+        page = render_report(nb, stamp, appendix, lang=p.get("lang", "da"))
         problems = scan_html(page, html_path)
+        rejected = work / f"{st.slug}.rejected-html"  # for inspection; not .html
+        # the other files are made in .work/ and checked before anything is published
+        staged: list[tuple[Path, Path]] = []
+        if not problems:
+            tables = tables_from_notebook(nb)
+            if tables:
+                from nsv_eval.report.i18n import tr, use_lang
+
+                x_tmp = work / f"{st.slug}.staged.xlsx"
+                with use_lang(p.get("lang", "da")):
+                    write_tables_xlsx(
+                        tables,
+                        x_tmp,
+                        title=f"{stamp['title']} – {kommune_title(stamp, p.get('lang', 'da'))}",
+                        source=tr("nsv-eval {version}, rapportdato {date}, data {fp}").format(
+                            version=stamp["nsv_eval_version"],
+                            date=stamp["report_date"],
+                            fp=stamp["data_fingerprint"],
+                        ),
+                    )
+                problems += [replace(f, path=xlsx_path) for f in scan_xlsx(x_tmp)]
+                staged.append((x_tmp, xlsx_path))
+        if not problems and pdf:
+            from nsv_eval.report.pdf import html_to_pdf
+
+            h_tmp = work / f"{st.slug}.print.html"
+            p_tmp = work / f"{st.slug}.staged.pdf"
+            atomic_write_text(h_tmp, page)
+            html_to_pdf(h_tmp, p_tmp, footer=pdf_footer(stamp), lang=p.get("lang", "da"))
+            h_tmp.unlink(missing_ok=True)
+            problems += [replace(f, path=pdf_path) for f in scan_pdf(p_tmp)]
+            staged.append((p_tmp, pdf_path))
         if problems:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
             run.status = "disclosure"
             run.findings = problems
-            rejected = work / f"{st.slug}.rejected-html"  # for inspection; not .html
             atomic_write_text(rejected, page)
             listing = "\n".join(f"  {f}" for f in problems[:20])
             more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
@@ -571,6 +729,12 @@ def run_study(
         atomic_write_text(
             json_path, json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n"
         )
+        for tmp, final in staged:
+            os.replace(tmp, final)
+            if final.suffix == ".xlsx":
+                run.xlsx = final
+            else:
+                run.pdf = final
         atomic_write_text(html_path, page)
         run.status, run.html, run.json = "ok", html_path, json_path
     except Exception as exc:  # noqa: BLE001 - a batch must survive one failing study
@@ -594,6 +758,8 @@ def run_studies(
     timeout: float | None = None,
     progress: Any = None,
     kernel: WarmKernel | None = None,
+    pdf: bool = False,
+    lang: str | None = None,
 ) -> list[StudyRun]:
     """Run several studies for one kommune, in report order (sequentially).
 
@@ -602,12 +768,20 @@ def run_studies(
     :func:`run_study` for each. ``progress`` (optional callable) receives each StudyRun.
     All studies run in one warm kernel (``kernel``, or one started here and shut down at
     the end; ``NSV_COLD_KERNEL=1`` gives every study its own kernel instead).
+    ``pdf`` and ``lang`` are passed on to :func:`run_study` (with ``pdf`` Chromium must be
+    found before anything runs).
     """
     kommune = check_kommune(kommune)
     spec = list(studies) if not isinstance(studies, str) else studies
     chosen = resolve_studies(spec, notebook_dir)
     check_prepared(data_dir)
     loaded = _load(params, kommune, params_dir)
+    if lang is not None and lang not in ("da", "en"):
+        raise NsvError(f"--lang must be 'da' or 'en', got {lang!r}")
+    if pdf:
+        from nsv_eval.report.pdf import require_chromium
+
+        require_chromium()
     own = kernel is None and not warm_disabled()
     if own:
         kernel = WarmKernel()
@@ -623,6 +797,8 @@ def run_studies(
             timeout,
             progress,
             kernel,
+            pdf,
+            lang,
         )
     finally:
         if own and kernel is not None:
@@ -640,6 +816,8 @@ def _run_all(
     timeout: float | None,
     progress: Any,
     kernel: WarmKernel | None,
+    pdf: bool,
+    lang: str | None,
 ) -> list[StudyRun]:
     runs = []
     for st in chosen:
@@ -653,6 +831,8 @@ def _run_all(
             notebook_dir=notebook_dir,
             timeout=timeout,
             kernel=kernel,
+            pdf=pdf,
+            lang=lang,
         )
         if progress is not None:
             progress(r)

@@ -32,6 +32,13 @@ class Study:
     definitions : tuple of str
         Ids of the indicator definitions the study uses (``nsv_eval/definitions``), main
         one first; rendered in the report's "Definitioner og datagrundlag" appendix.
+    title_en : str
+        English title (for the languages in ``languages`` other than Danish).
+    languages : tuple of str
+        Report languages the study is translated into: every visible word of its notebook
+        and of the package functions it calls has an entry in
+        :mod:`nsv_eval.report.texts_en`. Other languages are refused
+        (:func:`check_language`).
     """
 
     name: str
@@ -39,6 +46,12 @@ class Study:
     title_da: str
     description_da: str = ""
     definitions: tuple[str, ...] = ()
+    title_en: str = ""
+    languages: tuple[str, ...] = ("da",)
+
+    def title(self, lang: str = "da") -> str:
+        """The title in ``lang`` (Danish if there is no translation)."""
+        return self.title_en if lang == "en" and self.title_en else self.title_da
 
     @property
     def slug(self) -> str:
@@ -71,6 +84,8 @@ STUDIES: dict[str, Study] = {
             "Datakvalitet",
             "Hvad blev indlæst, afvist og sammenlagt; dækning pr. år; datagrundlagets periode.",
             definitions=CATALOGUE_DEFINITIONS,
+            title_en="Data quality",
+            languages=("da", "en"),
         ),
         Study(
             "kommuneprofil",
@@ -118,6 +133,20 @@ STUDIES: dict[str, Study] = {
     ]
 }
 """All studies by name, in report order."""
+
+
+def check_language(study: Study, lang: str) -> None:
+    """Raise :class:`NsvError` naming the study if it is not translated into ``lang``."""
+    if lang in study.languages:
+        return
+    done = [s.name for s in STUDIES.values() if lang in s.languages]
+    language = "English" if lang == "en" else repr(lang)
+    raise NsvError(
+        f"Study '{study.name}' ({study.number:02d} {study.title_da}) is not translated into "
+        f"{language} yet, so it cannot be rendered with "
+        f"lang: {lang}; render it in Danish (lang: da). Studies available in {lang}: "
+        f"{', '.join(done) or 'none'}."
+    )
 
 
 def default_notebook_dir() -> Path:

@@ -121,11 +121,16 @@ LABELS_DA: dict[str, str] = {
 
 
 def label(key: object, labels: Mapping[str, str] | None = None) -> str:
-    """Danish label of ``key`` (``labels`` first, then :data:`LABELS_DA`, else ``key``)."""
+    """Danish label of ``key`` (``labels`` first, then :data:`LABELS_DA`, else ``key``).
+
+    In an English report the label is translated (:func:`nsv_eval.report.i18n.tr`).
+    """
+    from nsv_eval.report.i18n import tr
+
     k = str(key)
     if labels and k in labels:
-        return labels[k]
-    return LABELS_DA.get(k, k)
+        return tr(labels[k])
+    return tr(LABELS_DA[k]) if k in LABELS_DA else k
 
 
 def apply_theme(*, font_size: float = 11.0) -> None:
@@ -307,9 +312,44 @@ def finish(
     matplotlib.figure.Figure
         The same figure, for chaining.
     """
+    from nsv_eval.report.i18n import get_lang, tr
+
     danish_axes(fig, **kwargs)
+    if get_lang() != "da":
+        translate_figure(fig)
     if title:
-        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+        fig.suptitle(tr(title), x=0.01, ha="left", fontweight="bold")
     if source:
-        fig.text(0.01, 0.0, source, ha="left", va="top", fontsize="small", color="#555555")
+        fig.text(0.01, 0.0, tr(source), ha="left", va="top", fontsize="small", color="#555555")
+    return fig
+
+
+def translate_figure(fig: Figure) -> Figure:
+    """Put every title, axis label, legend entry and text of ``fig`` in the report language.
+
+    Danish texts are looked up in the catalogue (:mod:`nsv_eval.report.i18n`); a Danish
+    text without an English entry raises ``MissingTranslation``, so an English report never
+    carries a Danish figure. Tick labels are numbers formatted for the language already.
+    """
+    from nsv_eval.report.i18n import tr_figure_text
+
+    texts = list(fig.texts)
+    if getattr(fig, "_suptitle", None) is not None:
+        texts.append(fig._suptitle)
+    for ax in fig.axes:
+        # matplotlib keeps the left/right titles in private attributes (no public getter)
+        texts += [
+            getattr(ax, a) for a in ("title", "_left_title", "_right_title") if hasattr(ax, a)
+        ]
+        texts += [ax.xaxis.label, ax.yaxis.label]
+        texts += list(ax.texts)
+        leg = ax.get_legend()
+        if leg is not None:
+            texts += list(leg.get_texts())
+            if leg.get_title() is not None:
+                texts.append(leg.get_title())
+    for t in texts:
+        s = t.get_text()
+        if s:
+            t.set_text(tr_figure_text(s))
     return fig
