@@ -258,9 +258,9 @@ def test_mask_cpr() -> None:
 
 
 def _hmac_id(cpr: str, key: bytes) -> str:
-    return hmac.new(key, cpr.replace("-", "").encode(), hashlib.sha256).hexdigest()[
-        :PSEUDONYM_LENGTH
-    ]
+    """Independent recomputation: HMAC-SHA256 hex, 20 characters, spelled in consonants."""
+    hexid = hmac.new(key, cpr.replace("-", "").encode(), hashlib.sha256).hexdigest()
+    return "".join("bcdfghjklmnpqrst"[int(ch, 16)] for ch in hexid[:PSEUDONYM_LENGTH])
 
 
 def test_pseudonyms_deterministic_across_kinds_and_key_dependent(tmp_path: Path) -> None:
