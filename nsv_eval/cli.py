@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "nsv_eval.clean.cli",  # prepare
     "nsv_eval.report.cli",  # run, check-disclosure
     "nsv_eval.batch",  # batch
+    "nsv_eval.audit",  # audit
 )
 
 
