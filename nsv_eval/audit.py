@@ -1,12 +1,13 @@
 """``nsv-eval audit``: scan a prepared folder or a reports folder for CPR numbers.
 
-Every file under the given paths is read: Parquet (column names, key-value metadata, the
+Every file under the given paths is read (and its name checked): Parquet (column names, key-value metadata, the
 values of every text column, and whole numbers of 9-10 digits in integer columns, which is
 how a CPR number looks after a spreadsheet or a numeric cast), and every text file (CSV,
 JSON, HTML, notebooks, logs, YAML ...) line by line; other binary files (pickled caches)
 are read byte by byte as Latin-1 text, where a CPR number stored as text shows as digits.
-Compressed files (zip, xlsx, gzip, zstd, PNG, JPEG), whose bytes do not show their content,
-are skipped and listed.
+Zip archives (.xlsx workbooks included) are opened and every member is read as text.
+Other compressed files (gzip, zstd, PNG, JPEG), whose bytes do not show their content, are
+skipped and listed.
 
 A hit is what :func:`nsv_eval.ingest.cpr.find_cpr` calls a CPR number: ``DDMMYYSSSS``,
 ``DDMMYY-SSSS`` or ``DDMMYY SSSS`` not inside a longer digit run, whose birth date is a real
@@ -152,7 +153,7 @@ def _scan_parquet(path: Path, hits: list[AuditHit], batch_rows: int = 200_000) -
         offset += rb.num_rows
 
 
-_COMPRESSED = (b"PK\x03\x04", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x89PNG", b"\xff\xd8\xff")
+_COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x89PNG", b"\xff\xd8\xff")
 
 
 def _is_binary(path: Path) -> bool:
@@ -167,6 +168,30 @@ def _scan_text(path: Path, hits: list[AuditHit]) -> None:
         for n, line in enumerate(fh, start=1):
             for h in _text_hits(line):
                 hits.append(AuditHit(path, f"line {n}", h.masked, h.replacement, h.modulus11))
+
+
+def _scan_zip(path: Path, hits: list[AuditHit]) -> None:
+    import zipfile
+
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        _scan_text(path, hits)
+        return
+    with zf:
+        for info in zf.infolist():
+            if info.is_dir() or info.filename.lower().endswith((".png", ".jpeg", ".jpg", ".gif")):
+                continue
+            text = zf.read(info).decode("utf-8", errors="replace")
+            for h in _text_hits(info.filename):
+                hits.append(AuditHit(path, "member name", h.masked, h.replacement, h.modulus11))
+            for n, line in enumerate(text.splitlines(), start=1):
+                for h in _text_hits(line):
+                    hits.append(
+                        AuditHit(
+                            path, f"{info.filename} line {n}", h.masked, h.replacement, h.modulus11
+                        )
+                    )
 
 
 def audit(
@@ -195,10 +220,14 @@ def audit(
     res = AuditResult()
     for f in _iter_files(paths):
         before = len(res.hits)
+        for h in _text_hits(f.name):
+            res.hits.append(AuditHit(f, "file name", h.masked, h.replacement, h.modulus11))
         with f.open("rb") as fh:
             magic = fh.read(4)
         if magic == b"PAR1":
             _scan_parquet(f, res.hits)
+        elif magic == b"PK\x03\x04":
+            _scan_zip(f, res.hits)
         elif magic.startswith(_COMPRESSED):
             res.skipped.append(f)
             continue
