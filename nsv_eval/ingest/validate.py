@@ -684,6 +684,9 @@ def validate_batch(
             if col.from_cpr and derived is not None:
                 v = derived[col.name]
                 values[col.name] = v.dt.floor("D") if col.type == "date" else v
+                if not col.nullable:
+                    # a replacement number with letters in the serial tells no birth date/sex
+                    why.flag(v.isna().to_numpy(), "missing_value", col.name)
             else:
                 values[col.name] = pd.Series([None] * n, dtype="object")
             continue
