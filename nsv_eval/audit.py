@@ -72,15 +72,12 @@ class AuditResult:
 
     def summary(self) -> str:
         """One line."""
-        return (
-            f"audit: {self.files} file(s) scanned, {len(self.hits)} CPR number(s) found"
-            + (
-                f", {len(self.skipped)} compressed file(s) not readable: "
-                + ", ".join(mask_cpr(p.name) for p in self.skipped[:5])
-                + (" ..." if len(self.skipped) > 5 else "")
-                if self.skipped
-                else ""
-            )
+        return f"audit: {self.files} file(s) scanned, {len(self.hits)} CPR number(s) found" + (
+            f", {len(self.skipped)} compressed file(s) not readable: "
+            + ", ".join(mask_cpr(p.name) for p in self.skipped[:5])
+            + (" ..." if len(self.skipped) > 5 else "")
+            if self.skipped
+            else ""
         )
 
 
@@ -147,7 +144,11 @@ def _scan_parquet(path: Path, hits: list[AuditHit], batch_rows: int = 200_000) -
                 for h in found[j]:
                     hits.append(
                         AuditHit(
-                            path, f"column {f.name}, row {row}", h.masked, h.replacement, h.modulus11
+                            path,
+                            f"column {f.name}, row {row}",
+                            h.masked,
+                            h.replacement,
+                            h.modulus11,
                         )
                     )
         offset += rb.num_rows

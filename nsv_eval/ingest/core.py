@@ -355,7 +355,9 @@ def ingest(
         try:
             extract_date = dt.date.fromisoformat(extract_date)
         except ValueError:
-            raise InputError(f"extract date {extract_date!r} is not an ISO date (2024-12-31).") from None
+            raise InputError(
+                f"extract date {extract_date!r} is not an ISO date (2024-12-31)."
+            ) from None
     try:
         result = _ingest(schema, paths, out, mapping, key, say, batch_rows, t0, extract_date)
     except NsvError as exc:

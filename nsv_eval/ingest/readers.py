@@ -265,7 +265,11 @@ class CsvReader:
                 if extra.any():
                     d = self.info.delimiter or ";"
                     mal += [
-                        (int(n), d.join(frame.iloc[i].tolist()), f"a value after the {nhead} header columns")
+                        (
+                            int(n),
+                            d.join(frame.iloc[i].tolist()),
+                            f"a value after the {nhead} header columns",
+                        )
                         for n, i in zip(rows[extra], np.flatnonzero(extra), strict=True)
                     ]
                     take = take & ~extra
