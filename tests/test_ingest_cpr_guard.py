@@ -400,3 +400,19 @@ def test_mask_cpr_masks_letter_serials_and_dash_space_forms() -> None:
     """Messages: every 10-digit run and letter-serial replacement number is masked."""
     assert mask_cpr("a 010150 1235 b 010150-A12B c") == "a 010150-XXXX b 010150-XXXX c"
     assert mask_cpr("010120-akut") == "010120-akut"
+
+
+def test_params_file_alias_bomb_refused(tmp_path: Path) -> None:
+    """nsv-eval run --params FILE: the same limits as mapping files (no MemoryError)."""
+    from nsv_eval.params import load_params
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="anchors and aliases"):
+        load_params(326, extra=bomb)
+    assert time.perf_counter() - t0 < 5
+    assert load_params(326)["kommune"] == 326  # the shipped parameters still load

@@ -42,7 +42,9 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
-def load_yaml_limited(path: str | Path, what: str = "YAML file") -> object:
+def load_yaml_limited(
+    path: str | Path, what: str = "YAML file", loader: type[yaml.SafeLoader] = yaml.SafeLoader
+) -> object:
     """Read a small YAML input safely: size-, alias- and depth-limited ``safe_load``.
 
     A YAML "alias bomb" (a few lines whose anchors and aliases expand to billions of
@@ -55,6 +57,8 @@ def load_yaml_limited(path: str | Path, what: str = "YAML file") -> object:
         The file.
     what : str
         How to name the file in messages.
+    loader : SafeLoader subclass
+        The loader (e.g. one without the timestamp resolver).
 
     Returns
     -------
@@ -76,9 +80,9 @@ def load_yaml_limited(path: str | Path, what: str = "YAML file") -> object:
             f"{what} {p} is {size:,} bytes; at most {YAML_MAX_BYTES:,} are read (is it the "
             "right file?)."
         )
-    loader = yaml.SafeLoader(p.read_text(encoding="utf-8", errors="replace"))
+    ldr = loader(p.read_text(encoding="utf-8", errors="replace"))
     try:
-        node = loader.get_single_node()
+        node = ldr.get_single_node()
         if node is None:
             return None
         if _expanded_size(node, {}) > YAML_MAX_NODES:
@@ -86,13 +90,13 @@ def load_yaml_limited(path: str | Path, what: str = "YAML file") -> object:
                 f"{what} {p} expands to more than {YAML_MAX_NODES:,} values through its "
                 "anchors and aliases (&name / *name); write the values out instead."
             )
-        return loader.construct_document(node)
+        return ldr.construct_document(node)
     except yaml.YAMLError as exc:
         raise InputError(f"{what} {p} is not valid YAML: {exc}") from None
     except RecursionError:
         raise InputError(f"{what} {p} is nested too deeply to be a mapping file.") from None
     finally:
-        loader.dispose()
+        ldr.dispose()
 
 
 def load_mapping(mapping: dict | str | Path | None) -> dict[str, dict[str, str | None]]:
