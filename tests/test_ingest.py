@@ -261,8 +261,16 @@ def test_no_cpr_number_in_any_output_log_or_message(
 
     os.environ["NSV_PSEUDO_KEY"] = KEY.hex()
     try:
-        rc = cli_main(
-            ["ingest", "admissions", str(src / "lpr.csv"), "--out", str(tmp_path / "cli")]
+        rc = cli_main(  # a file full of bad rows: accept any reject share here
+            [
+                "ingest",
+                "admissions",
+                str(src / "lpr.csv"),
+                "--out",
+                str(tmp_path / "cli"),
+                "--max-reject-share",
+                "1",
+            ]
         )
         rc_bad = cli_main(
             ["ingest", "falls", str(src / "noheader.csv"), "--out", str(tmp_path / "cli")]
@@ -523,9 +531,12 @@ def test_schema_text_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli_main(["schema", "admissions"]) == 0
     out = capsys.readouterr().out
     assert "admit_time" in out and "inddto" in out and "required" in out
-    rc = cli_main(
-        ["ingest", "falls", str(CORPUS / "missing_value_falls.csv"), "--out", str(tmp_path)]
-    )
+    f = str(CORPUS / "missing_value_falls.csv")
+    rc = cli_main(["ingest", "falls", f, "--out", str(tmp_path)])
+    out = capsys.readouterr()
+    # 3 of 4 rows rejected: over the default 5 % threshold, so exit 1 (everything written)
+    assert rc == 1 and "3 rejected" in out.out and "missing_value 3" in out.err
+    rc = cli_main(["ingest", "falls", f, "--out", str(tmp_path), "--max-reject-share", "80%"])
     out = capsys.readouterr()
     assert rc == 0 and "3 rejected" in out.out
     rc = cli_main(

@@ -249,6 +249,11 @@ def test_prepare_refuses_another_key_and_records_the_check_value(
     out = tmp_path / "prepared"
     m = prepare(raw, out, key=KEY, log=None)
     assert m["key_check"] == key_check(KEY)
+    # linkage: every contact's person is in persons; the extra falls person is not
+    assert m["linkage"]["admissions"]["share_in_persons"] == 1.0
+    n_falls = pd.read_parquet(synth_dir / "falls.parquet")["person_id"].nunique()
+    assert m["linkage"]["falls"]["persons"] == n_falls + 1
+    assert m["linkage"]["falls"]["in_persons_table"] == n_falls
     assert json.loads((out / "manifest.json").read_text())["key_check"] == key_check(KEY)
     with pytest.raises(InputError, match="another key"):
         prepare(raw, out, key=OTHER_KEY, log=None)

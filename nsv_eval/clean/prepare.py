@@ -280,6 +280,14 @@ def prepare(
     tmp = out_dir / ".prepare-tmp"
     con = _db.connect(memory_limit=memory_limit, threads=threads, temp_dir=tmp)
     try:
+        manifest["linkage"] = _linkage(con, tables)
+        for kind, info in manifest["linkage"].items():
+            if info["persons"] and info["share_in_persons"] < LINKAGE_WARN_SHARE and log:
+                log(
+                    f"warning: only {info['share_in_persons']:.1%} of the persons in {kind} "
+                    "are in the persons table. Were the extracts pseudonymised with different "
+                    "keys, or do they cover different populations?"
+                )
         counts, outputs, period_info = _clean(con, tables, out_dir, period, stages)
     finally:
         con.close()
@@ -318,6 +326,40 @@ def prepare(
             [f for _, offenders in over for f in offenders],
         )
     return manifest
+
+
+LINKAGE_WARN_SHARE = 0.5
+"""Below this share of a kind's persons found in the persons table, prepare warns."""
+
+
+def _linkage(con, tables: dict[str, Path]) -> dict[str, dict]:
+    """Share of each person-level kind's distinct persons that are in the persons table.
+
+    Tables pseudonymised with different keys (or extracts of different populations) link
+    poorly; the shares go into the manifest and a low one is logged as a warning.
+    """
+    if "persons" not in tables:
+        return {}
+    persons = _db._sql_path(tables["persons"])
+    out: dict[str, dict] = {}
+    for kind in ("admissions", "care", "falls", "interventions"):
+        if kind not in tables:
+            continue
+        n, found = con.execute(
+            f"""
+            WITH k AS (SELECT DISTINCT person_id FROM read_parquet('{_db._sql_path(tables[kind])}')
+                       WHERE person_id IS NOT NULL)
+            SELECT count(*), count(*) FILTER (WHERE person_id IN
+                (SELECT person_id FROM read_parquet('{persons}')))
+            FROM k
+            """
+        ).fetchall()[0]
+        out[kind] = {
+            "persons": int(n),
+            "in_persons_table": int(found),
+            "share_in_persons": round(found / n, 6) if n else None,
+        }
+    return out
 
 
 def definitions() -> dict:

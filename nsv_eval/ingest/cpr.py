@@ -89,6 +89,7 @@ _CANDIDATE = re.compile(
     r"(?<![0-9])(?P<d>[0-9]{2})(?P<m>[0-9]{2})(?P<y>[0-9]{2})(?P<sep>[- ]?)"
     r"(?P<serial>[0-9]{4}(?![0-9])|(?<=[0-9]-)[0-9A-Za-z]{4}(?![0-9A-Za-z]))"
 )
+_PREFILTER = r"(?:^|[^0-9])[0-9]{6}(?:[- ]?[0-9]{4}|-[0-9A-Za-z]{4})(?:[^0-9]|$)"
 # Lower-case hexadecimal tokens (hashes, fingerprints, synthetic ids): a digit run inside one
 # is not a CPR number written by a person.
 _HEX_TOKEN = re.compile(r"[0-9a-f]{12,}")
@@ -225,8 +226,15 @@ def find_cpr_series(values: pd.Series) -> np.ndarray:
     A vectorised pre-filter (a run of 6 digits) keeps the Python check to the few values
     that could hold one; distinct values are checked once.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     s = values.astype("string")
-    cand = s.str.contains(r"[0-9]{6}", regex=True).fillna(False).to_numpy(dtype=bool)
+    arr = pa.array(s, type=pa.string(), from_pandas=True)
+    # RE2 superset of find_cpr's shapes (no lookaround in RE2): 6 digits not preceded by a
+    # digit, then 4 digits or a dash and 4 letters/digits, not followed by a digit
+    m = pc.match_substring_regex(arr, _PREFILTER)
+    cand = np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
     out = np.zeros(len(s), dtype=bool)
     if cand.any():
         sub = s[cand]

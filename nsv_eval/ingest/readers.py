@@ -437,12 +437,12 @@ class ExcelReader:
         if not self.same_header_sheets:
             return [self]
         base = self.info.label
-        self.info.label = f"{base} [{self.sheet}]"
+        self.info.label = f"{base} [{mask_cpr(self.sheet)}]"
         out = [self]
         for title, row in self.same_header_sheets:
             r = ExcelReader(
                 self.info.path,
-                f"{base} [{title}]",
+                f"{base} [{mask_cpr(title)}]",
                 self.known,
                 self.batch_rows,
                 sheet=title,

@@ -328,12 +328,15 @@ def issue11() -> None:
         "cpr_column_name_falls.csv",
         f"person_id;fall_date;{B.replace('-', '')}\np001;03-01-2021;x\np002;04-01-2021;y\n",
     )
-    # 38. CPR as a sheet name
+    # 38. CPR numbers as sheet names
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = C
     ws.append(["person_id", "fall_date"])
     ws.append(["p001", dt.datetime(2021, 1, 3)])
+    ws2 = wb.create_sheet(D)  # a second sheet, so the sheet names enter the file labels
+    ws2.append(["person_id", "fall_date"])
+    ws2.append(["p002", "32-01-2021"])
     wb.save(HERE / "cpr_sheet_name_falls.xlsx")
     # 39. future dates (extract made 31-12-2024): admission/discharge 2031 and 2025
     text(
