@@ -100,7 +100,8 @@ def mask_cpr(text: object) -> str:
 
     Masks every run of 10 digits (optionally split 6-4 by a dash or space) and replacement
     numbers with letters in the serial (``DDMMYY-A12B``), whatever the date: text that
-    leaves ingest must not carry anything a reader could take for a CPR number.
+    leaves ingest must not carry anything a reader could take for a CPR number. A run of 9
+    digits is masked when it is a CPR number without its leading zero.
 
     Parameters
     ----------
@@ -112,7 +113,19 @@ def mask_cpr(text: object) -> str:
     str
         The text with the sequence-number part of each CPR number replaced by ``XXXX``.
     """
-    return _CPR_IN_TEXT.sub(r"\1-XXXX", str(text))
+    t = _CPR_IN_TEXT.sub(r"\1-XXXX", str(text))
+    if _NINE.search(t):
+        t = _NINE.sub(_mask_nine, t)
+    return t
+
+
+# 9 digits alone: a CPR number that lost its leading zero (masked only when it is one)
+_NINE = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+
+
+def _mask_nine(m: re.Match) -> str:
+    hits = find_cpr("0" + m[0])
+    return hits[0].masked if hits else m[0]
 
 
 def mask_deep(obj: object) -> object:
@@ -247,7 +260,12 @@ def find_cpr_series(values: pd.Series) -> np.ndarray:
 def mask_cpr_series(values: pd.Series) -> pd.Series:
     """Vectorised :func:`mask_cpr` for a Series (missing values become empty strings)."""
     s = values.astype("string").fillna("")
-    return s.str.replace(_CPR_IN_TEXT.pattern, r"\1-XXXX", regex=True)
+    s = s.str.replace(_CPR_IN_TEXT.pattern, r"\1-XXXX", regex=True)
+    nine = s.str.contains(_NINE.pattern, regex=True).fillna(False)
+    if nine.any():
+        s = s.copy()
+        s[nine] = s[nine].map(mask_cpr)
+    return s
 
 
 def mask_cpr_value(values: pd.Series) -> pd.Series:

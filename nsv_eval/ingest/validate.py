@@ -280,7 +280,11 @@ def _check_range(v: pd.Series, col: Column, reasons: np.ndarray) -> None:
 
 
 def parse_int(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
-    """Whole numbers (``year`` also accepts DST's ``2021K1``), with the column's range."""
+    """Whole numbers (``year`` also accepts DST's ``2021K1``), with the column's range.
+
+    A number of 9-10 digits that is a CPR number (``0101501235`` as a number, leading zero
+    lost) is ``cpr_in_text``.
+    """
     if col.type == "year" and _is_textual(s):
         s = s.astype("string").str.strip().str.replace(r"^(\d{4})K1$", r"\1", regex=True)
     v, r = parse_number(s)
@@ -288,6 +292,16 @@ def parse_int(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     r = r.copy()
     r[frac.to_numpy() & pd.isna(r)] = "bad_number"
     _check_range(v, col, r)
+    # a whole number of 9-10 digits that reads as a CPR number (a mis-mapped CPR column,
+    # or one that lost its leading zero) is never kept: nsv-eval audit would flag it
+    arr = v.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        big = (arr >= 1e8) & (arr < 1e10) & ~frac.to_numpy() & pd.isna(r)
+    if big.any():
+        txt = pd.Series(arr[big]).astype("int64").astype("string").str.zfill(10)
+        hit = np.zeros(len(arr), dtype=bool)
+        hit[big] = find_cpr_series(txt)
+        r[hit] = "cpr_in_text"
     out = v.where(~frac).round().astype("Int64")
     return out, r
 

@@ -445,6 +445,14 @@ def issue11() -> None:
         f"{B};20200302;20200305;2;DN39.0;\n",
         encoding="cp1252",
     )
+    # 54. CPR numbers in a number column (contact id): as 10 digits and without the zero
+    text(
+        "cpr_as_contact_id_admissions.csv",
+        "kontakt_id;person_id;inddto;uddto;akut;adiag\n"
+        f"{A.replace('-', '')};p001;01-03-2020;05-03-2020;1;DJ189\n"
+        f"{A.replace('-', '')[1:]};p002;01-03-2020;05-03-2020;1;DJ189\n"
+        "123456789;p003;01-03-2020;05-03-2020;1;DJ189\n",
+    )
 
 
 if __name__ == "__main__":
