@@ -1,13 +1,14 @@
 """``nsv-eval audit``: scan a prepared folder or a reports folder for CPR numbers.
 
-Every file under the given paths is read (and its name checked): Parquet (column names, key-value metadata, the
-values of every text column, and whole numbers of 9-10 digits in integer columns, which is
-how a CPR number looks after a spreadsheet or a numeric cast), and every text file (CSV,
-JSON, HTML, notebooks, logs, YAML ...) line by line; other binary files (pickled caches)
-are read byte by byte as Latin-1 text, where a CPR number stored as text shows as digits.
-Zip archives (.xlsx workbooks included) are opened and every member is read as text.
-Other compressed files (gzip, zstd, PNG, JPEG), whose bytes do not show their content, are
-skipped and listed.
+Every file under the given paths is read, and its name checked: Parquet (column names,
+key-value metadata, the values of every text column, and whole numbers of 9-10 digits in
+integer columns, which is how a CPR number looks after a spreadsheet or a numeric cast;
+likewise a text value of exactly 9 digits), and every text file (CSV, JSON, HTML,
+notebooks, logs, YAML ...) line by line; other binary files (pickled caches) are read byte
+by byte as Latin-1 text, where a CPR number stored as text shows as digits. Zip archives
+(.xlsx workbooks included) are opened and every member is read as text. Other compressed
+files (gzip, zstd, PNG, JPEG), whose bytes do not show their content, are skipped and
+listed.
 
 A hit is what :func:`nsv_eval.ingest.cpr.find_cpr` calls a CPR number: ``DDMMYYSSSS``,
 ``DDMMYY-SSSS`` or ``DDMMYY SSSS`` not inside a longer digit run, whose birth date is a real
@@ -138,7 +139,8 @@ def _scan_parquet(path: Path, hits: list[AuditHit], batch_rows: int = 200_000) -
                 continue
             sub = s[cand]
             codes, uniques = pd.factorize(sub)
-            found = [_text_hits(u) for u in uniques]
+            # a whole value of 9 digits is checked as a CPR number that lost its leading zero
+            found = [_text_hits("0" + u if len(u) == 9 and u.isdigit() else u) for u in uniques]
             for j in np.flatnonzero([bool(x) for x in found]):
                 row = int(np.flatnonzero(cand)[int(np.argmax(codes == j))]) + offset
                 for h in found[j]:

@@ -376,6 +376,7 @@ def test_audit_finds_planted_cpr_numbers_in_every_file_type(
     wb.active.append(["cpr", "6101501235"])
     wb.save(bad / "f.xlsx")
     (bad / "g_0101501235.txt").write_text("nothing\n", encoding="utf-8")
+    pq.write_table(pa.table({"lbnr": ["101501235", "123456789"]}), bad / "h.parquet")
     res = audit(bad)
     where = sorted((h.path.name, h.masked, h.replacement) for h in res.hits)
     assert where == [
@@ -386,6 +387,7 @@ def test_audit_finds_planted_cpr_numbers_in_every_file_type(
         ("e.json", "051210-XXXX", False),
         ("f.xlsx", "610150-XXXX", True),
         ("g_0101501235.txt", "010150-XXXX", False),
+        ("h.parquet", "010150-XXXX", False),  # 9 digits: the leading zero lost
     ]
     assert cli_main(["audit", str(clean)]) == 0
     assert cli_main(["audit", str(bad)]) == 1

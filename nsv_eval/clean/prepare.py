@@ -205,7 +205,10 @@ def prepare(
     out_dir.mkdir(parents=True, exist_ok=True)
     if out_dir.resolve() == raw_dir.resolve():
         raise NsvError("the output directory must differ from the raw directory")
-    resolved = _resolve_key(key)
+    try:
+        resolved = _resolve_key(key)
+    except NsvError:  # an unusable key matters only if CPR numbers come; ingest says so then
+        resolved = None
     if resolved is not None:
         check_folder_key(out_dir, resolved)  # another key: refuse before anything changes
     # prepare rebuilds the whole layout: stale quarantine/reconciliation files would be
