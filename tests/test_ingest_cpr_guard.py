@@ -35,6 +35,7 @@ from nsv_eval.audit import audit
 from nsv_eval.cli import main as cli_main
 from nsv_eval.errors import InputError
 from nsv_eval.ingest import ingest
+from nsv_eval.ingest.core import TooManyRejects
 from nsv_eval.ingest.cpr import KEY_RECORD, find_cpr, key_check, mask_cpr, pseudonym
 from nsv_eval.ingest.mapping import load_mapping
 
@@ -236,7 +237,8 @@ def test_another_key_into_the_same_folder_is_refused(tmp_path: Path) -> None:
 def test_prepare_refuses_another_key_and_records_the_check_value(
     synth_dir: Path, tmp_path: Path
 ) -> None:
-    """prepare records the key check value in manifest.json and refuses a different key."""
+    """prepare records the key check value in manifest.json and refuses a different key;
+    a file over the reject threshold makes it fail after writing everything."""
     from nsv_eval.clean.prepare import prepare
 
     raw = tmp_path / "raw"
@@ -246,17 +248,30 @@ def test_prepare_refuses_another_key_and_records_the_check_value(
             (raw / f.name).symlink_to(f)
     # one extra falls file with CPR numbers, so that the key is used
     (raw / "falls_cpr.csv").write_text("cpr;faldsdato\n010150-1235;03-01-2021\n", encoding="utf-8")
+    # one extra interventions file with 2 of 3 rows bad (67 % > 5 %)
+    (raw / "interventions_extra.csv").write_text(
+        "person_id;indsats;dato\np1;faldforebyggelse;32-01-2021\n"
+        "p2;faldforebyggelse;01-01-2031\np3;faldforebyggelse;01-01-2021\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "prepared"
-    m = prepare(raw, out, key=KEY, log=None)
-    assert m["key_check"] == key_check(KEY)
+    with pytest.raises(TooManyRejects) as ei:
+        prepare(raw, out, key=KEY, log=None)
+    msg = str(ei.value)
+    assert "interventions_extra.csv" in msg and "2 of 3 rows" in msg and "bad_date" in msg
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))  # written anyway
+    assert (out / "cube.parquet").exists() and (out / "rejects-interventions.csv").exists()
+    assert list(m["over_reject_threshold"]["interventions"]) == [
+        str(raw / "interventions_extra.csv")
+    ]
+    assert m["key_check"] == key_check(KEY) and m["max_reject_share"] == 0.05
     # linkage: every contact's person is in persons; the extra falls person is not
     assert m["linkage"]["admissions"]["share_in_persons"] == 1.0
     n_falls = pd.read_parquet(synth_dir / "falls.parquet")["person_id"].nunique()
     assert m["linkage"]["falls"]["persons"] == n_falls + 1
     assert m["linkage"]["falls"]["in_persons_table"] == n_falls
-    assert json.loads((out / "manifest.json").read_text())["key_check"] == key_check(KEY)
     with pytest.raises(InputError, match="another key"):
-        prepare(raw, out, key=OTHER_KEY, log=None)
+        prepare(raw, out, key=OTHER_KEY, log=None, max_reject_share=None)
     assert (out / "cube.parquet").exists()  # the earlier preparation is untouched
 
 
