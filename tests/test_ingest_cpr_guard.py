@@ -438,3 +438,22 @@ def test_params_file_alias_bomb_refused(tmp_path: Path) -> None:
         load_params(326, extra=bomb)
     assert time.perf_counter() - t0 < 5
     assert load_params(326)["kommune"] == 326  # the shipped parameters still load
+
+
+def test_replacement_numbers_reported_and_every_reason_has_danish_wording(
+    tmp_path: Path,
+) -> None:
+    """Replacement numbers are counted per file, noted in the log and the reconciliation;
+    the data-quality report has Danish wording for every reject reason (future_date too)."""
+    from nsv_eval.ingest.schemas import REASONS
+    from nsv_eval.report.dataquality import REASONS_DA
+
+    lines: list[str] = []
+    res = ingest(
+        "persons", CORPUS / "replacement_cpr_persons.csv", tmp_path, key=KEY, log=lines.append
+    )
+    assert res.files[0].replacement_cpr == 2
+    assert any("2 replacement CPR numbers" in m for m in lines)
+    recon = json.loads((tmp_path / "reconciliation.json").read_text(encoding="utf-8"))
+    assert next(iter(recon["persons"].values()))["replacement_cpr"] == 2
+    assert set(REASONS) <= set(REASONS_DA)
