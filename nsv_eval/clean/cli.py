@@ -61,9 +61,13 @@ def _run(args: argparse.Namespace) -> int:
         extract_date=args.extract_date,
     )
     c = manifest["counts"]
+    from nsv_eval.ingest.cpr import mask_cpr
+
     print(
-        f"prepared {args.out}: {c['persons']} persons, {c['courses']} courses, "
-        f"{c['readmit_index']} index discharges, period {manifest['period']['start']} - "
-        f"{manifest['period']['end']}"
+        mask_cpr(
+            f"prepared {args.out}: {c['persons']} persons, {c['courses']} courses, "
+            f"{c['readmit_index']} index discharges, period {manifest['period']['start']} - "
+            f"{manifest['period']['end']}"
+        )
     )
     return 0

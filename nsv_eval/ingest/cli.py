@@ -22,7 +22,9 @@ def _run_ingest(args: argparse.Namespace) -> int:
     )
     if result.rejected:
         print(
-            f"{result.rejected:,} of {result.read:,} rows rejected; see {result.rejects_path}",
+            mask_cpr(
+                f"{result.rejected:,} of {result.read:,} rows rejected; see {result.rejects_path}"
+            ),
             file=sys.stderr,
         )
     return 0
