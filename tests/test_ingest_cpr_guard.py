@@ -457,3 +457,50 @@ def test_replacement_numbers_reported_and_every_reason_has_danish_wording(
     recon = json.loads((tmp_path / "reconciliation.json").read_text(encoding="utf-8"))
     assert next(iter(recon["persons"].values()))["replacement_cpr"] == 2
     assert set(REASONS) <= set(REASONS_DA)
+
+
+def test_danish_date_notations_and_excel_serials() -> None:
+    """yyyymmdd, 'kl.' times, Excel serials (reference: Excel's 1900 date system, serial
+    43831 = 2020-01-01, 0.75 = 18:00); years, postal codes and 2100+ serials are not dates;
+    a date after the extract date is future_date except in a planned column."""
+    import datetime as dt
+
+    from nsv_eval.ingest.schemas import SCHEMAS
+    from nsv_eval.ingest.validate import parse_datetime
+
+    col = SCHEMAS["admissions"].column("admit_time")
+    s = pd.Series(
+        [
+            "20200115",
+            "20200115 kl. 14:30",
+            "15-01-2020 kl. 14:30",
+            "15.01.2020 kl.14.30",
+            "43831",
+            "43833,75",
+            "2020",
+            "4400",
+            "73051",
+            "20201315",
+        ]
+    )
+    v, r = parse_datetime(s, col, date_only=False, not_after=dt.date(2024, 12, 31))
+    got = [None if pd.isna(x) else str(x) for x in v]
+    assert got[:6] == [
+        "2020-01-15 00:00:00",
+        "2020-01-15 14:30:00",
+        "2020-01-15 14:30:00",
+        "2020-01-15 14:30:00",
+        "2020-01-01 00:00:00",
+        "2020-01-03 18:00:00",
+    ]
+    assert list(r) == [None] * 6 + ["bad_date"] * 4
+    _, r = parse_datetime(
+        pd.Series(["31-12-2024", "01-01-2025"]),
+        col,
+        date_only=False,
+        not_after=dt.date(2024, 12, 31),
+    )
+    assert list(r) == [None, "future_date"]
+    planned = SCHEMAS["care"].column("end_date")
+    _, r = parse_datetime(pd.Series(["01-01-2031"]), planned, date_only=True)
+    assert list(r) == [None]

@@ -133,11 +133,12 @@ _RE_DMY = r"^(?P<day>\d{1,2})(?P<s1>[-./])(?P<month>\d{1,2})(?P<s2>[-./])(?P<yea
 # start 18, 19, 20 or 21, so it is never confused with a ddmmyyyy value
 _RE_COMPACT = r"^(?P<year>(?:18|19|20|21)\d{2})(?P<month>\d{2})(?P<day>\d{2})" + _TIME
 # Excel serial day numbers (days since 1899-12-30, fraction = time of day), as a CSV export
-# or an unformatted cell shows them; only 3653-73050 (1910-01-01 ... 2099-12-31) are read, so
-# that a year (2020) or a small number is never taken for a date
-_RE_SERIAL = r"^(?P<serial>\d{4,5})(?:[.,](?P<frac>\d+))?$"
+# or an unformatted cell shows them; only five-digit serials up to 73050 (1927-05-18 ...
+# 2099-12-31) are read, so that a year (2020), a postal code (4400) or another small number
+# is never taken for a date (earlier dates must be written as dates)
+_RE_SERIAL = r"^(?P<serial>\d{5})(?:[.,](?P<frac>\d+))?$"
 EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
-SERIAL_RANGE = (3653, 73050)
+SERIAL_RANGE = (10000, 73050)
 # SAS DATE9./DATETIME formats, common in register extracts: 15MAR2020, 15MAR2020:14:30:00
 _RE_SAS = (
     r"^(?P<day>\d{1,2})(?P<mon>[A-Za-z]{3})(?P<year>\d{4})"
@@ -429,8 +430,8 @@ def parse_datetime(
     Accepted text: ``dd-mm-yyyy``, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyy-mm-dd`` (also with
     ``/`` or ``.``), ``yyyymmdd`` and SAS ``15MAR2020``, each optionally followed by a time
     ``HH:MM[:SS]`` or ``kl. HH:MM`` / ``kl. HH.MM``; and Excel serial day numbers
-    (3653-73050, i.e. 1910-2099, with a fraction for the time of day), as a CSV export or
-    an unformatted Excel cell holds them. Two-digit years, impossible dates (31-02-2020)
+    (five digits up to 73050, i.e. 1927-05-18 to 2099-12-31, with a fraction for the time
+    of day), as a CSV export or an unformatted Excel cell holds them. Two-digit years, impossible dates (31-02-2020)
     and anything else are ``bad_date``; years before the column's lower limit are
     ``out_of_range``; dates after ``not_after`` (the extract date, default today) are
     ``future_date`` unless the column is a planned date (``col.planned``). Typed timestamps
