@@ -504,3 +504,21 @@ def test_danish_date_notations_and_excel_serials() -> None:
     planned = SCHEMAS["care"].column("end_date")
     _, r = parse_datetime(pd.Series(["01-01-2031"]), planned, date_only=True)
     assert list(r) == [None]
+
+
+def test_tables_with_an_earlier_versions_hex_pseudonyms_are_refused(tmp_path: Path) -> None:
+    """A folder whose persons table holds 20-hex pseudonyms (nsv-eval before letters) and
+    no key record: ingesting CPR data of another kind there is refused (they would not
+    link); replacing that same table is allowed, and pseudonymous data need no key."""
+    import hmac
+
+    out = tmp_path / "old"
+    out.mkdir()
+    old_ids = [hmac.new(KEY, c.encode(), "sha256").hexdigest()[:20] for c in ("a", "b")]
+    pq.write_table(pa.table({"person_id": old_ids}), out / "persons.parquet")
+    with pytest.raises(InputError, match="earlier nsv-eval") as ei:
+        ingest("falls", CORPUS / "lost_zero_personid_falls.csv", out, key=KEY, log=None)
+    assert "persons.parquet" in str(ei.value)
+    ingest("falls", CORPUS / "utf8_bom_falls.csv", out, key=KEY, log=None)  # no CPR: no key use
+    ingest("persons", CORPUS / "cpr_space_persons.csv", out, key=KEY, log=None)  # replaced
+    assert (out / KEY_RECORD).exists()

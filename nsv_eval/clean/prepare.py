@@ -205,15 +205,20 @@ def prepare(
     out_dir.mkdir(parents=True, exist_ok=True)
     if out_dir.resolve() == raw_dir.resolve():
         raise NsvError("the output directory must differ from the raw directory")
+    # prepare rebuilds the whole layout: stale quarantine/reconciliation files would be
+    # merged into by ingest, so remove what an earlier prepare wrote.
+    # The tables of the kinds found are rebuilt too (so that tables of an earlier version,
+    # with pseudonyms that would not link, do not stop ingest of the first kind).
+    from nsv_eval.ingest.schemas import get_schema
+
+    tables_now = [out_dir / f"{get_schema(k).table}.parquet" for k in found]
     try:
         resolved = _resolve_key(key)
     except NsvError:  # an unusable key matters only if CPR numbers come; ingest says so then
         resolved = None
-    if resolved is not None:
-        check_folder_key(out_dir, resolved)  # another key: refuse before anything changes
-    # prepare rebuilds the whole layout: stale quarantine/reconciliation files would be
-    # merged into by ingest, so remove what an earlier prepare wrote.
-    for stale in [out_dir / "reconciliation.json", *out_dir.glob("rejects-*.csv")]:
+    if resolved is not None:  # another key: refuse before anything changes
+        check_folder_key(out_dir, resolved, legacy=False)
+    for stale in [out_dir / "reconciliation.json", *out_dir.glob("rejects-*.csv"), *tables_now]:
         stale.unlink(missing_ok=True)
 
     stages = _db.Stages(stage_log)

@@ -416,8 +416,8 @@ def _ingest(
     def key_getter() -> bytes | None:
         if "k" not in key_cache:
             k = resolve_key(key)
-            if k is not None:
-                check_folder_key(out, k)  # refuse before anything is written
+            if k is not None:  # refuse before anything is written
+                check_folder_key(out, k, {f"{schema.table}.parquet"})
             key_cache["k"] = k
         return key_cache["k"]
 

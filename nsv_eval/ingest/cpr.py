@@ -407,17 +407,8 @@ def recorded_key_check(folder: Path) -> tuple[str, Path] | None:
     return None
 
 
-def check_folder_key(folder: Path, key: bytes) -> None:
-    """Refuse ``key`` if ``folder`` holds tables pseudonymised with another key.
-
-    Raises
-    ------
-    InputError
-        Naming the folder and the record file, with what to do.
-    """
-    rec = recorded_key_check(folder)
-    if rec is None:
-        return
+def _check_recorded(folder: Path, key: bytes, rec: tuple[str, Path]) -> None:
+    """Raise if the recorded key check value is not that of ``key``."""
     value, path = rec
     if value != key_check(key):
         raise InputError(
@@ -427,6 +418,63 @@ def check_folder_key(folder: Path, key: bytes) -> None:
             "$NSV_PSEUDO_KEY_FILE), or write to a new folder; to start the folder over "
             f"with this key on purpose, delete {path.name} and the tables in it first."
         )
+
+
+_LEGACY_ID = re.compile(r"[0-9a-f]{20}")
+
+
+def legacy_pseudonym_tables(folder: Path, skip: set[str] = frozenset()) -> list[str]:
+    """Tables in ``folder`` whose ``person_id`` looks like an earlier version's pseudonym.
+
+    nsv-eval before the letter pseudonyms wrote 20 hexadecimal characters; those do not
+    link with the pseudonyms written now, even under the same key. Looks at the first 200
+    identifiers of every ``*.parquet`` file with a ``person_id`` column (except ``skip``).
+    """
+    import pyarrow.parquet as pq
+
+    found = []
+    for path in sorted(Path(folder).glob("*.parquet")):
+        if path.name in skip:
+            continue
+        try:
+            pf = pq.ParquetFile(path)
+            if "person_id" not in pf.schema_arrow.names or pf.metadata.num_row_groups == 0:
+                continue
+            ids = pf.read_row_group(0, columns=["person_id"]).column(0).to_pylist()[:200]
+        except Exception:  # noqa: BLE001 - an unreadable table is not ours to judge here
+            continue
+        ids = [i for i in ids if i]
+        if ids and all(isinstance(i, str) and _LEGACY_ID.fullmatch(i) for i in ids):
+            found.append(path.name)
+    return found
+
+
+def check_folder_key(
+    folder: Path, key: bytes, skip: set[str] = frozenset(), *, legacy: bool = True
+) -> None:
+    """Refuse ``key`` if ``folder`` holds tables pseudonymised with another key (or scheme).
+
+    ``skip``: table file names about to be replaced (not checked for old pseudonyms);
+    ``legacy``: also refuse tables with an earlier version's pseudonyms (checked when the
+    key is about to be used).
+
+    Raises
+    ------
+    InputError
+        Naming the folder and the record file (or the old tables), with what to do.
+    """
+    rec = recorded_key_check(folder)
+    if rec is None:
+        old = legacy_pseudonym_tables(folder, set(skip)) if legacy else []
+        if old:
+            raise InputError(
+                f"{folder} holds tables pseudonymised by an earlier nsv-eval (20 hexadecimal "
+                f"characters): {', '.join(old)}. The pseudonyms written now (letters only) "
+                "would not link to them. Prepare every kind again into a new folder, or "
+                "delete those tables first."
+            )
+        return
+    _check_recorded(folder, key, rec)
 
 
 def record_key(folder: Path, key: bytes) -> None:
