@@ -11,7 +11,7 @@ SYNTH ?= data/synthetic
 PREPARED ?= data/prepared
 REPORTS ?= reports
 
-.PHONY: install demo test lab data lint clean-data bench print-tools
+.PHONY: install demo test lab data lint clean-data bench print-tools audit
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -60,6 +60,11 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(STAMP) data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
+
+# No CPR number in the prepared data or the rendered reports (exit 1 on a hit).
+audit: $(STAMP) data
+	$(NSV) audit $(PREPARED)
+	@if [ -d $(REPORTS) ]; then $(NSV) audit $(REPORTS); fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check nsv_eval tests bench

@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "nsv_eval.report.cli",  # run, check-disclosure
     "nsv_eval.batch",  # batch
     "nsv_eval.definitions.cli",  # definitions
+    "nsv_eval.audit",  # audit
 )
 
 
@@ -54,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except NsvError as exc:
-        print(f"nsv-eval {args.command}: error: {exc}", file=sys.stderr)
+        from nsv_eval.ingest.cpr import mask_cpr  # no CPR number in any message (paths too)
+
+        print(f"nsv-eval {args.command}: error: {mask_cpr(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -249,10 +249,10 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    # size-, alias- and depth-limited (a YAML alias bomb is refused with a clear error)
+    from nsv_eval.ingest.mapping import load_yaml_limited
+
+    data = load_yaml_limited(path, "Parameter file", loader=_Loader)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -30,6 +30,7 @@ from stdnum.dk import cpr as stdnum_cpr
 from nsv_eval.cli import main as cli_main
 from nsv_eval.errors import InputError
 from nsv_eval.ingest import KINDS, get_schema, ingest, schema_text
+from nsv_eval.ingest.core import TooManyRejects
 from nsv_eval.ingest.cpr import PSEUDONYM_LENGTH, mask_cpr, process_cpr, resolve_key
 from nsv_eval.ingest.schemas import SCHEMAS
 from nsv_eval.ingest.validate import parse_datetime, parse_number
@@ -67,10 +68,33 @@ def _as_str(v: object) -> object:
 
 
 def test_corpus_is_complete() -> None:
-    """Every corpus file has an expectation, and there are at least 20 malformed files."""
+    """Every corpus file has an expectation, and there are at least 40 extracts."""
     files = {p.name for p in CORPUS.iterdir() if p.suffix not in (".py", ".yaml")}
     assert files == set(EXPECTED), files ^ set(EXPECTED)
-    assert len(files) >= 20
+    assert len(files) >= 40
+
+
+def _expected_value(v: object) -> object:
+    """``pseudonym:DDMMYY-SSSS`` → the pseudonym recomputed independently with KEY."""
+    if isinstance(v, str) and v.startswith("pseudonym:"):
+        return _hmac_id(v.removeprefix("pseudonym:"), KEY)
+    return v
+
+
+def _ingest_corpus(name: str, out: Path, lines: list[str]) -> tuple[object, Exception | None]:
+    """Ingest one corpus file as expected.yaml says; return the result and any exception."""
+    exp = EXPECTED[name]
+    kwargs: dict = {"key": KEY} if exp.get("key") else {}
+    if "extract_date" in exp:
+        kwargs["extract_date"] = exp["extract_date"]
+    if "too_many_rejects" in exp:
+        kwargs["max_reject_share"] = exp["too_many_rejects"]
+    try:
+        return ingest(exp["kind"], CORPUS / name, out, log=lines.append, **kwargs), None
+    except TooManyRejects as exc:
+        return exc.results[0], exc
+    except InputError as exc:
+        return None, exc
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -78,55 +102,71 @@ def test_corpus_file(name: str, tmp_path: Path) -> None:
     """Each corpus file gives its clear message, or its counts, reasons, rows and values."""
     exp = EXPECTED[name]
     lines: list[str] = []
-    kwargs = {"key": KEY} if exp.get("key") else {}
+    res, exc = _ingest_corpus(name, tmp_path, lines)
     if "error" in exp:
-        with pytest.raises(InputError) as ei:
-            ingest(exp["kind"], CORPUS / name, tmp_path, log=lines.append, **kwargs)
-        assert exp["error"] in str(ei.value)
-        assert name in str(ei.value)  # the message names the file
+        assert isinstance(exc, InputError) and res is None
+        assert exp["error"] in str(exc)
+        assert mask_cpr(name) in str(exc)  # the message names the file
         assert not (tmp_path / "reconciliation.json").exists()  # nothing half-written
         return
-    res = ingest(exp["kind"], CORPUS / name, tmp_path, log=lines.append, **kwargs)
-    (rep,) = res.files
+    if "too_many_rejects" in exp:
+        # over the threshold: an error naming the file and its top reason, after writing
+        assert isinstance(exc, TooManyRejects), exc
+        assert name in str(exc) and next(iter(exp["reasons"])) in str(exc)
+    else:
+        assert exc is None, exc
+    assert len(res.files) == exp.get("reports", 1)
     c = exp["counts"]
-    assert (rep.read, rep.kept, rep.rejected, rep.merged_duplicates) == (
-        c["read"],
-        c["kept"],
-        c["rejected"],
-        c["merged"],
+    got = tuple(
+        sum(getattr(r, a) for r in res.files)
+        for a in ("read", "kept", "rejected", "merged_duplicates")
     )
-    assert rep.read == rep.kept + rep.rejected + rep.merged_duplicates
-    assert rep.reasons == exp.get("reasons", {})
-    for attr in ("encoding", "delimiter", "header_row"):
+    assert got == (c["read"], c["kept"], c["rejected"], c["merged"])
+    assert all(r.read == r.kept + r.rejected + r.merged_duplicates for r in res.files)
+    assert res.reasons == exp.get("reasons", {})
+    (rep, *_) = res.files
+    for attr in ("encoding", "delimiter", "header_row", "sheet", "ignored_columns"):
         if attr in exp:
             assert getattr(rep, attr) == exp[attr], attr
+    for attr in ("pseudonymised", "replacement_cpr"):
+        if attr in exp:
+            assert sum(getattr(r, attr) for r in res.files) == exp[attr], attr
     # quarantine: one line per rejected row, with the expected row numbers
     rej = pd.read_csv(res.rejects_path, dtype=str, keep_default_na=False)
-    assert len(rej) == rep.rejected
+    assert len(rej) == res.rejected
     for code, rows in exp.get("rows", {}).items():
         assert sorted(int(r) for r in rej.loc[rej["reason"] == code, "row"]) == rows, code
-    assert set(rej["file"]) <= {str(CORPUS / name)}
+    label = mask_cpr(str(CORPUS / name))
+    assert set(rej["file"]) <= {r.file for r in res.files}
+    assert all(r.file == label or r.file.startswith(label + " [") for r in res.files)
+    # no cell a spreadsheet would run as a formula
+    for col in rej.columns:
+        risky = rej[col].str.match(r"^[=+\-@\t\r]") & ~rej[col].str.fullmatch(
+            r"[+-]?[0-9]+(?:[.,][0-9]+)?"
+        )
+        assert not risky.any(), (col, rej.loc[risky, col].tolist())
     # the table: fixed schema, expected values
     table = pq.read_table(res.table_path)
-    assert table.num_rows == rep.kept
+    assert table.num_rows == res.kept
     want = get_schema(exp["kind"]).arrow_schema()
     assert table.schema.names == want.names
     for f in want:
-        got = table.schema.field(f.name).type
+        got_t = table.schema.field(f.name).type
         # Parquet has no seconds unit: timestamp[s] is stored (and read back) as [ms]
-        assert got == f.type or (pa.types.is_timestamp(f.type) and pa.types.is_timestamp(got))
+        assert got_t == f.type or (pa.types.is_timestamp(f.type) and pa.types.is_timestamp(got_t))
     df = table.to_pandas()
     for col, vals in exp.get("values", {}).items():
-        assert [_as_str(v) for v in df[col].tolist()] == vals, col
+        assert [_as_str(v) for v in df[col].tolist()] == [_expected_value(v) for v in vals], col
     # reconciliation.json agrees
     recon = json.loads((tmp_path / "reconciliation.json").read_text(encoding="utf-8"))
-    r = recon[get_schema(exp["kind"]).kind][str(CORPUS / name)]
-    assert (r["read"], r["kept"], r["rejected"], r["merged_duplicates"]) == (
-        rep.read,
-        rep.kept,
-        rep.rejected,
-        rep.merged_duplicates,
-    )
+    for rep in res.files:
+        r = recon[get_schema(exp["kind"]).kind][rep.file]
+        assert (r["read"], r["kept"], r["rejected"], r["merged_duplicates"]) == (
+            rep.read,
+            rep.kept,
+            rep.rejected,
+            rep.merged_duplicates,
+        )
     assert any("rows read" in m for m in lines)  # the summary line was logged
 
 
@@ -221,8 +261,16 @@ def test_no_cpr_number_in_any_output_log_or_message(
 
     os.environ["NSV_PSEUDO_KEY"] = KEY.hex()
     try:
-        rc = cli_main(
-            ["ingest", "admissions", str(src / "lpr.csv"), "--out", str(tmp_path / "cli")]
+        rc = cli_main(  # a file full of bad rows: accept any reject share here
+            [
+                "ingest",
+                "admissions",
+                str(src / "lpr.csv"),
+                "--out",
+                str(tmp_path / "cli"),
+                "--max-reject-share",
+                "1",
+            ]
         )
         rc_bad = cli_main(
             ["ingest", "falls", str(src / "noheader.csv"), "--out", str(tmp_path / "cli")]
@@ -258,9 +306,9 @@ def test_mask_cpr() -> None:
 
 
 def _hmac_id(cpr: str, key: bytes) -> str:
-    return hmac.new(key, cpr.replace("-", "").encode(), hashlib.sha256).hexdigest()[
-        :PSEUDONYM_LENGTH
-    ]
+    """Independent recomputation: HMAC-SHA256 hex, 20 characters, spelled in consonants."""
+    hexid = hmac.new(key, cpr.replace("-", "").encode(), hashlib.sha256).hexdigest()
+    return "".join("bcdfghjklmnpqrst"[int(ch, 16)] for ch in hexid[:PSEUDONYM_LENGTH])
 
 
 def test_pseudonyms_deterministic_across_kinds_and_key_dependent(tmp_path: Path) -> None:
@@ -483,9 +531,12 @@ def test_schema_text_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli_main(["schema", "admissions"]) == 0
     out = capsys.readouterr().out
     assert "admit_time" in out and "inddto" in out and "required" in out
-    rc = cli_main(
-        ["ingest", "falls", str(CORPUS / "missing_value_falls.csv"), "--out", str(tmp_path)]
-    )
+    f = str(CORPUS / "missing_value_falls.csv")
+    rc = cli_main(["ingest", "falls", f, "--out", str(tmp_path)])
+    out = capsys.readouterr()
+    # 3 of 4 rows rejected: over the default 5 % threshold, so exit 1 (everything written)
+    assert rc == 1 and "3 rejected" in out.out and "missing_value 3" in out.err
+    rc = cli_main(["ingest", "falls", f, "--out", str(tmp_path), "--max-reject-share", "80%"])
     out = capsys.readouterr()
     assert rc == 0 and "3 rejected" in out.out
     rc = cli_main(

@@ -67,3 +67,9 @@ def test_make_demo(tmp_path: Path) -> None:
             str(reports / f"{s}.pdf") in proc.stdout for s in pdfs
         )
     assert check_disclosure(reports) == []  # HTML, PDF text and xlsx cells
+    # `make audit` (run by CI after `make demo`): no CPR number in the prepared data or the
+    # rendered reports, .work notebooks included
+    audit_cmd = [c if c != "demo" else "audit" for c in cmd]
+    proc = subprocess.run(audit_cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("0 CPR number(s) found") == 2, proc.stdout[-2000:]

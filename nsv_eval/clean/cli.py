@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, default=_db.DEFAULT_THREADS, help="DuckDB threads")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    from nsv_eval.ingest.cli import add_quality_options
+
+    add_quality_options(p)
     p.set_defaults(func=_run)
 
 
@@ -54,11 +57,17 @@ def _run(args: argparse.Namespace) -> int:
         period=period,
         memory_limit=args.memory_limit,
         threads=args.threads,
+        max_reject_share=args.max_reject_share,
+        extract_date=args.extract_date,
     )
     c = manifest["counts"]
+    from nsv_eval.ingest.cpr import mask_cpr
+
     print(
-        f"prepared {args.out}: {c['persons']} persons, {c['courses']} courses, "
-        f"{c['readmit_index']} index discharges, period {manifest['period']['start']} - "
-        f"{manifest['period']['end']}"
+        mask_cpr(
+            f"prepared {args.out}: {c['persons']} persons, {c['courses']} courses, "
+            f"{c['readmit_index']} index discharges, period {manifest['period']['start']} - "
+            f"{manifest['period']['end']}"
+        )
     )
     return 0

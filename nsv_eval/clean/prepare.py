@@ -139,6 +139,8 @@ def prepare(
     period: Period | tuple | None = None,
     memory_limit: str = _db.DEFAULT_MEMORY_LIMIT,
     threads: int = _db.DEFAULT_THREADS,
+    max_reject_share: float | None = 0.05,
+    extract_date=None,
 ) -> dict:
     """Ingest every extract in ``raw_dir`` and write the prepared layout to ``out_dir``.
 
@@ -164,6 +166,13 @@ def prepare(
         not contact: a transfer after the last day does not stretch the period).
     memory_limit, threads
         DuckDB settings; the defaults keep national-scale preparation under about 6 GB.
+    max_reject_share : float or None, default 0.05
+        Reject threshold per input file. Files above it do not stop preparation: every
+        output and the manifest (``over_reject_threshold``) are written, then
+        :class:`~nsv_eval.ingest.core.TooManyRejects` is raised. ``None``: no threshold.
+    extract_date : date or ISO str, optional
+        When the extracts were made; later dates are rejected as ``future_date``
+        (default today).
 
     Returns
     -------
@@ -173,9 +182,16 @@ def prepare(
     Raises
     ------
     NsvError
-        The raw directory is missing, lacks persons/contacts, or equals ``out_dir``.
+        The raw directory is missing, lacks persons/contacts, or equals ``out_dir``, or
+        ``out_dir`` holds tables pseudonymised with another key.
+    TooManyRejects
+        After writing everything, if an input file's rejected share exceeds
+        ``max_reject_share``.
     """
     from nsv_eval.ingest import ingest
+    from nsv_eval.ingest.core import TooManyRejects, reject_share_message
+    from nsv_eval.ingest.cpr import check_folder_key, mask_cpr, mask_deep, recorded_key_check
+    from nsv_eval.ingest.cpr import resolve_key as _resolve_key
 
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     period = Period.coerce(period)  # a bad period fails before any work is done
@@ -191,7 +207,18 @@ def prepare(
         raise NsvError("the output directory must differ from the raw directory")
     # prepare rebuilds the whole layout: stale quarantine/reconciliation files would be
     # merged into by ingest, so remove what an earlier prepare wrote.
-    for stale in [out_dir / "reconciliation.json", *out_dir.glob("rejects-*.csv")]:
+    # The tables of the kinds found are rebuilt too (so that tables of an earlier version,
+    # with pseudonyms that would not link, do not stop ingest of the first kind).
+    from nsv_eval.ingest.schemas import get_schema
+
+    tables_now = [out_dir / f"{get_schema(k).table}.parquet" for k in found]
+    try:
+        resolved = _resolve_key(key)
+    except NsvError:  # an unusable key matters only if CPR numbers come; ingest says so then
+        resolved = None
+    if resolved is not None:  # another key: refuse before anything changes
+        check_folder_key(out_dir, resolved, legacy=False)
+    for stale in [out_dir / "reconciliation.json", *out_dir.glob("rejects-*.csv"), *tables_now]:
         stale.unlink(missing_ok=True)
 
     stages = _db.Stages(stage_log)
@@ -199,7 +226,7 @@ def prepare(
         "package": "nsv-eval",
         "version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "raw_dir": str(raw_dir),
+        "raw_dir": mask_cpr(str(raw_dir)),
     }
 
     with stages.stage("fingerprint inputs"):
@@ -209,7 +236,7 @@ def prepare(
                 inputs.append(
                     {
                         "kind": kind,
-                        "file": f.name,
+                        "file": mask_cpr(f.name),
                         "size": f.stat().st_size,
                         "sha256": sha256_file(f),
                         "rows": _parquet_rows(f),
@@ -219,13 +246,30 @@ def prepare(
     tables: dict[str, Path] = {}
     summaries: dict[str, object] = {}
     rows_read: dict[tuple[str, str], int] = {}
+    over: list[tuple[str, list]] = []
     for kind, files in found.items():
         with stages.stage(f"ingest {kind} ({len(files)} file(s))"):
-            result = ingest(kind, files, out_dir, mapping=mapping, key=key, log=ingest_log)
+            try:
+                result = ingest(
+                    kind,
+                    files,
+                    out_dir,
+                    mapping=mapping,
+                    key=key,
+                    log=ingest_log,
+                    extract_date=extract_date,
+                    max_reject_share=max_reject_share,
+                )
+            except TooManyRejects as exc:  # written; reported after the whole preparation
+                result = exc.results[0]
+                over.append((kind, exc.offenders))
+                if log is not None:
+                    log(str(exc))
             tables[kind] = Path(result.table_path)
             summaries[kind] = _summary(result)
             for report in getattr(result, "files", []):
-                rows_read[(kind, Path(str(report.file)).name)] = int(report.read)
+                name = Path(str(getattr(report, "source", "") or report.file)).name
+                rows_read[(kind, name)] = rows_read.get((kind, name), 0) + int(report.read)
 
     recon_path = out_dir / "reconciliation.json"
     recon = json.loads(recon_path.read_text(encoding="utf-8")) if recon_path.exists() else None
@@ -236,12 +280,22 @@ def prepare(
         if read is not None:
             item["rows"] = read
     manifest["inputs"] = inputs
-    manifest["ingest"] = summaries
+    # texts naming files and folders: no CPR number in the manifest (the sha256
+    # fingerprints are left alone; the reconciliation was masked by ingest)
+    manifest["ingest"] = mask_deep(summaries)
     manifest["reconciliation"] = recon
 
     tmp = out_dir / ".prepare-tmp"
     con = _db.connect(memory_limit=memory_limit, threads=threads, temp_dir=tmp)
     try:
+        manifest["linkage"] = _linkage(con, tables)
+        for kind, info in manifest["linkage"].items():
+            if info["persons"] and info["share_in_persons"] < LINKAGE_WARN_SHARE and log:
+                log(
+                    f"warning: only {info['share_in_persons']:.1%} of the persons in {kind} "
+                    "are in the persons table. Were the extracts pseudonymised with different "
+                    "keys, or do they cover different populations?"
+                )
         counts, outputs, period_info = _clean(con, tables, out_dir, period, stages)
     finally:
         con.close()
@@ -252,6 +306,13 @@ def prepare(
     manifest["outputs"] = outputs
     manifest["definitions"] = definitions()
     manifest["timings_seconds"] = {**stages.timings, "total": round(stages.total, 3)}
+    rec = recorded_key_check(out_dir)
+    manifest["key_check"] = rec[0] if rec is not None else None
+    manifest["extract_date"] = str(extract_date) if extract_date is not None else None
+    manifest["max_reject_share"] = max_reject_share
+    manifest["over_reject_threshold"] = {
+        kind: {f.file: round(f.reject_share, 6) for f in offenders} for kind, offenders in over
+    }
     path = out_dir / "manifest.json"
     tmp_manifest = path.with_name("manifest.json.tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -261,7 +322,52 @@ def prepare(
             f"[prepare] done in {stages.total:.1f} s: {counts['courses']} courses, "
             f"{counts['readmit_index']} index discharges, {counts['cube_rows']} cube rows"
         )
+    if over:
+        raise TooManyRejects(
+            "\n".join(
+                reject_share_message(kind, offenders, max_reject_share or 0.0)
+                for kind, offenders in over
+            )
+            + f"\nprepare wrote everything to {mask_cpr(str(out_dir))} (manifest: "
+            "over_reject_threshold); the rejected rows are in its rejects-<kind>.csv files.",
+            [],
+            [f for _, offenders in over for f in offenders],
+        )
     return manifest
+
+
+LINKAGE_WARN_SHARE = 0.5
+"""Below this share of a kind's persons found in the persons table, prepare warns."""
+
+
+def _linkage(con, tables: dict[str, Path]) -> dict[str, dict]:
+    """Share of each person-level kind's distinct persons that are in the persons table.
+
+    Tables pseudonymised with different keys (or extracts of different populations) link
+    poorly; the shares go into the manifest and a low one is logged as a warning.
+    """
+    if "persons" not in tables:
+        return {}
+    persons = _db._sql_path(tables["persons"])
+    out: dict[str, dict] = {}
+    for kind in ("admissions", "care", "falls", "interventions"):
+        if kind not in tables:
+            continue
+        n, found = con.execute(
+            f"""
+            WITH k AS (SELECT DISTINCT person_id FROM read_parquet('{_db._sql_path(tables[kind])}')
+                       WHERE person_id IS NOT NULL)
+            SELECT count(*), count(*) FILTER (WHERE person_id IN
+                (SELECT person_id FROM read_parquet('{persons}')))
+            FROM k
+            """
+        ).fetchall()[0]
+        out[kind] = {
+            "persons": int(n),
+            "in_persons_table": int(found),
+            "share_in_persons": round(found / n, 6) if n else None,
+        }
+    return out
 
 
 def definitions() -> dict:

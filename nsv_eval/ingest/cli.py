@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nsv_eval.ingest.core import ingest
+from nsv_eval.ingest.core import DEFAULT_MAX_REJECT_SHARE, ingest
 from nsv_eval.ingest.cpr import mask_cpr
 from nsv_eval.ingest.schemas import KIND_ALIASES, KINDS, schema_text
 
@@ -17,13 +17,44 @@ def _run_ingest(args: argparse.Namespace) -> int:
         args.out,
         mapping=args.mapping,
         log=lambda m: print(mask_cpr(m), flush=True),
+        extract_date=args.extract_date,
+        max_reject_share=args.max_reject_share,
     )
     if result.rejected:
         print(
-            f"{result.rejected:,} of {result.read:,} rows rejected; see {result.rejects_path}",
+            mask_cpr(
+                f"{result.rejected:,} of {result.read:,} rows rejected; see {result.rejects_path}"
+            ),
             file=sys.stderr,
         )
     return 0
+
+
+def _share(text: str) -> float:
+    v = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError("give a share between 0 and 1 (or 0%-100%)")
+    return v
+
+
+def add_quality_options(p: argparse.ArgumentParser) -> None:
+    """``--max-reject-share`` and ``--extract-date`` (shared by ``ingest`` and ``prepare``)."""
+    p.add_argument(
+        "--max-reject-share",
+        type=_share,
+        default=DEFAULT_MAX_REJECT_SHARE,
+        metavar="SHARE",
+        help="fail (exit 1, after writing everything) when a file has more rejected rows "
+        f"than this share (default {DEFAULT_MAX_REJECT_SHARE:g} = "
+        f"{DEFAULT_MAX_REJECT_SHARE:.0%}; 1 = never)",
+    )
+    p.add_argument(
+        "--extract-date",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date the extract was made: later dates are rejected as future_date "
+        "(default today)",
+    )
 
 
 def _run_schema(args: argparse.Namespace) -> int:
@@ -42,13 +73,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "map column names, validate every row, replace CPR numbers by keyed pseudonyms "
             "(key from $NSV_PSEUDO_KEY or $NSV_PSEUDO_KEY_FILE) and write OUT/<table>.parquet, "
             "OUT/rejects-<kind>.csv and OUT/reconciliation.json. Exit code 1 if a file cannot "
-            "be read or lacks a required column."
+            "be read or lacks a required column, if OUT holds tables made with another key, "
+            "or if more than --max-reject-share of a file's rows are rejected (then the "
+            "good rows and the rejects are still written)."
         ),
     )
     p.add_argument("kind", choices=kinds, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
     p.add_argument("files", nargs="+", metavar="FILE", help="input files (concatenated)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--mapping", help="YAML file {kind: {their_name: canonical_name}}")
+    add_quality_options(p)
     p.set_defaults(func=_run_ingest)
 
     s = subparsers.add_parser(

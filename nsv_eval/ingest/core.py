@@ -13,10 +13,19 @@ Flow (bounded memory: every step works on batches):
    order (file order as given, then row order) with a fixed Arrow schema.
 4. Counts are reconciled per file (read = kept + rejected + merged_duplicates, asserted)
    and merged into ``reconciliation.json``.
+5. The key check value of the pseudonymisation key is recorded in ``pseudonym-key.json``;
+   a later ingest into the folder with another key is refused (before anything is written).
+6. With ``max_reject_share`` set, a file whose rejected share exceeds it raises
+   :class:`TooManyRejects` *after* everything is written (the table keeps the good rows,
+   the rejects file holds the rest), so nothing is lost silently and nothing is hidden.
+
+Every text that leaves ingest (file and sheet names, column names, notes, messages, log
+lines, the reconciliation) passes :func:`~nsv_eval.ingest.cpr.mask_cpr`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -33,14 +42,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nsv_eval.errors import InputError, NsvError
-from nsv_eval.ingest.cpr import mask_cpr, resolve_key
+from nsv_eval.ingest.cpr import (
+    check_folder_key,
+    mask_cpr,
+    mask_deep,
+    record_key,
+    require_key,
+    resolve_key,
+)
 from nsv_eval.ingest.mapping import known_names, load_mapping, plan_columns
 from nsv_eval.ingest.quarantine import RejectWriter
-from nsv_eval.ingest.readers import ParquetReader, open_reader
+from nsv_eval.ingest.readers import ExcelReader, ParquetReader, open_reader
 from nsv_eval.ingest.schemas import REASONS, Schema, get_schema
 from nsv_eval.ingest.validate import check_no_cpr_left, reject_columns, validate_batch
 
 DEFAULT_BATCH_ROWS = 500_000
+DEFAULT_MAX_REJECT_SHARE = 0.05
+"""Default reject threshold of the ``ingest`` and ``prepare`` commands (5 % of a file's rows)."""
 
 
 @dataclass
@@ -62,7 +80,14 @@ class FileReport:
     merged_duplicates: int = 0
     blank_lines: int = 0
     pseudonymised: int = 0
+    replacement_cpr: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def reject_share(self) -> float:
+        """Rejected rows / rows read (0 for a file without rows)."""
+        return self.rejected / self.read if self.read else 0.0
 
     def reconciles(self) -> bool:
         """``read == kept + rejected + merged_duplicates``."""
@@ -95,6 +120,8 @@ class FileReport:
             s += f", blank lines skipped {self.blank_lines:,}"
         if self.pseudonymised:
             s += f", CPR numbers pseudonymised {self.pseudonymised:,}"
+        if self.replacement_cpr:
+            s += f" (of which replacement numbers {self.replacement_cpr:,})"
         return s
 
 
@@ -150,6 +177,10 @@ class IngestResult:
                 out[k] = out.get(k, 0) + v
         return out
 
+    def over_threshold(self, max_share: float) -> list[FileReport]:
+        """Files whose rejected share exceeds ``max_share``."""
+        return [f for f in self.files if f.read and f.reject_share > max_share]
+
     def summary(self) -> str:
         """One line: rows read, kept, rejected (by reason), merged, where the table is."""
         why = ", ".join(
@@ -161,6 +192,40 @@ class IngestResult:
             f"{self.merged_duplicates:,} duplicates merged → {self.table_path}"
             + (f"; rejected rows in {self.rejects_path}" if self.rejected else "")
         )
+
+
+class TooManyRejects(InputError):
+    """Some file's rejected share exceeds the threshold; everything was still written.
+
+    Attributes
+    ----------
+    results : list of IngestResult
+        What was ingested (tables, rejects and reconciliation are on disk).
+    offenders : list of FileReport
+        The files over the threshold.
+    """
+
+    def __init__(self, message: str, results: list, offenders: list[FileReport]):
+        super().__init__(message)
+        self.results = results
+        self.offenders = offenders
+
+
+def reject_share_message(kind: str, offenders: list[FileReport], max_share: float) -> str:
+    """Plain-words summary of the files over the reject threshold, with their top reasons."""
+    lines = [
+        f"{kind}: {len(offenders)} file(s) with more than {max_share:.1%} of the rows rejected "
+        "(the good rows and the rejects were written; check the rejects file, fix the "
+        "extract or its column mapping, or accept with --max-reject-share):"
+    ]
+    for f in offenders:
+        top = sorted(f.reasons.items(), key=lambda kv: -kv[1])[:3]
+        why = ", ".join(f"{k} {v:,} ({REASONS.get(k, k)})" for k, v in top)
+        lines.append(
+            f"  {f.file}: {f.rejected:,} of {f.read:,} rows rejected ({f.reject_share:.1%}); "
+            f"top reasons: {why}"
+        )
+    return mask_cpr("\n".join(lines))
 
 
 def _to_arrow(df: pd.DataFrame, schema: Schema) -> pa.Table:
@@ -210,7 +275,7 @@ def _merge_reconciliation(path: Path, kind: str, files: list[FileReport]) -> Non
                 data = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError:
                 data = {}
-        data[kind] = {f.file: asdict(f) for f in files}
+        data[kind] = mask_deep({f.file: asdict(f) for f in files})
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(
             json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
@@ -234,6 +299,8 @@ def ingest(
     key: bytes | None = None,
     log: Callable[[str], None] | None = print,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    extract_date: dt.date | str | None = None,
+    max_reject_share: float | None = None,
 ) -> IngestResult:
     """Ingest one kind of extract into a clean, pseudonymised table.
 
@@ -256,6 +323,13 @@ def ingest(
         Receives progress and reconciliation lines (already CPR-masked); None for silence.
     batch_rows : int
         Rows per batch (memory bound).
+    extract_date : date or ISO str, optional
+        When the extract was made: later dates are rejected as ``future_date`` (except
+        planned dates). Default today.
+    max_reject_share : float, optional
+        Reject threshold per file (0.05 = 5 %); a file above it raises
+        :class:`TooManyRejects` after everything is written. Default: no threshold (the
+        command line uses :data:`DEFAULT_MAX_REJECT_SHARE`).
 
     Returns
     -------
@@ -265,7 +339,10 @@ def ingest(
     ------
     InputError
         A file cannot be read, is empty, lacks a required column, or contains CPR numbers
-        while no key is set. Messages never contain a CPR number.
+        while no key is set, or the folder holds tables made with another key. Messages
+        never contain a CPR number.
+    TooManyRejects
+        A file's rejected share exceeds ``max_reject_share`` (outputs are written).
     """
     t0 = time.perf_counter()
     schema = get_schema(kind)
@@ -274,8 +351,15 @@ def ingest(
     paths = _as_list(files)
     if not paths:
         raise InputError(f"ingest {schema.kind}: no input files given.")
+    if isinstance(extract_date, str):
+        try:
+            extract_date = dt.date.fromisoformat(extract_date)
+        except ValueError:
+            raise InputError(
+                f"extract date {extract_date!r} is not an ISO date (2024-12-31)."
+            ) from None
     try:
-        return _ingest(schema, paths, out, mapping, key, say, batch_rows, t0)
+        result = _ingest(schema, paths, out, mapping, key, say, batch_rows, t0, extract_date)
     except NsvError as exc:
         raise InputError(mask_cpr(exc)) from None
     except Exception as exc:
@@ -284,6 +368,13 @@ def ingest(
             f"internal error in ingest {schema.kind}: {type(exc).__name__}: {mask_cpr(exc)}"
         )
         raise masked.with_traceback(exc.__traceback__) from None
+    if max_reject_share is not None:
+        offenders = result.over_threshold(max_reject_share)
+        if offenders:
+            raise TooManyRejects(
+                reject_share_message(schema.kind, offenders, max_reject_share), [result], offenders
+            )
+    return result
 
 
 def _ingest(
@@ -295,6 +386,7 @@ def _ingest(
     say: Callable[[str], None],
     batch_rows: int,
     t0: float,
+    extract_date: dt.date | None = None,
 ) -> IngestResult:
     user = load_mapping(mapping).get(schema.kind, {})
     known = known_names(schema, user)
@@ -302,17 +394,20 @@ def _ingest(
     # 1. open and plan every file first: all-or-nothing
     readers, plans, problems = [], [], []
     for p in paths:
-        label = str(p)
+        label = mask_cpr(str(p))  # a CPR number in a file name never reaches any output
         try:
             r = open_reader(Path(p), label, known, batch_rows)
-            plan = plan_columns(schema, r.info.header, user, label)
+            sheets = r.sheet_readers() if isinstance(r, ExcelReader) else [r]
+            for r in sheets:
+                plan = plan_columns(schema, r.info.header, user, r.info.label)
+                if isinstance(r, ParquetReader):
+                    r.columns = sorted(plan.by_position)
+                r.info.source = label
+                readers.append(r)
+                plans.append(plan)
         except InputError as exc:
             problems.append(str(exc))
             continue
-        if isinstance(r, ParquetReader):
-            r.columns = sorted(plan.by_position)
-        readers.append(r)
-        plans.append(plan)
     if problems:
         raise InputError("\n".join(problems))
 
@@ -320,12 +415,13 @@ def _ingest(
 
     def key_getter() -> bytes | None:
         if "k" not in key_cache:
-            key_cache["k"] = resolve_key(key)
+            k = resolve_key(key)
+            if k is not None:  # refuse before anything is written
+                check_folder_key(out, k, {f"{schema.table}.parquet"})
+            key_cache["k"] = k
         return key_cache["k"]
 
     if any(p.has_cpr for p in plans):
-        from nsv_eval.ingest.cpr import require_key
-
         require_key(
             key_getter(),
             ", ".join(str(r.info.label) for r, p in zip(readers, plans, strict=True) if p.has_cpr),
@@ -356,11 +452,14 @@ def _ingest(
                     format=info.format,
                     encoding=info.encoding,
                     delimiter=info.delimiter,
-                    sheet=info.sheet,
+                    sheet=mask_cpr(info.sheet) if info.sheet is not None else None,
                     header_row=info.header_row,
-                    columns={info.header[i]: c for i, c in sorted(plan.by_position.items())},
-                    ignored_columns=plan.ignored,
-                    notes=list(info.notes),
+                    columns={
+                        mask_cpr(info.header[i]): c for i, c in sorted(plan.by_position.items())
+                    },
+                    ignored_columns=[mask_cpr(c) for c in plan.ignored],
+                    notes=[mask_cpr(n) for n in info.notes],
+                    source=getattr(info, "source", info.label),
                 )
                 if plan.ignored:
                     say(f"  columns not used: {', '.join(plan.ignored)}")
@@ -385,11 +484,17 @@ def _ingest(
                         }
                     )
                     res = validate_batch(
-                        schema, raw, batch.rows, source=info.label, key_getter=key_getter
+                        schema,
+                        raw,
+                        batch.rows,
+                        source=info.label,
+                        key_getter=key_getter,
+                        not_after=extract_date,
                     )
                     rep.read += res.n_read
                     rep.rejected += len(res.rejects)
                     rep.pseudonymised += res.pseudonymised
+                    rep.replacement_cpr += res.replacement
                     for code, cnt in res.rejects["reason"].value_counts().items():
                         rep.reasons[str(code)] = rep.reasons.get(str(code), 0) + int(cnt)
                     rejects.append(res.rejects)
@@ -427,6 +532,8 @@ def _ingest(
             )
         os.replace(tmp_table, table_path)
         os.replace(rejects.path, rejects_path)
+        if key_cache.get("k") is not None and any(r.pseudonymised for r in reports):
+            record_key(out, key_cache["k"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _merge_reconciliation(recon_path, schema.kind, reports)
@@ -435,6 +542,12 @@ def _ingest(
     )
     for rep in reports:
         say("  " + rep.line())
+        if rep.replacement_cpr:
+            say(
+                f"  note: {rep.file}: {rep.replacement_cpr:,} replacement CPR numbers "
+                "(erstatningspersonnumre: day + 60 or letters in the serial) were "
+                "pseudonymised; such persons are not in CPR-based registers"
+            )
     say(result.summary())
     return result
 

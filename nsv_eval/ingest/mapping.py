@@ -20,6 +20,84 @@ from nsv_eval.ingest.schemas import CPR_ALIASES, KINDS, Schema, get_schema, norm
 
 IGNORE = "ignore"
 
+YAML_MAX_BYTES = 1 << 20
+"""Largest YAML input read (a mapping file is a few hundred bytes)."""
+YAML_MAX_NODES = 100_000
+"""Most YAML nodes a document may expand to, counting every alias expansion."""
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Number of nodes ``node`` stands for once every alias is expanded (memoised: linear)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = YAML_MAX_NODES + 1  # a cycle counts as too large
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        n = 1
+    memo[key] = min(n, YAML_MAX_NODES + 1)
+    return memo[key]
+
+
+def load_yaml_limited(
+    path: str | Path, what: str = "YAML file", loader: type[yaml.SafeLoader] = yaml.SafeLoader
+) -> object:
+    """Read a small YAML input safely: size-, alias- and depth-limited ``safe_load``.
+
+    A YAML "alias bomb" (a few lines whose anchors and aliases expand to billions of
+    nodes) or a huge or deeply nested file is refused with a clear :class:`InputError`
+    instead of running out of memory.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        How to name the file in messages.
+    loader : SafeLoader subclass
+        The loader (e.g. one without the timestamp resolver).
+
+    Returns
+    -------
+    object
+        The document (``None`` for an empty file).
+
+    Raises
+    ------
+    InputError
+        Missing, larger than :data:`YAML_MAX_BYTES`, not YAML, expanding to more than
+        :data:`YAML_MAX_NODES` nodes, or nested too deeply.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p} not found.")
+    size = p.stat().st_size
+    if size > YAML_MAX_BYTES:
+        raise InputError(
+            f"{what} {p} is {size:,} bytes; at most {YAML_MAX_BYTES:,} are read (is it the "
+            "right file?)."
+        )
+    ldr = loader(p.read_text(encoding="utf-8", errors="replace"))
+    try:
+        node = ldr.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > YAML_MAX_NODES:
+            raise InputError(
+                f"{what} {p} expands to more than {YAML_MAX_NODES:,} values through its "
+                "anchors and aliases (&name / *name); write the values out instead."
+            )
+        return ldr.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{what} {p} is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} {p} is nested too deeply to be a mapping file.") from None
+    finally:
+        ldr.dispose()
+
 
 def load_mapping(mapping: dict | str | Path | None) -> dict[str, dict[str, str | None]]:
     """Read a column mapping ``{kind: {their_name: canonical_name}}``.
@@ -44,12 +122,7 @@ def load_mapping(mapping: dict | str | Path | None) -> dict[str, dict[str, str |
         return {}
     if isinstance(mapping, (str, Path)):
         p = Path(mapping)
-        if not p.is_file():
-            raise InputError(f"Mapping file {p} not found.")
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"Mapping file {p} is not valid YAML: {exc}") from None
+        data = load_yaml_limited(p, "Mapping file") or {}
         where = str(p)
     else:
         data, where = mapping, "the mapping"

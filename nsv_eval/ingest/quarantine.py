@@ -5,6 +5,11 @@ in Excel, 0-based row index in Parquet), ``column``, ``reason`` (a code of
 :data:`nsv_eval.ingest.schemas.REASONS`), ``value`` (the offending value; CPR numbers
 masked as ``DDMMYY-XXXX``), ``detail`` (plain words), then the row's other non-identifying
 values as read. UTF-8, comma-separated, one line per rejected row.
+
+Every cell is neutralised against spreadsheet formula injection (OWASP "CSV injection"): a
+cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+apostrophe, so that a colleague opening the file in Excel sees text instead of running a
+formula; plain numbers (``-5``, ``+3,5``) are left as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +24,21 @@ from nsv_eval.ingest.cpr import mask_cpr
 from nsv_eval.ingest.validate import REJECT_FIXED
 
 _NEAR_CPR = re.compile(r"(?<![0-9])([0-9]{6})[- ]?[0-9A-Za-z]{3,5}")
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?[0-9]+(?:[.,][0-9]+)?$"
+
+
+def neutralise_formulas(values: pd.Series) -> pd.Series:
+    """Prefix ``'`` to text that a spreadsheet would run as a formula (see module docstring)."""
+    s = values.astype("string")
+    risky = s.str.contains(_FORMULA_START, regex=True).fillna(False) & ~s.str.contains(
+        _PLAIN_NUMBER, regex=True
+    ).fillna(False)
+    if not risky.any():
+        return values
+    out = s.copy()
+    out[risky] = "'" + s[risky]
+    return out
 
 
 def mask_line(
@@ -59,6 +79,9 @@ class RejectWriter:
         if frame is None or len(frame) == 0:
             return
         frame = frame.reindex(columns=self.columns)
+        frame = frame.apply(
+            lambda col: neutralise_formulas(col) if not pd.api.types.is_numeric_dtype(col) else col
+        )
         frame.to_csv(
             self.path, mode="a", header=False, index=False, encoding="utf-8", lineterminator="\n"
         )

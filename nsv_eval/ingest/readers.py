@@ -61,6 +61,7 @@ class SourceInfo:
     header_row: int | None = None
     header: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    source: str = ""  # the file's label (``label`` also names the sheet of a workbook)
 
     def describe(self) -> str:
         """One-line description: ``csv, cp1252, delimiter semicolon, header line 1``."""
@@ -74,6 +75,23 @@ class SourceInfo:
         if self.header_row and self.format != "parquet":
             parts.append(f"header {'line' if self.format == 'csv' else 'row'} {self.header_row}")
         return ", ".join(parts)
+
+
+def _trailing_delimiter(data_lines: list[str], d: str, nhead: int) -> bool:
+    """Do the data lines (not the header) end with one extra delimiter and an empty field?
+
+    Some exports write ``a;b;c;`` on every data line under a header ``a;b;c``. Decided on
+    up to 200 non-blank sampled lines: most must have exactly one field more than the
+    header with the last one empty.
+    """
+    sample = [ln for ln in data_lines if ln.strip()][:200]
+    if not sample:
+        return False
+    plus = 0
+    for fields in csv.reader(sample, delimiter=d):
+        if len(fields) == nhead + 1 and fields[-1].strip() == "":
+            plus += 1
+    return plus > len(sample) / 2
 
 
 def _score(cells: list[object], known: set[str]) -> int:
@@ -161,10 +179,18 @@ class CsvReader:
         self.info.header_row = self.header_index + 1
         header = next(csv.reader([lines[self.header_index]], delimiter=d))
         self.info.header = [h.replace("\ufeff", "").strip() for h in header]
+        self.trailing = _trailing_delimiter(lines[self.header_index + 1 :], d, len(header))
+        if self.trailing:
+            self.info.notes.append(
+                f"the data lines end with an extra {_DELIM_NAMES.get(d, d)} that the header "
+                "line does not have: the empty last field is ignored (a line whose last "
+                "field is not empty, or that lacks it, is rejected as malformed)"
+            )
 
     def batches(self) -> Iterator[Batch]:
         """Yield the data rows in blocks; ragged lines come back as malformed."""
-        ncol = len(self.info.header)
+        nhead = len(self.info.header)
+        ncol = nhead + (1 if self.trailing else 0)
         names = [f"c{i}" for i in range(ncol)]
         invalid: list[tuple[int | None, str, int]] = []
 
@@ -231,9 +257,26 @@ class CsvReader:
             frame = rb.to_pandas()
             frame.columns = range(ncol)
             blank = (frame == "").all(axis=1).to_numpy()
-            yield Batch(frame.loc[~blank], rows[~blank], drain(), int(blank.sum()))
+            mal = drain()
+            take = ~blank
+            if self.trailing:
+                # the extra last field must be empty; a value there is not silently dropped
+                extra = (frame[nhead] != "").to_numpy() & ~blank
+                if extra.any():
+                    d = self.info.delimiter or ";"
+                    mal += [
+                        (
+                            int(n),
+                            d.join(frame.iloc[i].tolist()),
+                            f"a value after the {nhead} header columns",
+                        )
+                        for n, i in zip(rows[extra], np.flatnonzero(extra), strict=True)
+                    ]
+                    take = take & ~extra
+                frame = frame.drop(columns=nhead)
+            yield Batch(frame.loc[take], rows[take], mal, int(blank.sum()))
         if reported < len(invalid):
-            yield Batch(pd.DataFrame(columns=range(ncol)), np.zeros(0, np.int64), drain(), 0)
+            yield Batch(pd.DataFrame(columns=range(nhead)), np.zeros(0, np.int64), drain(), 0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -286,37 +329,41 @@ def excel_series(values: list[object]) -> pd.Series:
 
 
 class ExcelReader:
-    """Excel .xlsx/.xlsm with openpyxl (read-only), header row found by known names."""
+    """Excel .xlsx/.xlsm with openpyxl (read-only), header row found by known names.
 
-    def __init__(self, path: Path, label: str, known: set[str], batch_rows: int = 100_000):
+    Every sheet is looked at: the sheet whose header matches the most known column names is
+    read, and so is every other sheet with the same header (:meth:`sheet_readers` gives one
+    reader per sheet). A sheet with a *different* header of known names makes the workbook
+    a refusal naming the sheets; a sheet without any known column name (notes, a title
+    page) is reported in a note.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        label: str,
+        known: set[str],
+        batch_rows: int = 100_000,
+        *,
+        sheet: str | None = None,
+        header_row: int | None = None,
+    ):
         import openpyxl
 
         self.info = SourceInfo(path, label, "excel")
         self.batch_rows = batch_rows
+        self.known = known
+        self.same_header_sheets: list[tuple[str, int]] = []
         try:
             self.wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
             raise InputError(
                 f"{label}: cannot be read as an Excel .xlsx file ({type(exc).__name__}: {mask_cpr(exc)})."
             ) from None
-        best: tuple[int, int, str] | None = None  # score, -row, sheet
-        first_nonempty: tuple[int, str] | None = None
-        for ws in self.wb.worksheets:
-            for r, cells in enumerate(
-                ws.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True), start=1
-            ):
-                if first_nonempty is None and any(c not in (None, "") for c in cells):
-                    first_nonempty = (r, ws.title)
-                s = _score(list(cells), known)
-                if s > 0 and (best is None or s > best[0]):
-                    best = (s, -r, ws.title)
-        if best is not None:
-            self.header_row, self.sheet = -best[1], best[2]
-        elif first_nonempty is not None:
-            self.header_row, self.sheet = first_nonempty
+        if sheet is not None and header_row is not None:
+            self.sheet, self.header_row = sheet, header_row
         else:
-            self.wb.close()
-            raise InputError(f"{label}: the workbook is empty (no cells with values in any sheet).")
+            self._choose_sheets(label, known)
         ws = self.wb[self.sheet]
         header = next(
             ws.iter_rows(min_row=self.header_row, max_row=self.header_row, values_only=True)
@@ -325,17 +372,85 @@ class ExcelReader:
             header = header[:-1]
         self.info.sheet = self.sheet
         self.info.header_row = self.header_row
-        others = [
-            w.title
-            for w in self.wb.worksheets
-            if w.title != self.sheet and w.max_row and w.max_row > 1
-        ]
-        if others:
-            self.info.notes.append(
-                f"only sheet {self.sheet!r} is read; other sheets with content: "
-                f"{', '.join(repr(o) for o in others)} (save each as its own file to ingest it)"
-            )
         self.info.header = ["" if h is None else str(h).strip() for h in header]
+
+    def _choose_sheets(self, label: str, known: set[str]) -> None:
+        """Find the header of every sheet; pick the best; check the others agree."""
+        found: list[tuple[str, int, int, tuple[str, ...]]] = []  # sheet, score, row, header
+        first_nonempty: tuple[int, str] | None = None
+        empty_sheets: set[str] = set()
+        for ws in self.wb.worksheets:
+            best: tuple[int, int, tuple[str, ...]] | None = None
+            has_content = False
+            for r, cells in enumerate(
+                ws.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True), start=1
+            ):
+                if any(c not in (None, "") for c in cells):
+                    has_content = True
+                    if first_nonempty is None:
+                        first_nonempty = (r, ws.title)
+                sc = _score(list(cells), known)
+                if sc > 0 and (best is None or sc > best[0]):
+                    names = [normalise_name(c) for c in cells if c not in (None, "")]
+                    best = (sc, r, tuple(names))
+            if best is not None:
+                found.append((ws.title, best[0], best[1], best[2]))
+            elif has_content:
+                empty_sheets.add(ws.title)
+        if found:
+            top = max(found, key=lambda f: f[1])  # first sheet among the best scores
+            self.sheet, self.header_row = top[0], top[2]
+            same = [f for f in found if f[3] == top[3] and f[0] != top[0]]
+            differ = [f for f in found if f[3] != top[3]]
+            if differ:
+                self.wb.close()
+                raise InputError(
+                    f"{label}: the sheets {', '.join(repr(f[0]) for f in [top, *differ])} "
+                    "hold tables with different columns ("
+                    + "; ".join(f"{f[0]!r}: {', '.join(f[3])}" for f in [top, *differ])
+                    + "). Every sheet of a workbook is read, so its sheets must share one "
+                    "header: save each table as its own file, or give them the same columns."
+                )
+            self.same_header_sheets = [(f[0], f[2]) for f in same]
+            if same:
+                self.info.notes.append(
+                    f"{len(same) + 1} sheets with the same columns are read: "
+                    + ", ".join(repr(x) for x in [top[0], *(f[0] for f in same)])
+                )
+            if empty_sheets:
+                self.info.notes.append(
+                    "sheets without any known column name are not data of this kind and are "
+                    f"not read: {', '.join(repr(t) for t in sorted(empty_sheets))}"
+                )
+        elif first_nonempty is not None:
+            self.header_row, self.sheet = first_nonempty
+        else:
+            self.wb.close()
+            raise InputError(f"{label}: the workbook is empty (no cells with values in any sheet).")
+
+    def sheet_readers(self) -> list[ExcelReader]:
+        """One reader per sheet to read: this one, then the other sheets with its header.
+
+        With several sheets each reader's label names its sheet (``book.xlsx [Ark2]``), so
+        rejects and counts say which sheet a row came from.
+        """
+        if not self.same_header_sheets:
+            return [self]
+        base = self.info.label
+        self.info.label = f"{base} [{mask_cpr(self.sheet)}]"
+        out = [self]
+        for title, row in self.same_header_sheets:
+            r = ExcelReader(
+                self.info.path,
+                f"{base} [{mask_cpr(title)}]",
+                self.known,
+                self.batch_rows,
+                sheet=title,
+                header_row=row,
+            )
+            r.info.notes = list(self.info.notes)
+            out.append(r)
+        return out
 
     def batches(self) -> Iterator[Batch]:
         """Yield sheet rows below the header in blocks of ``batch_rows``."""

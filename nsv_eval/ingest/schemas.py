@@ -40,8 +40,9 @@ TYPE_WORDS: dict[str, str] = {
     "count": "whole number >= 0",
     "float": "number (decimal comma or point; '.' as thousands separator)",
     "kommune": "kommune code (101-860) or kommune name",
-    "date": "date (dd-mm-yyyy, dd.mm.yyyy, dd/mm/yyyy or yyyy-mm-dd)",
-    "datetime": "date and time (a date format above, optionally followed by HH:MM[:SS])",
+    "date": "date (dd-mm-yyyy, dd.mm.yyyy, dd/mm/yyyy, yyyy-mm-dd, yyyymmdd, SAS 15MAR2020 "
+    "or an Excel serial day number)",
+    "datetime": "date and time (a date format above, optionally followed by [kl.] HH:MM[:SS])",
     "bool": "yes/no (1/0, ja/nej, J/N, true/false)",
     "sex": "sex (M/K/F, 1/2, mand/kvinde; stored as M/F)",
     "education": "education level (" + "/".join(EDUCATION_LEVELS) + " or a DST label)",
@@ -63,7 +64,10 @@ REASONS: dict[str, str] = {
     "invalid_icd10": "not an ICD-10 code",
     "invalid_cpr": "not a valid CPR number (DDMMYY-SSSS with a real birth date)",
     "cpr_mismatch": "the birth date or sex given disagrees with the CPR number",
-    "cpr_in_text": "a CPR number in a column that must not hold one",
+    "cpr_in_text": "a CPR number in a column that must not hold one (whole or inside the "
+    "text; the value is masked here and never kept)",
+    "future_date": "a date after the extract date (default: today); only planned dates "
+    "(a care grant's end, a planned roll-out start) may lie ahead",
     "unknown_category": "a value outside the accepted categories",
     "discharge_before_admission": "discharge time before admission time",
     "end_before_start": "end date before start date",
@@ -114,6 +118,9 @@ class Column:
         Derived from a CPR number when the file has one and not this column.
     generated : bool
         Numbered by ingest when the column is absent.
+    planned : bool
+        A date that may lie after the extract date (a planned end or start); every other
+        date after the extract date is rejected as ``future_date``.
     """
 
     name: str
@@ -128,6 +135,7 @@ class Column:
     lo_exclusive: bool = False
     from_cpr: bool = False
     generated: bool = False
+    planned: bool = False
 
 
 @dataclass(frozen=True)
@@ -440,9 +448,11 @@ SCHEMAS: dict[str, Schema] = {
                 "date",
                 False,
                 True,
-                "last day of the service; empty = ongoing",
+                "last day of the service; empty = ongoing (may lie after the extract date: "
+                "the planned end of a grant)",
                 ("slutdato", "slut", "til_dato", "tildato", "dato_til", "bevilget_til"),
                 lo=1970,
+                planned=True,
             ),
             Column(
                 "hours_per_week",
@@ -533,9 +543,11 @@ SCHEMAS: dict[str, Schema] = {
                 "date",
                 True,
                 True,
-                "start date; empty = never started",
+                "start date; empty = never started (may lie after the extract date: a "
+                "planned start)",
                 ("startdato", "start", "opstart", "opstartsdato", "igangsat"),
                 lo=1970,
+                planned=True,
             ),
         ),
         key=("kommune_code", "intervention"),

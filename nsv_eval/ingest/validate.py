@@ -21,7 +21,10 @@ import pyarrow.compute as pc
 
 from nsv_eval.errors import InputError
 from nsv_eval.ingest.cpr import (
+    CPR_LETTER_SHAPE,
+    CPR_LOST_ZERO_SHAPE,
     CPR_SHAPE,
+    find_cpr_series,
     mask_cpr_series,
     mask_cpr_value,
     process_cpr,
@@ -119,14 +122,23 @@ _MONTHS = {
     for m in names
 }
 
-_RE_ISO = (
-    r"^(?P<year>\d{4})(?P<s1>[-/.])(?P<month>\d{1,2})(?P<s2>[-/.])(?P<day>\d{1,2})"
-    r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?$"
+# a time after the date: "T14:30", " 14:30", " kl. 14.30" (Danish "klokken")
+_TIME = (
+    r"(?:(?:T|\s+(?:kl\.?\s*)?)(?P<hour>\d{1,2})[:.](?P<minute>\d{2})"
+    r"(?:[:.](?P<second>\d{2})(?:\.\d+)?)?)?$"
 )
-_RE_DMY = (
-    r"^(?P<day>\d{1,2})(?P<s1>[-./])(?P<month>\d{1,2})(?P<s2>[-./])(?P<year>\d{4})"
-    r"(?:[T ]+(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?)?$"
-)
+_RE_ISO = r"^(?P<year>\d{4})(?P<s1>[-/.])(?P<month>\d{1,2})(?P<s2>[-/.])(?P<day>\d{1,2})" + _TIME
+_RE_DMY = r"^(?P<day>\d{1,2})(?P<s1>[-./])(?P<month>\d{1,2})(?P<s2>[-./])(?P<year>\d{4})" + _TIME
+# yyyymmdd (SAS/registers' YYMMDDN8., e.g. 20200115), optionally with a time; the year must
+# start 18, 19, 20 or 21, so it is never confused with a ddmmyyyy value
+_RE_COMPACT = r"^(?P<year>(?:18|19|20|21)\d{2})(?P<month>\d{2})(?P<day>\d{2})" + _TIME
+# Excel serial day numbers (days since 1899-12-30, fraction = time of day), as a CSV export
+# or an unformatted cell shows them; only five-digit serials up to 73050 (1927-05-18 ...
+# 2099-12-31) are read, so that a year (2020), a postal code (4400) or another small number
+# is never taken for a date (earlier dates must be written as dates)
+_RE_SERIAL = r"^(?P<serial>\d{5})(?:[.,](?P<frac>\d+))?$"
+EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
+SERIAL_RANGE = (10000, 73050)
 # SAS DATE9./DATETIME formats, common in register extracts: 15MAR2020, 15MAR2020:14:30:00
 _RE_SAS = (
     r"^(?P<day>\d{1,2})(?P<mon>[A-Za-z]{3})(?P<year>\d{4})"
@@ -269,7 +281,11 @@ def _check_range(v: pd.Series, col: Column, reasons: np.ndarray) -> None:
 
 
 def parse_int(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
-    """Whole numbers (``year`` also accepts DST's ``2021K1``), with the column's range."""
+    """Whole numbers (``year`` also accepts DST's ``2021K1``), with the column's range.
+
+    A number of 9-10 digits that is a CPR number (``0101501235`` as a number, leading zero
+    lost) is ``cpr_in_text``.
+    """
     if col.type == "year" and _is_textual(s):
         s = s.astype("string").str.strip().str.replace(r"^(\d{4})K1$", r"\1", regex=True)
     v, r = parse_number(s)
@@ -277,6 +293,16 @@ def parse_int(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     r = r.copy()
     r[frac.to_numpy() & pd.isna(r)] = "bad_number"
     _check_range(v, col, r)
+    # a whole number of 9-10 digits that reads as a CPR number (a mis-mapped CPR column,
+    # or one that lost its leading zero) is never kept: nsv-eval audit would flag it
+    arr = v.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        big = (arr >= 1e8) & (arr < 1e10) & ~frac.to_numpy() & pd.isna(r)
+    if big.any():
+        txt = pd.Series(arr[big]).astype("int64").astype("string").str.zfill(10)
+        hit = np.zeros(len(arr), dtype=bool)
+        hit[big] = find_cpr_series(txt)
+        r[hit] = "cpr_in_text"
     out = v.where(~frac).round().astype("Int64")
     return out, r
 
@@ -347,38 +373,69 @@ def _extract(
     return matched, nums, st
 
 
+def _parse_serial(arr: pa.Array) -> np.ndarray:
+    """Excel serial day numbers → datetime64[s] (NaT where not a serial in range)."""
+    st = pc.extract_regex(arr, _RE_SERIAL)
+    matched = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[s]")
+    if not matched.any():
+        return out
+    whole = pc.cast(
+        pc.if_else(st.is_valid(), pc.struct_field(st, "serial"), pa.scalar("0")), pa.float64()
+    ).to_numpy(zero_copy_only=False)
+    frac_t = pc.struct_field(st, "frac")
+    frac_t = pc.if_else(pc.equal(pc.fill_null(frac_t, ""), ""), pa.scalar("0"), frac_t)
+    frac = pc.cast(pc.binary_join_element_wise("0.", frac_t, ""), pa.float64()).to_numpy(
+        zero_copy_only=False
+    )
+    ok = matched & (whole >= SERIAL_RANGE[0]) & (whole <= SERIAL_RANGE[1])
+    secs = np.round((whole + np.nan_to_num(frac)) * 86400.0)
+    out[ok] = EXCEL_EPOCH + secs[ok].astype("int64").astype("timedelta64[s]")
+    return out
+
+
 def _parse_date_text(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
     arr = _arrow_text(u)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     out = np.full(len(u), np.datetime64("NaT"), dtype="datetime64[s]")
-    for pattern in (_RE_ISO, _RE_DMY, _RE_SAS):
+    for pattern in (_RE_ISO, _RE_DMY, _RE_SAS, _RE_COMPACT):
         matched, nums, st = _extract(arr, pattern)
         if not matched.any():
             continue
         if pattern is _RE_SAS:
             mon = pd.Series(pc.struct_field(st, "mon").to_pandas()).str.lower().map(_MONTHS)
             nums["month"] = mon.to_numpy(dtype="float64", na_value=np.nan)
-        else:  # the two date separators must agree (15-03.2020 is not a date)
+        elif pattern is not _RE_COMPACT:  # the two date separators must agree (15-03.2020)
             same = pc.equal(pc.struct_field(st, "s1"), pc.struct_field(st, "s2"))
             matched &= np.asarray(
                 pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool
             )
         comp = _compose(nums)
-        out[matched] = comp[matched]
+        take = matched & np.isnat(out)
+        out[take] = comp[take]
+    serial = _parse_serial(arr)
+    take = np.isnat(out) & ~np.isnat(serial)
+    out[take] = serial[take]
     res = pd.Series(out, index=u.index)
     reasons = np.where(np.isnat(out), "bad_date", None).astype(object)
     return res, reasons
 
 
-def parse_datetime(s: pd.Series, col: Column, *, date_only: bool) -> tuple[pd.Series, np.ndarray]:
+def parse_datetime(
+    s: pd.Series, col: Column, *, date_only: bool, not_after: dt.date | None = None
+) -> tuple[pd.Series, np.ndarray]:
     """Parse dates or date-times, each value by its own format.
 
     Accepted text: ``dd-mm-yyyy``, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyy-mm-dd`` (also with
-    ``/`` or ``.``) and SAS ``15MAR2020``, each optionally followed by a time ``HH:MM[:SS]``.
-    Two-digit years, impossible dates (31-02-2020) and anything else are ``bad_date``;
-    years before the column's lower limit (or birth dates in the future) are
-    ``out_of_range``. Typed timestamps with a time zone are converted to Danish local time.
+    ``/`` or ``.``), ``yyyymmdd`` and SAS ``15MAR2020``, each optionally followed by a time
+    ``HH:MM[:SS]`` or ``kl. HH:MM`` / ``kl. HH.MM``; and Excel serial day numbers
+    (five digits up to 73050, i.e. 1927-05-18 to 2099-12-31, with a fraction for the time
+    of day), as a CSV export or an unformatted Excel cell holds them. Two-digit years, impossible dates (31-02-2020)
+    and anything else are ``bad_date``; years before the column's lower limit are
+    ``out_of_range``; dates after ``not_after`` (the extract date, default today) are
+    ``future_date`` unless the column is a planned date (``col.planned``). Typed timestamps
+    with a time zone are converted to Danish local time.
 
     Returns
     -------
@@ -402,9 +459,12 @@ def parse_datetime(s: pd.Series, col: Column, *, date_only: bool) -> tuple[pd.Se
     year = v.dt.year.to_numpy(dtype="float64", na_value=np.nan)
     lo = col.lo if col.lo is not None else 1850
     r[ok & ((year < lo) | (year > 2100))] = "out_of_range"
-    if col.name == "birth_date":
-        today = np.datetime64(dt.date.today(), "s")
-        r[pd.isna(r) & (v.to_numpy() > today)] = "out_of_range"
+    if not col.planned:
+        limit = not_after if not_after is not None else dt.date.today()
+        first_after = np.datetime64(limit, "s") + np.timedelta64(1, "D")
+        with np.errstate(invalid="ignore"):
+            later = v.to_numpy(dtype="datetime64[s]") >= first_after
+        r[pd.isna(r) & later] = "future_date"
     return v, r
 
 
@@ -489,9 +549,15 @@ def parse_icd10(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def parse_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Free text/code columns; a CPR number in them is rejected (``cpr_in_text``)."""
+    """Free text/code columns; a CPR number in them, whole or inside the text, is rejected.
+
+    A whole value shaped like a CPR number (``CPR_SHAPE``, whatever its date) and any value
+    in which :func:`~nsv_eval.ingest.cpr.find_cpr` finds one ("Overflyttet, pt.
+    DDMMYY-SSSS", "CPR DDMMYY SSSS") get ``cpr_in_text``; the value is never kept.
+    """
     text = _to_text(s)
-    cpr_like = fullmatch(text, CPR_SHAPE)
+    cpr_like = fullmatch(text, CPR_SHAPE) | fullmatch(text, CPR_LETTER_SHAPE)
+    cpr_like |= find_cpr_series(text)
     r = np.where(cpr_like, "cpr_in_text", None).astype(object)
     return text.astype("str").where(~cpr_like), r
 
@@ -509,6 +575,7 @@ class BatchResult:
     rejects: pd.DataFrame
     n_read: int
     pseudonymised: int
+    replacement: int = 0
 
 
 class _Reasons:
@@ -543,6 +610,7 @@ def validate_batch(
     *,
     source: str,
     key_getter: Callable[[], bytes | None],
+    not_after: dt.date | None = None,
 ) -> BatchResult:
     """Parse and validate one batch of rows already renamed to canonical columns.
 
@@ -559,6 +627,8 @@ def validate_batch(
         File name, for messages.
     key_getter : callable
         Returns the pseudonymisation key (or None); called only when CPR numbers occur.
+    not_after : datetime.date, optional
+        The extract date: later dates are ``future_date`` (default today).
 
     Returns
     -------
@@ -572,8 +642,10 @@ def validate_batch(
 
     # --- identifiers and CPR numbers -----------------------------------------------------
     derived: pd.DataFrame | None = None
+    replacement = 0
     idc = schema.id_column
     if idc is not None:
+        lost_zero = np.zeros(n, dtype=bool)
         if "cpr" in raw.columns:
             cpr_vals = raw["cpr"]
             miss = is_missing(cpr_vals)
@@ -583,9 +655,19 @@ def validate_batch(
             ids = _to_text(raw[idc])
             miss = is_missing(raw[idc])
             why.flag(miss, "missing_value", idc)
-            is_cpr = fullmatch(ids, CPR_SHAPE) & ~miss
-            cpr_vals = raw[idc]
+            is_cpr = (fullmatch(ids, CPR_SHAPE) | fullmatch(ids, CPR_LETTER_SHAPE)) & ~miss
+            # a CPR number that lost its leading zero (Excel) in a person-id column: taken
+            # for one when the restored number is a valid CPR number
+            lost_zero = fullmatch(ids, CPR_LOST_ZERO_SHAPE) & ~miss
+            cpr_vals = ids
             values[idc] = ids.astype("str").where(~miss)
+        if lost_zero.any():
+            # a 9-digit value that is no CPR number stays an ordinary identifier; validity
+            # does not depend on the key, so a throw-away key serves for the check
+            probe = process_cpr(cpr_vals[lost_zero], b"\0" * 32)["valid"].to_numpy()
+            lz_valid = np.zeros(n, dtype=bool)
+            lz_valid[lost_zero] = probe
+            is_cpr = is_cpr | lz_valid
         if is_cpr.any():
             key = require_key(key_getter(), source)
             sub = cpr_vals[is_cpr]
@@ -600,6 +682,14 @@ def validate_batch(
             pid[is_cpr] = derived.loc[is_cpr, "person_id"]
             values[idc] = pid
             pseudonymised = int(d["valid"].sum())
+            replacement = int((d["valid"] & d["replacement"]).sum())
+        if "cpr" not in raw.columns:
+            # an identifier holding a CPR number inside it ("pt 010150-1235") is never kept
+            rest = ~is_cpr & ~miss
+            if rest.any():
+                inside = np.zeros(n, dtype=bool)
+                inside[rest] = find_cpr_series(_to_text(raw[idc])[rest])
+                why.flag(inside, "cpr_in_text", idc)
 
     # --- every other column -----------------------------------------------------------------
     for col in schema.columns:
@@ -609,6 +699,9 @@ def validate_batch(
             if col.from_cpr and derived is not None:
                 v = derived[col.name]
                 values[col.name] = v.dt.floor("D") if col.type == "date" else v
+                if not col.nullable:
+                    # a replacement number with letters in the serial tells no birth date/sex
+                    why.flag(v.isna().to_numpy(), "missing_value", col.name)
             else:
                 values[col.name] = pd.Series([None] * n, dtype="object")
             continue
@@ -624,7 +717,7 @@ def validate_batch(
         if not col.nullable:
             # a value derived from the CPR number stands in for a missing one
             why.flag(miss & ~from_cpr, "missing_value", col.name)
-        v, r = _parse_column(s, col)
+        v, r = _parse_column(s, col, not_after)
         r = np.array(r, dtype=object)
         r[miss] = None
         why.add(r, col.name)
@@ -664,17 +757,19 @@ def validate_batch(
         )
     kept["_row"] = rows[ok]
     rejects = _reject_frame(schema, raw, rows, ~ok, why.codes, why.cols, source)
-    return BatchResult(kept.reset_index(drop=True), rejects, n, pseudonymised)
+    return BatchResult(kept.reset_index(drop=True), rejects, n, pseudonymised, replacement)
 
 
-def _parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+def _parse_column(
+    s: pd.Series, col: Column, not_after: dt.date | None = None
+) -> tuple[pd.Series, np.ndarray]:
     t = col.type
     if t in ("int", "year", "count"):
         return parse_int(s, col)
     if t == "float":
         return parse_float(s, col)
     if t in ("date", "datetime"):
-        return parse_datetime(s, col, date_only=t == "date")
+        return parse_datetime(s, col, date_only=t == "date", not_after=not_after)
     if t == "bool":
         return parse_bool(s, col)
     if t == "sex":
@@ -745,8 +840,8 @@ def _reject_frame(
 
 
 def check_no_cpr_left(values: pd.Series, where: str) -> None:
-    """Safety net: raise if an output identifier still looks like a CPR number."""
-    if fullmatch(values, CPR_SHAPE).any():
+    """Safety net: raise if an output identifier still looks like or holds a CPR number."""
+    if fullmatch(values, CPR_SHAPE).any() or find_cpr_series(values).any():
         raise InputError(
             f"{where}: an identifier shaped like a CPR number was about to be written."
         )

@@ -41,6 +41,7 @@ REASONS_DA: dict[str, str] = {
     "invalid_cpr": "Ugyldigt CPR-nummer",
     "cpr_mismatch": "Fødselsdato eller køn passer ikke med CPR-nummeret",
     "cpr_in_text": "CPR-nummer i en kolonne, der ikke må indeholde det",
+    "future_date": "Dato efter udtrækkets dato",
     "unknown_category": "Ukendt kategori",
     "discharge_before_admission": "Udskrivning før indlæggelse",
     "end_before_start": "Slutdato før startdato",

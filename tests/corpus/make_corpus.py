@@ -23,6 +23,11 @@ A = "010150-1235"  # 1950-01-01, M
 B = "150372-2468"  # 1972-03-15, F
 C = "240885-3071"  # 1985-08-24, M
 D = "051210-4122"  # 7th digit 4, year 10 -> 2010-12-05, F
+E = "020345-1237"  # 1945-03-02, M (used only in free text)
+R60 = "610150-1235"  # replacement number: day + 60 (born 1950-01-01), M
+RLET = "010150-A12B"  # replacement number with letters in the serial
+CORPUS_CPRS = (A, B, C, D, E, R60, RLET)
+"""Every CPR (and replacement) number in the corpus, for the audit test."""
 
 
 def text(name: str, content: str, encoding: str = "utf-8", bom: bool = False) -> None:
@@ -276,6 +281,178 @@ def main() -> None:
     ws.append([int(B.replace("-", "")), 326, "mellemlang", 6, "nej"])  # quintile 6
     ws.append([B, 326, "Mellemlange videregående uddannelser", 3, True])
     wb.save(HERE / "excel_cpr_number_persons.xlsx")
+
+    issue11()
+
+
+def issue11() -> None:
+    """Files of issue 11: CPR numbers in odd places, Danish notations, sheets, thresholds."""
+    import openpyxl
+
+    a9 = A.replace("-", "")[1:]  # 101501235: A after Excel dropped its leading zero
+    # 32. CPR that lost its leading zero in a person-id column (not a CPR column); a 9-digit
+    # running number that is no CPR number stays an identifier
+    text(
+        "lost_zero_personid_falls.csv",
+        f"lbnr;faldsdato\n{a9};03-01-2021\np002;04-01-2021\n123456789;05-01-2021\n",
+    )
+    # 33. the same in Excel: numbers in a 'personid' column
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["personid", "dato", "indsats"])
+    ws.append([int(A.replace("-", "")), dt.datetime(2021, 2, 2), "Faldforebyggelse"])
+    ws.append([int(B.replace("-", "")), dt.datetime(2021, 2, 3), "Faldforebyggelse"])
+    wb.save(HERE / "lost_zero_personid_interventions.xlsx")
+    # 34. CPR numbers inside free text (hospital column): with dash, with space, no dash
+    text(
+        "cpr_in_free_text_admissions.csv",
+        "person_id;inddto;uddto;akut;adiag;sygehus\n"
+        f"p001;01-03-2020;05-03-2020;1;DJ189;Overflyttet, pt. {E}\n"
+        f"p002;01-03-2020;05-03-2020;1;DJ189;CPR {B.replace('-', ' ')}\n"
+        f"p003;01-03-2020;05-03-2020;1;DJ189;akut{C.replace('-', '')} se journal\n"
+        "p004;01-03-2020;05-03-2020;1;DJ189;1301\n"
+        "p005;01-03-2020;05-03-2020;1;DJ189;Afsnit 2020-03-01 kl 10\n",
+    )
+    # 35. CPR in a person-id value with other text around it
+    text(
+        "cpr_inside_person_id_falls.csv",
+        f"person_id;fall_date\npt {A};03-01-2021\np002;04-01-2021\n",
+    )
+    # 36. CPR in the file name (and one bad row, so the rejects name the file)
+    text(
+        f"cpr_in_file_name_{A}_falls.csv",
+        "person_id;fall_date\np001;03-01-2021\np002;31-02-2021\n",
+    )
+    # 37. CPR used as a column name (an ignored column)
+    text(
+        "cpr_column_name_falls.csv",
+        f"person_id;fall_date;{B.replace('-', '')}\np001;03-01-2021;x\np002;04-01-2021;y\n",
+    )
+    # 38. CPR numbers as sheet names
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = C
+    ws.append(["person_id", "fall_date"])
+    ws.append(["p001", dt.datetime(2021, 1, 3)])
+    ws2 = wb.create_sheet(D)  # a second sheet, so the sheet names enter the file labels
+    ws2.append(["person_id", "fall_date"])
+    ws2.append(["p002", "32-01-2021"])
+    wb.save(HERE / "cpr_sheet_name_falls.xlsx")
+    # 39. future dates (extract made 31-12-2024): admission/discharge 2031 and 2025
+    text(
+        "future_dates_admissions.csv",
+        "person_id;inddto;uddto;akut;adiag\n"
+        "p001;01-03-2020 10:00;05-03-2020 12:00;1;DJ189\n"
+        "p002;01-03-2031 10:00;05-03-2031 12:00;1;DJ189\n"
+        "p003;30-12-2024 10:00;02-01-2025 12:00;1;DJ189\n"
+        "p004;31-12-2024 10:00;31-12-2024 23:59;1;DJ189\n",
+    )
+    # 40. future death and birth dates
+    text(
+        "future_dates_persons.csv",
+        "person_id;kommune;foedselsdato;koen;doedsdato\n"
+        "p001;326;01-01-1940;K;15-06-2023\n"
+        "p002;326;01-01-1940;M;15-06-2031\n"
+        "p003;326;01-01-2030;M;\n",
+    )
+    # 41. care: start in 2031 rejected; a planned end in 2031 kept
+    text(
+        "future_care_start_care.csv",
+        "person_id;ydelse;startdato;slutdato;timer_pr_uge\n"
+        "p001;hjemmepleje;01-01-2031;;2\n"
+        "p002;hjemmepleje;01-01-2024;31-12-2031;2\n",
+    )
+    # 42. yyyymmdd dates
+    text("yyyymmdd_falls.csv", "person_id;fall_date\np001;20210103\np002;20210104\np003;20211304\n")
+    # 43. datetimes written '15-01-2020 kl. 14:30' (and kl. 09.05)
+    text(
+        "kl_datetime_admissions.csv",
+        "person_id;inddto;uddto;akut;adiag\n"
+        "p001;15-01-2020 kl. 14:30;16-01-2020 kl. 09.05;1;DJ189\n"
+        "p002;15-01-2020 kl.14:30;2020-01-17 kl. 10:00;1;DJ189\n",
+    )
+    # 44. a trailing ';' on the data lines only (not on the header)
+    text(
+        "trailing_delimiter_falls.csv",
+        "person_id;fall_date\np001;03-01-2021;\np002;04-01-2021;\np003;05-01-2021;\n"
+        "p004;06-01-2021;oops\n",
+    )
+    # 45. Excel serial day numbers in a CSV (43833 = 2020-01-03), a year is not a date
+    text(
+        "excel_serial_falls.csv",
+        "person_id;fall_date\np001;43833\np002;43834,0\np003;2020\n",
+    )
+    # 46. unformatted Excel cells holding serial numbers (date-times with a fraction)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["person_id", "inddto", "uddto", "akut", "adiag"])
+    ws.append(["p001", 43845.604166666664, 43846.5, 1, "DJ189"])  # 15-01-2020 14:30
+    ws.append(["p002", 43846, 43847.25, 1, "DJ189"])  # 16-01-2020 00:00
+    wb.save(HERE / "excel_serial_admissions.xlsx")
+    # 47. a workbook with two sheets of the same table (and a notes sheet)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "2020"
+    ws.append(["person_id", "fall_date"])
+    ws.append(["p001", dt.datetime(2020, 1, 3)])
+    ws.append(["p002", "31-02-2020"])
+    ws2 = wb.create_sheet("2021")
+    ws2.append(["person_id", "fall_date"])
+    ws2.append(["p003", dt.datetime(2021, 1, 3)])
+    ws2.append(["p004", dt.datetime(2021, 1, 4)])
+    ws3 = wb.create_sheet("Noter")
+    ws3.append(["Udtrukket af Sundhedsdatastyrelsen"])
+    wb.save(HERE / "two_sheets_falls.xlsx")
+    # 48. a workbook whose two sheets hold different tables: refused, naming the sheets
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Fald"
+    ws.append(["person_id", "fall_date"])
+    ws.append(["p001", dt.datetime(2020, 1, 3)])
+    ws2 = wb.create_sheet("Indsatser")
+    ws2.append(["person_id", "indsats", "dato"])
+    ws2.append(["p001", "faldforebyggelse", dt.datetime(2020, 1, 3)])
+    wb.save(HERE / "two_sheets_different_falls.xlsx")
+    # 49. formula injection in rejected rows
+    text(
+        "formula_injection_falls.csv",
+        "person_id;fall_date\n"
+        'p001;=HYPERLINK("http://example.invalid","klik")\n'
+        "p002;+cmd\n"
+        "p003;@SUM(A1)\n"
+        "p004;-2+3\n"
+        "p005;03-01-2021\n",
+    )
+    # 50. replacement CPR numbers: day + 60, letters in the serial
+    text(
+        "replacement_cpr_persons.csv",
+        f"cpr;kommune\n{R60};326\n{RLET};326\n{B};326\n",
+    )
+    # 51. a CPR number split by a space in a CPR column
+    text("cpr_space_persons.csv", f"cpr;kommune\n{A.replace('-', ' ')};326\n")
+    # 52. a file where most rows are bad (reject threshold)
+    text(
+        "mostly_bad_falls.csv",
+        "person_id;fall_date\n"
+        + "".join(f"p{i:03d};15/15/2020\n" for i in range(6))
+        + "".join(f"p{i:03d};03-01-2021\n" for i in range(6, 10)),
+    )
+    # 53. the kommune sent dates as yyyymmdd, times 'kl.' and a trailing ';' at once
+    text(
+        "danish_export_admissions.csv",
+        "CPR;Indlæggelsesdato;Udskrivningsdato;Indlæggelsesmåde;Aktionsdiagnose\n"
+        f"{A};20200301 kl. 10:15;20200303 kl. 12:00;1;DJ18.9;\n"
+        f"{B};20200302;20200305;2;DN39.0;\n",
+        encoding="cp1252",
+    )
+    # 54. CPR numbers in a number column (contact id): as 10 digits and without the zero
+    text(
+        "cpr_as_contact_id_admissions.csv",
+        "kontakt_id;person_id;inddto;uddto;akut;adiag\n"
+        f"{A.replace('-', '')};p001;01-03-2020;05-03-2020;1;DJ189\n"
+        f"{A.replace('-', '')[1:]};p002;01-03-2020;05-03-2020;1;DJ189\n"
+        "123456789;p003;01-03-2020;05-03-2020;1;DJ189\n",
+    )
 
 
 if __name__ == "__main__":
