@@ -307,6 +307,7 @@ def poisson_did(
     conf: float = 0.95,
     n_sim: int = 10_000,
     seed: int = 1,
+    pretest: bool = True,
 ) -> PoissonDiDResult:
     """Staggered count difference-in-differences by extended two-way fixed effects Poisson.
 
@@ -349,6 +350,9 @@ def poisson_did(
         Confidence level.
     n_sim, seed
         Draws and seed for the simulated sup-t critical value of uniform bands.
+    pretest : bool
+        Refit with lead cells for the pre-trend test and the pre-period part of the event
+        study (with ``control="notyet"``); False skips that second fit (for simulations).
 
     Returns
     -------
@@ -542,6 +546,8 @@ def poisson_did(
         lead_names = names[len(post_cells) :]
         lead_cells = pre_cells
         lead_beta, lead_vc = beta, vc
+    elif not pretest:
+        lead_names = []
     else:
         post2, lead_cells = cell_list(leads=True)
         if lead_cells:
