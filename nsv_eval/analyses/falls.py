@@ -12,6 +12,9 @@ What notebook ``03_fald`` computes, kept out of the notebook:
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
+* :func:`national_poisson_did`, :func:`effect_mde` — the main DiD estimate, a person-year
+  weighted count DiD (extended two-way fixed effects Poisson), and the minimum detectable
+  effect shown next to every estimate;
 * :func:`participant_cohort`, :func:`cohort_iptw`, :func:`love_plot` — participants vs
   comparable non-participants (person-level ``cohort_falls``), inverse probability of
   treatment weighting, balance;
@@ -544,6 +547,102 @@ def cohort_group_effect(res, first_treated: int) -> pd.Series | None:
     g = res.aggregate("group").iloc[1:]
     hit = g[g["value"] == first_treated]
     return None if hit.empty else hit.iloc[0]
+
+
+# --------------------------------------------------------------------------------------
+# count difference-in-differences (main estimate) and minimum detectable effects
+# --------------------------------------------------------------------------------------
+def national_poisson_did(
+    panel: pd.DataFrame,
+    *,
+    control: str = "notyet",
+    conf: float = 0.95,
+    count: str = "count",
+    exposure: str = "person_years",
+) -> tuple[Any, list[str]]:
+    """Poisson DiD of the annual counts on the national panel (the main DiD estimate).
+
+    Extended two-way fixed effects Poisson (:func:`nsv_eval.stats.poisson_did`, Wooldridge
+    2023): kommune and year effects, person-years 65+ as offset, one effect per start
+    cohort and year, kommune-clustered standard errors. Every person-year counts equally,
+    so a kommune weighs with its size; the Callaway & Sant'Anna estimate on kommune rates
+    (:func:`national_did`, every kommune equal) is kept as the robustness check.
+
+    Returns
+    -------
+    (PoissonDiDResult, list of str)
+        The result (main effect: rate ratio after the start) and any warnings it gave.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = stats.poisson_did(
+            panel,
+            count,
+            "kommune_code",
+            "year",
+            "first_treated",
+            exposure=exposure,
+            control=control,
+            conf=conf,
+        )
+    return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
+
+
+def poisson_did_sentence(res, what: str) -> str:
+    """Plain Danish paragraph on the national Poisson DiD (:func:`national_poisson_did`)."""
+    from nsv_eval.report.format import fmt_number, fmt_p
+
+    m = res.main_effect()
+    d = res.details
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[d["control"]]
+    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    s = (
+        f"{d['n_treated']} af {d['n_units']} kommuner startede i perioden; hver startårgang er "
+        f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
+        f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
+        f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
+        f"{'et fald' if est < 1 else 'en stigning'} på ca. {fmt_number(abs(1 - est) * 100, 0)} %. "
+    )
+    if hi < 1:
+        s += "Faldet er større, end tilfældigheder kan forklare."
+    elif lo > 1:
+        s += "Stigningen er større, end tilfældigheder kan forklare."
+    else:
+        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+    p = res.pretest().get("p_value", np.nan)
+    if np.isfinite(p):
+        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
+            " (ingen tegn på forskelle)."
+            if p >= 0.05
+            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
+        )
+    return s
+
+
+def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05):
+    """Minimum detectable effect of a design's headline estimate (:mod:`nsv_eval.stats.power`).
+
+    Ratio scales: from the log-scale SE when the result has one (``se`` of a
+    :func:`~nsv_eval.stats.poisson_did` row), else recovered from the Wald interval on the
+    log scale; additive scales: from ``se`` or the interval. Returns an
+    :class:`~nsv_eval.stats.power.MDE` (``.text_da()``, ``.to_dict()``).
+    """
+    from nsv_eval.stats import power as pw
+
+    row = result.main_effect()
+    ratio = result.scale.endswith("ratio")
+    if ratio and "se" in row.index and "log_estimate" in row.index and pd.notna(row["se"]):
+        return pw.mde_from_se(float(row["se"]), scale="log", alpha=alpha, power=power)
+    if not ratio and "se" in row.index and pd.notna(row["se"]):
+        return pw.mde_from_se(float(row["se"]), scale="additive", alpha=alpha, power=power)
+    return pw.mde_from_ci(
+        float(row["lower"]),
+        float(row["upper"]),
+        conf=result.conf,
+        ratio=ratio,
+        alpha=alpha,
+        power=power,
+    )
 
 
 # --------------------------------------------------------------------------------------
