@@ -223,3 +223,16 @@ def test_bad_input_names_row_and_column():
         poisson_did(bad, "count", "unit", "year", "first")
     with pytest.raises(InputError, match="lacks"):
         poisson_did(d, "nope", "unit", "year", "first")
+
+
+def test_cell_without_events_is_left_out_with_a_warning():
+    """A cohort x year cell with no events has no finite effect: left out, named, warned."""
+    d = _planted_panel(2, 0.8, n_units=40)
+    first = d.loc[d["first"] > 0, "first"].min()
+    d.loc[(d["first"] == first) & (d["year"] == first), "count"] = 0
+    with pytest.warns(UserWarning, match="without any event"):
+        r = poisson_did(d, "count", "unit", "year", "first", exposure="person_years")
+    c = r.cells()
+    assert not ((c["group"] == first) & (c["time"] == first)).any()
+    assert np.isfinite(c["log_rr"]).all() and (c["log_rr"] > -5).all()
+    assert any("without events" in n for n in r.details["notes"])
