@@ -43,8 +43,12 @@ __all__ = [
     "did_panel_power",
     "its_mde",
     "mde_from_se",
+    "mde_from_ci",
+    "panel_baseline",
     "power_from_se",
+    "series_inputs",
     "simulate_panel",
+    "years_needed",
 ]
 
 
@@ -268,11 +272,17 @@ def its_mde(
     # the information is evaluated under the alternative (post-period counts reduced by the
     # MDE itself), so iterate to the fixed point
     m = 0.0
-    for _ in range(100):
+    for _ in range(200):
         mu = mu0 * np.where(t >= n_pre, np.exp(-m), 1.0)
         info = x.T @ (x * mu[:, None])
-        var = float(np.linalg.inv(info)[-1, -1]) * max(dispersion, 1e-12)
+        try:
+            var = float(np.linalg.inv(info)[-1, -1]) * max(dispersion, 1e-12)
+        except np.linalg.LinAlgError:
+            var = float("inf")
         new = mult * np.sqrt(var)
+        if not np.isfinite(new) or new > 10:
+            # no fixed point: even removing (almost) every event would not be detected
+            return MDE(float("inf"), float("inf"), alpha, power, "log", "closed form")
         if abs(new - m) < 1e-10:
             break
         m = new
@@ -324,10 +334,13 @@ def cohort_mde(
     p0 = risk_control
     sign = -1.0 if direction == "decrease" else 1.0
     m = 0.0
-    for _ in range(100):
+    for _ in range(200):
         p1 = min(p0 * np.exp(sign * m), 1 - 1e-9)
         var = ((1 - p1) / (n_treated * p1) + (1 - p0) / (n_control * p0)) * design_effect
         new = mult * np.sqrt(var)
+        if not np.isfinite(new) or new > 10:
+            # no fixed point: even preventing (almost) every event would not be detected
+            return MDE(float("inf"), float("inf"), alpha, power, "log", "closed form")
         if abs(new - m) < 1e-12:
             break
         m = new
@@ -541,3 +554,48 @@ def years_needed(mde_fn, target_ratio: float, candidates: Sequence[int]) -> int 
         if mde_fn(c).ratio_decrease >= target_ratio:
             return c
     return None
+
+
+def series_inputs(
+    series: pd.DataFrame,
+    *,
+    count: str = "count",
+    exposure: str | None = "person_years",
+    month: str = "month",
+    last_months: int = 36,
+) -> dict[str, float]:
+    """The inputs of :func:`its_mde` read off an observed monthly series.
+
+    Fits a quasi-Poisson model with a linear trend and one annual sine/cosine pair
+    (statsmodels GLM; log exposure offset when given) to the whole series and returns the
+    mean events per month over the last ``last_months`` months (``events_per_period``), the
+    trend per month of the expected count, the relative seasonal amplitude and the Pearson
+    dispersion (at least 1).
+    """
+    import statsmodels.api as sm
+
+    s = series.reset_index(drop=True)
+    if len(s) < 24:
+        raise ValueError("series_inputs: at least 24 months are needed")
+    t = np.arange(len(s), dtype=float)
+    m = s[month].to_numpy(dtype=float)
+    x = np.column_stack(
+        [np.ones(len(s)), t, np.sin(2 * np.pi * m / 12), np.cos(2 * np.pi * m / 12)]
+    )
+    off = np.log(s[exposure].to_numpy(dtype=float)) if exposure else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sm.GLM(
+            s[count].to_numpy(dtype=float), x, family=sm.families.Poisson(), offset=off
+        ).fit(scale="X2")
+    b = np.asarray(fit.params)
+    growth = 0.0
+    if exposure:
+        e = s[exposure].to_numpy(dtype=float)
+        growth = float(np.polyfit(t, np.log(e), 1)[0])
+    return dict(
+        events_per_period=float(s[count].tail(last_months).mean()),
+        trend=float(b[1] + growth),
+        season_amplitude=float(np.hypot(b[2], b[3])),
+        dispersion=float(max(fit.scale, 1.0)),
+    )
