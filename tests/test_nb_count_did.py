@@ -100,3 +100,42 @@ def test_effect_mde_from_se_and_from_interval(falls_pdid, falls_panel):
         (sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * cs.main_effect()["se"]
     )
     assert "80 % styrke" in add.text_da("pr. 1.000")
+
+
+# --------------------------------------------------------------------------------------
+# falls cohort as a sequential target trial, with its negative-control outcome
+# --------------------------------------------------------------------------------------
+def test_negative_control_flags_the_frailty_bias(prep, truth):
+    """[TRUTH] participation depends on an unrecorded frailty that also raises admissions
+    (``truth.json`` falls_programme description), so the IPTW comparison of participants and
+    not-yet participants on acute admissions *without* a fall injury — which the programme
+    cannot affect — must show participants at higher risk. Measured (whole country, seed 7):
+    1.37 (1.21-1.56)."""
+    df = falls.participant_cohort(prep, kommune=101, scope="land")
+    assert {"nc_admission_365d", "censored_join"} <= set(df.columns)
+    # sequential trial: some controls are later participants and are censored when joining
+    assert df.loc[~df["participant"], "censored_join"].any()
+    assert not df.loc[df["participant"], "censored_join"].any()
+    nc = falls.negative_control(df)
+    m = nc.main_effect()
+    assert m["lower"] > 1, (m["lower"], m["upper"])
+    assert "flere" in falls.negative_control_sentence(nc)
+    # without the column (data prepared by an older version) there is no negative control
+    assert falls.negative_control(df.drop(columns="nc_admission_365d")) is None
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "word"), [(0.6, 0.9, "færre"), (1.1, 1.5, "flere"), (0.8, 1.2, "ingen skævhed")]
+)
+def test_negative_control_sentence_says_which_direction(lo, hi, word):
+    from nsv_eval.stats.designs.base import EffectResult
+
+    res = EffectResult(
+        design="cohort",
+        effects=pd.DataFrame(
+            [dict(term="risk_ratio", estimate=(lo + hi) / 2, lower=lo, upper=hi, p_value=0.01)]
+        ),
+        main_term="risk_ratio",
+        scale="risk_ratio",
+    )
+    assert word in falls.negative_control_sentence(res)

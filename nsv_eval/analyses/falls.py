@@ -700,8 +700,12 @@ def cohort_iptw(
     estimand: str = "ATT",
     conf: float = 0.95,
     cache: Prepared | None = None,
+    outcome: str = "fall_injury_365d",
 ):
     """Participants vs non-participants: risk of a fall injury within 365 days, IPTW-adjusted.
+
+    ``outcome`` can name another binary column, e.g. the negative-control outcome
+    ``nc_admission_365d`` (:func:`negative_control`).
 
     With ``cache`` (the :class:`Prepared` data) the fit is kept in its shared directory and
     reused by every report that asks for the same cohort (all kommuner of a region).
@@ -719,16 +723,74 @@ def cohort_iptw(
 
     def fit():
         res = stats.cohort_effect(
-            df, "participant", "fall_injury_365d", use, method="iptw", estimand=estimand, conf=conf
+            df, "participant", outcome, use, method="iptw", estimand=estimand, conf=conf
         )
         res.details["participant_share"] = float(df["participant"].mean())
         return res
 
     if cache is None:
         return fit()
+    extra = {} if outcome == "fall_injury_365d" else {"outcome": outcome}
     return cache.memo(
-        "falls_cohort_iptw", fit, data=df, covariates=use, estimand=estimand, conf=conf
+        "falls_cohort_iptw", fit, data=df, covariates=use, estimand=estimand, conf=conf, **extra
     )
+
+
+NEGATIVE_CONTROL = "nc_admission_365d"
+"""Negative-control outcome of the falls cohort: acute admissions without a fall injury."""
+
+
+def negative_control(
+    df: pd.DataFrame,
+    *,
+    conf: float = 0.95,
+    cache: Prepared | None = None,
+    covariates: Sequence[str] = COHORT_COVARIATES,
+):
+    """The cohort's IPTW "effect" on the negative-control outcome, or None without the column.
+
+    The programme targets falls; it cannot prevent other acute admissions. The same
+    adjusted comparison on ``nc_admission_365d`` therefore estimates the bias of the
+    comparison itself (e.g. confounding by frailty the registers do not record): a ratio
+    away from 1 means the participants differ from the controls in ways the weights do not
+    remove. Older prepared data without the column give None.
+    """
+    if NEGATIVE_CONTROL not in df.columns:
+        return None
+    return cohort_iptw(df, covariates=covariates, conf=conf, cache=cache, outcome=NEGATIVE_CONTROL)
+
+
+def negative_control_sentence(nc_res) -> str:
+    """Danish paragraph on the negative-control result, whichever direction it goes."""
+    from nsv_eval.report.format import fmt_number
+
+    m = nc_res.main_effect()
+    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    s = (
+        "**Negativ kontrol.** Faldforebyggelse kan ikke forhindre andre akutte indlæggelser end "
+        "faldulykker. Samme justerede sammenligning af disse indlæggelser giver en risikoratio "
+        f"på {fmt_number(est, 2)} (95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}). "
+    )
+    if hi < 1:
+        s += (
+            "Deltagerne ser altså ud til at have *færre* indlæggelser, som programmet ikke kan "
+            "påvirke. Det er et tegn på, at sammenligningen er skæv i retning af en gunstig "
+            "effekt (fx sundere eller mere aktive deltagere), og at også faldeffekten kan være "
+            "overvurderet."
+        )
+    elif lo > 1:
+        s += (
+            "Deltagerne har altså *flere* indlæggelser, som programmet ikke kan påvirke. Det er "
+            "et tegn på, at deltagerne er skrøbeligere på måder, registrene ikke viser, og at "
+            "faldeffekten kan være undervurderet (skævhed mod »ingen effekt« eller »skade«)."
+        )
+    else:
+        s += (
+            "Den er forenelig med 1, så testen finder ingen skævhed; den kan dog kun afsløre "
+            "skævhed, der også påvirker andre indlæggelser, og et bredt interval udelukker ikke "
+            "en betydelig skævhed."
+        )
+    return s
 
 
 def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
