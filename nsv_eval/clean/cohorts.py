@@ -46,12 +46,16 @@
     window). Outcome within 365 days after the index date (days 1-365): ``event`` 1 = first
     fall-injury admission, 2 = death without a fall injury, 0 = censored at 365 days or at
     the end of the study period, whichever is first; ``time`` in whole days;
-    ``fall_injury_365d`` = ``event == 1``; ``death_365d`` = died within 365 days (and
-    within the period, before a control's joining), whether or not a fall injury came first.
-    ``nc_admission_365d``: the *negative-control outcome*, an acute admission without a
-    fall-injury diagnosis within the same follow-up (the programme targets falls, so a
-    "protective effect" on it exposes confounding, e.g. by unrecorded frailty).
-    ``censored_join``: a control censored because they joined before any event.
+    ``event``/``time`` are *per protocol*: a control is censored on joining
+    (``censored_join``). The binary flags are the trial's *intention-to-treat* analogue
+    (Hernán et al. 2008; Danaei et al. 2013), following everyone for 365 days whether or not
+    a control joins later, so that a risk comparison without censoring weights is unbiased
+    for its estimand (joining controls dilute it towards no effect):
+    ``fall_injury_365d`` = a fall-injury admission within 365 days (and the period);
+    ``death_365d`` = died within 365 days (and the period), whether or not a fall injury
+    came first; ``nc_admission_365d``: the *negative-control outcome*, an acute admission
+    without a fall-injury diagnosis within 365 days (the programme targets falls, so an
+    "effect" on it exposes confounding, e.g. by unrecorded frailty).
 """
 
 from __future__ import annotations
@@ -363,12 +367,12 @@ def falls_query(period: Period, *, courses: str = "courses") -> str:
                age_band_of(age_at(o.birth_date, o.index_date)) AS age_band,
                o.sex, o.education, o.income_quintile, o.living_alone, o.home_care,
                o.prior_falls_365d, o.prior_fall_injury_365d, o.prior_admissions_365d,
-               o.fi_days IS NOT NULL AS fall_injury_365d,
-               o.death_days IS NOT NULL AS death_365d,
+               o.fi_days0 IS NOT NULL AS fall_injury_365d,
+               o.death_days0 IS NOT NULL AS death_365d,
                CASE WHEN o.fi_days IS NOT NULL THEN 1
                     WHEN o.death_days IS NOT NULL THEN 2 ELSE 0 END AS event,
                coalesce(o.fi_days, o.death_days, o.cens_days) AS time,
-               o.nc_days IS NOT NULL AS nc_admission_365d,
+               o.nc_days0 IS NOT NULL AS nc_admission_365d,
                o.join_days IS NOT NULL AND o.fi_days IS NULL AND o.death_days IS NULL
                    AS censored_join
         FROM o LEFT JOIN regions r ON r.kommune_code = o.kommune_code
