@@ -87,8 +87,8 @@ Which planted quantity each design should recover
     ``realised_kommune_level.rate_ratio``. Its *rejects null* is the power to compare with
     ``falls_did_ratio`` (Callaway & Sant'Anna on kommune rates, every kommune equal).
 ``acute_team_poisson_did``
-    The same count DiD for the acute team on preventable admissions 65+ (no anticipation
-    option: the partly treated start year stays in the pre-period, which pulls towards 1).
+    The same count DiD for the acute team on preventable admissions 65+, with
+    ``anticipation=1`` (the partly treated start year gets its own effect, as for CS above).
     Truth: ``acute_team.realised_kommune_level.rate_ratio``.
 ``falls_cohort_negative_control`` (informative)
     The falls cohort (sequential target trial) with the negative-control outcome, acute
@@ -392,7 +392,7 @@ def acute_team(prep, truth: dict) -> list[Estimate]:
             "realised kommune-level rate ratio",
             "ratio",
             float(team["realised_kommune_level"]["rate_ratio"]),
-            *_row(falls.national_poisson_did(panel, conf=CONF)[0], "rate_ratio"),
+            *_row(falls.national_poisson_did(panel, conf=CONF, anticipation=1)[0], "rate_ratio"),
         )
     )
     return out

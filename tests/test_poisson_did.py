@@ -236,3 +236,23 @@ def test_cell_without_events_is_left_out_with_a_warning():
     assert not ((c["group"] == first) & (c["time"] == first)).any()
     assert np.isfinite(c["log_rr"]).all() and (c["log_rr"] > -5).all()
     assert any("without events" in n for n in r.details["notes"])
+
+
+def test_anticipation_keeps_a_partly_treated_year_out_of_the_comparison():
+    """Planted truth: the year before first_treated is half treated (a mid-year start). With
+    ``anticipation=1`` that year gets its own effect and the rate ratio is recovered; without,
+    it serves as a pre-period and the estimate is pulled towards 1."""
+    d = _planted_panel(8, 0.7, n_units=120)
+    rng = np.random.default_rng(9)
+    part = (d["first"] > 0) & (d["year"] == d["first"] - 1)
+    mu = d.loc[part, "count"].to_numpy()
+    d.loc[part, "count"] = rng.binomial(mu, 0.85)  # thin: about half a year at ratio 0.7
+    with_a = poisson_did(
+        d, "count", "unit", "year", "first", exposure="person_years", anticipation=1
+    )
+    without = poisson_did(d, "count", "unit", "year", "first", exposure="person_years")
+    a, b = with_a.main_effect(), without.main_effect()
+    assert a["lower"] < 0.7 < a["upper"]
+    assert abs(np.log(a["estimate"] / 0.7)) < abs(np.log(b["estimate"] / 0.7))
+    c = with_a.cells()
+    assert c["anticipation"].any() and not c.loc[c["anticipation"], "post"].any()

@@ -559,8 +559,13 @@ def national_poisson_did(
     conf: float = 0.95,
     count: str = "count",
     exposure: str = "person_years",
+    anticipation: int = 0,
 ) -> tuple[Any, list[str]]:
     """Poisson DiD of the annual counts on the national panel (the main DiD estimate).
+
+    ``anticipation=1`` for roll-outs on any day of the year (the acute team): the panel's
+    ``first_treated`` is the first *full* year, so the start year is partly treated and gets
+    its own effect instead of serving as a pre-period.
 
     Extended two-way fixed effects Poisson (:func:`nsv_eval.stats.poisson_did`, Wooldridge
     2023): kommune and year effects, person-years 65+ as offset, one effect per start
@@ -584,6 +589,7 @@ def national_poisson_did(
             exposure=exposure,
             control=control,
             conf=conf,
+            anticipation=anticipation,
         )
     return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
 

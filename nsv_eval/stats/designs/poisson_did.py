@@ -309,6 +309,7 @@ def poisson_did(
     n_sim: int = 10_000,
     seed: int = 1,
     pretest: bool = True,
+    anticipation: int = 0,
 ) -> PoissonDiDResult:
     """Staggered count difference-in-differences by extended two-way fixed effects Poisson.
 
@@ -351,6 +352,11 @@ def poisson_did(
         Confidence level.
     n_sim, seed
         Draws and seed for the simulated sup-t critical value of uniform bands.
+    anticipation : int
+        Periods before g in which units may already react (e.g. 1 when a roll-out on any
+        day of year g - 1 makes g the first *full* year): those cohort x period cells get
+        their own effects, are left out of the aggregations, and the base period of the
+        leads moves back accordingly (as ``did``'s ``anticipation``).
     pretest : bool
         Refit with lead cells for the pre-trend test and the pre-period part of the event
         study (with ``control="notyet"``); False skips that second fit (for simulations).
@@ -381,6 +387,8 @@ def poisson_did(
         raise ValueError(f"family must be 'poisson' or 'gaussian', not {family!r}")
     if not 0 < conf < 1:
         raise ValueError(f"conf must be in (0, 1), not {conf!r}")
+    if anticipation < 0:
+        raise ValueError("anticipation must be >= 0")
     if not isinstance(data, pd.DataFrame):
         raise InputError("data must be a pandas DataFrame")
     cov = list(covariates or [])
@@ -429,12 +437,13 @@ def poisson_did(
     periods = np.sort(tnum.unique())
     notes: list[str] = []
     g = g.where(g <= periods[-1], 0)  # treated after the window: never treated here
-    early = (g > 0) & (g <= periods[0])
+    first_ok = periods[min(anticipation, len(periods) - 1)]
+    early = (g > 0) & (g <= first_ok)
     if early.any():
         n_early = df.loc[early, unit].nunique()
         warnings.warn(
-            f"poisson_did: dropped {n_early} unit(s) already treated in the first period "
-            f"({periods[0]!r}); they have no pre-treatment period",
+            f"poisson_did: dropped {n_early} unit(s) treated (or anticipating) already in the "
+            f"first period(s) (up to {first_ok!r}); they have no pre-treatment base period",
             stacklevel=2,
         )
         notes.append(f"{n_early} units treated in the first period dropped")
@@ -464,12 +473,18 @@ def poisson_did(
     size = unit_g.value_counts()
 
     def cell_list(leads: bool) -> tuple[list, list]:
+        # "post" holds the treated cells and the anticipation cells (own effects, never
+        # aggregated, kept out of the counterfactual); "pre" the leads against the base
+        # period, which is ``anticipation`` periods before g - 1
         post, pre = [], []
         for gg in cohorts:
+            pg = int(np.searchsorted(periods, gg))
+            base = periods[pg - anticipation - 1] if pg - anticipation - 1 >= 0 else None
             for t in periods:
-                if t >= gg:
+                pt = int(np.searchsorted(periods, t))
+                if pt >= pg - anticipation:
                     post.append((gg, t))
-                elif (leads or control == "never") and t != _prev(periods, gg):
+                elif (leads or control == "never") and t != base:
                     pre.append((gg, t))
         return post, pre
 
@@ -525,7 +540,7 @@ def poisson_did(
 
     post_cells, pre_cells = cell_list(leads=False)
     m, beta, vc, names, post_cells, pre_cells, n_fit = fit(post_cells, pre_cells)
-    if not post_cells:
+    if not any(t >= g for g, t in post_cells):
         raise InputError("poisson_did: no post-treatment cohort x period cell has any event")
     if empty_cells:
         txt = ", ".join(f"{g!r}/{t!r}" for g, t in empty_cells[:6])
@@ -561,6 +576,7 @@ def poisson_did(
             "se": np.sqrt(np.diag(vc.loc[names, names].to_numpy())),
             "n_units": [int(size.get(c[0], 0)) for c in allc],
             "post": [c[1] >= c[0] for c in allc],
+            "anticipation": [c in post_cells and c[1] < c[0] for c in allc],
         }
     )
     z = float(stats.norm.ppf(0.5 + conf / 2))
@@ -670,6 +686,7 @@ def poisson_did(
                 cluster=cluster,
                 family=family,
                 conf=conf,
+                anticipation=anticipation,
             ),
         ),
     )
