@@ -102,9 +102,7 @@ def test_acute_team_inputs(prep, prepared_dir, kommune, cases, defaults) -> None
     months = (2024 - first.year) * 12 + 12 - first.month + 1
     assert c.details["months"] == months
     py = _cube_count(prepared_dir, kommune, "person_years", first)
-    assert c.programme_cost == pytest.approx(
-        defaults["acute_team_per_1000_65plus_per_year"] * py / 1000, rel=1e-9
-    )
+    assert c.programme_cost == pytest.approx(defaults["acute_team_per_1000_65plus_per_year"] * py / 1000, rel=1e-9)
     its = falls.kommune_its(prep, kommune, "preventable", start, years=YEARS)
     assert c.rate_ratio == pytest.approx(float(its.main_effect()["estimate"]))
     assert c.period[0] == first
