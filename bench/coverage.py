@@ -78,6 +78,23 @@ Which planted quantity each design should recover
     against the planted *individual* rate ratio 0.6. Participation also depends on frailty,
     which the data do not contain, so this design is expected to be biased towards harm;
     it is reported to show by how much, not as a coverage target.
+``falls_poisson_did``
+    The main DiD of study 3: extended two-way fixed effects Poisson of the annual fall-injury
+    *counts* with log person-years 65+ as offset, kommune and year effects, cohort x year
+    effects aggregated like Callaway & Sant'Anna, kommune-clustered SE
+    (:func:`nsv_eval.analyses.falls.national_poisson_did`). Every person-year counts equally,
+    so the estimand is the person-year weighted one of the truth. Truth:
+    ``realised_kommune_level.rate_ratio``. Its *rejects null* is the power to compare with
+    ``falls_did_ratio`` (Callaway & Sant'Anna on kommune rates, every kommune equal).
+``acute_team_poisson_did``
+    The same count DiD for the acute team on preventable admissions 65+, with
+    ``anticipation=1`` (the partly treated start year gets its own effect, as for CS above).
+    Truth: ``acute_team.realised_kommune_level.rate_ratio``.
+``falls_cohort_negative_control`` (informative)
+    The falls cohort (sequential target trial) with the negative-control outcome, acute
+    admissions without a fall injury, which the programme cannot affect: truth 1. Its
+    *rejects null* is the share of seeds in which the negative control flags the cohort's
+    bias (unmeasured frailty).
 ``preventive_visit``
     The prepared layout has no cohort for the preventive home visit, so no design is run;
     recorded as skipped with that reason.
@@ -187,6 +204,13 @@ def falls_did(prep, truth: dict) -> list[Estimate]:
             "ratio",
             float(real["rate_ratio"]),
             *_row(ratio, "att_ratio"),
+        ),
+        Estimate(
+            "falls_poisson_did",
+            "realised kommune-level rate ratio (not the individual 0.6)",
+            "ratio",
+            float(real["rate_ratio"]),
+            *_row(falls.national_poisson_did(panel, control="notyet", conf=CONF)[0], "rate_ratio"),
         ),
     ]
 
@@ -362,6 +386,15 @@ def acute_team(prep, truth: dict) -> list[Estimate]:
             *_row(falls.did_rate_ratio(res, panel), "att_ratio"),
         )
     )
+    out.append(
+        Estimate(
+            "acute_team_poisson_did",
+            "realised kommune-level rate ratio",
+            "ratio",
+            float(team["realised_kommune_level"]["rate_ratio"]),
+            *_row(falls.national_poisson_did(panel, conf=CONF, anticipation=1)[0], "rate_ratio"),
+        )
+    )
     return out
 
 
@@ -371,7 +404,7 @@ def falls_cohort(prep, truth: dict) -> list[Estimate]:
 
     df = falls.participant_cohort(prep, kommune=101, scope="land")
     res = falls.cohort_iptw(df, conf=CONF)
-    return [
+    out = [
         Estimate(
             "falls_cohort_iptw",
             "planted individual rate ratio (unmeasured frailty confounds participation)",
@@ -381,6 +414,20 @@ def falls_cohort(prep, truth: dict) -> list[Estimate]:
             target=False,
         )
     ]
+    nc = falls.negative_control(df, conf=CONF)
+    if nc is not None:
+        out.append(
+            Estimate(
+                "falls_cohort_negative_control",
+                "no effect (1): the programme cannot prevent non-fall admissions; "
+                "'rejects null' = share of seeds in which the negative control flags bias",
+                "ratio",
+                1.0,
+                *_row(nc, "risk_ratio"),
+                target=False,
+            )
+        )
+    return out
 
 
 def preventive_visit(prep, truth: dict) -> list[Estimate]:

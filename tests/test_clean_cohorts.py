@@ -168,6 +168,7 @@ def falls() -> pd.DataFrame:
             ("p1", "2019-12-01 10:00", "2019-12-03 10:00", True, "DW010"),  # prior fall injury
             ("p1", "2020-06-09 10:00", "2020-06-12 10:00", True, "DS720"),  # day 100
             ("p2", "2020-02-01 10:00", "2020-02-03 10:00", True, "DJ189"),  # prior acute
+            ("n1", "2020-07-01 10:00", "2020-07-02 10:00", True, "DJ189"),  # negative control
         ],
         persons,
     )
@@ -201,19 +202,34 @@ def falls() -> pd.DataFrame:
     )
 
 
+def _drawn_date(person_id: str, pool: list[dt.date]) -> dt.date:
+    """Independent recomputation of the hash draw (md5 of ``id:falls``, first 15 hex digits,
+    modulo the number of participants of the kommune ordered by date and id)."""
+    import hashlib
+
+    r = int(hashlib.md5(f"{person_id}:falls".encode()).hexdigest()[:15], 16) % len(pool)
+    return sorted(pool)[r]
+
+
 def test_falls_cohort_membership(falls: pd.DataFrame) -> None:
-    assert set(falls["person_id"]) == {"p1", "p2", "n1"}
-    part = falls.set_index("person_id")["participant"]
-    assert part["p1"] and part["p2"] and not part["n1"]
-    idx = falls.set_index("person_id")
-    assert idx.loc["p1", "index_date"] == dt.date(2020, 3, 1)  # first participation
-    # the non-participant copies one of its kommune's participant dates
-    assert idx.loc["n1", "index_date"] in {dt.date(2020, 3, 1), dt.date(2020, 6, 1)}
-    assert (idx["rollout_start"] == dt.date(2020, 1, 1)).all()
+    parts = falls[falls["participant"]].set_index("person_id")
+    ctrl = falls[~falls["participant"]].set_index("person_id")
+    assert set(parts.index) == {"p1", "p2"}
+    assert parts.loc["p1", "index_date"] == dt.date(2020, 3, 1)  # first participation
+    assert (falls["rollout_start"] == dt.date(2020, 1, 1)).all()
+    pool = [dt.date(2020, 3, 1), dt.date(2020, 6, 1)]
+    # the control copies one of its kommune's participant dates
+    assert ctrl.loc["n1", "index_date"] == _drawn_date("n1", pool)
+    # sequential target trial: a later participant is a control in an earlier trial, and
+    # only then (p1's drawn date can never be before its own 1 March participation)
+    assert "p1" not in ctrl.index
+    p2_date = _drawn_date("p2", pool)
+    assert ("p2" in ctrl.index) == (p2_date < dt.date(2020, 6, 1))
+    assert set(ctrl.index) <= {"n1", "p2"}
 
 
 def test_falls_cohort_covariates_and_outcome(falls: pd.DataFrame) -> None:
-    idx = falls.set_index("person_id")
+    idx = falls[falls["participant"]].set_index("person_id")
     p1 = idx.loc["p1"]
     assert p1["age"] == 80 and p1["age_band"] == "80-84"
     assert p1["prior_falls_365d"] == 1  # 2 Mar 2019 is 365 days before; 1 Mar is 366
@@ -223,8 +239,48 @@ def test_falls_cohort_covariates_and_outcome(falls: pd.DataFrame) -> None:
     assert p2["prior_admissions_365d"] == 1 and p2["prior_fall_injury_365d"] == 0
     assert p2["event"] == 2 and p2["time"] == 109 and p2["death_365d"]
     assert not p2["fall_injury_365d"]
-    n1 = idx.loc["n1"]
-    assert n1["event"] == 0 and n1["time"] == 365
+    n1 = falls[~falls["participant"]].set_index("person_id").loc["n1"]
+    assert n1["event"] == 0 and n1["time"] == 365 and not n1["censored_join"]
+    # the negative-control outcome: an acute admission without a fall injury
+    assert n1["nc_admission_365d"] and not p1["nc_admission_365d"]
+
+
+def test_control_who_joins_is_censored() -> None:
+    """A control joining during follow-up is censored that day (per protocol); the binary
+    flag follows everyone for 365 days (intention-to-treat analogue)."""
+    persons = make_persons(
+        [("a", 101, "1940-01-01", None, False), ("c", 101, "1940-01-01", None, False)]
+    )
+    courses = make_courses(
+        [("c", "2020-09-01 10:00", "2020-09-03 10:00", True, "DS720")],  # after c joins
+        persons,
+    )
+    rollout = pd.DataFrame(
+        {
+            "kommune_code": [101],
+            "intervention": ["falls_programme"],
+            "start_date": dates(["2020-01-01"]),
+        }
+    )
+    interventions = pd.DataFrame(
+        {
+            "person_id": ["a", "c"],
+            "intervention": ["falls_programme"] * 2,
+            "date": dates(["2020-03-01", "2020-06-01"]),
+        }
+    )
+    co = falls_cohort(persons, courses, period=PERIOD, rollout=rollout, interventions=interventions)
+    pool = [dt.date(2020, 3, 1), dt.date(2020, 6, 1)]
+    ctrl = co[~co["participant"]].set_index("person_id")
+    assert _drawn_date("c", pool) == dt.date(2020, 3, 1)  # chosen so: c is a control first
+    b = ctrl.loc["c"]
+    assert b["censored_join"] and b["event"] == 0 and b["time"] == 92  # 1 Mar -> 1 Jun
+    # per protocol (event/time) the injury after joining does not count for the control;
+    # the binary flag is the intention-to-treat analogue and follows the full 365 days
+    assert b["fall_injury_365d"]
+    # as a participant c has the fall injury 92 days after joining
+    bp = co[co["participant"]].set_index("person_id").loc["c"]
+    assert bp["fall_injury_365d"] and bp["time"] == 92 and not bp["censored_join"]
 
 
 def test_nonparticipant_index_date_is_deterministic(falls: pd.DataFrame) -> None:

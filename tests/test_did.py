@@ -428,3 +428,58 @@ def test_summary_plot_and_diagnostics(fit_never):
     assert len(loo) == 4
     # dropping the 2004 cohort (largest effects) moves the estimate towards zero
     assert loo.set_index("left_out").loc[2004.0, "shift"] > 0
+
+
+# --------------------------------------------------------------------------------------
+# unit weights (R did's weightsname): checked against an independent computation, the
+# same panel with weight-2 units duplicated (frequency weights give the same estimates)
+# --------------------------------------------------------------------------------------
+def _weighted_mpdta(mpdta: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = mpdta.copy()
+    units = np.sort(d["countyreal"].unique())
+    heavy = set(units[::3])
+    d["w"] = np.where(d["countyreal"].isin(heavy), 2.0, 1.0)
+    dup = d[d["countyreal"].isin(heavy)].copy()
+    dup["countyreal"] = dup["countyreal"] + 100_000
+    return d, pd.concat([d, dup], ignore_index=True)
+
+
+@pytest.mark.parametrize(("covs", "method"), [(None, "reg"), (["lpop"], "reg"), (["lpop"], "dr")])
+def test_weights_equal_duplicated_units(mpdta, covs, method):
+    d, doubled = _weighted_mpdta(mpdta)
+    kw = dict(covariates=covs, est_method=method) if covs else {}
+    w = did(d, "lemp", "countyreal", "year", "first.treat", weights="w", **kw)
+    dup = did(doubled, "lemp", "countyreal", "year", "first.treat", **kw)
+    np.testing.assert_allclose(w.group_time()["att"], dup.group_time()["att"], rtol=1e-8)
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        np.testing.assert_allclose(
+            w.aggregate(kind)["estimate"], dup.aggregate(kind)["estimate"], rtol=1e-8
+        )
+    # and the weights matter: the weighted estimate differs from the unweighted one
+    u = did(d, "lemp", "countyreal", "year", "first.treat", **kw)
+    assert abs(u.main_effect()["estimate"] - w.main_effect()["estimate"]) > 1e-4
+
+
+def test_equal_weights_change_nothing(mpdta):
+    d = mpdta.assign(w=3.0)
+    a = did(d, "lemp", "countyreal", "year", "first.treat")
+    b = did(d, "lemp", "countyreal", "year", "first.treat", weights="w")
+    pd.testing.assert_frame_equal(a.table(), b.table())
+    np.testing.assert_allclose(a.aggregate("dynamic")["se"], b.aggregate("dynamic")["se"])
+
+
+def test_weights_must_be_constant_within_unit(mpdta):
+    d = mpdta.assign(w=np.arange(len(mpdta), dtype=float))
+    with pytest.raises(InputError, match="varies within"):
+        did(d, "lemp", "countyreal", "year", "first.treat", weights="w")
+
+
+def test_event_study_plot_uses_uniform_bands_by_default(mpdta):
+    """R did's default: simultaneous bands (wider than pointwise) in the event study."""
+    r = did(mpdta, "lemp", "countyreal", "year", "first.treat")
+    uni = r.aggregate("dynamic", uniform=True).iloc[1:]
+    pw = r.aggregate("dynamic").iloc[1:]
+    assert (uni["band_upper"] - uni["band_lower"] > pw["upper"] - pw["lower"]).all()
+    fig = r.plot()
+    bars = [c for c in fig.axes[0].containers]
+    assert bars

@@ -203,18 +203,20 @@ def cohort_land(prep):
     return falls.participant_cohort(prep, 326, "land")
 
 
-def test_cohort_adjustment_in_planted_direction_and_balanced(cohort_land):
+def test_cohort_adjustment_balanced(cohort_land):
     """[TRUTH] participants are frailer (participation rises with home care, prior falls,
-    living alone), so the naive risk ratio is biased towards harm and adjustment lowers it;
-    after weighting every measured covariate is balanced (|SMD| < 0.1).
+    living alone), so the measured covariates differ before weighting; after weighting every
+    measured covariate is balanced (|SMD| < 0.1).
 
-    Measured (fixture): naive 0.78, adjusted 0.72 (0.41-1.26); max |SMD| after 0.04.
+    Since the cohort is a sequential target trial (controls = residents not yet joined,
+    including later participants, who are frail too) the naive comparison is less
+    imbalanced and the adjustment no longer moves the ratio in a fixed direction. Measured:
+    fixture naive 0.77, adjusted 0.82; scale 0.02 (seed 1, whole country) naive 0.80,
+    adjusted 0.76 (0.63-0.92) against the planted 0.6 (unmeasured frailty).
     """
     chk = falls.cohort_check(cohort_land)
     assert chk.ok
     res = falls.cohort_iptw(cohort_land)
-    t = res.table().set_index("term")
-    assert t.at["risk_ratio", "estimate"] < t.at["naive_risk_ratio", "estimate"]
     b = falls.balance_table(res)
     before = b.set_index("covariate")["smd_before"]
     assert before["Hjemmehjælp"] > 0.1  # the planted selection is visible before weighting

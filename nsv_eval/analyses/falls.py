@@ -12,6 +12,9 @@ What notebook ``03_fald`` computes, kept out of the notebook:
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
+* :func:`national_poisson_did`, :func:`effect_mde` — the main DiD estimate, a person-year
+  weighted count DiD (extended two-way fixed effects Poisson), and the minimum detectable
+  effect shown next to every estimate;
 * :func:`participant_cohort`, :func:`cohort_iptw`, :func:`love_plot` — participants vs
   comparable non-participants (person-level ``cohort_falls``), inverse probability of
   treatment weighting, balance;
@@ -550,6 +553,108 @@ def cohort_group_effect(res, first_treated: int) -> pd.Series | None:
 
 
 # --------------------------------------------------------------------------------------
+# count difference-in-differences (main estimate) and minimum detectable effects
+# --------------------------------------------------------------------------------------
+def national_poisson_did(
+    panel: pd.DataFrame,
+    *,
+    control: str = "notyet",
+    conf: float = 0.95,
+    count: str = "count",
+    exposure: str = "person_years",
+    anticipation: int = 0,
+) -> tuple[Any, list[str]]:
+    """Poisson DiD of the annual counts on the national panel (the main DiD estimate).
+
+    ``anticipation=1`` for roll-outs on any day of the year (the acute team): the panel's
+    ``first_treated`` is the first *full* year, so the start year is partly treated and gets
+    its own effect instead of serving as a pre-period.
+
+    Extended two-way fixed effects Poisson (:func:`nsv_eval.stats.poisson_did`, Wooldridge
+    2023): kommune and year effects, person-years 65+ as offset, one effect per start
+    cohort and year, kommune-clustered standard errors. Every person-year counts equally,
+    so a kommune weighs with its size; the Callaway & Sant'Anna estimate on kommune rates
+    (:func:`national_did`, every kommune equal) is kept as the robustness check.
+
+    Returns
+    -------
+    (PoissonDiDResult, list of str)
+        The result (main effect: rate ratio after the start) and any warnings it gave.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = stats.poisson_did(
+            panel,
+            count,
+            "kommune_code",
+            "year",
+            "first_treated",
+            exposure=exposure,
+            control=control,
+            conf=conf,
+            anticipation=anticipation,
+        )
+    return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
+
+
+def poisson_did_sentence(res, what: str) -> str:
+    """Plain Danish paragraph on the national Poisson DiD (:func:`national_poisson_did`)."""
+    from nsv_eval.report.format import fmt_number, fmt_p
+
+    m = res.main_effect()
+    d = res.details
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[d["control"]]
+    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    s = (
+        f"{d['n_treated']} af {d['n_units']} kommuner startede i perioden; hver startårgang er "
+        f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
+        f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
+        f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
+        f"{'et fald' if est < 1 else 'en stigning'} på ca. {fmt_number(abs(1 - est) * 100, 0)} %. "
+    )
+    if hi < 1:
+        s += "Faldet er større, end tilfældigheder kan forklare."
+    elif lo > 1:
+        s += "Stigningen er større, end tilfældigheder kan forklare."
+    else:
+        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+    p = res.pretest().get("p_value", np.nan)
+    if np.isfinite(p):
+        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
+            " (ingen tegn på forskelle)."
+            if p >= 0.05
+            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
+        )
+    return s
+
+
+def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05):
+    """Minimum detectable effect of a design's headline estimate (:mod:`nsv_eval.stats.power`).
+
+    Ratio scales: from the log-scale SE when the result has one (``se`` of a
+    :func:`~nsv_eval.stats.poisson_did` row), else recovered from the Wald interval on the
+    log scale; additive scales: from ``se`` or the interval. Returns an
+    :class:`~nsv_eval.stats.power.MDE` (``.text_da()``, ``.to_dict()``).
+    """
+    from nsv_eval.stats import power as pw
+
+    row = result.main_effect()
+    ratio = result.scale.endswith("ratio")
+    if ratio and "se" in row.index and "log_estimate" in row.index and pd.notna(row["se"]):
+        return pw.mde_from_se(float(row["se"]), scale="log", alpha=alpha, power=power)
+    if not ratio and "se" in row.index and pd.notna(row["se"]):
+        return pw.mde_from_se(float(row["se"]), scale="additive", alpha=alpha, power=power)
+    return pw.mde_from_ci(
+        float(row["lower"]),
+        float(row["upper"]),
+        conf=result.conf,
+        ratio=ratio,
+        alpha=alpha,
+        power=power,
+    )
+
+
+# --------------------------------------------------------------------------------------
 # participants vs comparable non-participants
 # --------------------------------------------------------------------------------------
 def participant_cohort(prep: Prepared, kommune: int, scope: str = "region") -> pd.DataFrame:
@@ -604,8 +709,12 @@ def cohort_iptw(
     estimand: str = "ATT",
     conf: float = 0.95,
     cache: Prepared | None = None,
+    outcome: str = "fall_injury_365d",
 ):
     """Participants vs non-participants: risk of a fall injury within 365 days, IPTW-adjusted.
+
+    ``outcome`` can name another binary column, e.g. the negative-control outcome
+    ``nc_admission_365d`` (:func:`negative_control`).
 
     With ``cache`` (the :class:`Prepared` data) the fit is kept in its shared directory and
     reused by every report that asks for the same cohort (all kommuner of a region).
@@ -623,16 +732,74 @@ def cohort_iptw(
 
     def fit():
         res = stats.cohort_effect(
-            df, "participant", "fall_injury_365d", use, method="iptw", estimand=estimand, conf=conf
+            df, "participant", outcome, use, method="iptw", estimand=estimand, conf=conf
         )
         res.details["participant_share"] = float(df["participant"].mean())
         return res
 
     if cache is None:
         return fit()
+    extra = {} if outcome == "fall_injury_365d" else {"outcome": outcome}
     return cache.memo(
-        "falls_cohort_iptw", fit, data=df, covariates=use, estimand=estimand, conf=conf
+        "falls_cohort_iptw", fit, data=df, covariates=use, estimand=estimand, conf=conf, **extra
     )
+
+
+NEGATIVE_CONTROL = "nc_admission_365d"
+"""Negative-control outcome of the falls cohort: acute admissions without a fall injury."""
+
+
+def negative_control(
+    df: pd.DataFrame,
+    *,
+    conf: float = 0.95,
+    cache: Prepared | None = None,
+    covariates: Sequence[str] = COHORT_COVARIATES,
+):
+    """The cohort's IPTW "effect" on the negative-control outcome, or None without the column.
+
+    The programme targets falls; it cannot prevent other acute admissions. The same
+    adjusted comparison on ``nc_admission_365d`` therefore estimates the bias of the
+    comparison itself (e.g. confounding by frailty the registers do not record): a ratio
+    away from 1 means the participants differ from the controls in ways the weights do not
+    remove. Older prepared data without the column give None.
+    """
+    if NEGATIVE_CONTROL not in df.columns:
+        return None
+    return cohort_iptw(df, covariates=covariates, conf=conf, cache=cache, outcome=NEGATIVE_CONTROL)
+
+
+def negative_control_sentence(nc_res) -> str:
+    """Danish paragraph on the negative-control result, whichever direction it goes."""
+    from nsv_eval.report.format import fmt_number
+
+    m = nc_res.main_effect()
+    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    s = (
+        "**Negativ kontrol.** Faldforebyggelse kan ikke forhindre andre akutte indlæggelser end "
+        "faldulykker. Samme justerede sammenligning af disse indlæggelser giver en risikoratio "
+        f"på {fmt_number(est, 2)} (95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}). "
+    )
+    if hi < 1:
+        s += (
+            "Deltagerne ser altså ud til at have *færre* indlæggelser, som programmet ikke kan "
+            "påvirke. Det er et tegn på, at sammenligningen er skæv i retning af en gunstig "
+            "effekt (fx sundere eller mere aktive deltagere), og at også faldeffekten kan være "
+            "overvurderet."
+        )
+    elif lo > 1:
+        s += (
+            "Deltagerne har altså *flere* indlæggelser, som programmet ikke kan påvirke. Det er "
+            "et tegn på, at deltagerne er skrøbeligere på måder, registrene ikke viser, og at "
+            "faldeffekten kan være undervurderet (skævhed mod »ingen effekt« eller »skade«)."
+        )
+    else:
+        s += (
+            "Den er forenelig med 1, så testen finder ingen skævhed; den kan dog kun afsløre "
+            "skævhed, der også påvirker andre indlæggelser, og et bredt interval udelukker ikke "
+            "en betydelig skævhed."
+        )
+    return s
 
 
 def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:

@@ -24,14 +24,20 @@
 
     * Participants: persons with a ``falls_programme`` row in ``interventions``; index date =
       their first participation date.
-    * Non-participants: every other resident of those kommuner. Each gets the index date of
-      a participant of the *same kommune*, chosen deterministically by a hash of the person
-      id (md5 of ``person_id + ":falls"`` modulo the number of participants, over the
-      participants ordered by index date and person id). Non-participants thus have the
-      same calendar distribution of index dates as the participants of their kommune, and
-      both groups are conditioned on being alive and 65+ on their index date; persons not
-      eligible on their drawn date are left out. Kommuner without participants contribute
-      none (there is no date distribution to copy).
+    * Non-participants (controls) follow a *sequential target trial* (Hernán & Robins 2016):
+      at every trial date, residents who are eligible and have *not yet* joined are
+      controls, whether or not they join later (the earlier design took controls only among
+      people who never joined, which conditions on the future). Each resident gets the
+      index date of a participant of the *same kommune*, chosen deterministically by a hash
+      of the person id (md5 of ``person_id + ":falls"`` modulo the number of participants,
+      over the participants ordered by index date and person id), so the trials are
+      frequency-matched to the participants' calendar dates; a resident is a control if on
+      that date they are alive, 65+ and their own participation (if any) lies after it. A
+      control who joins during follow-up is censored on the day of joining
+      (``censored_join``; events from that day on count for neither arm). A later
+      participant can thus appear twice: once as a control before joining and once as a
+      participant. Kommuner without participants contribute none (there is no date
+      distribution to copy).
 
     Covariates at the index date: age, age band, sex, education, income quintile, living
     alone, region, ``home_care`` (active on the index date), ``prior_falls_365d`` (registered
@@ -40,8 +46,16 @@
     window). Outcome within 365 days after the index date (days 1-365): ``event`` 1 = first
     fall-injury admission, 2 = death without a fall injury, 0 = censored at 365 days or at
     the end of the study period, whichever is first; ``time`` in whole days;
-    ``fall_injury_365d`` = ``event == 1``; ``death_365d`` = died within 365 days (and
-    within the period), whether or not a fall injury came first.
+    ``event``/``time`` are *per protocol*: a control is censored on joining
+    (``censored_join``). The binary flags are the trial's *intention-to-treat* analogue
+    (Hernán et al. 2008; Danaei et al. 2013), following everyone for 365 days whether or not
+    a control joins later, so that a risk comparison without censoring weights is unbiased
+    for its estimand (joining controls dilute it towards no effect):
+    ``fall_injury_365d`` = a fall-injury admission within 365 days (and the period);
+    ``death_365d`` = died within 365 days (and the period), whether or not a fall injury
+    came first; ``nc_admission_365d``: the *negative-control outcome*, an acute admission
+    without a fall-injury diagnosis within 365 days (the programme targets falls, so an
+    "effect" on it exposes confounding, e.g. by unrecorded frailty).
 """
 
 from __future__ import annotations
@@ -114,6 +128,8 @@ FALLS_COHORT_SCHEMA = pa.schema(
         ("death_365d", pa.bool_()),
         ("event", pa.int8()),
         ("time", pa.int16()),
+        ("nc_admission_365d", pa.bool_()),
+        ("censored_join", pa.bool_()),
     ]
 )
 
@@ -249,68 +265,101 @@ def falls_query(period: Period, *, courses: str = "courses") -> str:
         ), npool AS (
             SELECT DISTINCT kommune_code, n FROM pool
         ), cand AS (
+            -- sequential target trial: everyone (also later participants) can be a control
+            -- in a trial whose date comes before their own participation
             SELECT p.person_id, p.kommune_code,
                    CAST(('0x' || substr(md5(p.person_id || ':falls'), 1, 15)) AS BIGINT)
                        % npool.n AS r
             FROM persons_n p JOIN npool USING (kommune_code)
-            WHERE p.person_id NOT IN (SELECT person_id FROM part)
-              AND p.birth_date <= {pend} - INTERVAL {FALLS_MIN_AGE} YEAR
+            WHERE p.birth_date <= {pend} - INTERVAL {FALLS_MIN_AGE} YEAR
         ), np AS (
             SELECT c.person_id, c.kommune_code, ro.start_date AS rollout_start,
                    false AS participant, x.index_date
             FROM cand c JOIN pool x USING (kommune_code, r)
             JOIN ro USING (kommune_code)
             JOIN persons_n p USING (person_id)
+            LEFT JOIN part j ON j.person_id = c.person_id
             WHERE {eligible}
+              AND (j.index_date IS NULL OR j.index_date > x.index_date)
         ), co AS (
             SELECT * FROM pp UNION ALL SELECT * FROM np
         ), prior_c AS (
-            SELECT co.person_id,
+            SELECT co.person_id, co.participant,
                    count(*) FILTER (WHERE c.acute) AS n_adm,
                    count(*) FILTER (WHERE c.fall_injury) AS n_fi
             FROM co JOIN {courses} c
               ON c.person_id = co.person_id
              AND CAST(c.admit_time AS DATE) >= co.index_date - INTERVAL {pw} DAY
              AND CAST(c.admit_time AS DATE) < co.index_date
-            GROUP BY co.person_id
+            GROUP BY co.person_id, co.participant
         ), prior_f AS (
-            SELECT co.person_id, count(*) AS n
+            SELECT co.person_id, co.participant, count(*) AS n
             FROM co JOIN falls_n f
               ON f.person_id = co.person_id
              AND f.fall_date >= co.index_date - INTERVAL {pw} DAY
              AND f.fall_date < co.index_date
-            GROUP BY co.person_id
+            GROUP BY co.person_id, co.participant
         ), hc AS (
-            SELECT DISTINCT co.person_id
+            SELECT DISTINCT co.person_id, co.participant
             FROM co JOIN care_n s
               ON s.person_id = co.person_id AND s.service = 'home_care'
              AND s.start_date <= co.index_date
              AND (s.end_date IS NULL OR s.end_date >= co.index_date)
         ), fi AS (
-            SELECT co.person_id,
+            SELECT co.person_id, co.participant,
                    min(date_diff('day', co.index_date, CAST(c.admit_time AS DATE))) AS days
             FROM co JOIN {courses} c
               ON c.person_id = co.person_id AND c.fall_injury
              AND CAST(c.admit_time AS DATE) > co.index_date
              AND CAST(c.admit_time AS DATE) <= co.index_date + INTERVAL {fw} DAY
              AND CAST(c.admit_time AS DATE) < {p1}
-            GROUP BY co.person_id
-        ), o AS (
+            GROUP BY co.person_id, co.participant
+        ), nc AS (
+            -- negative-control outcome: acute admissions without a fall injury
+            SELECT co.person_id, co.participant,
+                   min(date_diff('day', co.index_date, CAST(c.admit_time AS DATE))) AS days
+            FROM co JOIN {courses} c
+              ON c.person_id = co.person_id AND c.acute AND NOT c.fall_injury
+             AND CAST(c.admit_time AS DATE) > co.index_date
+             AND CAST(c.admit_time AS DATE) <= co.index_date + INTERVAL {fw} DAY
+             AND CAST(c.admit_time AS DATE) < {p1}
+            GROUP BY co.person_id, co.participant
+        ), o0 AS (
             SELECT co.*, p.birth_date, p.sex, p.education, p.income_quintile, p.living_alone,
-                   fi.days AS fi_days,
+                   fi.days AS fi_days0, nc.days AS nc_days0,
                    CASE WHEN p.death_date <= co.index_date + INTERVAL {fw} DAY
                              AND p.death_date < {p1}
-                        THEN date_diff('day', co.index_date, p.death_date) END AS death_days,
-                   least({fw}, date_diff('day', co.index_date, {p1})) AS cens_days,
+                        THEN date_diff('day', co.index_date, p.death_date) END AS death_days0,
+                   CASE WHEN NOT co.participant AND j.index_date IS NOT NULL
+                             AND j.index_date <= co.index_date + INTERVAL {fw} DAY
+                             AND j.index_date < {p1}
+                        THEN date_diff('day', co.index_date, j.index_date) END AS join_days,
+                   least({fw}, date_diff('day', co.index_date, {p1})) AS end_days,
                    coalesce(prior_c.n_adm, 0) AS prior_admissions_365d,
                    coalesce(prior_c.n_fi, 0) AS prior_fall_injury_365d,
                    coalesce(prior_f.n, 0) AS prior_falls_365d,
                    hc.person_id IS NOT NULL AS home_care
             FROM co JOIN persons_n p USING (person_id)
-            LEFT JOIN fi USING (person_id)
-            LEFT JOIN prior_c USING (person_id)
-            LEFT JOIN prior_f USING (person_id)
-            LEFT JOIN hc USING (person_id)
+            LEFT JOIN part j ON j.person_id = co.person_id
+            LEFT JOIN fi ON fi.person_id = co.person_id AND fi.participant = co.participant
+            LEFT JOIN nc ON nc.person_id = co.person_id AND nc.participant = co.participant
+            LEFT JOIN prior_c
+              ON prior_c.person_id = co.person_id AND prior_c.participant = co.participant
+            LEFT JOIN prior_f
+              ON prior_f.person_id = co.person_id AND prior_f.participant = co.participant
+            LEFT JOIN hc ON hc.person_id = co.person_id AND hc.participant = co.participant
+        ), o AS (
+            -- a control who joins is censored on the day of joining (events that day count
+            -- for neither arm: participation is dated to the day, admissions to the day)
+            SELECT o0.*,
+                   CASE WHEN join_days IS NULL OR fi_days0 < join_days THEN fi_days0 END
+                       AS fi_days,
+                   CASE WHEN join_days IS NULL OR nc_days0 < join_days THEN nc_days0 END
+                       AS nc_days,
+                   CASE WHEN join_days IS NULL OR death_days0 < join_days THEN death_days0 END
+                       AS death_days,
+                   least(end_days, coalesce(join_days, end_days)) AS cens_days
+            FROM o0
         )
         SELECT o.person_id, o.kommune_code, r.region_code, o.rollout_start, o.participant,
                o.index_date, year(o.index_date) AS year,
@@ -318,11 +367,14 @@ def falls_query(period: Period, *, courses: str = "courses") -> str:
                age_band_of(age_at(o.birth_date, o.index_date)) AS age_band,
                o.sex, o.education, o.income_quintile, o.living_alone, o.home_care,
                o.prior_falls_365d, o.prior_fall_injury_365d, o.prior_admissions_365d,
-               o.fi_days IS NOT NULL AS fall_injury_365d,
-               o.death_days IS NOT NULL AS death_365d,
+               o.fi_days0 IS NOT NULL AS fall_injury_365d,
+               o.death_days0 IS NOT NULL AS death_365d,
                CASE WHEN o.fi_days IS NOT NULL THEN 1
                     WHEN o.death_days IS NOT NULL THEN 2 ELSE 0 END AS event,
-               coalesce(o.fi_days, o.death_days, o.cens_days) AS time
+               coalesce(o.fi_days, o.death_days, o.cens_days) AS time,
+               o.nc_days0 IS NOT NULL AS nc_admission_365d,
+               o.join_days IS NOT NULL AND o.fi_days IS NULL AND o.death_days IS NULL
+                   AS censored_join
         FROM o LEFT JOIN regions r ON r.kommune_code = o.kommune_code
         ORDER BY o.kommune_code, o.participant DESC, o.index_date, o.person_id
     """

@@ -61,6 +61,7 @@ KEY_LABELS_DA: dict[str, str] = {
     "dsr_pooled": "Aldersstandardiseret rate (pr. 1.000)",
     "its_rate_ratio": "Tidsserie: rateratio",
     "did_att": "DiD: ændring pr. 1.000",
+    "did_poisson_rate_ratio": "DiD (antal, personår): rateratio",
     "cohort_risk_ratio": "Deltagere: risikoratio",
     "verdict": "Samlet vurdering",
     "readmission_share": "Genindlagt inden 30 dage (%)",

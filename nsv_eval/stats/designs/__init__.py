@@ -3,6 +3,7 @@
 * :func:`its` — interrupted time series (segmented regression).
 * :func:`did`, :func:`twfe` — staggered difference-in-differences (Callaway & Sant'Anna) and
   the plain two-way fixed-effects estimate.
+* :func:`poisson_did` — count DiD by extended two-way fixed effects Poisson (Wooldridge 2023).
 * :func:`synthetic_control` — Abadie-Diamond-Hainmueller synthetic control.
 * :func:`cohort_effect` — propensity-score weighting or matching for person-level cohorts.
 * :func:`kaplan_meier`, :func:`cox`, :func:`cumulative_incidence` — time to event, with
@@ -19,6 +20,7 @@ from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
 from nsv_eval.stats.designs.did import did, twfe
 from nsv_eval.stats.designs.its import its
 from nsv_eval.stats.designs.ratio import ratio_from_additive
+from nsv_eval.stats.designs.poisson_did import poisson_did
 from nsv_eval.stats.designs.survival import cox, cumulative_incidence, kaplan_meier
 from nsv_eval.stats.designs.synthetic_control import synthetic_control
 from nsv_eval.stats.designs.triangulate import triangulate
@@ -33,6 +35,7 @@ __all__ = [
     "synthetic_control",
     "did",
     "its",
+    "poisson_did",
     "leave_one_out",
     "placebo_in_time",
     "ratio_from_additive",

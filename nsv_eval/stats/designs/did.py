@@ -86,6 +86,7 @@ class _Panel:
     x: np.ndarray | None  # (n, T, k) covariates or None
     cluster: np.ndarray  # (n,) integer cluster codes
     notes: list[str] = field(default_factory=list)
+    w: np.ndarray | None = None  # (n,) unit weights normalised to mean 1, None = unweighted
 
 
 def _require_columns(data: pd.DataFrame, cols: list[str]) -> None:
@@ -123,11 +124,13 @@ def _prepare_panel(
     first_treated: str,
     covariates: list[str] | None,
     cluster: str | None,
+    weights: str | None = None,
 ) -> _Panel:
     if not isinstance(data, pd.DataFrame):
         raise InputError("data must be a pandas DataFrame")
     cov = list(covariates or [])
     cols = [outcome, unit, time, first_treated, *cov] + ([cluster] if cluster else [])
+    cols += [weights] if weights else []
     _require_columns(data, cols)
     df = data[list(dict.fromkeys(cols))].copy()
     notes: list[str] = []
@@ -162,6 +165,23 @@ def _prepare_panel(
             u = ncl.index[(ncl > 1).to_numpy()][0]
             raise InputError(
                 f"column {cluster!r} varies within {unit} {u!r}; units must nest in clusters"
+            )
+    if weights:
+        wv = pd.to_numeric(df[weights], errors="coerce")
+        bad = wv.isna() | (wv < 0)
+        if bad.any():
+            row = df.index[bad.to_numpy()][0]
+            raise InputError(
+                f"column {weights!r} must be a non-negative number; row {row} has "
+                f"{df.at[row, weights]!r}"
+            )
+        df[weights] = wv
+        nw = df.groupby(unit, sort=False)[weights].nunique()
+        if (nw > 1).any():
+            u = nw.index[(nw > 1).to_numpy()][0]
+            raise InputError(
+                f"column {weights!r} varies within {unit} {u!r}; unit weights must be constant "
+                "over time (as R did's weightsname; use the person-time of a base period)"
             )
     # drop units with missing outcome/covariates, then units not observed in every period
     miss = df[[outcome, *cov]].isna().any(axis=1)
@@ -200,6 +220,9 @@ def _prepare_panel(
     x = None
     if cov:
         x = df[cov].to_numpy(dtype=float).reshape(n, T, len(cov))
+    wunit = None
+    if weights:
+        wunit = df.groupby(unit, sort=False)[weights].first().to_numpy(dtype=float)
     if cluster:
         codes = pd.factorize(df.groupby(unit, sort=False)[cluster].first())[0]
     else:
@@ -221,63 +244,81 @@ def _prepare_panel(
         )
         if x is not None:
             x = x[keep]
+        if wunit is not None:
+            wunit = wunit[keep]
         codes = pd.factorize(codes)[0]
     if T < 2:
         raise InputError(f"column {time!r}: at least two periods are needed")
-    return _Panel(units, periods, ywide, gpos, gval, x, codes, notes)
+    if wunit is not None:
+        if wunit.sum() <= 0:
+            raise InputError(f"column {weights!r}: all weights are zero")
+        wunit = wunit / wunit.mean()  # as DRDID: i.weights / mean(i.weights)
+    return _Panel(units, periods, ywide, gpos, gval, x, codes, notes, wunit)
 
 
 # --------------------------------------------------------------------------------------
 # 2 x 2 estimators with influence functions (DRDID::reg_did_panel / drdid_panel)
 # --------------------------------------------------------------------------------------
-def _reg_did(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+def _reg_did(
+    dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """Outcome-regression DiD (Heckman, Ichimura & Todd 1997; DRDID::reg_did_panel).
 
-    ``x`` includes the intercept. Returns the ATT and its influence function on this sample.
-    With an intercept only this is the plain difference of mean changes.
+    ``x`` includes the intercept; ``iw`` are unit weights (``i.weights``; None = 1). Returns
+    the ATT and its influence function on this sample. With an intercept only this is the
+    (weighted) difference of mean changes.
     """
     n = len(dy)
+    iw = np.ones(n) if iw is None else iw
     c = d == 0
-    beta, *_ = np.linalg.lstsq(x[c], dy[c], rcond=None)
+    sw = np.sqrt(iw[c])
+    beta, *_ = np.linalg.lstsq(x[c] * sw[:, None], dy[c] * sw, rcond=None)
     out = x @ beta
-    w_t = d.astype(float)
+    w_t = iw * d.astype(float)
     eta_t = np.mean(w_t * dy) / np.mean(w_t)
     eta_c = np.mean(w_t * out) / np.mean(w_t)
     att = eta_t - eta_c
-    wols = (1.0 - d)[:, None] * x
+    wols = (iw * (1.0 - d))[:, None] * x
     xpx_inv = np.linalg.inv(wols.T @ x / n)
-    lin_ols = ((1.0 - d) * (dy - out))[:, None] * x @ xpx_inv
+    lin_ols = (iw * (1.0 - d) * (dy - out))[:, None] * x @ xpx_inv
     inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
     m1 = np.mean(w_t[:, None] * x, axis=0)
     inf_c = (w_t * out - w_t * eta_c + lin_ols @ m1) / np.mean(w_t)
     return float(att), inf_t - inf_c
 
 
-def _dr_did(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
-    """Doubly robust DiD (Sant'Anna & Zhao 2020; DRDID::drdid_panel, logit propensity score)."""
+def _dr_did(
+    dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Doubly robust DiD (Sant'Anna & Zhao 2020; DRDID::drdid_panel, logit propensity score).
+
+    ``iw`` are unit weights (``i.weights``; None = 1).
+    """
     import statsmodels.api as sm
 
     n = len(dy)
+    iw = np.ones(n) if iw is None else iw
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GLM(d, x, family=sm.families.Binomial()).fit()
+        fit = sm.GLM(d, x, family=sm.families.Binomial(), freq_weights=iw).fit()
     ps = np.minimum(fit.fittedvalues, 1 - 1e-6)
     trim = np.ones(n, dtype=bool)
     trim[d == 0] = ps[d == 0] < 0.995
     c = d == 0
-    beta, *_ = np.linalg.lstsq(x[c], dy[c], rcond=None)
+    sw = np.sqrt(iw[c])
+    beta, *_ = np.linalg.lstsq(x[c] * sw[:, None], dy[c] * sw, rcond=None)
     out = x @ beta
-    w_t = trim * d.astype(float)
-    w_c = trim * ps * (1 - d) / (1 - ps)
+    w_t = iw * trim * d.astype(float)
+    w_c = iw * trim * ps * (1 - d) / (1 - ps)
     res = dy - out
     eta_t = np.mean(w_t * res) / np.mean(w_t)
     eta_c = np.mean(w_c * res) / np.mean(w_c)
     att = eta_t - eta_c
-    wols = (1.0 - d)[:, None] * x
+    wols = (iw * (1.0 - d))[:, None] * x
     xpx_inv = np.linalg.inv(wols.T @ x / n)
-    lin_ols = ((1.0 - d) * res)[:, None] * x @ xpx_inv
-    score_ps = (d - ps)[:, None] * x
-    hess_inv = np.linalg.inv((x * (ps * (1 - ps))[:, None]).T @ x / n)
+    lin_ols = (iw * (1.0 - d) * res)[:, None] * x @ xpx_inv
+    score_ps = (iw * (d - ps))[:, None] * x
+    hess_inv = np.linalg.inv((x * (iw * ps * (1 - ps))[:, None]).T @ x / n)
     lin_ps = score_ps @ hess_inv
     inf_t = (w_t * res - w_t * eta_t - lin_ols @ np.mean(w_t[:, None] * x, axis=0)) / np.mean(w_t)
     m2 = np.mean((w_c * (res - eta_c))[:, None] * x, axis=0)
@@ -360,6 +401,7 @@ class DiDResult(EffectResult):
         min_e: float | None = None,
         max_e: float | None = None,
         balance_e: int | None = None,
+        uniform: bool | None = None,
     ) -> pd.DataFrame:
         """Aggregate ATT(g, t) as in ``did::aggte``.
 
@@ -374,6 +416,9 @@ class DiDResult(EffectResult):
         balance_e : int, optional
             (dynamic) keep only cohorts observed for at least ``balance_e`` periods after
             treatment, so the composition does not change across event times.
+        uniform : bool, optional
+            Uniform (simultaneous) bands by the multiplier bootstrap (``did::aggte``'s default
+            ``cband = TRUE``; SEs are then the bootstrap ones). None: as fitted (``boot``).
 
         Returns
         -------
@@ -382,9 +427,10 @@ class DiDResult(EffectResult):
             overall row), ``estimate``, ``se``, ``lower``, ``upper``, ``band_lower``,
             ``band_upper``, ``p_value``. The first row is the overall summary.
         """
-        return _aggregate(
-            self.details["_state"], kind, min_e=min_e, max_e=max_e, balance_e=balance_e
-        )
+        state = self.details["_state"]
+        if uniform is not None and uniform != state["boot"]:
+            state = {**state, "boot": bool(uniform)}
+        return _aggregate(state, kind, min_e=min_e, max_e=max_e, balance_e=balance_e)
 
     def pretest(self) -> dict[str, float]:
         """Wald pre-test of parallel trends: all pre-treatment ATT(g, t) = 0 jointly."""
@@ -444,11 +490,23 @@ class DiDResult(EffectResult):
             )
         return s
 
-    def plot(self, ax=None, *, lang: str = "da", balance_e: int | None = None):
-        """Event-study plot: ATT by time relative to the start, with confidence bands."""
+    def plot(
+        self,
+        ax=None,
+        *,
+        lang: str = "da",
+        balance_e: int | None = None,
+        band: Literal["uniform", "pointwise"] = "uniform",
+    ):
+        """Event-study plot: ATT by time relative to the start, with confidence bands.
+
+        ``band="uniform"`` (default, as R ``did``): simultaneous bands from the multiplier
+        bootstrap, which cover all event times together with the stated confidence;
+        ``"pointwise"``: one interval per event time.
+        """
         import matplotlib.pyplot as plt
 
-        es = self.aggregate("dynamic", balance_e=balance_e).iloc[1:]
+        es = self.aggregate("dynamic", balance_e=balance_e, uniform=band == "uniform").iloc[1:]
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         pre = es["value"] < 0
@@ -503,6 +561,7 @@ def did(
     seed: int = 1,
     conf: float = 0.95,
     cluster: str | None = None,
+    weights: str | None = None,
 ) -> DiDResult:
     """Staggered difference-in-differences after Callaway & Sant'Anna (2021).
 
@@ -539,6 +598,11 @@ def did(
     cluster : str, optional
         Column with a cluster (units must nest in clusters); analytic SEs are then
         cluster-robust (sums of influence functions within clusters).
+    weights : str, optional
+        Column with unit weights, constant within unit (R ``did``'s ``weightsname``), e.g.
+        each kommune's person-years in a base year, so large kommuner count more. They
+        weight the 2 x 2 comparisons (``DRDID`` ``i.weights``) and the cohort shares of the
+        aggregations.
 
     Returns
     -------
@@ -561,7 +625,7 @@ def did(
         raise ValueError(f"conf must be in (0, 1), not {conf!r}")
     if anticipation < 0:
         raise ValueError("anticipation must be >= 0")
-    panel = _prepare_panel(data, outcome, unit, time, first_treated, covariates, cluster)
+    panel = _prepare_panel(data, outcome, unit, time, first_treated, covariates, cluster, weights)
     n, T = panel.y.shape
     gpos = panel.gpos.copy()
     glist = np.unique(gpos[np.isfinite(gpos)]).astype(int)
@@ -621,10 +685,11 @@ def did(
             xmat = np.ones((idx.sum(), 1))
             if panel.x is not None:
                 xmat = np.column_stack([xmat, panel.x[idx, min(c, base), :]])
+            iw = None if panel.w is None else panel.w[idx]
             if method == "dr":
-                att, inf_sub = _dr_did(dy, d, xmat)
+                att, inf_sub = _dr_did(dy, d, xmat, iw)
             else:
-                att, inf_sub = _reg_did(dy, d, xmat)
+                att, inf_sub = _reg_did(dy, d, xmat, iw)
             inf = np.zeros(n)
             inf[idx] = inf_sub * (n / idx.sum())
             cells.append(
@@ -736,6 +801,7 @@ def did(
             seed=seed,
             conf=conf,
             cluster=cluster,
+            weights=weights,
         ),
         data=data,
     )
@@ -766,16 +832,23 @@ def _wald(att_pre: np.ndarray, inf_pre: np.ndarray, n: int) -> dict[str, float]:
 # aggregation (did::aggte / compute.aggte)
 # --------------------------------------------------------------------------------------
 def _wif(
-    keep: np.ndarray, pg: np.ndarray, unit_group: np.ndarray, cell_group: np.ndarray
+    keep: np.ndarray,
+    pg: np.ndarray,
+    unit_group: np.ndarray,
+    cell_group: np.ndarray,
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
     """Influence function of the estimated cohort-size weights (did:::wif).
 
     ``keep`` indexes the aggregated cells, ``pg`` is each cell's cohort share, ``unit_group``
-    each unit's cohort and ``cell_group`` each cell's cohort.
+    each unit's cohort, ``cell_group`` each cell's cohort and ``w`` the unit weights.
     """
     pk = pg[keep]
     s = pk.sum()
-    ind = (unit_group[:, None] == cell_group[keep][None, :]).astype(float) - pk[None, :]
+    ind = (unit_group[:, None] == cell_group[keep][None, :]).astype(float)
+    if w is not None:
+        ind = ind * w[:, None]
+    ind = ind - pk[None, :]
     if1 = ind / s
     if2 = ind.sum(axis=1)[:, None] * (pk / s**2)[None, :]
     return if1 - if2
@@ -811,7 +884,8 @@ def _aggregate(
     ce = ct - cg
     unit_g = np.where(np.isfinite(state["gpos"]), state["gpos"], -1).astype(int)
     glist = state["glist"]
-    pgg = np.array([np.mean(unit_g == g) for g in glist])
+    uw = panel.w
+    pgg = np.array([np.mean((unit_g == g) * (1.0 if uw is None else uw)) for g in glist])
     pg = pgg[np.searchsorted(glist, cg)]
     post = cg <= ct
     labels: list[Any] = []
@@ -821,7 +895,7 @@ def _aggregate(
     if kind == "simple":
         keep = np.flatnonzero(post)
         w = pg[keep] / pg[keep].sum()
-        overall = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg))
+        overall = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg, uw))
     elif kind == "group":
         gkept: list[int] = []
         for g in glist:
@@ -839,7 +913,7 @@ def _aggregate(
         a = np.array(ests)
         fm = np.column_stack(ifs)
         # weights' influence function: indicator of each unit's cohort vs each aggregated cohort
-        wif = _wif(np.arange(len(gi_keep)), pk, unit_g, gi_keep)
+        wif = _wif(np.arange(len(gi_keep)), pk, unit_g, gi_keep, uw)
         overall = (float(np.sum(a * w)), fm @ w + wif @ a)
     elif kind == "dynamic":
         include = np.ones(len(cells), dtype=bool)
@@ -857,7 +931,7 @@ def _aggregate(
             if len(keep) == 0:
                 continue
             w = pg[keep] / pg[keep].sum()
-            est, f = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg))
+            est, f = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg, uw))
             labels.append(int(e))
             ests.append(est)
             ifs.append(f)
@@ -877,7 +951,7 @@ def _aggregate(
             if len(keep) == 0:
                 continue
             w = pg[keep] / pg[keep].sum()
-            est, f = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg))
+            est, f = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg, uw))
             labels.append(panel.periods[t])
             ests.append(est)
             ifs.append(f)
