@@ -34,10 +34,11 @@ import pyarrow.parquet as pq
 
 from nsv_eval.errors import InputError, NsvError
 from nsv_eval.ingest.cpr import mask_cpr, resolve_key
+from nsv_eval.ingest.layouts import LayoutSource
 from nsv_eval.ingest.mapping import known_names, load_mapping, plan_columns
 from nsv_eval.ingest.quarantine import RejectWriter
 from nsv_eval.ingest.readers import ParquetReader, open_reader
-from nsv_eval.ingest.schemas import REASONS, Schema, get_schema
+from nsv_eval.ingest.schemas import REASONS, Schema, get_schema, normalise_name
 from nsv_eval.ingest.validate import check_no_cpr_left, reject_columns, validate_batch
 
 DEFAULT_BATCH_ROWS = 500_000
@@ -234,6 +235,8 @@ def ingest(
     key: bytes | None = None,
     log: Callable[[str], None] | None = print,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    layout: str = "nsv",
+    pseudonymised_key: str | None = None,
 ) -> IngestResult:
     """Ingest one kind of extract into a clean, pseudonymised table.
 
@@ -256,6 +259,14 @@ def ingest(
         Receives progress and reconciliation lines (already CPR-masked); None for silence.
     batch_rows : int
         Rows per batch (memory bound).
+    layout : {'nsv', 'lpr3', 'lpr2'}
+        Register layout of the admissions files (:mod:`nsv_eval.ingest.layouts`): ``lpr3``
+        kontakter + diagnoser, ``lpr2`` LPR_ADM + LPR_DIAG; ``nsv`` the tidy layout.
+    pseudonymised_key : str, optional
+        Name of a person column that already holds a pseudonym (e.g. ``PNR`` on Danmarks
+        Statistik's research servers): it becomes ``person_id`` as it is, is never
+        validated as a CPR number and never hashed again. A CPR column of another name is
+        still validated and pseudonymised.
 
     Returns
     -------
@@ -275,7 +286,12 @@ def ingest(
     if not paths:
         raise InputError(f"ingest {schema.kind}: no input files given.")
     try:
-        return _ingest(schema, paths, out, mapping, key, say, batch_rows, t0)
+        from nsv_eval.ingest import layouts
+
+        paths = layouts.sources_for(schema.kind, paths, layout)
+        return _ingest(
+            schema, paths, out, mapping, key, say, batch_rows, t0, pseudonymised_key
+        )
     except NsvError as exc:
         raise InputError(mask_cpr(exc)) from None
     except Exception as exc:
@@ -295,8 +311,14 @@ def _ingest(
     say: Callable[[str], None],
     batch_rows: int,
     t0: float,
+    pseudonymised_key: str | None = None,
 ) -> IngestResult:
     user = load_mapping(mapping).get(schema.kind, {})
+    pseudo = None
+    if pseudonymised_key and schema.id_column:
+        # a declared pseudonym column is the person id as it is (layouts.py documents why)
+        pseudo = normalise_name(pseudonymised_key)
+        user = {**user, pseudo: schema.id_column}
     known = known_names(schema, user)
 
     # 1. open and plan every file first: all-or-nothing
@@ -304,7 +326,10 @@ def _ingest(
     for p in paths:
         label = str(p)
         try:
-            r = open_reader(Path(p), label, known, batch_rows)
+            if isinstance(p, LayoutSource):
+                r = p.open(known, batch_rows)
+            else:
+                r = open_reader(Path(p), label, known, batch_rows)
             plan = plan_columns(schema, r.info.header, user, label)
         except InputError as exc:
             problems.append(str(exc))
@@ -384,8 +409,18 @@ def _ingest(
                             for i, c in plan.by_position.items()
                         }
                     )
+                    is_pseudo = pseudo is not None and any(
+                        normalise_name(info.header[i]) == pseudo
+                        for i, c in plan.by_position.items()
+                        if c == schema.id_column
+                    )
                     res = validate_batch(
-                        schema, raw, batch.rows, source=info.label, key_getter=key_getter
+                        schema,
+                        raw,
+                        batch.rows,
+                        source=info.label,
+                        key_getter=key_getter,
+                        declared_pseudonym=is_pseudo,
                     )
                     rep.read += res.n_read
                     rep.rejected += len(res.rejects)
@@ -393,7 +428,7 @@ def _ingest(
                     for code, cnt in res.rejects["reason"].value_counts().items():
                         rep.reasons[str(code)] = rep.reasons.get(str(code), 0) + int(cnt)
                     rejects.append(res.rejects)
-                    if schema.id_column and len(res.kept):
+                    if schema.id_column and len(res.kept) and not is_pseudo:
                         # safety net: nothing CPR-shaped may reach the table
                         check_no_cpr_left(res.kept[schema.id_column], info.label)
                     prekept[src] += len(res.kept)

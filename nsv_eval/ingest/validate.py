@@ -34,8 +34,9 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "<na>",
 
 _TRUE = {"1", "ja", "j", "true", "t", "yes", "y", "sand", "x"}
 _FALSE = {"0", "nej", "n", "false", "f", "no", "falsk"}
-_ACUTE_TRUE = _TRUE | {"akut", "a"}
-_ACUTE_FALSE = _FALSE | {"2", "planlagt", "p", "elektiv", "ikke_akut"}
+# LPR3 prioritet: ATA1 akut, ATA3 planlagt (see nsv_eval.ingest.layouts for the sources)
+_ACUTE_TRUE = _TRUE | {"akut", "a", "ata1"}
+_ACUTE_FALSE = _FALSE | {"2", "planlagt", "p", "elektiv", "ikke_akut", "ata3"}
 
 _SEX = {
     "m": "M",
@@ -543,6 +544,7 @@ def validate_batch(
     *,
     source: str,
     key_getter: Callable[[], bytes | None],
+    declared_pseudonym: bool = False,
 ) -> BatchResult:
     """Parse and validate one batch of rows already renamed to canonical columns.
 
@@ -559,6 +561,9 @@ def validate_batch(
         File name, for messages.
     key_getter : callable
         Returns the pseudonymisation key (or None); called only when CPR numbers occur.
+    declared_pseudonym : bool
+        The id column is a declared pseudonym (``ingest(pseudonymised_key=...)``): kept as
+        it is, never checked for CPR numbers.
 
     Returns
     -------
@@ -583,7 +588,7 @@ def validate_batch(
             ids = _to_text(raw[idc])
             miss = is_missing(raw[idc])
             why.flag(miss, "missing_value", idc)
-            is_cpr = fullmatch(ids, CPR_SHAPE) & ~miss
+            is_cpr = fullmatch(ids, CPR_SHAPE) & ~miss & (not declared_pseudonym)
             cpr_vals = raw[idc]
             values[idc] = ids.astype("str").where(~miss)
         if is_cpr.any():
