@@ -201,7 +201,10 @@ def test_combine_datetime_variants() -> None:
     out2 = combine_datetime(
         d2, pd.Series([14.0, np.nan]), pd.Series([30.0, np.nan]), numeric_unit="hours"
     )
-    assert out2.tolist() == ["2023-03-01 14:30:00", "2023-03-01 00:00:00"]
+    # all readable: typed timestamps (validation takes them as they are)
+    assert out2.tolist() == [ts("2023-03-01 14:30:00"), ts("2023-03-01 00:00:00")]
+    typed = combine_datetime(pd.Series(["01MAR2023", None]), pd.Series(["14:05", None]))
+    assert typed.iloc[0] == ts("2023-03-01 14:05") and pd.isna(typed.iloc[1])
     bad = combine_datetime(pd.Series(["2023-03-01"]), pd.Series(["25:00"]))
     assert bad.tolist() == ["2023-03-01 25:00"]  # rejected by validation, value visible
 

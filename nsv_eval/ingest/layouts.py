@@ -64,6 +64,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from nsv_eval.errors import InputError
 from nsv_eval.ingest.readers import Batch, SourceInfo
@@ -314,36 +315,104 @@ def combine_datetime(
         unreadable raw value (so validation rejects it as ``bad_date`` and shows it).
     """
     n = len(date)
-    dates = [_date_text(v) for v in date.tolist()]
+    # every conversion runs on the distinct values only (a register has few distinct dates
+    # and times), then is spread back with the factorize codes
+    dates = _by_unique(date, _date_text)
     secs = np.zeros(n)
     bad_time = np.zeros(n, dtype=bool)
-    raw_time: list[object] = [None] * n
+    raw_time = pd.Series([None] * n, dtype="object")
     if time is not None:
-        tl = time.tolist()
-        for i, v in enumerate(tl):
-            t = _time_seconds(v, numeric_unit)
-            if t is None:
-                continue
-            if np.isnan(t) or t < 0 or t >= 86400:
-                bad_time[i] = True
-                raw_time[i] = v
-            else:
-                secs[i] = t
+        t = _fast_times(time, numeric_unit)
+        tv = pd.to_numeric(t, errors="coerce").to_numpy(dtype="float64")
+        given = t.notna().to_numpy()
+        bad = given & (np.isnan(tv) | (tv < 0) | (tv >= 86400))
+        bad_time |= bad
+        raw_time = time.reset_index(drop=True).astype("object").where(bad, None)
+        secs = np.where(given & ~bad, np.nan_to_num(tv), 0.0)
     if minute is not None:
         ml = pd.to_numeric(minute, errors="coerce").to_numpy(dtype="float64")
         bad_min = ~np.isnan(ml) & ((ml < 0) | (ml > 59))
         bad_time |= bad_min
         secs = secs + np.nan_to_num(ml, nan=0.0) * 60.0
-    out: list[object] = []
-    for i, d in enumerate(dates):
-        if d is None:
-            out.append(None)
-        elif bad_time[i] or not re.match(r"^\d{4}-\d{2}-\d{2}$", d):
-            out.append(f"{d} {raw_time[i] if raw_time[i] is not None else ''}".strip())
-        else:
-            s = int(round(secs[i]))
-            out.append(f"{d} {s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}")
+    # fast path: every date readable and every time valid → typed timestamps, which
+    # validation takes as they are (no second text parse)
+    if not bad_time.any():
+        day = _by_unique(date, lambda v: _iso_day(_date_text(v)))
+        dv = day.to_numpy(dtype=object)
+        has = day.notna().to_numpy()
+        readable = np.array([x is not None and x is not _BAD for x in dv])
+        if bool((readable | ~has).all()):
+            days = np.array([x if x is not None else 0 for x in dv], dtype="int64")
+            ts = (days * 86400 + np.round(secs).astype(np.int64)).astype("datetime64[s]")
+            ts[~has] = np.datetime64("NaT")
+            return pd.Series(ts, index=date.index)
+    d = pd.Series(dates.to_numpy(dtype=object), dtype="string")
+    iso = d.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy(dtype=bool)
+    si = np.round(secs).astype(np.int64)
+    hms = pd.Series(si // 3600 * 10000 + si % 3600 // 60 * 100 + si % 60).astype("string")
+    hms = hms.str.zfill(6)
+    good = d + " " + hms.str.slice(0, 2) + ":" + hms.str.slice(2, 4) + ":" + hms.str.slice(4, 6)
+    if bad_time.any() or not iso.all():
+        junk = (d + " " + raw_time.fillna("").astype("string")).str.strip()
+        good = good.where(iso & ~bad_time, junk)
+    out = good.to_numpy(dtype=object, na_value=None)
     return pd.Series(out, index=date.index, dtype="object")
+
+
+_BAD = object()
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _iso_day(text: str | None) -> object:
+    """Days since 1970-01-01 of an ISO date text; None if missing; ``_BAD`` if unreadable."""
+    if text is None:
+        return None
+    try:
+        return (dt.date.fromisoformat(text) - _EPOCH).days
+    except ValueError:
+        return _BAD
+
+
+def _fast_times(time: pd.Series, numeric_unit: str) -> pd.Series:
+    """Seconds after midnight of a time column: vectorised for ``HH:MM[:SS]`` text and
+    numbers, per distinct value (:func:`_time_seconds`) for anything else."""
+    time = time.reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(time.dtype) and not pd.api.types.is_bool_dtype(time.dtype):
+        v = pd.to_numeric(time, errors="coerce").astype("float64")
+        return (
+            (v * 3600.0 if numeric_unit == "hours" else v).astype("object").where(v.notna(), None)
+        )
+    txt = (
+        time.astype("string").str.strip()
+        if time.dtype != object or all(isinstance(x, str) for x in time.head(50).dropna())
+        else None
+    )
+    if txt is None:
+        return _by_unique(time, lambda v: _time_seconds(v, numeric_unit))
+    import pyarrow.compute as pc
+
+    arr = pa.array(txt.to_numpy(dtype=object, na_value=None), pa.string())
+    st = pc.extract_regex(arr, r"^(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?$")
+
+    def part(name: str) -> np.ndarray:
+        v = pc.struct_field(st, name)
+        v = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.string()), v)
+        return pc.cast(v, pa.float64()).to_numpy(zero_copy_only=False)
+
+    h, mi, se = part("h"), part("m"), part("s")
+    sec = pd.Series(h * 3600 + mi * 60 + np.nan_to_num(se), dtype="float64")
+    out = sec.astype("object").where(sec.notna(), None)
+    rest = sec.isna() & txt.notna() & (txt != "")
+    if rest.any():
+        out[rest] = _by_unique(time[rest], lambda v: _time_seconds(v, numeric_unit)).to_numpy()
+    return out
+
+
+def _by_unique(s: pd.Series, fn) -> pd.Series:
+    """``fn`` applied to each distinct value of ``s`` (missing values stay None)."""
+    codes, uniques = pd.factorize(s.reset_index(drop=True), use_na_sentinel=True)
+    vals = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(vals[np.where(codes < 0, len(uniques), codes)], dtype="object")
 
 
 # ----------------------------------------------------------------------------------------
@@ -375,7 +444,22 @@ def _code_text(s: pd.Series) -> pd.Series:
         t = str(v).strip()
         return t if t else None
 
-    return pd.Series([one(v) for v in s.tolist()], index=s.index, dtype="object")
+    if pd.api.types.is_float_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
+        v = pd.to_numeric(s, errors="coerce")
+        whole = v.isna() | (v == np.floor(v))
+        if bool(whole.all()):
+            out = v.astype("Int64").astype("string").astype("object")
+            return out.where(v.notna(), None)
+    elif s.dtype != object or all(isinstance(x, str) for x in s.head(50).dropna()):
+        try:
+            t = s.astype("string").str.strip()
+        except (TypeError, ValueError):
+            t = None
+        if t is not None:
+            return t.where(t != "", None).astype("object").where(t.notna() & (t != ""), None)
+    out = _by_unique(s, one)
+    out.index = s.index
+    return out
 
 
 def _lpr3_type(s: pd.Series) -> pd.Series:
@@ -571,6 +655,13 @@ def read_action_diagnoses(
     return out, disproved - set(out), counts
 
 
+def _day_text(s: pd.Series) -> pd.Series:
+    """The date part of combined date-times (typed or text) as text, for comparisons."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.dt.strftime("%Y-%m-%d").astype("object")
+    return s.astype("string").str.slice(0, 10).astype("object")
+
+
 class LayoutSource:
     """One contacts table of an LPR layout, readable by ingest like a file.
 
@@ -674,6 +765,13 @@ class _LayoutReader:
                 return None if i is None else f[i].reset_index(drop=True)
 
             key = _code_text(col(p["contact_key"]))
+            # an all-digit key (LPR3 DW_EK_KONTAKT, LPR2 RECNUM) goes on as a number
+            ks = key.astype("string")
+            digits = ks.str.fullmatch(r"\d{1,18}").fillna(False).astype(bool)
+            key_out = key
+            if bool(digits.all()):
+                arr = pa.array(ks.to_numpy(dtype=object, na_value=None), pa.string())
+                key_out = pd.Series(arr.cast(pa.int64()).to_pandas(), dtype="Int64")
             start = combine_datetime(
                 col(p["start_date"]), col(p["start_time"]), col(p["start_minute"]),
                 numeric_unit=lay.time_unit,
@@ -687,11 +785,11 @@ class _LayoutReader:
                 # midnight would put it before the admission, so it is the admission time.
                 et = col(p["end_time"])
                 no_time = _code_text(et).isna().to_numpy()
-                same = (start.str.slice(0, 10) == end.str.slice(0, 10)).to_numpy(dtype=bool)
+                same = (_day_text(start) == _day_text(end)).to_numpy(dtype=bool)
                 fix = no_time & same & end.notna().to_numpy() & start.notna().to_numpy()
                 end = end.where(~fix, start)
             out = pd.DataFrame(index=range(n))
-            out[0] = key
+            out[0] = key_out
             out[1] = col(self.person)
             out[2] = start
             out[3] = end
