@@ -93,6 +93,9 @@ KONTAKTER = [
      "DJ189", "ALCC01", "S1", "intern medicin", "F9"),
     ("1001", "bad", "2023-06-01", "10:00", "2023-06-05", "14:00", "ALCA00", "ATA9",
      "DJ189", "ALCC01", "S1", "intern medicin", "F10"),
+    # its only action diagnosis was later disproved: quarantined, not silently kept
+    ("1002", "bad", "2023-08-01", "10:00", "2023-08-05", "14:00", "ALCA00", "ATA1",
+     "DC509", "ALCC01", "S1", "onkologi", "F11"),
 ]  # fmt: skip
 
 # DW_EK_KONTAKT;diagnosekode;diagnosetype;senere_afkraeftet
@@ -116,6 +119,7 @@ DIAGNOSER = [
     ("802", "DS720", "A", "Nej"),
     ("901", "DJ189", "A", "Nej"),
     ("1001", "DJ189", "A", "Nej"),
+    ("1002", "DC509", "A", "Ja"),
 ]
 
 
@@ -228,13 +232,15 @@ def test_lpr3_extract_prepares_into_hand_made_stays(tmp_path: Path) -> None:
 
     # the ATA9 contact is quarantined with the kontakter file's line number (header = 1)
     rej = pd.read_csv(out / "rejects-admissions.csv", sep=None, engine="python")
-    assert len(rej) == 1
-    assert rej.loc[0, "reason"] == "unknown_category" and rej.loc[0, "column"] == "acute"
-    assert int(rej.loc[0, "row"]) == 1 + [r[0] for r in KONTAKTER].index("1001") + 1
-    assert str(rej.loc[0, "file"]).endswith("kontakter.csv")
+    rej = rej.sort_values("row").reset_index(drop=True)
+    assert rej["reason"].tolist() == ["unknown_category", "missing_value"]
+    assert rej["column"].tolist() == ["acute", "diagnosis"]
+    line = {k: 1 + [r[0] for r in KONTAKTER].index(k) + 1 for k in ("1001", "1002")}
+    assert rej["row"].astype(int).tolist() == [line["1001"], line["1002"]]
+    assert rej["file"].astype(str).str.endswith("kontakter.csv").all()
     recon = json.loads((out / "reconciliation.json").read_text())["admissions"]
     (rep,) = recon.values()
-    assert (rep["read"], rep["kept"], rep["rejected"]) == (len(KONTAKTER), len(KONTAKTER) - 1, 1)
+    assert (rep["read"], rep["kept"], rep["rejected"]) == (len(KONTAKTER), len(KONTAKTER) - 2, 2)
 
     contacts = pd.read_parquet(out / "contacts.parquet").set_index("contact_id")
     # diagnoser wins; the disproved DI219 of contact 401 is left out
