@@ -363,9 +363,10 @@ def generate(
     )
     truth["layout"] = layouts.describe(layout, lpr_writer)
     truth["population_source"] = (
-        "Danmarks Statistik, FOLK1A 2014K1 by kommune, sex and single year of age (via CRAN "
-        "dagirlite 0.1.0, MIT); residents on day 1 = round(population x scale), kommuner "
-        f"at full scale: {sorted(full) if full else 'none'}"
+        "Danmarks Statistik, FOLK1A 2014K1 head counts by kommune (via CRAN dagirlite "
+        "0.1.0, MIT; nsv_eval/data/population_2014_kommune_sex_age.csv); residents on day 1 "
+        "= max(50, round(population x scale)), scale 1 for the kommuner at full scale: "
+        f"{sorted(full) if full else 'none'}; age pyramid from the generator's model"
     )
     truth["full_scale"] = sorted(int(c) for c in full)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
@@ -399,11 +400,9 @@ class _GroupContext:
         """Simulate and write the group; returns the next free contact id."""
         w, period, group = self.w, self.period, self.group
         kt = w.table
-        from nsv_eval.synth.population import age_sex_counts
-
         parts = [
             people.make_persons(
-                {**kt.loc[code].to_dict(), "age_sex_counts": age_sex_counts(code)},
+                kt.loc[code].to_dict(),
                 int(self.sizes[code]),
                 period,
                 _day(period, w.falls_start[code]),

@@ -167,7 +167,9 @@ class LprWriter:
         )
         wait = np.minimum(np.round(rng.uniform(0, 60, n)) * 60, np.maximum(los - er_len - 3600, 0))
         wait = wait.astype(np.int64)
-        obs = split & (rng.random(n) < ER_OBSERVATION_SHARE)
+        already = np.array([str(x)[:4] in ("DZ03", "DZ04") for x in diag])
+        # an internal observation diagnosis stays as it is (the ER has nothing to add)
+        obs = split & (rng.random(n) < ER_OBSERVATION_SHARE) & ~already
         er_code = np.where(injury, "DZ048", "DZ039")
         rows: dict[str, list] = {k: [] for k in ("start", "end", "person", "acute", "diag", "cause",
                                                  "hosp", "type", "kind", "stay")}  # fmt: skip

@@ -147,12 +147,7 @@ def make_persons(
     rng = np.random.default_rng([seed, 1, code])
     t_end = period.end
     # --- residents on day 0 and births during the period
-    if kom.get("age_sex_counts") is not None:  # the real pyramid (synth/population.py)
-        from nsv_eval.synth.population import sample_age_sex
-
-        age0, female0 = sample_age_sex(kom["age_sex_counts"], n_stock, rng)
-    else:
-        age0, female0 = _sample_ages(n_stock, float(kom["age_tilt"]), rng)
+    age0, female0 = _sample_ages(n_stock, float(kom["age_tilt"]), rng)
     birth0 = -age0 * DAYS_PER_YEAR
     births = []
     for y in range(period.n_years):

@@ -1,0 +1,75 @@
+"""Synthetic Denmark on the real population and in the register's own layouts.
+
+Checked against: the shipped FOLK1A 2014 table (totals quoted in
+``nsv_eval/data/README.md``: 5,627,145 residents, Kalundborg 48,358 of whom 10,331 aged
+65+), and the generator itself — the same seed written in the tidy layout and in the LPR3
+layout must give the same hospital admissions once the LPR3 extract has gone through
+``prepare --format lpr3`` (ER splits, out-patient and virtual visits must not change them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nsv_eval.clean.prepare import prepare
+from nsv_eval.clean.stays import build_stays
+from nsv_eval.synth import generate
+from nsv_eval.synth.population import (
+    age_sex_counts,
+    full_scale_codes,
+    kommune_totals,
+    population_2014,
+    sizes,
+)
+
+
+def test_real_population_table() -> None:
+    df = population_2014()
+    assert int(df["population"].sum()) == 5_627_145
+    assert df["kommune_code"].nunique() == 98
+    k = df[df["kommune_code"] == 326]
+    assert int(k["population"].sum()) == 48_358
+    assert int(k.loc[k["age"] >= 65, "population"].sum()) == 10_331
+    c = age_sex_counts(326)
+    assert c.shape == (2, 111) and int(c.sum()) == 48_358
+
+
+def test_sizes_and_full_scale_selection() -> None:
+    sel = full_scale_codes("region:1085")
+    assert 326 in sel and len(sel) == 17  # Region Sjælland's 17 kommuner
+    assert full_scale_codes("326, 330") == {326, 330}
+    with pytest.raises(ValueError, match="not one of the 98"):
+        full_scale_codes("999")
+    s = sizes(0.01, {326}, 50)
+    assert s[326] == 48_358
+    assert s[101] == round(kommune_totals()[101] * 0.01)
+    assert s.min() >= 50
+
+
+def test_lpr3_layout_gives_the_same_admissions(tmp_path: Path) -> None:
+    tidy, lpr3 = tmp_path / "tidy", tmp_path / "lpr3"
+    generate(tidy, scale=0.0015, seed=3, start_year=2019, end_year=2020)
+    truth = generate(lpr3, scale=0.0015, seed=3, start_year=2019, end_year=2020, layout="lpr3")
+    assert (lpr3 / "kontakter.parquet").exists() and not (lpr3 / "contacts.parquet").exists()
+    k = pd.read_parquet(lpr3 / "kontakter.parquet")
+    assert set(k["prioritet"]) == {"ATA1", "ATA3"}
+    assert set(k["kontakttype"]) == {"ALCA00", "ALCA03"}
+    counts = truth["layout"]["counts"]
+    assert counts["er_contacts"] > 0 and counts["outpatient"] > 0 and counts["virtual"] > 0
+    assert {"DZ039"} <= set(k["aktionsdiagnose"])
+    assert "ALCC02" in set(k["kontaktaarsag"])
+
+    out = tmp_path / "prepared"
+    prepare(lpr3, out, layout="lpr3", pseudonymised_key="PNR", log=None)
+    got = pd.read_parquet(out / "stays.parquet")
+    expected = build_stays(tidy / "contacts.parquet")
+    cols = ["person_id", "start", "end", "acute", "action_diagnosis"]
+    a = got.loc[got["admission"], cols].sort_values(cols[:3]).reset_index(drop=True)
+    b = expected.loc[expected["admission"], cols].sort_values(cols[:3]).reset_index(drop=True)
+    assert len(a) > 100
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    # every added contact is outside an admission: stays < 12 h only
+    assert len(got) > len(expected)
