@@ -421,3 +421,17 @@ def test_stays_of_tidy_contacts_and_layout_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a lpr3 contacts table"):
         ingest("admissions", [raw / "kontakter.csv"], tmp_path / "o", layout="lpr3", log=None)
     assert "ATA1 akut" in layout_text("lpr3") and "C_PATTYPE" in layout_text("lpr2")
+
+
+def test_tidy_layout_accepts_lpr3_priority(tmp_path: Path) -> None:
+    """ATA1/ATA3 in a tidy extract's ``prioritet`` column were rejected row by row."""
+    f = tmp_path / "contacts.csv"
+    f.write_text(
+        "contact_id;person_id;admit_time;discharge_time;prioritet;diagnosis\n"
+        "1;p1;01-03-2023 10:00;02-03-2023 10:00;ATA1;DJ189\n"
+        "2;p1;01-05-2023 10:00;02-05-2023 10:00;ATA3;DK802\n",
+        encoding="utf-8",
+    )
+    res = ingest("admissions", [f], tmp_path / "out", log=None)
+    assert res.rejected == 0
+    assert pd.read_parquet(res.table_path)["acute"].tolist() == [True, False]
