@@ -435,3 +435,21 @@ def test_tidy_layout_accepts_lpr3_priority(tmp_path: Path) -> None:
     res = ingest("admissions", [f], tmp_path / "out", log=None)
     assert res.rejected == 0
     assert pd.read_parquet(res.table_path)["acute"].tolist() == [True, False]
+
+
+def test_cli_format_options(tmp_path: Path, monkeypatch, capsys) -> None:
+    from nsv_eval.cli import main
+
+    monkeypatch.setenv("NSV_PSEUDO_KEY", KEY.hex())
+    raw = tmp_path / "raw"
+    _lpr3(raw)
+    _persons(raw)
+    out = tmp_path / "ingested"
+    args = ["ingest", "admissions", str(raw / "kontakter.csv"), str(raw / "diagnoser.csv")]
+    assert main([*args, "--out", str(out), "--format", "lpr3"]) == 0
+    assert len(pd.read_parquet(out / "contacts.parquet")) == len(KONTAKTER) - 2
+    prep = tmp_path / "prepared"
+    code = main(["prepare", "--raw", str(raw), "--out", str(prep), "--format", "lpr3", "--quiet"])
+    assert code == 0 and (prep / "stays.parquet").exists()
+    assert main(["schema", "--format", "lpr2"]) == 0
+    assert "C_PATTYPE" in capsys.readouterr().out
