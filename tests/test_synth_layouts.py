@@ -73,3 +73,35 @@ def test_lpr3_layout_gives_the_same_admissions(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     # every added contact is outside an admission: stays < 12 h only
     assert len(got) > len(expected)
+
+
+def test_vectorised_helpers_agree_with_brute_force() -> None:
+    """The searchsorted/accumulate helpers of synth/layouts.py against plain loops."""
+    import numpy as np
+
+    from nsv_eval.synth import layouts as lay
+
+    rng = np.random.default_rng(0)
+    person = np.sort(rng.integers(0, 50, 400)).astype(object)
+    a = np.zeros(400, np.int64)
+    d = np.zeros(400, np.int64)
+    for p in np.unique(person):
+        m = person == p
+        st = np.sort(rng.integers(0, 10**7, m.sum()))
+        a[m], d[m] = st, st + rng.integers(0, 10**6, m.sum())
+    same = np.r_[False, person[1:] == person[:-1]]
+    loop = d.copy()
+    for i in range(1, len(d)):
+        if same[i]:
+            loop[i] = max(loop[i - 1], d[i])
+    assert (lay._running_max_by_person(d, same) == loop).all()
+    src = rng.integers(0, 400, 3000)
+    vs = a[src] + rng.integers(-3 * 10**6, 3 * 10**6, 3000)
+    ve = vs + 3600
+    m = 2 * 86400
+    brute = np.array(
+        [not np.any((person == person[s]) & (a - m < ve[j]) & (d + m > vs[j]))
+         for j, s in enumerate(src)]
+    )  # fmt: skip
+    got = lay._far_from_contacts(person, a, d, src, vs, ve)
+    assert (got == brute).all() and 0.2 < got.mean() < 0.8

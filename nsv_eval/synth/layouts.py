@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -158,7 +159,8 @@ class LprWriter:
         run_max = _running_max_by_person(d, same)
         prev_max = np.r_[np.iinfo(np.int64).min, run_max[:-1]]
         first = ~same | (a > prev_max + _GAP)
-        injury = np.array([str(x)[:2] in ("DS", "DT") for x in diag])
+        prefix = pd.Series(diag, dtype="object").astype(str)
+        injury = prefix.str[:2].isin(["DS", "DT"]).to_numpy()
         # --- ER split of the first contact of acute stays
         los = d - a
         split = first & acute & (los >= 3 * 3600)
@@ -167,7 +169,7 @@ class LprWriter:
         )
         wait = np.minimum(np.round(rng.uniform(0, 60, n)) * 60, np.maximum(los - er_len - 3600, 0))
         wait = wait.astype(np.int64)
-        already = np.array([str(x)[:4] in ("DZ03", "DZ04") for x in diag])
+        already = prefix.str[:4].isin(["DZ03", "DZ04"]).to_numpy()
         # an internal observation diagnosis stays as it is (the ER has nothing to add)
         obs = split & (rng.random(n) < ER_OBSERVATION_SHARE) & ~already
         er_code = np.where(injury, "DZ048", "DZ039")
@@ -339,31 +341,39 @@ class LprWriter:
             w.close()
 
 
+_BIG = np.int64(1) << 33  # > any timestamp in seconds used here (year 2242)
+
+
 def _running_max_by_person(d: np.ndarray, same: np.ndarray) -> np.ndarray:
-    """Running maximum of ``d`` restarting at every new person (input ordered by person)."""
-    out = d.copy()
-    for i in range(1, len(d)):  # a plain loop: one pass over a slice of <= 40,000 persons
-        if same[i] and out[i - 1] > out[i]:
-            out[i] = out[i - 1]
-    return out
+    """Running maximum of ``d`` restarting at every new person (input ordered by person).
+
+    One ``maximum.accumulate`` over ``d`` shifted by the person's block number × a bound
+    larger than any value, so a later person's values always exceed an earlier one's.
+    """
+    blk = np.cumsum(~same) - 1
+    return np.maximum.accumulate(d + blk * _BIG) - blk * _BIG
 
 
 def _far_from_contacts(
     person: np.ndarray, a: np.ndarray, d: np.ndarray, src: np.ndarray, vs: np.ndarray,
     ve: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
-    """Visits at least 2 days from every internal contact of the same person."""
+    """Visits at least 2 days from every internal contact of the same person.
+
+    A visit clashes when the last contact of the person admitted before the visit's end
+    (+ 2 days) has a running maximum discharge after the visit's start (− 2 days); found with
+    one ``searchsorted`` on (person block, admission).
+    """
     margin = 2 * 86400
-    # contacts of each person are contiguous: [lo, hi) per contact index
-    starts = np.r_[0, np.flatnonzero(person[1:] != person[:-1]) + 1]
-    ends = np.r_[starts[1:], len(person)]
-    block = np.searchsorted(starts, np.arange(len(person)), side="right") - 1
-    ok = np.ones(len(src), bool)
-    for j, s in enumerate(src):
-        lo, hi = starts[block[s]], ends[block[s]]
-        if np.any((a[lo:hi] - margin < ve[j]) & (d[lo:hi] + margin > vs[j])):
-            ok[j] = False
-    return ok
+    same = np.r_[False, person[1:] == person[:-1]]
+    blk = np.cumsum(~same) - 1
+    run_max = _running_max_by_person(d, same)
+    key = blk * _BIG + a
+    b = blk[src]
+    idx = np.searchsorted(key, b * _BIG + ve + margin, side="left") - 1
+    valid = (idx >= 0) & (blk[np.maximum(idx, 0)] == b)
+    clash = valid & (run_max[np.maximum(idx, 0)] > vs - margin)
+    return ~clash
 
 
 def _dates(sec: np.ndarray) -> pa.Array:
