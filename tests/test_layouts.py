@@ -453,3 +453,25 @@ def test_cli_format_options(tmp_path: Path, monkeypatch, capsys) -> None:
     assert code == 0 and (prep / "stays.parquet").exists()
     assert main(["schema", "--format", "lpr2"]) == 0
     assert "C_PATTYPE" in capsys.readouterr().out
+
+
+def test_sas_dataset_written_by_sas(tmp_path: Path) -> None:
+    """A SAS-written dataset with DATE/DATETIME/TIME formats (pyreadstat's test file,
+    ``tests/data/sas/README.md``) is read by the layout reader and its date and time columns
+    combine to the values of the same data exported as text by its authors."""
+    from nsv_eval.ingest.readers import open_reader
+
+    sas = Path(__file__).parent / "data" / "sas"
+    r = open_reader(sas / "sample.sas7bdat", "sample.sas7bdat", set(), 1000)
+    assert r.info.header == ["mychar", "mynum", "mydate", "dtime", "mylabl", "myord", "mytime"]
+    (batch,) = list(r.batches())
+    combined = combine_datetime(batch.frame[2], batch.frame[6])
+    text = pd.read_csv(sas / "sample.csv", encoding="utf-8-sig", keep_default_na=False)
+    expected = [
+        f"{d} {t.split('.')[0].zfill(8)}" if d else None
+        for d, t in zip(text["mydate"], text["mytime"], strict=True)
+    ]
+    got = [None if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d %H:%M:%S")
+           for v in combined]  # fmt: skip
+    assert got == expected
+    assert batch.rows.tolist() == [0, 1, 2, 3, 4]
