@@ -105,3 +105,15 @@ def test_vectorised_helpers_agree_with_brute_force() -> None:
     )  # fmt: skip
     got = lay._far_from_contacts(person, a, d, src, vs, ve)
     assert (got == brute).all() and 0.2 < got.mean() < 0.8
+
+
+def test_full_scale_kommune_has_its_real_size(tmp_path: Path) -> None:
+    """``--full-scale 825``: Læsø at its real 2014 size, the rest at the given scale."""
+    truth = generate(tmp_path, scale=0.001, seed=2, start_year=2023, end_year=2024,
+                     full_scale="825")  # fmt: skip
+    first = {k["kommune_code"]: k["persons_first_day"] for k in truth["kommuner"]}
+    real = kommune_totals()
+    assert first[825] == real[825]
+    assert first[101] == round(real[101] * 0.001)
+    assert truth["full_scale"] == [825]
+    assert sum(first.values()) == truth["counts"]["residents_first_day"]
