@@ -475,3 +475,14 @@ def test_sas_dataset_written_by_sas(tmp_path: Path) -> None:
            for v in combined]  # fmt: skip
     assert got == expected
     assert batch.rows.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_declared_pseudonym_holding_real_cpr_numbers_is_refused(tmp_path: Path) -> None:
+    """``--pseudonymised-key CPR`` on real CPR numbers would write them unhashed: refused."""
+    raw = tmp_path / "raw"
+    _lpr3(raw)
+    with pytest.raises(InputError, match="declared already pseudonymised") as ei:
+        ingest("admissions", [raw / "kontakter.csv", raw / "diagnoser.csv"], tmp_path / "o",
+               layout="lpr3", key=KEY, pseudonymised_key="CPR", log=None)  # fmt: skip
+    assert not any(c in str(ei.value) for c in CPR.values())
+    assert not (tmp_path / "o" / "contacts.parquet").exists()

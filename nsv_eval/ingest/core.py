@@ -414,6 +414,12 @@ def _ingest(
                         for i, c in plan.by_position.items()
                         if c == schema.id_column
                     )
+                    if is_pseudo:  # guard against real CPR numbers declared by mistake
+                        from nsv_eval.ingest.layouts import check_declared_pseudonym
+
+                        check_declared_pseudonym(
+                            raw[schema.id_column], info.label, str(pseudonymised_key)
+                        )
                     res = validate_batch(
                         schema,
                         raw,

@@ -937,3 +937,36 @@ def layout_text(fmt: str) -> str:
         "contacts file's row number.",
     ]
     return "\n".join(lines)
+
+
+DECLARED_PSEUDONYM_MAX_CPR_SHARE = 0.5
+"""Largest share of distinct values of a column declared pseudonymised
+(``--pseudonymised-key``) that may be valid CPR numbers. Random 10-digit pseudonyms are
+valid CPR numbers by chance only a few per cent of the time (day 01-31, month 01-12, a
+birth date in the past); a column where most are is real CPR numbers declared by mistake,
+and is refused rather than written unhashed."""
+
+
+def check_declared_pseudonym(values: pd.Series, where: str, column: str) -> None:
+    """Refuse a declared pseudonym column that holds real CPR numbers.
+
+    Raises
+    ------
+    InputError
+        More than :data:`DECLARED_PSEUDONYM_MAX_CPR_SHARE` of the distinct values are valid
+        CPR numbers (the message shows no value).
+    """
+    from stdnum.dk import cpr as stdnum_cpr
+
+    u = pd.unique(values.dropna().astype(str).str.strip())
+    if len(u) == 0:
+        return
+    sample = u[:5000]
+    valid = sum(1 for v in sample if stdnum_cpr.is_valid(v))
+    if valid / len(sample) > DECLARED_PSEUDONYM_MAX_CPR_SHARE:
+        raise InputError(
+            f"{where}: column {column!r} was declared already pseudonymised "
+            f"(--pseudonymised-key), but {valid} of {len(sample)} distinct values are valid CPR "
+            "numbers. Real CPR numbers must be pseudonymised at the door: drop "
+            "--pseudonymised-key for this extract."
+        )
