@@ -117,3 +117,15 @@ def test_full_scale_kommune_has_its_real_size(tmp_path: Path) -> None:
     assert first[101] == round(real[101] * 0.001)
     assert truth["full_scale"] == [825]
     assert sum(first.values()) == truth["counts"]["residents_first_day"]
+
+
+def test_lpr2_layout_gives_the_planted_courses(tmp_path: Path) -> None:
+    """LPR2 has a patient type: every internal course has an in-patient contact, so the
+    prepared admission courses are exactly the planted ones (``truth.counts.courses``)."""
+    raw = tmp_path / "raw"
+    truth = generate(raw, scale=0.002, seed=2, start_year=2015, end_year=2018, layout="lpr2")
+    adm = pd.read_parquet(raw / "lpr_adm.parquet")
+    assert set(adm["C_PATTYPE"]) == {"0", "1", "2"}
+    m = prepare(raw, tmp_path / "prepared", layout="lpr2", pseudonymised_key="PNR", log=None)
+    assert m["counts"]["courses"] == truth["counts"]["courses"]
+    assert m["counts"]["stays"] == truth["counts"]["courses"]  # out-patient contacts left out
