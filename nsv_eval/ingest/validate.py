@@ -37,8 +37,9 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "<na>",
 
 _TRUE = {"1", "ja", "j", "true", "t", "yes", "y", "sand", "x"}
 _FALSE = {"0", "nej", "n", "false", "f", "no", "falsk"}
-_ACUTE_TRUE = _TRUE | {"akut", "a"}
-_ACUTE_FALSE = _FALSE | {"2", "planlagt", "p", "elektiv", "ikke_akut"}
+# LPR3 prioritet: ATA1 akut, ATA3 planlagt (see nsv_eval.ingest.layouts for the sources)
+_ACUTE_TRUE = _TRUE | {"akut", "a", "ata1"}
+_ACUTE_FALSE = _FALSE | {"2", "planlagt", "p", "elektiv", "ikke_akut", "ata3"}
 
 _SEX = {
     "m": "M",
@@ -611,6 +612,7 @@ def validate_batch(
     source: str,
     key_getter: Callable[[], bytes | None],
     not_after: dt.date | None = None,
+    declared_pseudonym: bool = False,
 ) -> BatchResult:
     """Parse and validate one batch of rows already renamed to canonical columns.
 
@@ -629,6 +631,9 @@ def validate_batch(
         Returns the pseudonymisation key (or None); called only when CPR numbers occur.
     not_after : datetime.date, optional
         The extract date: later dates are ``future_date`` (default today).
+    declared_pseudonym : bool
+        The id column is a declared pseudonym (``ingest(pseudonymised_key=...)``): kept as
+        it is, never checked for CPR numbers.
 
     Returns
     -------
@@ -655,10 +660,15 @@ def validate_batch(
             ids = _to_text(raw[idc])
             miss = is_missing(raw[idc])
             why.flag(miss, "missing_value", idc)
-            is_cpr = (fullmatch(ids, CPR_SHAPE) | fullmatch(ids, CPR_LETTER_SHAPE)) & ~miss
+            is_cpr = (
+                (fullmatch(ids, CPR_SHAPE) | fullmatch(ids, CPR_LETTER_SHAPE))
+                & ~miss
+                & (not declared_pseudonym)
+            )
             # a CPR number that lost its leading zero (Excel) in a person-id column: taken
-            # for one when the restored number is a valid CPR number
-            lost_zero = fullmatch(ids, CPR_LOST_ZERO_SHAPE) & ~miss
+            # for one when the restored number is a valid CPR number (a declared
+            # pseudonym is kept as it is: ingest(pseudonymised_key=...))
+            lost_zero = fullmatch(ids, CPR_LOST_ZERO_SHAPE) & ~miss & (not declared_pseudonym)
             cpr_vals = ids
             values[idc] = ids.astype("str").where(~miss)
         if lost_zero.any():
@@ -683,8 +693,10 @@ def validate_batch(
             values[idc] = pid
             pseudonymised = int(d["valid"].sum())
             replacement = int((d["valid"] & d["replacement"]).sum())
-        if "cpr" not in raw.columns:
+        if "cpr" not in raw.columns and not declared_pseudonym:
             # an identifier holding a CPR number inside it ("pt 010150-1235") is never kept
+            # (a declared pseudonym is not checked value by value: ingest refuses a declared
+            # column that mostly holds valid CPR numbers, see nsv_eval.ingest.layouts)
             rest = ~is_cpr & ~miss
             if rest.any():
                 inside = np.zeros(n, dtype=bool)

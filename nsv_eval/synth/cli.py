@@ -35,6 +35,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--start-year", type=int, default=2010, help="first year (default 2010)")
     p.add_argument("--end-year", type=int, default=2024, help="last year (default 2024)")
+    p.add_argument(
+        "--layout",
+        choices=("nsv", "lpr3", "lpr2"),
+        default="nsv",
+        help="hospital contacts as the tidy contacts.parquet (nsv, default) or in the "
+        "register's layout: lpr3 (kontakter + diagnoser) or lpr2 (lpr_adm + lpr_diag); "
+        "prepare them with --format LAYOUT --pseudonymised-key PNR",
+    )
+    p.add_argument(
+        "--full-scale",
+        default=None,
+        metavar="SELECTION",
+        help="kommuner generated at scale 1.0 (real size) whatever --scale says: "
+        "region:1085, 326 or 326,330",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     p.set_defaults(func=run)
 
@@ -54,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             start_year=args.start_year,
             end_year=args.end_year,
             progress=not args.quiet,
+            layout=args.layout,
+            full_scale=args.full_scale,
         )
     except ValueError as exc:
         raise NsvError(str(exc)) from exc

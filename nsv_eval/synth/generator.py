@@ -195,11 +195,17 @@ def _day(period: people.Period, d: dt.date | None) -> float:
 
 
 class _Writers:
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, contacts: bool = True) -> None:
         self.out = out
+        names = ("persons", "contacts", "care", "falls", "interventions")
+        if not contacts:  # an LPR layout writes the register's tables instead
+            names = tuple(n for n in names if n != "contacts")
+        else:
+            for stale in ("kontakter", "diagnoser", "lpr_adm", "lpr_diag"):
+                (out / f"{stale}.parquet").unlink(missing_ok=True)
         self.w = {
             name: pq.ParquetWriter(out / f"{name}.parquet", SCHEMAS[name], **PARQUET_OPTIONS)
-            for name in ("persons", "contacts", "care", "falls", "interventions")
+            for name in names
         }
 
     def write(self, name: str, cols: dict[str, Any]) -> None:
@@ -257,6 +263,8 @@ def generate(
     start_year: int = 2010,
     end_year: int = 2024,
     progress: bool = False,
+    layout: str = "nsv",
+    full_scale: str | None = None,
 ) -> dict:
     """Write a synthetic Denmark in the raw layout to ``out`` and return its truth.
 
@@ -273,6 +281,12 @@ def generate(
         Study period (1 January of ``start_year`` to 31 December of ``end_year``).
     progress : bool, default False
         Print one line per stage (to stdout).
+    layout : {'nsv', 'lpr3', 'lpr2'}, default 'nsv'
+        Layout of the hospital contacts: the tidy ``contacts.parquet``, or the register's
+        own tables (``kontakter``/``diagnoser`` or ``lpr_adm``/``lpr_diag``, with emergency
+        and out-patient contacts; :mod:`nsv_eval.synth.layouts`).
+    full_scale : str, optional
+        Kommuner generated at scale 1.0 whatever ``scale`` says (``region:1085``, ``326``).
 
     Returns
     -------
@@ -299,14 +313,22 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     period = people.Period(start_year, end_year)
     dates = Dates(period)
+    from nsv_eval.synth import layouts, population
+
+    if layout not in layouts.LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(layouts.LAYOUTS)}, got {layout!r}")
+    full = population.full_scale_codes(full_scale)
     w = world.build_world(seed)
     kt = w.table
-    sizes = np.maximum(MIN_PERSONS_PER_KOMMUNE, np.round(kt["population"] * scale)).astype(int)
+    # sized on the real population (FOLK1A 2014, synth/population.py)
+    kt["population"] = population.kommune_totals().reindex(kt.index).to_numpy()
+    sizes = population.sizes(scale, full, MIN_PERSONS_PER_KOMMUNE).reindex(kt.index)
     groups = _groups(sizes)
     rank = {int(c): i for i, c in enumerate(kt.index)}
 
     acc = _Accumulator(period, kt)
-    writers = _Writers(out)
+    writers = _Writers(out, contacts=layout == "nsv")
+    lpr_writer = layouts.writer(layout, out, seed) if layout != "nsv" else None
     pop_frames: list[pd.DataFrame] = []
     survey_frames: list[pd.DataFrame] = []
     next_contact_id = 1
@@ -315,12 +337,15 @@ def generate(
     try:
         for gi, group in enumerate(groups):
             ctx = _GroupContext(w, period, dates, seed, sizes, group, [rank[c] for c in group])
+            ctx.lpr_writer = lpr_writer
             next_contact_id = ctx.run(writers, acc, next_contact_id)
             pop_frames.append(ctx.population)
             survey_frames.extend(ctx.survey_frames)
             log.step(gi, ctx.n_persons)
     finally:
         writers.close()
+        if lpr_writer is not None:
+            lpr_writer.close()
     log.line("population, survey weights (raking), rollout.csv and truth.json ...")
 
     population = pd.concat(pop_frames, ignore_index=True)
@@ -336,6 +361,14 @@ def generate(
     truth = acc.truth(
         w, seed=seed, scale=scale, sizes=sizes, n_contacts=next_contact_id - 1, survey=sv
     )
+    truth["layout"] = layouts.describe(layout, lpr_writer)
+    truth["population_source"] = (
+        "Danmarks Statistik, FOLK1A 2014K1 head counts by kommune (via CRAN dagirlite "
+        "0.1.0, MIT; nsv_eval/data/population_2014_kommune_sex_age.csv); residents on day 1 "
+        "= max(50, round(population x scale)), scale 1 for the kommuner at full scale: "
+        f"{sorted(full) if full else 'none'}; age pyramid from the generator's model"
+    )
+    truth["full_scale"] = sorted(int(c) for c in full)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
         json.dump(truth, fh, ensure_ascii=False, indent=2, allow_nan=False)
         fh.write("\n")
@@ -361,6 +394,7 @@ class _GroupContext:
         self.population = pd.DataFrame()
         self.survey_frames: list[pd.DataFrame] = []
         self.n_persons = 0
+        self.lpr_writer = None
 
     def run(self, writers: _Writers, acc: _Accumulator, next_contact_id: int) -> int:
         """Simulate and write the group; returns the next free contact id."""
@@ -420,18 +454,22 @@ class _GroupContext:
                 (ct["hospital_region"][order] - 1080).astype(str),
                 np.char.zfill((ct["hospital"][order] + 1).astype(str), 3),
             )
-            writers.write(
-                "contacts",
-                {
-                    "contact_id": np.arange(next_contact_id, next_contact_id + n_ct),
-                    "person_id": ids[ct_person[order]],
-                    "admit_time": self.dates.timestamp(ct["admit"][order]),
-                    "discharge_time": self.dates.timestamp(ct["discharge"][order]),
-                    "acute": ct["acute"][order].astype(bool),
-                    "diagnosis": codes[ct["code"][order].astype(np.int64)],
-                    "hospital": hosp,
-                },
-            )
+            tidy = {
+                "contact_id": np.arange(next_contact_id, next_contact_id + n_ct),
+                "person_id": ids[ct_person[order]],
+                "admit_time": self.dates.timestamp(ct["admit"][order]),
+                "discharge_time": self.dates.timestamp(ct["discharge"][order]),
+                "acute": ct["acute"][order].astype(bool),
+                "diagnosis": codes[ct["code"][order].astype(np.int64)],
+                "hospital": hosp,
+            }
+            if self.lpr_writer is None:
+                writers.write("contacts", tidy)
+            else:  # the same contacts in the register's layout (synth/layouts.py)
+                self.lpr_writer.write(
+                    tidy, ct["admit"][order], ct["discharge"][order], self.dates, rng_key=s0,
+                    group=group[0],
+                )  # fmt: skip
             next_contact_id += n_ct
             visits_p.append(sl[res["visits"]["person"].astype(np.int64)])
             visits_d.append(res["visits"]["day"])

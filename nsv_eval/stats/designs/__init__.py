@@ -19,8 +19,8 @@ from nsv_eval.stats.designs.cohort import cohort_effect, e_value
 from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
 from nsv_eval.stats.designs.did import did, twfe
 from nsv_eval.stats.designs.its import its
-from nsv_eval.stats.designs.ratio import ratio_from_additive
 from nsv_eval.stats.designs.poisson_did import poisson_did
+from nsv_eval.stats.designs.ratio import ratio_from_additive
 from nsv_eval.stats.designs.survival import cox, cumulative_incidence, kaplan_meier
 from nsv_eval.stats.designs.synthetic_control import synthetic_control
 from nsv_eval.stats.designs.triangulate import triangulate

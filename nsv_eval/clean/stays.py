@@ -1,0 +1,212 @@
+"""Hospital stays (*sygehusophold*) from hospital contacts.
+
+The official unit of eSundhed's readmission and admission statistics (eSundhed,
+"Genindlæggelser i somatik og psykiatri", definitions; see ``/DOMAIN.md``):
+
+* A **stay** links the *physical attendances* of a person at Danish hospitals that overlap
+  or are at most :data:`STAY_GAP_HOURS` (4) hours apart (from the latest end so far to the
+  next start, inclusive), whatever their patient type: an emergency-room contact, the ward
+  contact that follows it and a transfer to another hospital are one stay.
+* An **admission** (*indlæggelse*) is a stay of at least :data:`ADMISSION_MIN_HOURS` (12)
+  hours, measured from the earliest start to the latest end of its attendances.
+
+Which contacts are physical attendances: every contact of the tidy layout (no
+``contact_type``), and the LPR contact types ``inpatient``, ``emergency`` and ``physical``
+(LPR3 ``ALCA00`` fysisk fremmøde). Left out: ``virtual`` (LPR3 ``ALCA03``), ``other``, and
+``outpatient`` — an LPR2 out-patient contact runs from the first to the last visit of a
+course of treatment (its visit dates are in a separate table), so its start and end are not
+one attendance.
+
+Columns of ``stays.parquet`` (:data:`STAY_SCHEMA`):
+
+``stay_id``
+    1, 2, … ordered by ``person_id`` then ``start`` (deterministic for a given input).
+``start``, ``end``, ``hours``
+    Earliest start, latest end, and the difference in hours.
+``admission``
+    ``hours >= 12``.
+``acute``
+    The priority of the stay's first attendance (the one that brought the patient in).
+``somatic``
+    At least one attendance not at a psychiatric unit (``specialty`` psykiatri or børne- og
+    ungdomspsykiatri, :data:`PSYCHIATRIC_SPECIALTIES`). LPR2's psychiatric contacts are a
+    separate register (PSYK_ADM), so LPR2 contacts count as somatic.
+``action_diagnosis``
+    The action diagnosis of the first attendance whose diagnosis is not an observation code
+    (:data:`OBSERVATION_PREFIXES`: DZ03 observation for suspected disease, DZ04
+    examination and observation for other reasons) — an emergency-room contact coded
+    "observation for" followed by a ward contact takes the ward's diagnosis; if every
+    attendance has an observation code, the first one's.
+``kontaktaarsag``
+    The first contact cause given in the stay (LPR3 code ALCC01 sygdom, ALCC02 ulykke,
+    ALCC03 voldshandling, ALCC04 selvmordsforsøg/selvskade, or ``other``); null when the
+    extract has none.
+``n_contacts``, ``contact_ids``, ``hospital``
+    Attendances in the stay, their ids in chain order, and the first one's hospital.
+
+Outcome flags on stays (index admission, 30-day readmission, preventable, fall injury) are
+defined in ``nsv_eval.definitions``, which takes this table.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from nsv_eval.clean import _db
+
+STAY_GAP_HOURS: float = 4.0
+"""Largest gap (hours, inclusive) between attendances of one stay."""
+ADMISSION_MIN_HOURS: float = 12.0
+"""A stay of at least this many hours is an admission (*indlæggelse*)."""
+ATTENDANCE_TYPES: tuple[str, ...] = ("inpatient", "emergency", "physical")
+"""Contact types that are physical attendances (a null type is one too)."""
+OBSERVATION_PREFIXES: tuple[str, ...] = ("DZ03", "DZ04")
+"""Observation codes that do not name the stay's diagnosis when another contact does."""
+PSYCHIATRIC_SPECIALTIES: tuple[str, ...] = (
+    "psykiatri",
+    "boerne- og ungdomspsykiatri",
+    "børne- og ungdomspsykiatri",
+    "borne- og ungdomspsykiatri",
+)
+"""``hovedspeciale_ans`` values of psychiatric units (lower case)."""
+
+STAY_SCHEMA = pa.schema(
+    [
+        ("stay_id", pa.int64()),
+        ("person_id", pa.string()),
+        ("start", pa.timestamp("s")),
+        ("end", pa.timestamp("s")),
+        ("hours", pa.float64()),
+        ("admission", pa.bool_()),
+        ("acute", pa.bool_()),
+        ("somatic", pa.bool_()),
+        ("action_diagnosis", pa.string()),
+        ("kontaktaarsag", pa.string()),
+        ("n_contacts", pa.int32()),
+        ("contact_ids", pa.list_(pa.int64())),
+        ("hospital", pa.string()),
+    ]
+)
+
+
+def _opt(cols: list[str], name: str) -> str:
+    return f"CAST({name} AS VARCHAR)" if name in cols else "NULL::VARCHAR"
+
+
+def stays_sql(
+    con: duckdb.DuckDBPyConnection,
+    src: str,
+    *,
+    out: str = "stays",
+    gap_hours: float = STAY_GAP_HOURS,
+    min_hours: float = ADMISSION_MIN_HOURS,
+) -> None:
+    """Build table ``out`` of stays from the contacts view ``src`` (rules in the module doc).
+
+    Window functions chain the attendances in one sort, as for courses: the running maximum
+    end of the person's *preceding* attendances decides whether one starts a new stay.
+    """
+    cols = _db.columns_of(con, src)
+    _db.require_columns(
+        con, src, ("contact_id", "person_id", "admit_time", "discharge_time", "acute"),
+        what="contacts",
+    )  # fmt: skip
+    types = ", ".join(f"'{t}'" for t in ATTENDANCE_TYPES)
+    psych = ", ".join(f"'{p}'" for p in PSYCHIATRIC_SPECIALTIES)
+    obs = " OR ".join(f"starts_with(diagnosis, '{p}')" for p in OBSERVATION_PREFIXES)
+    gap = int(round(gap_hours * 3600))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH c AS (
+            SELECT CAST(contact_id AS BIGINT) AS contact_id,
+                   CAST(person_id AS VARCHAR) AS person_id,
+                   CAST(admit_time AS TIMESTAMP) AS admit_time,
+                   CAST(discharge_time AS TIMESTAMP) AS discharge_time,
+                   CAST(acute AS BOOLEAN) AS acute,
+                   {_opt(cols, "diagnosis")} AS diagnosis,
+                   {_opt(cols, "hospital")} AS hospital,
+                   {_opt(cols, "contact_type")} AS contact_type,
+                   {_opt(cols, "contact_cause")} AS contact_cause,
+                   lower({_opt(cols, "specialty")}) AS specialty
+            FROM {src}
+        ), a AS (
+            SELECT *, coalesce({obs}, FALSE) AS obs,
+                   coalesce(specialty IN ({psych}), FALSE) AS psych
+            FROM c WHERE contact_type IS NULL OR contact_type IN ({types})
+        ), w AS (
+            SELECT *, max(discharge_time) OVER (
+                       PARTITION BY person_id ORDER BY admit_time, contact_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
+            FROM a
+        ), f AS (
+            SELECT *, CASE WHEN prev_max IS NULL OR admit_time > prev_max + to_seconds({gap})
+                           THEN 1 ELSE 0 END AS new_stay
+            FROM w
+        ), n AS (
+            SELECT *, sum(new_stay) OVER (
+                       PARTITION BY person_id ORDER BY admit_time, contact_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stay_no
+            FROM f
+        ), s AS (
+            SELECT person_id, stay_no,
+                   min(admit_time) AS start,
+                   max(discharge_time) AS "end",
+                   CAST(count(*) AS INTEGER) AS n_contacts,
+                   list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
+                   first(acute ORDER BY admit_time, contact_id) AS acute,
+                   coalesce(
+                       first(diagnosis ORDER BY admit_time, contact_id)
+                           FILTER (WHERE NOT obs AND diagnosis IS NOT NULL),
+                       first(diagnosis ORDER BY admit_time, contact_id)
+                   ) AS action_diagnosis,
+                   first(contact_cause ORDER BY admit_time, contact_id)
+                       FILTER (WHERE contact_cause IS NOT NULL) AS kontaktaarsag,
+                   bool_or(NOT psych) AS somatic,
+                   first(hospital ORDER BY admit_time, contact_id) AS hospital
+            FROM n GROUP BY person_id, stay_no
+        )
+        SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS stay_id,
+               person_id, start, "end",
+               epoch("end" - start) / 3600.0 AS hours,
+               epoch("end" - start) / 3600.0 >= {float(min_hours)} AS admission,
+               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
+               hospital
+        FROM s
+        """
+    )
+
+
+def build_stays(
+    contacts: _db.TableLike,
+    *,
+    gap_hours: float = STAY_GAP_HOURS,
+    min_hours: float = ADMISSION_MIN_HOURS,
+) -> pd.DataFrame:
+    """Hospital stays from contacts (rules in the module docstring).
+
+    Parameters
+    ----------
+    contacts : pandas.DataFrame or path
+        Contacts as ingested (``contacts.parquet``): ``contact_id``, ``person_id``,
+        ``admit_time``, ``discharge_time``, ``acute``, ``diagnosis`` and optionally
+        ``hospital``, ``contact_type``, ``contact_cause``, ``specialty``.
+    gap_hours : float, default 4
+        Largest gap (inclusive) between attendances of one stay.
+    min_hours : float, default 12
+        Shortest admission.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stay, ordered by ``stay_id``, columns of :data:`STAY_SCHEMA`.
+    """
+    con = _db.connect()
+    try:
+        _db.register(con, "contacts_in", contacts)
+        stays_sql(con, "contacts_in", gap_hours=gap_hours, min_hours=min_hours)
+        return _db.fetch_df(con, "SELECT * FROM stays ORDER BY stay_id", STAY_SCHEMA)
+    finally:
+        con.close()
