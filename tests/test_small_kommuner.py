@@ -27,6 +27,7 @@ import math
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from conftest import EMPTY_KOMMUNE
@@ -206,3 +207,57 @@ def test_batch_smallest_and_empty_kommune_every_study(
     notes = {f["key"]: f for f in findings if f["key"] in INDICATORS}
     assert set(notes) == set(INDICATORS)
     assert all(f["kind"] == "text" and "kan ikke beregnes" in f["text"] for f in notes.values())
+
+
+# ----------------------------------------------------------------------------------------
+# a short study period: no kommune starts a programme inside it
+# ----------------------------------------------------------------------------------------
+
+
+def test_did_check_reasons() -> None:
+    """Planted panels: the reasons a national DiD cannot be estimated, and a usable panel."""
+    from nsv_eval.analyses import falls
+
+    def panel(first: dict[int, int], years: range) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {"kommune_code": k, "year": y, "first_treated": g}
+                for k, g in first.items()
+                for y in years
+            ]
+        )
+
+    ok = panel({101: 0, 147: 2020, 151: 2022}, range(2015, 2025))
+    assert falls.did_check(ok) is None
+    # every start before or in the first year of a short period: no before-and-after
+    short = panel({101: 0, 147: 2016, 151: 2019}, range(2022, 2025))
+    assert "ingen kommune startede indsatsen i perioden 2022–2024" in falls.did_check(short)
+    # the start year only counts after the anticipation years
+    assert falls.did_check(panel({101: 0, 147: 2016}, range(2016, 2025))) is not None
+    assert falls.did_check(panel({101: 0, 147: 2017}, range(2016, 2025))) is None
+    assert falls.did_check(panel({101: 0, 147: 2017}, range(2016, 2025)), anticipation=1)
+    assert "ét år" in falls.did_check(panel({101: 0, 147: 2020}, range(2024, 2025)))
+    same = panel({147: 2020, 151: 2020}, range(2015, 2025))
+    assert "ingen kommuner at sammenligne med" in falls.did_check(same)
+
+
+@pytest.mark.slow
+def test_short_period_effect_studies_render(prepared_dir: Path, tmp_path: Path) -> None:
+    """Studies 3 and 5 with a three-year period (2022–2024) in which no kommune of the test
+    data starts a programme: the reports render and say in Danish why the national DiD cannot
+    be estimated (before the fix: ``InputError: no treated units`` in both notebooks)."""
+    from nsv_eval.report.render import run_studies
+
+    params = tmp_path / "short.yaml"
+    params.write_text("period:\n  start: 2022\n  end: 2024\n", encoding="utf-8")
+    runs = run_studies(
+        ["fald", "forebyggelige"],
+        825,
+        data_dir=prepared_dir,
+        out_dir=tmp_path / "r",
+        params=params,
+    )
+    assert [r.status for r in runs] == ["ok", "ok"], [r.error for r in runs]
+    for r in runs:
+        text = r.html.read_text(encoding="utf-8")
+        assert "Difference-in-differences på tværs af kommuner kan ikke beregnes" in text

@@ -8,7 +8,7 @@ What notebook ``03_fald`` computes, kept out of the notebook:
   the kommune's monthly 65+ series (person-years as offset, Fourier seasonality by month,
   quasi-Poisson; Lopez Bernal et al. 2017) with its placebo-in-time check (also used by
   study 5);
-* :func:`national_did`, :func:`did_rate_ratio`, :func:`twfe_contrast` — staggered
+* :func:`did_check` (can the national DiD be estimated on this period?), :func:`national_did`, :func:`did_rate_ratio`, :func:`twfe_contrast` — staggered
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
@@ -404,6 +404,36 @@ def national_panel(
     if years is not None:
         p = p[p["year"].isin(list(years))]
     return p.reset_index(drop=True)
+
+
+def did_check(panel: pd.DataFrame, *, anticipation: int = 0) -> str | None:
+    """Why a difference-in-differences across kommuner cannot be estimated on ``panel``.
+
+    Returns a Danish reason (for the report) or None when the panel has what the designs
+    need: at least two years, and at least one kommune that starts after the panel's first
+    year (after ``anticipation`` years) and within it — otherwise no kommune has both a
+    before and an after (e.g. a short study period, or a programme nobody has started yet).
+    """
+    years = sorted(int(y) for y in pd.unique(panel["year"]))
+    if len(years) < 2:
+        return (
+            f"perioden har kun ét år ({years[0] if years else 'intet'}), så der er intet før "
+            "og efter at sammenligne"
+        )
+    g = panel.groupby("kommune_code")["first_treated"].first()
+    first_ok = years[min(anticipation, len(years) - 1)]
+    usable = g[(g > first_ok) & (g <= years[-1])]
+    if usable.empty:
+        return (
+            f"ingen kommune startede indsatsen i perioden {years[0]}–{years[-1]} efter "
+            "periodens første år, så ingen kommune har både et før og et efter i perioden"
+        )
+    if not (g == 0).any() and usable.nunique() < 2:
+        return (
+            "alle kommuner har indsatsen, og de startede samme år, så der er ingen "
+            "kommuner at sammenligne med"
+        )
+    return None
 
 
 def national_did(
