@@ -221,7 +221,17 @@ def test_lpr3_extract_prepares_into_hand_made_stays(tmp_path: Path) -> None:
         "kontakter.csv", "diagnoser.csv",
     ]  # fmt: skip
     out = tmp_path / "prepared"
-    m = prepare(raw, out, key=KEY, layout="lpr3", log=None, period=("2023-01-01", "2023-12-31"))
+    # two of its 17 rows are bad on purpose (an ATA9 priority, a disproved action diagnosis):
+    # above the default 5 % reject threshold, which is not what this test is about
+    m = prepare(
+        raw,
+        out,
+        key=KEY,
+        layout="lpr3",
+        log=None,
+        period=("2023-01-01", "2023-12-31"),
+        max_reject_share=None,
+    )
     assert m["layout"] == "lpr3"
     assert "care" in m["missing_kinds"] and "admissions" not in m["missing_kinds"]
     ids = {k: pid(k) for k in CPR}
@@ -275,10 +285,12 @@ def test_pseudonymised_key_kept_as_is(tmp_path: Path) -> None:
     out = tmp_path / "prepared"
     # without the declaration the PNR column is read as CPR numbers and rejected
     with pytest.raises(NsvError, match="no rows"):
-        prepare(raw, out, key=KEY, layout="lpr3", log=None)
+        prepare(raw, out, key=KEY, layout="lpr3", log=None, max_reject_share=None)
     rej = pd.read_csv(out / "rejects-admissions.csv", sep=None, engine="python")
     assert set(rej["reason"]) == {"invalid_cpr"} and len(rej) == len(KONTAKTER)
-    prepare(raw, out, key=KEY, layout="lpr3", pseudonymised_key="PNR", log=None)
+    prepare(
+        raw, out, key=KEY, layout="lpr3", pseudonymised_key="PNR", log=None, max_reject_share=None
+    )
     stays = pd.read_parquet(out / "stays.parquet")
     _check_stays(stays, EXPECTED_LPR3, pseudo)
     persons = pd.read_parquet(out / "persons.parquet")
@@ -446,10 +458,16 @@ def test_cli_format_options(tmp_path: Path, monkeypatch, capsys) -> None:
     _persons(raw)
     out = tmp_path / "ingested"
     args = ["ingest", "admissions", str(raw / "kontakter.csv"), str(raw / "diagnoser.csv")]
-    assert main([*args, "--out", str(out), "--format", "lpr3"]) == 0
+    # 2 of 17 rows are bad on purpose: over the default 5 % threshold (exit 1, all written)
+    assert main([*args, "--out", str(out), "--format", "lpr3"]) == 1
     assert len(pd.read_parquet(out / "contacts.parquet")) == len(KONTAKTER) - 2
+    out2 = tmp_path / "ingested2"
+    assert main([*args, "--out", str(out2), "--format", "lpr3", "--max-reject-share", "0.2"]) == 0
     prep = tmp_path / "prepared"
-    code = main(["prepare", "--raw", str(raw), "--out", str(prep), "--format", "lpr3", "--quiet"])
+    code = main(
+        ["prepare", "--raw", str(raw), "--out", str(prep), "--format", "lpr3", "--quiet"]
+        + ["--max-reject-share", "0.2"]
+    )
     assert code == 0 and (prep / "stays.parquet").exists()
     assert main(["schema", "--format", "lpr2"]) == 0
     assert "C_PATTYPE" in capsys.readouterr().out

@@ -79,6 +79,9 @@ def visible_text(html: str) -> str:
         tag.decompose()
     for code in soup.select("code.nsv-hash"):
         code.decompose()  # hexadecimal fingerprints
+    for quoted in soup.select('[lang="da"]'):
+        if quoted.name != "html":
+            quoted.decompose()  # a Danish source quoted as published (marked lang="da")
     return soup.get_text(" ")
 
 

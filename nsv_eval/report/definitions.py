@@ -166,11 +166,16 @@ def definition_html(d: D.Definition, lang: str = "da") -> str:
         parts.append(f"<dt>{label['excl']}</dt><dd><ul>{items}</ul></dd>")
     parts.append(f"<dt>{label['std']}</dt><dd>{_e(d.standardisation[lang])}</dd>")
     url = _e(src["url"])
-    parts.append(
-        f"<dt>{label['source']}</dt><dd>{_e(src['issuer'])}: <em>{_e(src['title'])}</em> "
-        f"({_e(src['version'])}, {_e(src['date'])}). "
-        f'<a href="{url}">{url}</a></dd>'
+    cite = (
+        f"{_e(src['issuer'])}: <em>{_e(src['title'])}</em> "
+        f"({_e(src['version'])}, {_e(src['date'])})"
     )
+    cite = f'{cite}. <a href="{url}">{url}</a>'
+    if not da:
+        # the source is a Danish document: its citation (and address) is quoted as
+        # published, marked as Danish (lang="da") inside the English page
+        cite = f'<span lang="da">{cite}</span> (in Danish)'
+    parts.append(f'<dt>{label["source"]}</dt><dd>{cite}</dd>')
     if d.unconfirmed:
         items = "".join(f"<li>{_e(u[lang])}</li>" for u in d.unconfirmed)
         head = "Forbehold (ikke bekræftet)" if da else "Not confirmed"

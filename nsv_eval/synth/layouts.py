@@ -250,7 +250,10 @@ class LprWriter:
         tbl = pa.table(
             {
                 "DW_EK_KONTAKT": sid,
-                "DW_EK_FORLOEB": np.char.add(np.char.add(c["person"].astype(str), "-"), forloeb),
+                # "<person>_F<stay>": an underscore, not a dash, so that a person id ending in
+                # six digits followed by "-F123" never reads as a CPR replacement number
+                # ("DDMMYY-F123") to the CPR guard of ingest
+                "DW_EK_FORLOEB": np.char.add(np.char.add(c["person"].astype(str), "_"), forloeb),
                 "PNR": c["person"].astype(str),
                 "dato_start": _dates(c["start"]),
                 "tidspunkt_start": _times(c["start"]),
