@@ -397,6 +397,9 @@ def test_index_lists_every_task_and_passes_disclosure(first: dict) -> None:
     out = first["out"]
     index = out / "index.html"
     assert check_disclosure(index) == []
+    # the command line says where the published overview is, and nothing about refusing it
+    assert f"overview: {index}" in first["stdout"]
+    assert "NOT published" not in first["stderr"]
     soup = BeautifulSoup(index.read_text(encoding="utf-8"), "html.parser")
     rows = soup.select("#overblik tbody tr")
     status = {int(r.find_all("td")[0].text): r.find_all("td")[3].get_text(strip=True) for r in rows}

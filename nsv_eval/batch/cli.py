@@ -36,10 +36,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     )
     if res.index is not None:
         print(f"overview: {res.index}")
-    if res.key_results is not None:
-        print(f"key results (kommune x study) in Excel: {res.key_results}")
-    if args.pdf:
-        print(f"PDFs beside the reports: {res.out_dir}/<kommune>/<NN_study>.pdf")
     else:
         print(
             f"overview NOT published: {len(res.index_findings)} disclosure problem(s):",
@@ -47,6 +43,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         )
         for f in res.index_findings[:20]:
             print(f"  {f}", file=sys.stderr)
+    if res.key_results is not None:
+        print(f"key results (kommune x study) in Excel: {res.key_results}")
+    if args.pdf:
+        print(f"PDFs beside the reports: {res.out_dir}/<kommune>/<NN_study>.pdf")
     table = res.failure_table()
     if table:
         print(table, file=sys.stderr)
