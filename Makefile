@@ -72,7 +72,7 @@ audit: $(STAMP) data
 	@if [ -d $(REPORTS) ]; then $(NSV) audit $(REPORTS); fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nsv_eval tests bench
+	$(VENV)/bin/ruff check nsv_eval tests bench notebooks
 
 bench: $(STAMP)
 	$(PY) bench/run.py
