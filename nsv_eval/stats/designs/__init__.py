@@ -7,6 +7,8 @@
 * :func:`cohort_effect` — propensity-score weighting or matching for person-level cohorts.
 * :func:`kaplan_meier`, :func:`cox`, :func:`cumulative_incidence` — time to event, with
   death as a competing risk.
+* :func:`rd`, :func:`rd_density`, :func:`rd_placebo` — sharp/fuzzy regression discontinuity
+  (``rdrobust``) and the manipulation test (``rddensity``).
 * :func:`triangulate` — do two or more designs agree?
 * :mod:`.diagnostics` — placebo-in-time, leave-one-out.
 """
@@ -16,6 +18,7 @@ from nsv_eval.stats.designs.cohort import cohort_effect, e_value
 from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
 from nsv_eval.stats.designs.did import did, twfe
 from nsv_eval.stats.designs.its import its
+from nsv_eval.stats.designs.rd import rd, rd_density, rd_placebo
 from nsv_eval.stats.designs.survival import cox, cumulative_incidence, kaplan_meier
 from nsv_eval.stats.designs.synthetic_control import synthetic_control
 from nsv_eval.stats.designs.triangulate import triangulate
@@ -32,6 +35,9 @@ __all__ = [
     "its",
     "leave_one_out",
     "placebo_in_time",
+    "rd",
+    "rd_density",
+    "rd_placebo",
     "triangulate",
     "twfe",
 ]
