@@ -453,3 +453,112 @@ def placebos_for_scope(
         scope=key,
         conf=conf,
     )
+
+
+# --------------------------------------------------------------------------------------
+# figure and verdict
+# --------------------------------------------------------------------------------------
+def bins_table(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Per month ``k``: person-years, events, rate per 1,000 person-years, share visited
+    (rows at risk for ``outcome``)."""
+    d = _rates(panel, outcome)
+    g = d.groupby("k").agg(
+        person_years=("exposure", "sum"),
+        events=(outcome, "sum"),
+        rows=("k", "size"),
+        visited=("treated", "mean"),
+    )
+    g["rate"] = g["events"] / g["person_years"] * 1000.0
+    return g.reset_index()
+
+
+def rd_figure(res: RDResult, panel: pd.DataFrame, outcome: str, *, title: str):
+    """Share with an active visit and the outcome rate by month around the 75th birthday,
+    with the local-linear fits within the bandwidth; months with 1–4 events left out."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    b = bins_table(panel, outcome)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
+    left = b["k"] < CUTOFF
+    for side, colour in (
+        (left, theme.ROLE_COLOURS["kommune"]),
+        (~left, theme.ROLE_COLOURS["intervention"]),
+    ):
+        ax1.plot(b.loc[side, "k"], 100 * b.loc[side, "visited"], "o-", color=colour, ms=4)
+    ax1.set_ylabel("Besøg virker i måneden (%)")
+    ax1.axvline(CUTOFF, color="0.4", ls="--", lw=1)
+    shown = b[(b["events"] == 0) | (b["events"] >= 5)]
+    h = res.details["bandwidth"]
+    for side, colour in (
+        (shown["k"] < CUTOFF, theme.ROLE_COLOURS["kommune"]),
+        (shown["k"] >= CUTOFF, theme.ROLE_COLOURS["intervention"]),
+    ):
+        s = shown[side]
+        ax2.scatter(s["k"], s["rate"], s=18, color=colour, zorder=3)
+        w = s[(s["k"] - CUTOFF).abs() <= h]
+        if len(w) >= 2:
+            wt = np.clip(1 - (w["k"] - CUTOFF).abs() / h, 1e-9, None) * w["person_years"]
+            coef = np.polyfit(w["k"], w["rate"], 1, w=np.sqrt(wt))
+            xs = (
+                np.array([w["k"].min(), CUTOFF])
+                if (w["k"] < CUTOFF).all()
+                else np.array([CUTOFF, w["k"].max()])
+            )
+            ax2.plot(xs, np.polyval(coef, xs), color=colour, lw=2)
+    ax2.axvline(CUTOFF, color="0.4", ls="--", lw=1)
+    ax2.set_ylabel(f"{OUTCOMES.get(outcome, outcome)}\npr. 1.000 personår")
+    ax2.set_xlabel("Måned i forhold til 75-årsfødselsdagens måned")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def verdict_da(
+    rd_res: RDResult, iptw: stats.EffectResult | None, negative: stats.EffectResult | None
+) -> tuple[str, str]:
+    """The triangulated verdict on the visits' effect on acute admissions, in Danish.
+
+    The RD is the credible design (it compares citizens who differ only by a few weeks of
+    age) but imprecise; the accepted-vs-declined comparison is precise but can be confounded,
+    which the negative control (planned admissions) shows. Returns (code, sentence); codes:
+    ``rd_benefit``, ``rd_harm``, ``rd_inconclusive``.
+    """
+    from nsv_eval.report.format import fmt_number
+
+    t = rd_res.main_effect()
+    mde_ = rd_res.details["mde"]
+    if t["upper"] < 0:
+        code = "rd_benefit"
+        s = (
+            "Aldersgrænsen viser, at besøgene nedbringer de akutte indlæggelser blandt dem, der "
+            "tager imod tilbuddet."
+        )
+    elif t["lower"] > 0:
+        code = "rd_harm"
+        s = "Aldersgrænsen viser flere akutte indlæggelser blandt dem, der tager imod besøget."
+    else:
+        code = "rd_inconclusive"
+        s = (
+            "Aldersgrænsen kan hverken påvise eller udelukke en effekt på de akutte "
+            f"indlæggelser: med dette datagrundlag kan kun en ændring på omkring "
+            f"{fmt_number(mde_, 0)} pr. 1.000 personår eller mere påvises sikkert."
+        )
+    if negative is not None:
+        nc = negative.main_effect()
+        if nc["upper"] < 1 or nc["lower"] > 1:
+            s += (
+                " Sammenligningen af dem, der tog imod, med dem, der sagde nej, kan ikke stå "
+                "alene: de, der tog imod, havde også færre planlagte indlæggelser, som et "
+                "forebyggende besøg ikke kan påvirke (negativ kontrol). De to grupper adskiller "
+                "sig altså på mere end de målte kendetegn, og en stor del af forskellen i akutte "
+                "indlæggelser skyldes sandsynligvis, hvem der siger ja."
+            )
+        elif iptw is not None:
+            s += (
+                " Den negative kontrol (planlagte indlæggelser) viser ingen forskel mellem dem, "
+                "der tog imod, og dem, der sagde nej, så sammenligningen af de to grupper er "
+                "ikke tydeligt skævvredet."
+            )
+    return code, s

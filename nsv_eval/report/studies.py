@@ -29,17 +29,21 @@ class Study:
         Danish title shown in the report header.
     description_da : str
         One-line Danish description (index pages, ``--help``).
+    stem : str, optional
+        File-name part after ``NN_`` when it differs from ``name`` (a longer, descriptive
+        notebook name behind a short command-line name).
     """
 
     name: str
     number: int
     title_da: str
     description_da: str = ""
+    stem: str | None = None
 
     @property
     def slug(self) -> str:
-        """``NN_name``: the stem of the notebook and of the report files."""
-        return f"{self.number:02d}_{self.name}"
+        """``NN_name`` (or ``NN_stem``): the stem of the notebook and of the report files."""
+        return f"{self.number:02d}_{self.stem or self.name}"
 
     @property
     def notebook(self) -> str:
@@ -92,6 +96,14 @@ STUDIES: dict[str, Study] = {
             7,
             "Business case: forebyggede indlæggelser og økonomi",
             "Undgåede indlæggelser, besparelse i kroner og pris pr. undgået indlæggelse.",
+        ),
+        Study(
+            "forebyggende",
+            8,
+            "Forebyggende hjemmebesøg: aldersgrænsen som naturligt eksperiment",
+            "Optag af forebyggende hjemmebesøg og effekten på indlæggelser, fald og "
+            "hjemmehjælp ved 75-årsgrænsen.",
+            stem="forebyggende_hjemmebesoeg",
         ),
     ]
 }
