@@ -511,7 +511,6 @@ def rd_figure(res: RDResult, panel: pd.DataFrame, outcome: str, *, title: str):
     ax2.set_ylabel(f"{OUTCOMES.get(outcome, outcome)}\npr. 1.000 personår")
     ax2.set_xlabel("Måned i forhold til 75-årsfødselsdagens måned")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
