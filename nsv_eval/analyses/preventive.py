@@ -272,7 +272,10 @@ def rd_placebos(
     rows = []
     for a in ages:
         d = _rates(rd_panel(prep, scope, age=a), outcome)
-        fs = rd(d, "treated", "k", CUTOFF, cluster="cluster", conf=conf).main_effect()
+        if d["treated"].nunique() == 1:  # no visit acts anywhere around this age: no jump
+            fs = pd.Series({"estimate": 0.0, "lower": 0.0, "upper": 0.0})
+        else:
+            fs = rd(d, "treated", "k", CUTOFF, cluster="cluster", conf=conf).main_effect()
         rf = rd(
             d, "rate", "k", CUTOFF, cluster="cluster", weights="exposure", conf=conf
         ).main_effect()

@@ -295,6 +295,9 @@ def rd(
             f"{running!r} (left {left}, right {right})"
         )
     y = data[outcome].to_numpy(float)
+    for col in [outcome] + ([treatment] if treatment else []):
+        if data[col].nunique() < 2:
+            raise ValueError(f"rd: column {col!r} is constant; there is no jump to estimate")
     cl = data[cluster].to_numpy() if cluster else None
     wt = data[weights].to_numpy(float) if weights else None
     common = dict(cluster=cl, weights=wt, p=p, kernel=kernel, bwselect=bwselect, conf=conf)
