@@ -14,13 +14,14 @@ conventional estimate 7.414 (SE 1.459, 95 % CI 4.555 to 10.273), robust bias-cor
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nsv_eval.stats.designs import rd as rdmod
+rdmod = importlib.import_module("nsv_eval.stats.designs.rd")  # the module, not the function
 
 DATA = Path(__file__).parent / "data" / "rd" / "rdrobust_senate.csv"
 
@@ -93,6 +94,8 @@ def test_placebo_cutoffs_and_errors(senate) -> None:
         rdmod.rd(senate, "nope", "margin")
     with pytest.raises(ValueError, match="both sides"):
         rdmod.rd(senate[senate["margin"] < 0], "vote", "margin")
+    with pytest.raises(ValueError, match="constant"):
+        rdmod.rd(senate.assign(vote=1.0), "vote", "margin")
     bad = senate.assign(vote=senate["vote"].astype(object))
     bad.loc[3, "vote"] = "x"
     with pytest.raises(ValueError, match="row 3"):
