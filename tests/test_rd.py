@@ -100,3 +100,21 @@ def test_placebo_cutoffs_and_errors(senate) -> None:
     bad.loc[3, "vote"] = "x"
     with pytest.raises(ValueError, match="row 3"):
         rdmod.rd(bad, "vote", "margin")
+
+
+def test_binned_means_and_plot(senate) -> None:
+    """Bins of a continuous running variable never straddle the cutoff and hold every row;
+    the figure draws both sides."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = rdmod.rd(senate, "vote", "margin")
+    b = res.details["bins"]
+    assert int(b["n"].sum()) == len(senate)
+    assert ((b["x"] < 0) | (b["x"] > 0)).all()
+    left = senate.loc[senate["margin"] < 0, "vote"]
+    assert np.average(b.loc[b["x"] < 0, "mean"], weights=b.loc[b["x"] < 0, "weight"]) == (
+        pytest.approx(left.mean())
+    )
+    fig = res.plot()
+    assert len(fig.axes[0].lines) >= 3  # two fits and the cutoff line

@@ -28,21 +28,21 @@ from nsv_eval.stats.designs.base import EffectResult
 
 ASSUMPTIONS = {
     "da": [
-        "Intet andet end tilbuddet ændrer sig brat ved skæringspunktet (her: fødselsdagen); "
-        "udfaldet ville uden tilbud have fortsat jævnt hen over grænsen.",
-        "Ingen kan flytte sig over grænsen (fødselsdatoen kan ikke manipuleres); tjekkes med "
-        "tæthedstesten.",
-        "Ved en fuzzy RD: tilbuddet virker kun gennem besøget, og ingen bliver mindre "
-        "tilbøjelig til besøg af at få tilbuddet (monotoni). Effekten gælder dem, der tager "
-        "imod, fordi de får tilbuddet (compliers), lige ved grænsen.",
+        "Intet andet end indsatsen ændrer sig brat ved skæringspunktet (fx en aldersgrænse); "
+        "udfaldet ville uden indsatsen have fortsat jævnt hen over grænsen.",
+        "Ingen kan flytte sig over grænsen (fx kan fødselsdatoen ikke manipuleres); tjekkes "
+        "med tæthedstesten.",
+        "Ved en fuzzy RD: at krydse grænsen virker kun gennem indsatsen, og ingen bliver "
+        "mindre tilbøjelig til indsatsen af at krydse den (monotoni). Effekten gælder dem, der "
+        "får indsatsen, fordi de krydser grænsen (compliers), lige ved grænsen.",
     ],
     "en": [
-        "Nothing but the offer changes abruptly at the cutoff (here: the birthday); without "
-        "the offer the outcome would continue smoothly across it.",
-        "Nobody can sort across the cutoff (birth dates cannot be manipulated); checked by "
-        "the density test.",
-        "Fuzzy RD: the offer works only through the visit, and nobody is put off a visit by "
-        "the offer (monotonicity). The effect is that of compliers at the cutoff.",
+        "Nothing but the intervention changes abruptly at the cutoff (e.g. an age limit); "
+        "without it the outcome would continue smoothly across the cutoff.",
+        "Nobody can sort across the cutoff (e.g. birth dates cannot be manipulated); checked "
+        "by the density test.",
+        "Fuzzy RD: crossing the cutoff works only through the intervention, and nobody is put "
+        "off it by crossing (monotonicity). The effect is that of compliers at the cutoff.",
     ],
 }
 
@@ -202,7 +202,8 @@ class RDResult(EffectResult):
             if len(w) >= 2:
                 k = np.clip(1 - (w["x"] - c).abs() / h, 1e-9, None) * w["n"]
                 coef = np.polyfit(w["x"], w["mean"], 1, w=np.sqrt(k))
-                xs = np.linspace(w["x"].min(), w["x"].max(), 20)
+                lo, hi = (w["x"].min(), c) if (w["x"] < c).all() else (c, w["x"].max())
+                xs = np.linspace(lo, hi, 20)
                 ax.plot(xs, np.polyval(coef, xs), color=colour, lw=2)
         ax.axvline(c, color="0.4", ls="--", lw=1)
         if label_y:
@@ -213,9 +214,15 @@ class RDResult(EffectResult):
 
 
 def binned_means(
-    data: pd.DataFrame, outcome: str, running: str, weights: str | None = None
+    data: pd.DataFrame,
+    outcome: str,
+    running: str,
+    weights: str | None = None,
+    n_bins: int = 40,
+    cutoff: float | None = None,
 ) -> pd.DataFrame:
-    """Mean of ``outcome`` per value of a discrete ``running`` variable (weighted).
+    """Mean of ``outcome`` per value of a discrete ``running`` variable, or per equal-width
+    bin (``n_bins`` over the range) when it has more than ``2 * n_bins`` values (weighted).
 
     Returns
     -------
@@ -223,8 +230,18 @@ def binned_means(
         ``x``, ``n`` (rows), ``weight`` (sum of weights), ``mean``.
     """
     w = data[weights] if weights else pd.Series(1.0, index=data.index)
+    x = data[running]
+    if x.nunique() > 2 * n_bins:  # a continuous running variable: equal-width bins per side
+        c = float(cutoff) if cutoff is not None else float(x.median())
+        half = max(n_bins // 2, 1)
+        e_left = np.linspace(min(float(x.min()), c), c, half + 1)
+        e_right = np.linspace(c, max(float(x.max()), c), half + 1)
+        edges = np.concatenate([e_left, e_right[1:]])
+        mids = 0.5 * (edges[1:] + edges[:-1])
+        idx = np.clip(np.searchsorted(edges, x.to_numpy(float), side="right") - 1, 0, len(mids) - 1)
+        x = pd.Series(mids[idx], index=x.index)
     g = (
-        pd.DataFrame({"x": data[running], "w": w, "yw": data[outcome] * w})
+        pd.DataFrame({"x": x, "w": w, "yw": data[outcome] * w})
         .groupby("x", sort=True)
         .agg(n=("w", "size"), weight=("w", "sum"), yw=("yw", "sum"))
         .reset_index()
@@ -321,8 +338,10 @@ def rd(
         "bandwidth": main.h,
         "bandwidth_bias": main.b,
         "mde": mde(main.se_robust, conf),
-        "bins": binned_means(data, outcome, running, weights),
-        "bins_treatment": (binned_means(data, treatment, running) if treatment else None),
+        "bins": binned_means(data, outcome, running, weights, cutoff=cutoff),
+        "bins_treatment": (
+            binned_means(data, treatment, running, cutoff=cutoff) if treatment else None
+        ),
         "outcome": outcome,
         "fuzzy": treatment is not None,
     }
