@@ -88,6 +88,9 @@ Which planted quantity each design should recover
     rate in the first month the 75-visit acts (the generator's intensity without and with
     the visit). Readmission-model courses and terminal admissions are not affected by the
     visit, which pulls the acute estimate slightly towards 0.
+``preventive_rd_acute_h12``, ``…_fall_injury_h12``, ``…_home_care_h12`` (informative)
+    The same RD with the bandwidth fixed at the whole 12-month window instead of the
+    MSE-optimal choice (which keeps only 3-5 monthly mass points per side at small scales).
 ``preventive_rd_first_stage`` (informative)
     The jump in the share with an active visit at the cutoff, against the compliers' share
     of the citizens offered at 75 (``rd_at_75.compliers / offered_at_75``; offers in the
@@ -421,6 +424,24 @@ def preventive_visit(prep, truth: dict) -> list[Estimate]:
                 "difference",
                 float(tr[truth_key]),
                 *_row(res[key], "late"),
+            )
+        )
+    # the same RD with the whole 12-month window as bandwidth (informative: fewer than five
+    # mass points per side at the MSE-optimal bandwidth can make the robust interval too short)
+    wide = pv.rd_estimates(panel, conf=CONF, h=float(pv.WINDOW))
+    for key, name, truth_key in (
+        ("acute", "preventive_rd_acute_h12", "acute_admissions_late_per_1000"),
+        ("fall_injury", "preventive_rd_fall_injury_h12", "fall_injuries_late_per_1000"),
+        ("home_care_onset", "preventive_rd_home_care_h12", "home_care_onset_late_per_1000"),
+    ):
+        out.append(
+            Estimate(
+                name,
+                "as above, bandwidth fixed at 12 months",
+                "difference",
+                float(tr[truth_key]),
+                *_row(wide[key], "late"),
+                target=False,
             )
         )
     out.append(
