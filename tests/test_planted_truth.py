@@ -23,7 +23,7 @@ Numbers measured for seed 7 (truth in brackets):
   (0.52-0.70) [planted rate ratio 0.85] and its negative control 0.76 (0.63-0.92) [1].
 
 Over 50 seeds the coverage of each interval is in ``bench/results/coverage.md``; the
-preventive-visit designs so far over 10 seeds in ``bench/results/coverage_preventive.md``.
+preventive-visit designs over 50 seeds in ``bench/results/coverage_preventive.md``.
 """
 
 from __future__ import annotations
