@@ -800,12 +800,12 @@ class _Accumulator:
         )
         part = np.isfinite(p.falls_effect_day)
         self.part[rows, 0] += np.bincount(kidx, part, minlength=len(group))
+        self.part[rows, 1] += np.bincount(kidx, elig, minlength=len(group))
         if p.offer75 is not None:
             self.visit75[rows, 0] += np.bincount(kidx, p.offer75, minlength=len(group))
             self.visit75[rows, 1] += np.bincount(kidx, p.accept75, minlength=len(group))
             h = p.complier75_hc_hazard
             self.visit_hc += [h.sum(), h.sum() * (model.PREVENTIVE_VISIT_HOME_CARE_RR - 1)]
-        self.part[rows, 1] += np.bincount(kidx, elig, minlength=len(group))
 
     def add_survey(self, year: int, sums: dict[str, np.ndarray]) -> None:
         cur = self.survey_sums.setdefault(year, {k: np.zeros(4) for k in sums})
