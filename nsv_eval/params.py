@@ -142,6 +142,7 @@ RULES: dict[str, Callable[[str, Any, Path | str], None]] = {
     "studies.ulighed.sii_level": _AREA,
     "studies.business_case.scope": _AREA,
     "studies.business_case.falls_design": _one_of("did", "its"),
+    "studies.forebyggende.scope": _AREA,
 }
 """Extra validation by dotted key (``*`` = any key of that mapping)."""
 

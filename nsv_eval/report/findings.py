@@ -78,6 +78,12 @@ KEY_LABELS_DA: dict[str, str] = {
     "acute_team_net_saving": "Akutteam: netto (kr.)",
     "followup_visit_net_saving": "Hjemmebesøg: netto (kr.)",
     "falls_programme_net_saving": "Faldforebyggelse: netto (kr.)",
+    "uptake_75": "Forebyggende besøg ved 75 år (%)",
+    "rd_first_stage": "Aldersgrænse: spring i besøg (pct.-point)",
+    "rd_late_acute": "Aldersgrænse: effekt pr. 1.000",
+    "rd_mde_acute": "Mindste påviselige effekt pr. 1.000",
+    "iptw_rr": "Tog imod vs. nej: RR",
+    "negative_control_rr": "Negativ kontrol: RR",
 }
 """Default ``label_da`` of key results by key (a notebook's own ``label_da=`` wins)."""
 SCHEMA_VERSION = 1

@@ -663,11 +663,15 @@ def run_study(
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
-        appendix = report_definitions.appendix_html(
-            st.definitions,
-            selection,
-            data_note=report_definitions.data_note(manifest, p.get("lang", "da")),
-            lang=p.get("lang", "da"),
+        appendix = (
+            report_definitions.appendix_html(
+                st.definitions,
+                selection,
+                data_note=report_definitions.data_note(manifest, p.get("lang", "da")),
+                lang=p.get("lang", "da"),
+            )
+            if st.definitions
+            else ""  # a study without indicator definitions describes its data itself
         )
         page = render_report(nb, stamp, appendix, lang=p.get("lang", "da"))
         problems = scan_html(page, html_path)

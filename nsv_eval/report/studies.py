@@ -39,6 +39,9 @@ class Study:
         and of the package functions it calls has an entry in
         :mod:`nsv_eval.report.texts_en`. Other languages are refused
         (:func:`check_language`).
+    stem : str, optional
+        File-name part after ``NN_`` when it differs from ``name`` (a longer, descriptive
+        notebook name behind a short command-line name).
     """
 
     name: str
@@ -52,11 +55,12 @@ class Study:
     def title(self, lang: str = "da") -> str:
         """The title in ``lang`` (Danish if there is no translation)."""
         return self.title_en if lang == "en" and self.title_en else self.title_da
+    stem: str | None = None
 
     @property
     def slug(self) -> str:
-        """``NN_name``: the stem of the notebook and of the report files."""
-        return f"{self.number:02d}_{self.name}"
+        """``NN_name`` (or ``NN_stem``): the stem of the notebook and of the report files."""
+        return f"{self.number:02d}_{self.stem or self.name}"
 
     @property
     def notebook(self) -> str:
@@ -129,6 +133,15 @@ STUDIES: dict[str, Study] = {
             "Business case: forebyggede indlæggelser og økonomi",
             "Undgåede indlæggelser, besparelse i kroner og pris pr. undgået indlæggelse.",
             definitions=("preventable", "readmission", "fall_injury"),
+        ),
+        Study(
+            "forebyggende",
+            8,
+            "Forebyggende hjemmebesøg: aldersgrænsen som naturligt eksperiment",
+            "Optag af forebyggende hjemmebesøg og effekten på indlæggelser, fald og "
+            "hjemmehjælp ved 75-årsgrænsen.",
+            stem="forebyggende_hjemmebesoeg",
+            definitions=("fall_injury",),
         ),
     ]
 }

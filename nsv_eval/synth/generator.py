@@ -171,6 +171,11 @@ def _merge(parts: list[people.Persons]) -> people.Persons:
         care=long("care", ["person", "service", "start", "end", "hours"]),
         falls=long("falls", ["person", "day"]),
         interventions=long("interventions", ["person", "kind", "day"]),
+        **{
+            name: cat([getattr(p, name) for p in parts])
+            for name in people.PREVENTIVE_FIELDS
+            if all(getattr(p, name) is not None for p in parts)
+        },
     )
 
 
@@ -442,6 +447,8 @@ class _GroupContext:
                 falls_effect_day=p.falls_effect_day[sl],
                 hc_start=hc_s[sl],
                 hc_end=hc_e[sl],
+                visit_effect=None if p.visit_effect is None else p.visit_effect[sl],
+                complier75_month=None if p.complier75_month is None else p.complier75_month[sl],
             )
             rng = np.random.default_rng([self.seed, 2, group[0], s0])
             res = hospital.simulate(s, ka, period, rng)
@@ -716,6 +723,9 @@ class _Accumulator:
         self.deaths_by = np.zeros((4, 2, 2))  # edu x sex x (deaths, person-years) 30-84
         self.part = np.zeros((n_k, 2))  # participants, eligible 65+ after start
         self.kommune_edu = np.zeros((n_k, 4))  # residents aged 30-79 on the first day
+        self.visit_compliers = np.zeros(5)  # preventive visit, see hospital.simulate
+        self.visit75 = np.zeros((n_k, 2))  # offered at 75, accepted
+        self.visit_hc = np.zeros(2)  # compliers' home-care onset hazard, its change
         self.survey_sums: dict[int, dict[str, np.ndarray]] = {}
 
     def add_slice(
@@ -737,6 +747,7 @@ class _Accumulator:
         self.prev_with[rows] += e["prev_with"]
         self.prev_without[rows] += e["prev_without"]
         self.py65_k[rows] += e["py65_kommune"]
+        self.visit_compliers += e.get("visit_compliers", 0.0)
         cnt = self.counts
         n_c = len(c["start"])
         grp = c["group"].astype(int)
@@ -828,6 +839,11 @@ class _Accumulator:
         part = np.isfinite(p.falls_effect_day)
         self.part[rows, 0] += np.bincount(kidx, part, minlength=len(group))
         self.part[rows, 1] += np.bincount(kidx, elig, minlength=len(group))
+        if p.offer75 is not None:
+            self.visit75[rows, 0] += np.bincount(kidx, p.offer75, minlength=len(group))
+            self.visit75[rows, 1] += np.bincount(kidx, p.accept75, minlength=len(group))
+            h = p.complier75_hc_hazard
+            self.visit_hc += [h.sum(), h.sum() * (model.PREVENTIVE_VISIT_HOME_CARE_RR - 1)]
 
     def add_survey(self, year: int, sums: dict[str, np.ndarray]) -> None:
         cur = self.survey_sums.setdefault(year, {k: np.zeros(4) for k in sums})

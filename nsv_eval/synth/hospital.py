@@ -51,6 +51,8 @@ class Slice:
     falls_effect_day: np.ndarray
     hc_start: np.ndarray
     hc_end: np.ndarray
+    visit_effect: np.ndarray | None = None  # persons x months: a preventive visit acts
+    complier75_month: np.ndarray | None = None  # month the 75-visit changes the status (inf)
 
 
 @dataclass
@@ -120,8 +122,17 @@ class RateModel:
     def effect(self, g: int, i: np.ndarray, m: np.ndarray, age: np.ndarray) -> np.ndarray:
         """Multiplier of the planted interventions for group ``g`` (1 where none acts)."""
         team, part = self.effect_parts(g, i, m, age)
+        visit: np.ndarray | float = 1.0
+        if self.s.visit_effect is not None and g != model.PLANNED:
+            rr = (
+                model.PREVENTIVE_VISIT_FALL_RR
+                if g in model.FALL_GROUPS
+                else model.PREVENTIVE_VISIT_ADMISSION_RR
+            )
+            visit = np.where(self.s.visit_effect[i, m], rr, 1.0)
         return np.broadcast_to(
-            np.asarray(team * part, dtype=float), np.broadcast_shapes(np.shape(i), np.shape(m))
+            np.asarray(team * part * visit, dtype=float),
+            np.broadcast_shapes(np.shape(i), np.shape(m)),
         )
 
     def effect_parts(
@@ -272,15 +283,40 @@ def simulate(
     plain = [
         g for g in range(model.N_GROUPS) if g not in model.PREVENTABLE_GROUPS + model.FALL_GROUPS
     ]
-    t_nonfall = table(plain) + team * table(p_only)
+    acute_plain = [g for g in plain if g != model.PLANNED]
+    t_nonfall = table(acute_plain) + team * table(p_only)
     t_fall = table(f_only) + team * table(pf)
     flat_cell = cell.ravel()
-    total = t_nonfall.ravel()[flat_cell].reshape(n, n_m)
-    total += t_fall.ravel()[flat_cell].reshape(n, n_m) * np.where(
-        part, model.FALLS_PROGRAMME_RR, 1.0
-    )
-    total *= s.frailty[:, None] ** model.FRAILTY_RATE_POWER
-    del cell, flat_cell, part, t_nonfall, t_fall, age
+    fx = s.frailty[:, None] ** model.FRAILTY_RATE_POWER
+    acute_nf = t_nonfall.ravel()[flat_cell].reshape(n, n_m) * fx
+    fall = t_fall.ravel()[flat_cell].reshape(n, n_m) * np.where(part, model.FALLS_PROGRAMME_RR, 1.0)
+    fall *= fx
+    total = table([model.PLANNED]).ravel()[flat_cell].reshape(n, n_m) * fx
+    # preventive home visits: acute admissions and fall injuries in the visit's effect months
+    visit_compliers = np.zeros(5)
+    if s.visit_effect is not None:
+        on = s.visit_effect
+        total += acute_nf * np.where(on, model.PREVENTIVE_VISIT_ADMISSION_RR, 1.0)
+        total += fall * np.where(on, model.PREVENTIVE_VISIT_FALL_RR, 1.0)
+        # truth of the regression discontinuity at 75: the compliers' rates without the visit
+        # in the month the 75-visit's effect starts, and their change by the visit
+        ci = np.flatnonzero(np.isfinite(s.complier75_month))
+        if len(ci):
+            cm = s.complier75_month[ci].astype(np.int64)
+            a0, f0 = acute_nf[ci, cm], fall[ci, cm]
+            visit_compliers = np.array(
+                [
+                    len(ci),
+                    (a0 + f0).sum(),
+                    (a0 * (model.PREVENTIVE_VISIT_ADMISSION_RR - 1)).sum()
+                    + (f0 * (model.PREVENTIVE_VISIT_FALL_RR - 1)).sum(),
+                    f0.sum(),
+                    (f0 * (model.PREVENTIVE_VISIT_FALL_RR - 1)).sum(),
+                ]
+            )
+    else:
+        total += acute_nf + fall
+    del cell, flat_cell, part, t_nonfall, t_fall, age, acute_nf, fall, fx
 
     mlen = (rm.me - rm.ms) / DAYS_PER_YEAR
     cum = np.zeros((n, n_m + 1))
@@ -542,6 +578,7 @@ def simulate(
         prev_with=prev_with,
         prev_without=prev_without,
         py65_kommune=py65_k,
+        visit_compliers=visit_compliers,
     )
     visits = dict(
         person=np.concatenate(visits_p) if visits_p else np.zeros(0, dtype=np.int64),

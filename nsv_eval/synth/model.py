@@ -377,8 +377,15 @@ FALLS_PROGRAMME_RR = 0.60
 registered falls, from the first day of the month after participation."""
 FOLLOWUP_VISIT_RR = 0.75
 """Risk ratio of a follow-up home visit on 30-day acute readmission (log-linear risk)."""
-PREVENTIVE_VISIT_RR = 1.0
-"""Preventive home visits (75+): planted null effect on every outcome."""
+PREVENTIVE_VISIT_ADMISSION_RR = 0.85
+"""Rate ratio of a preventive home visit on every acute admission group (not planned ones)
+for the 12 calendar months after the month of the visit."""
+PREVENTIVE_VISIT_FALL_RR = 0.75
+"""Rate ratio on fall-injury admissions (in place of the admission ratio) and on registered
+falls, same window."""
+PREVENTIVE_VISIT_HOME_CARE_RR = 0.80
+"""Rate ratio on the onset hazard of home care (entry into home care), same window."""
+PREVENTIVE_VISIT_EFFECT_MONTHS = 12
 
 # Follow-up visit: assignment (logistic) and readmission risk (log-linear), both on the
 # observed covariates only, so adjustment for them removes the confounding.
@@ -443,7 +450,30 @@ FALLS_PARTICIPATION = dict(
     living_alone=0.3,
     delay_days=180.0,
 )
-PREVENTIVE_VISIT = dict(min_age=75, intercept=-0.9, living_alone=0.3, log_frailty=0.3)
+PREVENTIVE_VISIT = dict(
+    # Offers by Serviceloven § 79 a as it stood in each period (dates = in force):
+    #   until 2015-12-31: at least one yearly offer to everyone 75+ (§ 79 a, 2010 wording);
+    #   2016-01-01: one offer in the year one turns 75, yearly from 80, need-based 65-79 for
+    #     citizens at particular risk (L 47, FT 2015-16);
+    #   2019-07-01: also in the year one turns 80, and at 70 for those living alone; yearly
+    #     from 82; need-based 65-81 (lov nr. 508 af 1. maj 2019, L 148, FT 2018-19).
+    # Simplification: the synthetic kommuner send the age offers in the month of the birthday
+    # (the law says "i deres fyldte 75. år"; kommuner differ in when in that year they call).
+    rule_2016="2016-01-01",
+    rule_2019="2019-07-01",
+    # acceptance of an offer (logistic): kommune intercept ~ N(intercept, kommune_sd), more
+    # often when living alone and with longer education, less often when frail (frailty is
+    # not in the data: the unmeasured confounder of accepted-vs-declined comparisons)
+    intercept=0.5,
+    kommune_sd=0.5,
+    living_alone=0.4,
+    edu=[-0.6, -0.3, 0.0, 0.15],
+    log_frailty=-0.8,
+    # need-based visits to citizens at particular risk (yearly probability, logistic)
+    need_intercept=-3.6,
+    need_log_frailty=1.0,
+    need_living_alone=0.5,
+)
 
 # Survey -------------------------------------------------------------------------------------
 SURVEY_YEARS = (2010, 2013, 2017, 2021)

@@ -58,6 +58,16 @@ class Period:
         return float((np.datetime64(date, "D") - self.epoch).astype(float))
 
 
+PREVENTIVE_FIELDS = (
+    "visit_effect",
+    "offer75",
+    "accept75",
+    "complier75_month",
+    "complier75_hc_hazard",
+)
+"""Per-person arrays of the preventive-visit mechanism (concatenated when merging)."""
+
+
 @dataclass
 class Persons:
     """Attributes of the persons of one or more kommuner (parallel arrays)."""
@@ -76,6 +86,14 @@ class Persons:
     care: dict[str, np.ndarray]
     falls: dict[str, np.ndarray]
     interventions: dict[str, np.ndarray]
+    # preventive home visits (see _preventive_visits); None in worlds built without them
+    visit_effect: np.ndarray | None = None  # persons x months: a visit acts in the month
+    offer75: np.ndarray | None = None  # bool: offered a visit at the 75th birthday
+    accept75: np.ndarray | None = None  # bool: accepted that offer (visited)
+    complier75_month: np.ndarray | None = None  # month the 75-visit's effect starts, if it
+    # changes the person's status there (no other visit acts then); inf otherwise
+    complier75_hc_hazard: np.ndarray | None = None  # compliers: home-care onset hazard
+    # (per year, without the visit) in that month when not in home care; 0 otherwise
 
     def __len__(self) -> int:
         return len(self.gid)
@@ -212,9 +230,14 @@ def make_persons(
         falls={},
         interventions={},
     )
+    # preventive visits first (own random stream): home care and falls depend on them
+    visits = _preventive_visits(p, period, seed, code)
     _municipal_care(p, period, rng)
     _falls_and_programme(p, period, falls_start_day, rng)
-    _preventive_visits(p, period, rng)
+    p.interventions["person"].append(visits[0])
+    p.interventions["kind"].append(np.full(len(visits[0]), 2, dtype=np.int8))  # preventive
+    p.interventions["day"].append(visits[1])
+    _complier_home_care_hazard(p, period)
     return p
 
 
@@ -247,6 +270,8 @@ def _municipal_care(p: Persons, period: Period, rng: np.random.Generator) -> Non
             age = (0.5 * (s + ye) - p.birth[cand]) / DAYS_PER_YEAR
             h = _care_hazard(spec, age, p, cand)
             t = s + rng.exponential(1.0, len(cand)) / np.maximum(h, 1e-12) * DAYS_PER_YEAR
+            if s_i == 0 and p.visit_effect is not None:
+                t = _thin_by_visits(p, period, cand, t, h, ye, rng)
             ok = (t < ye) & (t < p.death[cand]) & (h > 0)
             idx, t = cand[ok], t[ok]
             long = rng.random(len(idx)) < spec["long_share"]
@@ -399,6 +424,9 @@ def _falls_and_programme(
     # registered falls after the effect start are thinned by the programme's rate ratio
     keep = ~(fall_day >= eff[fall_person]) | (rng.random(len(fall_day)) < model.FALLS_PROGRAMME_RR)
     keep &= fall_day < t_end
+    if p.visit_effect is not None and len(fall_day):
+        on = p.visit_effect[fall_person, _month_index(period, fall_day)]
+        keep &= ~on | (rng.random(len(fall_day)) < model.PREVENTIVE_VISIT_FALL_RR)
     # one registered fall per person and day (the falls register's key)
     pd_ = np.unique(np.stack([fall_person[keep], np.floor(fall_day[keep])], axis=1), axis=0)
     p.falls = dict(person=pd_[:, 0].astype(np.int64), day=pd_[:, 1])
@@ -410,22 +438,150 @@ def _falls_and_programme(
     )
 
 
-def _preventive_visits(p: Persons, period: Period, rng: np.random.Generator) -> None:
-    """Preventive home visits to persons 75+ (planted null effect: nothing depends on them)."""
+def _month_index(period: Period, day: np.ndarray) -> np.ndarray:
+    """Calendar-month index (0 = first month of the period) of day numbers, clipped."""
+    m = np.searchsorted(period.month_start, np.asarray(day, dtype=float), side="right") - 1
+    return np.clip(m, 0, period.n_months - 1)
+
+
+def preventive_kommune_intercept(seed: int, code: int) -> float:
+    """The kommune's log-odds of accepting a preventive-visit offer (reference person):
+    ``intercept + kommune_sd * N(0, 1)`` from its own stream, so truth.json can quote it."""
     sp = model.PREVENTIVE_VISIT
+    z = np.random.default_rng([seed, 5, int(code)]).normal()
+    return float(sp["intercept"] + sp["kommune_sd"] * z)
+
+
+def _thin_by_visits(
+    p: Persons,
+    period: Period,
+    cand: np.ndarray,
+    t: np.ndarray,
+    h: np.ndarray,
+    ye: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Home-care onset times with the visit's rate ratio in its effect months (exact
+    thinning of a constant hazard: a candidate onset inside an effect month is kept with
+    probability RR, otherwise the next candidate is drawn from there)."""
+    rr = model.PREVENTIVE_VISIT_HOME_CARE_RR
+    t = t.copy()
+    live = np.flatnonzero((t < ye) & (h > 0))
+    while len(live):
+        on = p.visit_effect[cand[live], _month_index(period, t[live])]
+        rej = live[on & (rng.random(len(live)) >= rr)]
+        if not len(rej):
+            break
+        t[rej] = t[rej] + rng.exponential(1.0, len(rej)) / h[rej] * DAYS_PER_YEAR
+        live = rej[t[rej] < ye]
+    return t
+
+
+def _offers(p: Persons, period: Period) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """Offers by age under the rule in force on the birthday (see model.PREVENTIVE_VISIT):
+    per age, the persons offered and the offer day (the birthday)."""
+    sp = model.PREVENTIVE_VISIT
+    r16, r19 = period.day_of(sp["rule_2016"]), period.day_of(sp["rule_2019"])
+    persons, days, ages = [], [], []
+    for age in range(70, 111):
+        bd = birthday(p.birth, age, period.epoch)
+        alive = (bd >= 0) & (bd < period.end) & (bd < p.death)
+        old_rule = (bd < r16) & (age >= 75)
+        mid_rule = (bd >= r16) & (bd < r19) & ((age == 75) | (age >= 80))
+        new_rule = (bd >= r19) & ((age == 75) | (age == 80) | (age >= 82) | ((age == 70) & p.alone))
+        idx = np.flatnonzero(alive & (old_rule | mid_rule | new_rule))
+        persons.append(idx)
+        days.append(bd[idx])
+        ages.append(age)
+    return persons, days, ages
+
+
+def _preventive_visits(
+    p: Persons, period: Period, seed: int, code: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Preventive home visits by Serviceloven § 79 a (offers at fixed ages, accepted with a
+    kommune-specific probability; need-based visits at 65-79/81) and their effect window.
+
+    A visit acts in the 12 calendar months after the month of the visit: on acute
+    admissions and fall injuries (hospital simulation), registered falls and the onset of
+    home care. Sets ``visit_effect``, ``offer75``, ``accept75`` and ``complier75_month`` on
+    ``p``; returns the visits as (person index, day).
+    """
+    sp = model.PREVENTIVE_VISIT
+    rng = np.random.default_rng([seed, 4, int(code)])
+    n, n_m = len(p), period.n_months
+    k_int = preventive_kommune_intercept(seed, code)
+    lp_person = (
+        k_int
+        + sp["living_alone"] * p.alone
+        + np.asarray(sp["edu"])[p.edu]
+        + sp["log_frailty"] * np.log(p.frailty)
+    )
+    v_person, v_day, v_is75 = [], [], []
+    offer75 = np.zeros(n, dtype=bool)
+    accept75 = np.zeros(n, dtype=bool)
+    for idx, bd, age in zip(*_offers(p, period), strict=True):
+        acc = rng.random(len(idx)) < expit(lp_person[idx])
+        m = _month_index(period, bd)
+        month_end = period.month_start[m + 1]
+        day = np.floor(bd + rng.random(len(idx)) * (month_end - bd))  # in the birthday month
+        ok = acc & (day < p.death[idx])
+        v_person.append(idx[ok])
+        v_day.append(day[ok])
+        v_is75.append(np.full(int(ok.sum()), age == 75))
+        if age == 75:
+            offer75[idx] = True
+            accept75[idx[ok]] = True
+    # need-based visits to citizens at particular risk (65-79, from 1 July 2019 65-81)
+    r19 = period.day_of(sp["rule_2019"])
     for y in range(period.n_years):
         ys, ye = period.year_start[y], period.year_start[y + 1]
-        lo = np.maximum(ys, birthday(p.birth, sp["min_age"], period.epoch))
-        hi = np.minimum(ye, p.death)
-        cand = np.flatnonzero(hi > lo)
+        day = np.floor(ys + rng.random(n) * (ye - ys))
+        age = (day - p.birth) / DAYS_PER_YEAR
+        upper = np.where(day >= r19, 82, 80)
         prob = expit(
-            sp["intercept"]
-            + sp["living_alone"] * p.alone[cand]
-            + sp["log_frailty"] * np.log(p.frailty[cand])
+            sp["need_intercept"]
+            + sp["need_log_frailty"] * np.log(p.frailty)
+            + sp["need_living_alone"] * p.alone
         )
-        ok = rng.random(len(cand)) < prob
-        idx = cand[ok]
-        day = np.floor(lo[idx] + rng.random(len(idx)) * (hi[idx] - lo[idx]))
-        p.interventions["person"].append(idx)
-        p.interventions["kind"].append(np.full(len(idx), 2, dtype=np.int8))  # preventive
-        p.interventions["day"].append(day)
+        ok = (age >= 65) & (age < upper) & (day < p.death) & (rng.random(n) < prob)
+        idx = np.flatnonzero(ok)
+        v_person.append(idx)
+        v_day.append(day[idx])
+        v_is75.append(np.zeros(len(idx), dtype=bool))
+    person = np.concatenate(v_person)
+    vday = np.concatenate(v_day)
+    is75 = np.concatenate(v_is75)
+    vm = _month_index(period, vday)
+
+    def effect(sel: np.ndarray) -> np.ndarray:
+        on = np.zeros((n, n_m + model.PREVENTIVE_VISIT_EFFECT_MONTHS + 1), dtype=bool)
+        for k in range(1, model.PREVENTIVE_VISIT_EFFECT_MONTHS + 1):
+            on[person[sel], vm[sel] + k] = True
+        return on[:, :n_m]
+
+    p.visit_effect = effect(np.ones(len(person), dtype=bool))
+    other = effect(~is75)
+    m1 = np.full(n, np.inf)
+    first = vm[is75] + 1
+    inside = first < n_m
+    pi = person[is75][inside]
+    changes = ~other[pi, first[inside]]
+    m1[pi[changes]] = first[inside][changes]
+    p.offer75, p.accept75, p.complier75_month = offer75, accept75, m1
+    return person, vday
+
+
+def _complier_home_care_hazard(p: Persons, period: Period) -> None:
+    """Home-care onset hazard (per year, without the visit) of each 75-visit complier in the
+    month its effect starts, when not in home care at the start of that month (truth.json)."""
+    out = np.zeros(len(p))
+    idx = np.flatnonzero(np.isfinite(p.complier75_month))
+    if len(idx):
+        m = p.complier75_month[idx].astype(np.int64)
+        start = period.month_start[m]
+        age = (0.5 * (start + period.month_start[m + 1]) - p.birth[idx]) / DAYS_PER_YEAR
+        hc_s, hc_e = home_care_matrix(p)
+        free = ~in_home_care(hc_s, hc_e, idx, start)
+        out[idx] = _care_hazard(model.HOME_CARE, age, p, idx) * free
+    p.complier75_hc_hazard = out

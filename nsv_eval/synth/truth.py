@@ -166,6 +166,8 @@ def assemble(
     }
 
     effects = _effects(acc, w, years)
+    effects["preventive_visit"] = _preventive_truth(acc, w, int(seed))
+    effects["education_gradient"] = effects.pop("education_gradient")  # keep the key order
     survey = _survey_truth(acc, survey_info)
     return {
         "generator": "nsv_eval.synth",
@@ -323,16 +325,6 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
             ),
         },
     }
-    preventive = {
-        "description": (
-            "Residents 75+ receive a preventive home visit (interventions.parquet "
-            "'preventive_visit') with probability about 0.3 per year, more often when living "
-            "alone or frail. Nothing in the generator depends on the visits: the planted rate "
-            "ratio is 1.0 for every outcome (a design that finds an effect is biased)."
-        ),
-        "planted_rate_ratio": model.PREVENTIVE_VISIT_RR,
-        "visits": int(acc.counts["preventive_visits"]),
-    }
     edu = {
         "description": (
             "Planted rate ratios by education (reference: lang) on the intensity of each "
@@ -353,8 +345,85 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
         "falls_programme": falls,
         "acute_team": team,
         "followup_visit": follow,
-        "preventive_visit": preventive,
         "education_gradient": edu,
+    }
+
+
+def _preventive_truth(acc, w: world.World, seed: int) -> dict:
+    """The preventive home visit: rules, acceptance, planted ratios and the RD's estimand."""
+    from nsv_eval.synth.people import preventive_kommune_intercept
+
+    sp = model.PREVENTIVE_VISIT
+    vc = acc.visit_compliers
+    n_c = float(vc[0])
+    per_1000 = (lambda x: _r(x / n_c * 1000, 3)) if n_c else (lambda x: None)
+    kt = w.table
+    by_kommune = []
+    for i, code in enumerate(kt.index):
+        off, acc_ = acc.visit75[i]
+        row = {
+            "kommune_code": int(code),
+            "offered_at_75": int(off),
+            "accepted_at_75": int(acc_),
+            "acceptance_share_at_75": _r(_ratio(acc_, off)),
+        }
+        row["acceptance_log_odds_reference"] = _r(preventive_kommune_intercept(seed, code))
+        by_kommune.append(row)
+    return {
+        "description": (
+            "Offers by Serviceloven § 79 a as in force on the birthday: until 2015-12-31 "
+            "yearly from 75; from 2016-01-01 at 75 and yearly from 80 (L 47, FT 2015-16); "
+            "from 2019-07-01 at 75 and 80, at 70 when living alone, yearly from 82 (lov nr. "
+            "508 af 1. maj 2019). Offers are made in the month of the birthday; an accepted "
+            "offer is a visit later in that month (interventions.parquet 'preventive_visit'). "
+            "Need-based visits to citizens at particular risk aged 65-79 (65-81 from "
+            "2019-07-01) happen at random times, more often when frail or living alone. "
+            "Acceptance is logistic in a kommune intercept, living alone, education and "
+            "frailty (frailer citizens decline more often; frailty is not in the data). A "
+            "visit multiplies, in the 12 calendar months after the month of the visit, the "
+            "intensity of acute admissions (planted admission ratio; fall injuries: the fall "
+            "ratio), registered falls (fall ratio) and the onset hazard of home care (home-care "
+            "ratio); overlapping windows do not compound. 30-day readmissions drawn by the "
+            "readmission model and terminal admissions are not affected, and the 'expected' "
+            "levels above leave the visits out (they lower the acute rates 75+ by a few per "
+            "cent)."
+        ),
+        "planted_rate_ratio": {
+            "acute_admissions": model.PREVENTIVE_VISIT_ADMISSION_RR,
+            "fall_injuries_and_registered_falls": model.PREVENTIVE_VISIT_FALL_RR,
+            "home_care_onset": model.PREVENTIVE_VISIT_HOME_CARE_RR,
+        },
+        "effect_months_after_visit_month": model.PREVENTIVE_VISIT_EFFECT_MONTHS,
+        "rules": {"2016": sp["rule_2016"], "2019": sp["rule_2019"]},
+        "acceptance_model_logit": {
+            "intercept_mean": sp["intercept"],
+            "kommune_sd": sp["kommune_sd"],
+            "living_alone": sp["living_alone"],
+            "edu": dict(zip(reference.EDUCATION_LEVELS, sp["edu"], strict=True)),
+            "log_frailty": sp["log_frailty"],
+        },
+        "visits": int(acc.counts["preventive_visits"]),
+        "offered_at_75": int(acc.visit75[:, 0].sum()),
+        "accepted_at_75": int(acc.visit75[:, 1].sum()),
+        "rd_at_75": {
+            "description": (
+                "The fuzzy regression discontinuity at the 75th birthday (running variable: "
+                "calendar month relative to the birthday month; treated = a visit acts in the "
+                "month) estimates the local average effect for compliers: persons who accept "
+                "the offer at 75 and are not already under the effect of another visit in "
+                "the month the 75-visit's effect starts. Values: their expected rates per "
+                "1,000 person-years in that month without the visit, and the change the visit "
+                "makes (rate x (ratio - 1)), averaged over the compliers."
+            ),
+            "compliers": int(n_c),
+            "acute_admissions_rate_without_visit_per_1000": per_1000(vc[1]),
+            "acute_admissions_late_per_1000": per_1000(vc[2]),
+            "fall_injuries_rate_without_visit_per_1000": per_1000(vc[3]),
+            "fall_injuries_late_per_1000": per_1000(vc[4]),
+            "home_care_onset_rate_without_visit_per_1000": per_1000(acc.visit_hc[0]),
+            "home_care_onset_late_per_1000": per_1000(acc.visit_hc[1]),
+        },
+        "by_kommune": by_kommune,
     }
 
 

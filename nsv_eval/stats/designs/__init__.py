@@ -8,6 +8,8 @@
 * :func:`cohort_effect` — propensity-score weighting or matching for person-level cohorts.
 * :func:`kaplan_meier`, :func:`cox`, :func:`cumulative_incidence` — time to event, with
   death as a competing risk.
+* :func:`rd`, :func:`rd_density`, :func:`rd_placebo` — sharp/fuzzy regression discontinuity
+  (``rdrobust``) and the manipulation test (``rddensity``).
 * :func:`triangulate` — do two or more designs agree?
 * :func:`ratio_from_additive` — an additive effect (DiD ATT, synthetic-control gap) as a
   ratio observed/counterfactual, with its interval.
@@ -21,6 +23,7 @@ from nsv_eval.stats.designs.did import did, twfe
 from nsv_eval.stats.designs.its import its
 from nsv_eval.stats.designs.poisson_did import poisson_did
 from nsv_eval.stats.designs.ratio import ratio_from_additive
+from nsv_eval.stats.designs.rd import rd, rd_density, rd_placebo
 from nsv_eval.stats.designs.survival import cox, cumulative_incidence, kaplan_meier
 from nsv_eval.stats.designs.synthetic_control import synthetic_control
 from nsv_eval.stats.designs.triangulate import triangulate
@@ -39,6 +42,9 @@ __all__ = [
     "leave_one_out",
     "placebo_in_time",
     "ratio_from_additive",
+    "rd",
+    "rd_density",
+    "rd_placebo",
     "triangulate",
     "twfe",
 ]

@@ -1,0 +1,86 @@
+"""Study 8 analyses (:mod:`nsv_eval.analyses.preventive`) on the test session's synthetic
+Denmark (scale 0.005, seed 7).
+
+Checked against: an independent pandas recount of the prepared ``courses`` and
+``interventions`` tables (the DuckDB panel must agree with it exactly), and the planted
+truth in ``truth.json`` (the acceptance share at 75). The RD itself is checked against the
+planted effect in ``tests/test_planted_truth.py`` and against published results in
+``tests/test_rd.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nsv_eval.analyses import preventive as pv
+
+
+@pytest.fixture(scope="module")
+def prep(prepared_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from nsv_eval.analyses.data import load_prepared
+
+    return load_prepared(prepared_dir, shared_dir=tmp_path_factory.mktemp("cache-prev"))
+
+
+@pytest.fixture(scope="module")
+def panel(prep) -> pd.DataFrame:
+    return pv.rd_panel(prep)
+
+
+def _month(s: pd.Series) -> pd.Series:
+    d = pd.to_datetime(s)
+    return d.dt.year * 12 + d.dt.month - 1
+
+
+def test_panel_counts_match_an_independent_recount(prep, panel) -> None:
+    assert panel["k"].between(-pv.WINDOW, pv.WINDOW).all()
+    assert (panel["exposure"] > 0).all() and (panel["exposure"] <= 31 / 365.25 + 1e-12).all()
+    assert not panel.duplicated(["person_id", "m"]).any()
+    c = prep.table("courses", ["person_id", "admit_time", "acute", "fall_injury"])
+    c = c[c["acute"]].assign(m=_month(c["admit_time"]))
+    keys = panel[["person_id", "m"]]
+    got = keys.merge(c, on=["person_id", "m"])
+    assert int(panel["acute"].sum()) == len(got)
+    assert int(panel["fall_injury"].sum()) == int(got["fall_injury"].sum())
+    v = prep.table("interventions")
+    v = v[v["intervention"] == "preventive_visit"].assign(vm=_month(v["date"]))
+    sample = panel.sample(3000, random_state=1)
+    vv = sample[["person_id", "m"]].merge(v[["person_id", "vm"]], on="person_id", how="left")
+    vv["hit"] = (vv["vm"] >= vv["m"] - 12) & (vv["vm"] <= vv["m"] - 1)
+    expect = vv.groupby(["person_id", "m"])["hit"].any()
+    got_v = sample.set_index(["person_id", "m"])["visit_active"]
+    assert (expect.loc[got_v.index].to_numpy() == got_v.to_numpy()).all()
+
+
+def test_first_stage_jumps_at_the_birthday(panel) -> None:
+    share = panel.groupby("k")["visit_active"].mean()
+    assert share.loc[-12:0].max() < 0.15  # need-based visits only
+    assert share.loc[1:11].min() > 0.4  # the 75-visit acts from the month after
+    assert (panel.loc[panel["k"] != 0, "visit_in_month"].mean()) < 0.05
+
+
+def test_offer_cohort_acceptance_matches_truth(panel, synth_dir: Path) -> None:
+    truth = json.loads((synth_dir / "truth.json").read_text(encoding="utf-8"))
+    t = truth["effects"]["preventive_visit"]
+    planted = t["accepted_at_75"] / t["offered_at_75"]
+    co = pv.offer_cohort(panel)
+    assert co["person_id"].is_unique
+    assert co["accepted"].mean() == pytest.approx(planted, abs=0.03)
+    assert co.loc[co["in_home_care"], "home_care_12m"].isna().all()
+    up = pv.kommune_uptake(co)
+    assert int(up["offered"].sum()) == len(co)
+    assert np.isclose(up["share_accepted"], up["accepted"] / up["offered"]).all()
+
+
+def test_scope_and_errors() -> None:
+    assert pv.scope_codes("land", 580) is None
+    assert pv.scope_codes("kommune", 580) == [580]
+    reg = pv.scope_codes("region", 580)
+    assert 580 in reg and 10 < len(reg) < 30
+    with pytest.raises(ValueError, match="scope"):
+        pv.scope_codes("amt", 580)
