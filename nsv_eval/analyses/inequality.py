@@ -116,7 +116,9 @@ def sii_trend(
     Groups are ordered from the most to the least advantaged (education: lang → grundskole;
     income: quintile 5 → 1), so a positive SII is the excess rate at the disadvantaged end
     of the scale and RII > 1 the relative excess. Periods where fewer than ``min_groups``
-    groups have a rate (too few events) get NaN rather than a line through two points.
+    groups have a rate (too few events) get NaN rather than a line through two points, and
+    so do periods in which a group has no events at all (a zero rate has no standard error
+    on the log scale).
     """
     r = rates.dropna(subset=["estimate", "lower", "upper"]).copy()
     if group == "education":
@@ -126,7 +128,10 @@ def sii_trend(
         r[group] = r[group].astype(int)
         order = [5, 4, 3, 2, 1]
     counts = r.groupby("period")[group].nunique()
-    ok = counts[counts >= min_groups].index
+    # a group without events has rate 0 and no standard error on the log scale; leaving it
+    # out would bias the slope, so such a period gets NaN as well
+    zero = set(r.loc[~((r["estimate"] > 0) & (r["lower"] > 0)), "period"])
+    ok = [p for p in counts[counts >= min_groups].index if p not in zero]
     periods_all = sorted(rates["period"].unique())
     if len(ok):
         res = stats.sii(
