@@ -173,3 +173,14 @@ def test_cli_lists_definitions_with_version_and_source(capsys):
 
     assert main(["definitions", "readmision"]) == 1
     assert "Did you mean 'readmission'" in capsys.readouterr().err
+
+
+def test_stays_read_their_thresholds_from_the_official_definition() -> None:
+    """The 4-hour chaining and 12-hour admission rules of ``clean/stays.py`` are the official
+    readmission definition's thresholds (eSundhed), not numbers written twice."""
+    from nsv_eval import definitions
+    from nsv_eval.clean import stays
+
+    d = definitions.get("readmission", definitions.OFFICIAL)
+    assert stays.STAY_GAP_HOURS == float(d.threshold("stay_gap_hours")) == 4.0
+    assert stays.ADMISSION_MIN_HOURS == float(d.threshold("admission_min_hours")) == 12.0

@@ -54,12 +54,17 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from nsv_eval import definitions
 from nsv_eval.clean import _db
 
-STAY_GAP_HOURS: float = 4.0
-"""Largest gap (hours, inclusive) between attendances of one stay."""
-ADMISSION_MIN_HOURS: float = 12.0
-"""A stay of at least this many hours is an admission (*indlæggelse*)."""
+_OFFICIAL = definitions.get("readmission", definitions.OFFICIAL)
+
+STAY_GAP_HOURS: float = float(_OFFICIAL.threshold("stay_gap_hours"))
+"""Largest gap (hours, inclusive) between attendances of one stay (4; read from the
+official readmission definition, ``nsv_eval/definitions/readmission.yaml``)."""
+ADMISSION_MIN_HOURS: float = float(_OFFICIAL.threshold("admission_min_hours"))
+"""A stay of at least this many hours is an admission (*indlæggelse*; 12, from the same
+definition file)."""
 ATTENDANCE_TYPES: tuple[str, ...] = ("inpatient", "emergency", "physical")
 """Contact types that are physical attendances (a null type is one too)."""
 OBSERVATION_PREFIXES: tuple[str, ...] = ("DZ03", "DZ04")
