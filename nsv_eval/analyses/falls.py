@@ -535,9 +535,30 @@ def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str 
     return res, (msgs[0] if msgs else None)
 
 
+def _did_verdict_da(lo: float, hi: float, null: float, res) -> str:
+    """Whether a DiD interval excludes ``null``, and its pre-trend test, in Danish (shared
+    by :func:`did_sentence` and :func:`poisson_did_sentence`)."""
+    from nsv_eval.report.format import fmt_p
+
+    if hi < null:
+        s = "Faldet er større, end tilfældigheder kan forklare."
+    elif lo > null:
+        s = "Stigningen er større, end tilfældigheder kan forklare."
+    else:
+        s = "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+    p = res.pretest().get("p_value", np.nan)
+    if np.isfinite(p):
+        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
+            " (ingen tegn på forskelle)."
+            if p >= 0.05
+            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
+        )
+    return s
+
+
 def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
     """Plain Danish paragraph on the national DiD (:func:`national_did`) and its ratio."""
-    from nsv_eval.report.format import fmt_number, fmt_p
+    from nsv_eval.report.format import fmt_number
 
     m = res.main_effect()
     r = ratio.main_effect()
@@ -552,20 +573,7 @@ def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
         f"med {fmt_number(est, 1)} {unit} (95 %-KI: {fmt_number(lo, 1)} til {fmt_number(hi, 1)}), "
         f"svarende til en rateratio på ca. {fmt_number(r['estimate'], 2)}. "
     )
-    if hi < 0:
-        s += "Faldet er større, end tilfældigheder kan forklare."
-    elif lo > 0:
-        s += "Stigningen er større, end tilfældigheder kan forklare."
-    else:
-        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    p = res.pretest().get("p_value", np.nan)
-    if np.isfinite(p):
-        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
-            " (ingen tegn på forskelle)."
-            if p >= 0.05
-            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
-        )
-    return s
+    return s + _did_verdict_da(lo, hi, 0, res)
 
 
 def event_study_table(res) -> pd.DataFrame:
@@ -629,7 +637,7 @@ def national_poisson_did(
 
 def poisson_did_sentence(res, what: str) -> str:
     """Plain Danish paragraph on the national Poisson DiD (:func:`national_poisson_did`)."""
-    from nsv_eval.report.format import fmt_number, fmt_p
+    from nsv_eval.report.format import fmt_number
 
     m = res.main_effect()
     d = res.details
@@ -642,20 +650,7 @@ def poisson_did_sentence(res, what: str) -> str:
         f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
         f"{'et fald' if est < 1 else 'en stigning'} på ca. {fmt_number(abs(1 - est) * 100, 0)} %. "
     )
-    if hi < 1:
-        s += "Faldet er større, end tilfældigheder kan forklare."
-    elif lo > 1:
-        s += "Stigningen er større, end tilfældigheder kan forklare."
-    else:
-        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    p = res.pretest().get("p_value", np.nan)
-    if np.isfinite(p):
-        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
-            " (ingen tegn på forskelle)."
-            if p >= 0.05
-            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
-        )
-    return s
+    return s + _did_verdict_da(lo, hi, 1, res)
 
 
 def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05):

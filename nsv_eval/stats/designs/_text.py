@@ -47,3 +47,35 @@ def headline(result: EffectResult, lang: str = "da") -> str:
     else:
         verdict = "The data cannot rule out that the intervention had no effect."
     return f"Estimated {word}: {_num(est, lang)} ({ci}). {verdict}"
+
+
+def did_conclusion(excl: bool, pretest_p: float, lang: str = "da") -> str:
+    """The closing sentences of a difference-in-differences summary: whether the interval
+    excludes "no effect", and the pre-trend test (shared by ``did`` and ``poisson_did``)."""
+    import numpy as np
+
+    if lang == "da":
+        s = (
+            "Intervallet udelukker 'ingen effekt'."
+            if excl
+            else "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
+        )
+        if np.isfinite(pretest_p):
+            s += f" Test for parallelle tendenser før start: p = {_num(pretest_p, lang, 3)}" + (
+                " (ingen tegn på brud)."
+                if pretest_p >= 0.05
+                else " — tendenserne før start var forskellige; fortolk med forsigtighed."
+            )
+        return s
+    s = (
+        "The interval excludes 'no effect'."
+        if excl
+        else "The data cannot rule out that the intervention had no effect."
+    )
+    if np.isfinite(pretest_p):
+        s += f" Pre-trend test: p = {_num(pretest_p, lang, 3)}" + (
+            " (no sign of diverging trends)."
+            if pretest_p >= 0.05
+            else " — trends differed before the start; interpret with caution."
+        )
+    return s

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num
+from nsv_eval.stats.designs._text import _num, did_conclusion
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["DiDResult", "TWFEResult", "did", "twfe"]
@@ -455,21 +455,7 @@ class DiDResult(EffectResult):
                 f"{ctrl_txt} enheder. Den gennemsnitlige effekt blandt de berørte efter start er "
                 f"{_num(est, lang, 3)} ({pct} %-KI: {_num(lo, lang, 3)} til {_num(hi, lang, 3)}). "
             )
-            s += (
-                "Intervallet udelukker 'ingen effekt'."
-                if excl
-                else "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-            )
-            if np.isfinite(pre.get("p_value", np.nan)):
-                s += (
-                    f" Test for parallelle tendenser før start: p = {_num(pre['p_value'], lang, 3)}"
-                    + (
-                        " (ingen tegn på brud)."
-                        if pre["p_value"] >= 0.05
-                        else " — tendenserne før start var forskellige; fortolk med forsigtighed."
-                    )
-                )
-            return s
+            return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
         ctrl_txt = "never-treated" if ctrl == "never" else "not-yet-treated"
         s = (
             f"Staggered difference-in-differences (Callaway & Sant'Anna) with {n_treated} treated "
@@ -477,18 +463,7 @@ class DiDResult(EffectResult):
             f"average effect on the treated after the start is {_num(est, lang, 3)} ({pct}% CI "
             f"{_num(lo, lang, 3)} to {_num(hi, lang, 3)}). "
         )
-        s += (
-            "The interval excludes 'no effect'."
-            if excl
-            else "The data cannot rule out that the intervention had no effect."
-        )
-        if np.isfinite(pre.get("p_value", np.nan)):
-            s += f" Pre-trend test: p = {_num(pre['p_value'], lang, 3)}" + (
-                " (no sign of diverging trends)."
-                if pre["p_value"] >= 0.05
-                else " — trends differed before the start; interpret with caution."
-            )
-        return s
+        return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
 
     def plot(
         self,

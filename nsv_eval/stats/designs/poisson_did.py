@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num
+from nsv_eval.stats.designs._text import _num, did_conclusion
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["PoissonDiDResult", "poisson_did"]
@@ -171,21 +171,7 @@ class PoissonDiDResult(EffectResult):
                 + f"Efter start var raten {_num(est, lang, 2)} gange det forventede uden indsatsen "
                 f"(rateratio, {pct} %-KI: {_num(lo, lang, 2)} til {_num(hi, lang, 2)}). "
             )
-            s += (
-                "Intervallet udelukker 'ingen effekt'."
-                if excl
-                else "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-            )
-            if np.isfinite(pre.get("p_value", np.nan)):
-                s += (
-                    f" Test for parallelle tendenser før start: p = {_num(pre['p_value'], lang, 3)}"
-                    + (
-                        " (ingen tegn på brud)."
-                        if pre["p_value"] >= 0.05
-                        else " — tendenserne før start var forskellige; fortolk med forsigtighed."
-                    )
-                )
-            return s
+            return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
         ctrl = "not-yet or never treated" if d["control"] == "notyet" else "never-treated"
         s = (
             f"Poisson difference-in-differences (extended two-way fixed effects, Wooldridge) with "
@@ -196,18 +182,7 @@ class PoissonDiDResult(EffectResult):
             f"was {_num(est, lang, 2)} times the expected rate without the intervention (rate "
             f"ratio, {pct}% CI {_num(lo, lang, 2)} to {_num(hi, lang, 2)}). "
         )
-        s += (
-            "The interval excludes 'no effect'."
-            if excl
-            else "The data cannot rule out that the intervention had no effect."
-        )
-        if np.isfinite(pre.get("p_value", np.nan)):
-            s += f" Pre-trend test: p = {_num(pre['p_value'], lang, 3)}" + (
-                " (no sign of diverging trends)."
-                if pre["p_value"] >= 0.05
-                else " — trends differed before the start; interpret with caution."
-            )
-        return s
+        return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
 
     def plot(self, ax=None, *, lang: str = "da", band: Literal["uniform", "pointwise"] = "uniform"):
         """Event study: rate ratio by period relative to the start with a uniform band."""
