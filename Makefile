@@ -16,7 +16,7 @@ SYNTH_FILE := $(if $(filter nsv,$(LAYOUT)),contacts,$(if $(filter lpr2,$(LAYOUT)
 PSEUDO_KEY := $(if $(filter nsv,$(LAYOUT)),,--pseudonymised-key PNR)
 REPORTS ?= reports
 
-.PHONY: install demo test lab data lint clean-data bench print-tools audit
+.PHONY: install demo test lab data lint typecheck clean-data bench print-tools audit
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -71,8 +71,12 @@ audit: $(STAMP) data
 	$(NSV) audit $(PREPARED)
 	@if [ -d $(REPORTS) ]; then $(NSV) audit $(REPORTS); fi
 
-lint: $(STAMP)
+lint: $(STAMP) typecheck
 	$(VENV)/bin/ruff check nsv_eval tests bench notebooks
+
+# mypy on the package (configuration in pyproject.toml [tool.mypy])
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) bench/run.py

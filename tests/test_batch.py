@@ -93,6 +93,12 @@ def test_parse_kommuner_errors(spec: str, needle: str) -> None:
     assert needle in str(err.value)
 
 
+def test_parse_kommuner_rejects_bool() -> None:
+    # a bool is an int to Python but no kommune code; it used to fail with a TypeError
+    with pytest.raises(InputError, match="--kommuner: True"):
+        parse_kommuner(True)
+
+
 def test_cli_bad_code_fails_before_anything_runs(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     err = io.StringIO()

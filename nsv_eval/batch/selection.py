@@ -49,7 +49,9 @@ def parse_kommuner(spec: str | int | Iterable[int | str]) -> list[int]:
     """
     from nsv_eval.params import check_kommune
 
-    if isinstance(spec, int) and not isinstance(spec, bool):
+    if isinstance(spec, bool):  # an int to Python, but no kommune code (was a TypeError)
+        raise InputError(f"--kommuner: {spec!r} is not a kommune selection")
+    if isinstance(spec, int):
         items: list[str] = [str(spec)]
     elif isinstance(spec, str):
         items = spec.split(",")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeAlias, overload
 
 import duckdb
 import pandas as pd
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 from nsv_eval import reference
 from nsv_eval.errors import InputError
 
-TableLike = pd.DataFrame | str | Path
+TableLike: TypeAlias = pd.DataFrame | str | Path
 """A table given to a cleaning function: a DataFrame or the path of a Parquet file."""
 
 DEFAULT_MEMORY_LIMIT = "4GB"
@@ -273,6 +274,12 @@ class Period:
         """``{"start": ISO date, "end": ISO date}``."""
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
+    @overload
+    @classmethod
+    def coerce(cls, value: Period | tuple) -> Period: ...
+    @overload
+    @classmethod
+    def coerce(cls, value: Period | tuple | None) -> Period | None: ...
     @classmethod
     def coerce(cls, value: Period | tuple | None) -> Period | None:
         """Accept a :class:`Period`, a ``(start, end)`` pair of dates/ISO strings or None."""

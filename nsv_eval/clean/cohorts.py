@@ -143,8 +143,7 @@ def _install_regions(con: duckdb.DuckDBPyConnection) -> None:
 
 def stage_interventions(con: duckdb.DuckDBPyConnection, present: dict[str, str | None]) -> None:
     """Create views ``interventions_n`` and ``rollout_n`` (empty when absent)."""
-    if present.get("interventions"):
-        src = present["interventions"]
+    if src := present.get("interventions"):
         _db.require_columns(con, src, ("person_id", "intervention", "date"), what="interventions")
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW interventions_n AS SELECT CAST(person_id AS VARCHAR) "
@@ -157,8 +156,7 @@ def stage_interventions(con: duckdb.DuckDBPyConnection, present: dict[str, str |
             "AS person_id, CAST(NULL AS VARCHAR) AS intervention, CAST(NULL AS DATE) AS "
             '"date" WHERE false'
         )
-    if present.get("rollout"):
-        src = present["rollout"]
+    if src := present.get("rollout"):
         _db.require_columns(
             con, src, ("kommune_code", "intervention", "start_date"), what="rollout"
         )

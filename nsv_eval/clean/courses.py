@@ -102,10 +102,10 @@ def stage_contacts(con: duckdb.DuckDBPyConnection, src: str, *, what: str = "con
         "WHERE discharge_time < admit_time ORDER BY contact_id LIMIT 1"
     ).fetchall()
     if bad:
-        bad = bad[0]
+        first = bad[0]
         raise InputError(
-            f"{what}: {bad[3]} contact(s) discharged before admission, e.g. contact_id "
-            f"{bad[0]} (admit_time {bad[1]}, discharge_time {bad[2]}); columns admit_time, "
+            f"{what}: {first[3]} contact(s) discharged before admission, e.g. contact_id "
+            f"{first[0]} (admit_time {first[1]}, discharge_time {first[2]}); columns admit_time, "
             "discharge_time"
         )
 

@@ -152,8 +152,7 @@ def stage_optional(con: duckdb.DuckDBPyConnection, present: dict[str, str | None
 
     ``present`` maps ``"falls"``/``"care"`` to a view name or None.
     """
-    if present.get("falls"):
-        src = present["falls"]
+    if src := present.get("falls"):
         _db.require_columns(con, src, ("person_id", "fall_date"), what="falls")
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW falls_n AS SELECT CAST(person_id AS VARCHAR) "
@@ -165,8 +164,7 @@ def stage_optional(con: duckdb.DuckDBPyConnection, present: dict[str, str | None
             "CREATE OR REPLACE TEMP VIEW falls_n AS SELECT CAST(NULL AS VARCHAR) AS person_id, "
             "CAST(NULL AS DATE) AS fall_date WHERE false"
         )
-    if present.get("care"):
-        src = present["care"]
+    if src := present.get("care"):
         _db.require_columns(
             con, src, ("person_id", "service", "start_date", "end_date"), what="care"
         )

@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -250,7 +251,7 @@ def prepare(
     }
 
     with stages.stage("fingerprint inputs"):
-        inputs = []
+        inputs: list[dict[str, Any]] = []
         for kind, files in found.items():
             for f in files:
                 inputs.append(

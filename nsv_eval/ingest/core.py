@@ -53,7 +53,7 @@ from nsv_eval.ingest.cpr import (
 from nsv_eval.ingest.layouts import LayoutSource
 from nsv_eval.ingest.mapping import known_names, load_mapping, plan_columns
 from nsv_eval.ingest.quarantine import RejectWriter
-from nsv_eval.ingest.readers import ExcelReader, ParquetReader, open_reader
+from nsv_eval.ingest.readers import ExcelReader, ParquetReader, Reader, open_reader
 from nsv_eval.ingest.schemas import REASONS, Schema, get_schema, normalise_name
 from nsv_eval.ingest.validate import check_no_cpr_left, reject_columns, validate_batch
 
@@ -298,7 +298,7 @@ def ingest(
     *,
     mapping: dict | str | Path | None = None,
     key: bytes | None = None,
-    log: Callable[[str], None] | None = print,
+    log: Callable[[str], object] | None = print,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     extract_date: dt.date | str | None = None,
     max_reject_share: float | None = None,
@@ -399,7 +399,7 @@ def _ingest(
     out: Path,
     mapping: dict | str | Path | None,
     key: bytes | None,
-    say: Callable[[str], None],
+    say: Callable[[str], object],
     batch_rows: int,
     t0: float,
     extract_date: dt.date | None = None,
@@ -414,15 +414,17 @@ def _ingest(
     known = known_names(schema, user)
 
     # 1. open and plan every file first: all-or-nothing
-    readers, plans, problems = [], [], []
+    readers: list[Reader] = []
+    plans, problems = [], []
     for p in paths:
         label = mask_cpr(str(p))  # a CPR number in a file name never reaches any output
         try:
+            sheets: list[Reader]
             if isinstance(p, LayoutSource):
                 sheets = [p.open(known, batch_rows)]
             else:
                 r = open_reader(Path(p), label, known, batch_rows)
-                sheets = r.sheet_readers() if isinstance(r, ExcelReader) else [r]
+                sheets = [*r.sheet_readers()] if isinstance(r, ExcelReader) else [r]
             for r in sheets:
                 plan = plan_columns(schema, r.info.header, user, r.info.label or label)
                 if isinstance(r, ParquetReader):
@@ -569,8 +571,8 @@ def _ingest(
             )
         os.replace(tmp_table, table_path)
         os.replace(rejects.path, rejects_path)
-        if key_cache.get("k") is not None and any(r.pseudonymised for r in reports):
-            record_key(out, key_cache["k"])
+        if (used_key := key_cache.get("k")) is not None and any(r.pseudonymised for r in reports):
+            record_key(out, used_key)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _merge_reconciliation(recon_path, schema.kind, reports)

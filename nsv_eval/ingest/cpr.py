@@ -423,7 +423,9 @@ def _check_recorded(folder: Path, key: bytes, rec: tuple[str, Path]) -> None:
 _LEGACY_ID = re.compile(r"[0-9a-f]{20}")
 
 
-def legacy_pseudonym_tables(folder: Path, skip: set[str] = frozenset()) -> list[str]:
+def legacy_pseudonym_tables(
+    folder: Path, skip: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
     """Tables in ``folder`` whose ``person_id`` looks like an earlier version's pseudonym.
 
     nsv-eval before the letter pseudonyms wrote 20 hexadecimal characters; those do not
@@ -450,7 +452,7 @@ def legacy_pseudonym_tables(folder: Path, skip: set[str] = frozenset()) -> list[
 
 
 def check_folder_key(
-    folder: Path, key: bytes, skip: set[str] = frozenset(), *, legacy: bool = True
+    folder: Path, key: bytes, skip: set[str] | frozenset[str] = frozenset(), *, legacy: bool = True
 ) -> None:
     """Refuse ``key`` if ``folder`` holds tables pseudonymised with another key (or scheme).
 
@@ -504,7 +506,7 @@ def record_key(folder: Path, key: bytes) -> None:
 _LETTER_SERIAL = re.compile(r"[0-9]{6}[0-9A-Z]{4}")
 
 
-def _check_one(value: str) -> tuple[str, object, bool, bool | None] | None:
+def _check_one(value: str) -> tuple[str, dt.date | None, bool, bool | None] | None:
     """Validate one CPR or replacement number.
 
     Returns (compact, birth date or None, replacement?, male? or None), or None if invalid.

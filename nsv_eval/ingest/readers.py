@@ -19,9 +19,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,15 @@ def _trailing_delimiter(data_lines: list[str], d: str, nhead: int) -> bool:
     return plus > len(sample) / 2
 
 
-def _score(cells: list[object], known: set[str]) -> int:
+class Reader(Protocol):
+    """What ingest uses of every reader (these, the SAS and the register-layout readers)."""
+
+    info: SourceInfo
+
+    def batches(self) -> Iterator[Batch]: ...
+
+
+def _score(cells: Sequence[object], known: set[str]) -> int:
     return sum(1 for c in cells if c is not None and normalise_name(c) in known)
 
 
@@ -311,7 +320,7 @@ def excel_series(values: list[object]) -> pd.Series:
                 dtype="object",
             )
         )
-    out = []
+    out: list[str | None] = []
     for v in values:
         if v is None:
             out.append(None)
@@ -536,7 +545,7 @@ class ParquetReader:
 
 def open_reader(
     path: Path, label: str, known: set[str], batch_rows: int
-) -> CsvReader | ExcelReader | ParquetReader:
+) -> Reader:
     """Open ``path`` with the reader its content calls for (not just its extension).
 
     Raises

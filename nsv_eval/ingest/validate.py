@@ -11,7 +11,7 @@ CPR numbers (see :mod:`nsv_eval.ingest.cpr`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +34,10 @@ from nsv_eval.ingest.schemas import REASONS, Column, Schema, normalise_token
 from nsv_eval.reference import EDUCATION_LEVELS, kommuner, normalise_icd10
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "<na>", "nat"})
+
+# "no reason" in np.where(bad, "reason_code", _NO_REASON): a 0-d object array, which numpy's
+# type stubs accept where they do not accept a bare None (the result is the same object array)
+_NO_REASON = np.array(None, dtype=object)
 
 _TRUE = {"1", "ja", "j", "true", "t", "yes", "y", "sand", "x"}
 _FALSE = {"0", "nej", "n", "false", "f", "no", "falsk"}
@@ -242,7 +246,7 @@ def _parse_number_text(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
         t[dk_thousands].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     )
     num = pd.to_numeric(conv, errors="coerce").astype("float64")
-    reasons = np.where(num.isna().to_numpy(), "bad_number", None).astype(object)
+    reasons = np.where(num.isna().to_numpy(), "bad_number", _NO_REASON).astype(object)
     return num, reasons
 
 
@@ -419,7 +423,7 @@ def _parse_date_text(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
     take = np.isnat(out) & ~np.isnat(serial)
     out[take] = serial[take]
     res = pd.Series(out, index=u.index)
-    reasons = np.where(np.isnat(out), "bad_date", None).astype(object)
+    reasons = np.where(np.isnat(out), "bad_date", _NO_REASON).astype(object)
     return res, reasons
 
 
@@ -475,14 +479,14 @@ def parse_datetime(
 
 
 def _map_tokens(
-    s: pd.Series, table: dict[str, object], reason: str
+    s: pd.Series, table: Mapping[str, object], reason: str
 ) -> tuple[pd.Series, np.ndarray]:
     text = _to_text(s)
 
     def fn(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
         keys = pd.Series([normalise_token(x) for x in u], index=u.index, dtype="object")
         vals = keys.map(table)
-        return vals, np.where(vals.isna().to_numpy(), reason, None).astype(object)
+        return vals, np.where(vals.isna().to_numpy(), reason, _NO_REASON).astype(object)
 
     return _on_unique(text, fn)
 
@@ -542,7 +546,7 @@ def parse_icd10(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     def fn(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
         norm = normalise_icd10(u)
         return ("D" + norm).astype("str"), np.where(
-            norm.isna().to_numpy(), "invalid_icd10", None
+            norm.isna().to_numpy(), "invalid_icd10", _NO_REASON
         ).astype(object)
 
     v, r = _on_unique(text, fn)
@@ -559,7 +563,7 @@ def parse_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     text = _to_text(s)
     cpr_like = fullmatch(text, CPR_SHAPE) | fullmatch(text, CPR_LETTER_SHAPE)
     cpr_like |= find_cpr_series(text)
-    r = np.where(cpr_like, "cpr_in_text", None).astype(object)
+    r = np.where(cpr_like, "cpr_in_text", _NO_REASON).astype(object)
     return text.astype("str").where(~cpr_like), r
 
 

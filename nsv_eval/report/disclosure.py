@@ -38,7 +38,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsInt
 
 import numpy as np
 import pandas as pd
@@ -73,11 +73,11 @@ DEFAULT_VALUE_LABELS: dict[str, dict[Any, str]] = {
 """Value labels applied to every table unless overridden (``value_labels=``)."""
 
 
-def fmt_count(n: object, threshold: int = THRESHOLD) -> str:
+def fmt_count(n: SupportsInt | str | None, threshold: int = THRESHOLD) -> str:
     """A count for running text: 1–4 → ``"<5"``, otherwise Danish thousands (``"1.234"``)."""
     if n is None or (isinstance(n, float) and np.isnan(n)) or n is pd.NA:
         return MISSING
-    v = int(n)  # type: ignore[arg-type]
+    v = int(n)
     if v < 0:
         raise ValueError(f"fmt_count: a count cannot be negative, got {n!r}")
     if 0 < v < threshold:
@@ -85,7 +85,7 @@ def fmt_count(n: object, threshold: int = THRESHOLD) -> str:
     return fmt_int(v)
 
 
-def count_html(n: object, threshold: int = THRESHOLD) -> str:
+def count_html(n: SupportsInt | str | None, threshold: int = THRESHOLD) -> str:
     """A count for HTML text, marked for the scanner: ``<span class="nsv-count">…</span>``."""
     return f'<span class="{COUNT_CLASS}">{html.escape(fmt_count(n, threshold))}</span>'
 
@@ -261,11 +261,11 @@ def suppress(
             )
         rates = {r: counts[0] for r in rate_cols}
     derived = dict(derived_cols or {})
-    for col, ev in {**rates, **derived}.items():
-        if col not in df.columns:
-            raise ValueError(f"suppress: column {col!r} not in the table")
+    for name, ev in {**rates, **derived}.items():
+        if name not in df.columns:
+            raise ValueError(f"suppress: column {name!r} not in the table")
         if ev not in counts + totals:
-            raise ValueError(f"suppress: {col!r} refers to {ev!r}, which is not a count column")
+            raise ValueError(f"suppress: {name!r} refers to {ev!r}, which is not a count column")
     groups = _as_list(by)
     for g in groups:
         if g not in df.columns:
@@ -281,8 +281,8 @@ def suppress(
         if label_col is not None:
             extra[label_col] = total_row
         for j, c in enumerate(allc):
-            col = values[:, j]
-            extra[c] = float(np.nansum(col)) if (~np.isnan(col)).any() else np.nan
+            vals = values[:, j]
+            extra[c] = float(np.nansum(vals)) if (~np.isnan(vals)).any() else np.nan
         work = pd.concat(
             [work.astype(object), pd.DataFrame([extra], dtype=object)], ignore_index=True
         )
@@ -689,7 +689,7 @@ def scan_html(text: str, path: Path | str = "<html>", threshold: int = THRESHOLD
 
     # 3. every table must come from the layer; count-like columns are checked anyway
     for table in soup.find_all("table"):
-        classes = table.get("class") or []
+        classes: str | list[str] = table.get("class") or []
         if TABLE_CLASS not in classes:
             head = " | ".join(th.get_text(" ", strip=True) for th in table.find_all("th")[:6])
             found.append(

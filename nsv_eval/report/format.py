@@ -224,7 +224,7 @@ def fmt_p(p: object) -> str:
     """Format a p-value: ``0.0312`` → ``"p = 0,031"``; below 0.001 → ``"p < 0,001"``."""
     if _is_missing(p):
         return MISSING
-    v = float(p)  # type: ignore[arg-type]
+    v = float(_to_decimal(p, "fmt_p"))  # a number (not text or bool), as the other fmt_*
     if not 0.0 <= v <= 1.0:
         raise ValueError(f"fmt_p: a p-value lies in [0, 1], got {p!r}")
     if v < 0.001:

@@ -48,7 +48,7 @@ class Translated(str):
     ``.format()`` keeps the mark, so ``_("… {navn}").format(navn=...)`` stays translated.
     """
 
-    def format(self, *args: Any, **kwargs: Any) -> Translated:  # type: ignore[override]
+    def format(self, *args: Any, **kwargs: Any) -> Translated:
         out = Translated(str.format(self, *args, **kwargs))
         if get_lang() != "da":
             _produced.add(str(out))

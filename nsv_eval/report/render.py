@@ -88,7 +88,7 @@ class CurrentPythonKernelManager(AsyncKernelManager):
     """Kernel manager that starts ipykernel with the current interpreter (``sys.executable``)."""
 
     @property
-    def kernel_spec(self):  # type: ignore[override]
+    def kernel_spec(self):
         if getattr(self, "_nsv_spec", None) is None:
             self._nsv_spec = current_python_kernel_spec()
         return self._nsv_spec
@@ -540,7 +540,7 @@ def _error_text(exc: BaseException) -> str:
     try:
         from papermill.exceptions import PapermillExecutionError
     except ImportError:  # pragma: no cover
-        PapermillExecutionError = ()  # type: ignore[assignment]  # noqa: N806
+        PapermillExecutionError = ()  # noqa: N806
     if isinstance(exc, PapermillExecutionError):
         return f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     if isinstance(exc, NsvError | ValueError | KeyError | FileNotFoundError):

@@ -334,8 +334,8 @@ def translate_figure(fig: Figure) -> Figure:
     from nsv_eval.report.i18n import tr_figure_text
 
     texts = list(fig.texts)
-    if getattr(fig, "_suptitle", None) is not None:
-        texts.append(fig._suptitle)
+    if (suptitle := getattr(fig, "_suptitle", None)) is not None:  # private, no Text getter
+        texts.append(suptitle)
     for ax in fig.axes:
         # matplotlib keeps the left/right titles in private attributes (no public getter)
         texts += [

@@ -191,7 +191,7 @@ class CurrentPythonKernelManagerSync(KernelManager):
     """
 
     @property
-    def kernel_spec(self):  # type: ignore[override]
+    def kernel_spec(self):
         from nsv_eval.report.render import current_python_kernel_spec
 
         if getattr(self, "_nsv_spec", None) is None:
@@ -375,7 +375,7 @@ def _register_engine() -> None:
         """
 
         @classmethod
-        def execute_managed_notebook(  # type: ignore[override]
+        def execute_managed_notebook(
             cls,
             nb_man,
             kernel_name,

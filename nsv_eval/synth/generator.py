@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from scipy.stats import gamma as gamma_dist
 
 from nsv_eval import reference
-from nsv_eval.synth import hospital, model, people, survey, world
+from nsv_eval.synth import hospital, layouts, model, people, population, survey, world
 from nsv_eval.synth.model import DAYS_PER_YEAR
 
 GROUP_PERSONS = 40_000
@@ -202,7 +202,7 @@ def _day(period: people.Period, d: dt.date | None) -> float:
 class _Writers:
     def __init__(self, out: Path, contacts: bool = True) -> None:
         self.out = out
-        names = ("persons", "contacts", "care", "falls", "interventions")
+        names: tuple[str, ...] = ("persons", "contacts", "care", "falls", "interventions")
         if not contacts:  # an LPR layout writes the register's tables instead
             names = tuple(n for n in names if n != "contacts")
         else:
@@ -318,8 +318,6 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     period = people.Period(start_year, end_year)
     dates = Dates(period)
-    from nsv_eval.synth import layouts, population
-
     if layout not in layouts.LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(layouts.LAYOUTS)}, got {layout!r}")
     full = population.full_scale_codes(full_scale)
@@ -353,14 +351,14 @@ def generate(
             lpr_writer.close()
     log.line("population, survey weights (raking), rollout.csv and truth.json ...")
 
-    population = pd.concat(pop_frames, ignore_index=True)
-    population = population.sort_values(["year", "kommune_code", "age", "sex", "education"])
+    pop_table = pd.concat(pop_frames, ignore_index=True)
+    pop_table = pop_table.sort_values(["year", "kommune_code", "age", "sex", "education"])
     pq.write_table(
-        pa.Table.from_pandas(population, schema=SCHEMAS["population"], preserve_index=False),
+        pa.Table.from_pandas(pop_table, schema=SCHEMAS["population"], preserve_index=False),
         out / "population.parquet",
         **PARQUET_OPTIONS,
     )
-    sv = _write_survey(out, survey_frames, population)
+    sv = _write_survey(out, survey_frames, pop_table)
     rollout = world.rollout_frame(w)
     rollout.to_csv(out / "rollout.csv", index=False, lineterminator="\n")
     truth = acc.truth(
@@ -399,7 +397,7 @@ class _GroupContext:
         self.population = pd.DataFrame()
         self.survey_frames: list[pd.DataFrame] = []
         self.n_persons = 0
-        self.lpr_writer = None
+        self.lpr_writer: layouts.LprWriter | None = None
 
     def run(self, writers: _Writers, acc: _Accumulator, next_contact_id: int) -> int:
         """Simulate and write the group; returns the next free contact id."""
@@ -680,7 +678,7 @@ class _Accumulator:
         self.py65_k = np.zeros((n_k, n_m))
         self.obs = np.zeros((model.N_GROUPS, n_y, 2))  # realised acute courses (age at admission)
         self.short65 = np.zeros(2)  # short stays, acute courses 65+
-        self.los65 = []
+        self.los65: list[np.ndarray] = []
         self.counts: dict[str, int] = dict.fromkeys(
             [
                 "persons",
@@ -843,6 +841,7 @@ class _Accumulator:
             self.visit75[rows, 0] += np.bincount(kidx, p.offer75, minlength=len(group))
             self.visit75[rows, 1] += np.bincount(kidx, p.accept75, minlength=len(group))
             h = p.complier75_hc_hazard
+            assert h is not None  # set with offer75 (people._complier_home_care_hazard)
             self.visit_hc += [h.sum(), h.sum() * (model.PREVENTIVE_VISIT_HOME_CARE_RR - 1)]
 
     def add_survey(self, year: int, sums: dict[str, np.ndarray]) -> None:

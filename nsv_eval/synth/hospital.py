@@ -21,6 +21,7 @@ Rules that make the downstream cleaning checkable:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -137,7 +138,7 @@ class RateModel:
 
     def effect_parts(
         self, g: int, i: np.ndarray, m: np.ndarray, age: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray | float, np.ndarray | float]:
         """(acute-team factor, falls-programme factor) for group ``g``."""
         team: np.ndarray | float = 1.0
         part: np.ndarray | float = 1.0
@@ -188,7 +189,7 @@ def _exposure(s: Slice, rm: RateModel, t_end: float) -> np.ndarray:
 
 def simulate(
     s: Slice, k: KommuneArrays, period: Period, rng: np.random.Generator
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Simulate courses, contacts, follow-up visits and the expected counts of one slice.
 
     Returns
@@ -296,6 +297,7 @@ def simulate(
     visit_compliers = np.zeros(5)
     if s.visit_effect is not None:
         on = s.visit_effect
+        assert s.complier75_month is not None  # set together with visit_effect
         total += acute_nf * np.where(on, model.PREVENTIVE_VISIT_ADMISSION_RR, 1.0)
         total += fall * np.where(on, model.PREVENTIVE_VISIT_FALL_RR, 1.0)
         # truth of the regression discontinuity at 75: the compliers' rates without the visit

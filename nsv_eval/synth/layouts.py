@@ -226,10 +226,10 @@ class LprWriter:
         cat = {k: np.concatenate(v) for k, v in rows.items()}
         order = np.lexsort((cat["start"], cat["person"]))
         cat = {k: v[order] for k, v in cat.items()}
-        m = len(order)
-        ids = np.arange(self.next_id, self.next_id + m)
-        self.next_id += m
-        self.counts["contacts"] += m
+        n_rows = len(order)
+        ids = np.arange(self.next_id, self.next_id + n_rows)
+        self.next_id += n_rows
+        self.counts["contacts"] += n_rows
         self.counts["er_contacts"] += int(split.sum())
         self.counts["observation_coded"] += int(obs.sum())
         self.counts["outpatient"] += int((cat["kind"] == "visit").sum())

@@ -13,6 +13,8 @@ scale 0.02 and the realised values are written to ``truth.json`` of every run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from nsv_eval.reference import EDUCATION_LEVELS
@@ -125,7 +127,7 @@ def mortality_hazard(
     age: np.ndarray,
     female: np.ndarray,
     edu: np.ndarray,
-    kommune_mult: np.ndarray,
+    kommune_mult: np.ndarray | float,
     year_offset: np.ndarray | float,
     frailty: np.ndarray,
 ) -> np.ndarray:
@@ -389,7 +391,7 @@ PREVENTIVE_VISIT_EFFECT_MONTHS = 12
 
 # Follow-up visit: assignment (logistic) and readmission risk (log-linear), both on the
 # observed covariates only, so adjustment for them removes the confounding.
-FOLLOWUP_ASSIGN = dict(
+FOLLOWUP_ASSIGN: dict[str, Any] = dict(
     intercept=-1.75,
     age=0.04,
     living_alone=0.6,
@@ -398,7 +400,7 @@ FOLLOWUP_ASSIGN = dict(
     male=0.0,
     edu=[0.3, 0.15, 0.05, 0.0],
 )
-READMIT_RISK = dict(
+READMIT_RISK: dict[str, Any] = dict(
     intercept=-2.44,
     age=0.012,
     living_alone=0.25,
@@ -417,7 +419,7 @@ index discharge, so every 30-day definition (by time or by date) agrees."""
 FOLLOWUP_MAX_DAYS = 7
 
 # Municipal care -----------------------------------------------------------------------------
-HOME_CARE = dict(
+HOME_CARE: dict[str, Any] = dict(
     rate70=0.0075,
     slope=0.10,
     frailty_power=1.5,
@@ -427,7 +429,7 @@ HOME_CARE = dict(
     hours_median=3.0,
     edu_rr=[1.3, 1.15, 1.05, 1.0],
 )
-HOME_NURSING = dict(
+HOME_NURSING: dict[str, Any] = dict(
     rate70=0.006,
     slope=0.09,
     frailty_power=1.2,
@@ -450,7 +452,7 @@ FALLS_PARTICIPATION = dict(
     living_alone=0.3,
     delay_days=180.0,
 )
-PREVENTIVE_VISIT = dict(
+PREVENTIVE_VISIT: dict[str, Any] = dict(
     # Offers by Serviceloven § 79 a as it stood in each period (dates = in force):
     #   until 2015-12-31: at least one yearly offer to everyone 75+ (§ 79 a, 2010 wording);
     #   2016-01-01: one offer in the year one turns 75, yearly from 80, need-based 65-79 for
@@ -481,14 +483,14 @@ SURVEY_MIN_AGE = 16
 SURVEY_FRACTION = 0.05
 SURVEY_MIN_INVITED = 100
 SURVEY_AGE_GROUPS = [16, 25, 35, 45, 55, 65, 75]
-RESPONSE = dict(
+RESPONSE: dict[str, Any] = dict(
     intercept=0.1,
     edu=[-0.6, -0.3, 0.0, 0.15],
     female=0.2,
     age_knots=[16, 25, 45, 65, 80, 100],
     age_values=[-0.6, -0.5, 0.0, 0.4, 0.1, -0.6],
 )
-SURVEY_MODELS = dict(
+SURVEY_MODELS: dict[str, dict[str, Any]] = dict(
     srh_good=dict(
         intercept=2.75,
         edu=[-1.2, -0.6, -0.25, 0.0],
@@ -510,7 +512,7 @@ SURVEY_MODELS = dict(
         intercept=-3.3, edu=[0.6, 0.3, 0.15, 0.0], young=0.7, old=0.6, living_alone=0.8, trend=0.035
     ),
 )
-MCS = dict(
+MCS: dict[str, Any] = dict(
     intercept=51.5, edu=[-2.5, -1.2, -0.5, 0.0], age=0.05, age_cap=(20, 70), lonely=-7.0, sd=9.5
 )
 

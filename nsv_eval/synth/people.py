@@ -55,7 +55,8 @@ class Period:
 
     def day_of(self, date: np.datetime64 | str) -> float:
         """Day number of a calendar date."""
-        return float((np.datetime64(date, "D") - self.epoch).astype(float))
+        d = np.datetime64(date, "D") if isinstance(date, str) else date.astype("datetime64[D]")
+        return float((d - self.epoch).astype(float))
 
 
 PREVENTIVE_FIELDS = (
@@ -234,9 +235,12 @@ def make_persons(
     visits = _preventive_visits(p, period, seed, code)
     _municipal_care(p, period, rng)
     _falls_and_programme(p, period, falls_start_day, rng)
-    p.interventions["person"].append(visits[0])
-    p.interventions["kind"].append(np.full(len(visits[0]), 2, dtype=np.int8))  # preventive
-    p.interventions["day"].append(visits[1])
+    iv = p.interventions  # the falls programme's participants, then the preventive visits
+    p.interventions = dict(
+        person=np.concatenate([iv["person"], visits[0]]),
+        kind=np.concatenate([iv["kind"], np.full(len(visits[0]), 2, dtype=np.int8)]),  # preventive
+        day=np.concatenate([iv["day"], visits[1]]),
+    )
     _complier_home_care_hazard(p, period)
     return p
 
@@ -432,9 +436,9 @@ def _falls_and_programme(
     p.falls = dict(person=pd_[:, 0].astype(np.int64), day=pd_[:, 1])
     pi = np.flatnonzero(np.isfinite(part_day))
     p.interventions = dict(
-        person=[pi],
-        kind=[np.full(len(pi), 1, dtype=np.int8)],  # 1 = falls_programme
-        day=[part_day[pi]],
+        person=pi,
+        kind=np.full(len(pi), 1, dtype=np.int8),  # 1 = falls_programme
+        day=part_day[pi],
     )
 
 
@@ -465,6 +469,7 @@ def _thin_by_visits(
     thinning of a constant hazard: a candidate onset inside an effect month is kept with
     probability RR, otherwise the next candidate is drawn from there)."""
     rr = model.PREVENTIVE_VISIT_HOME_CARE_RR
+    assert p.visit_effect is not None  # the caller thins only worlds with preventive visits
     t = t.copy()
     live = np.flatnonzero((t < ye) & (h > 0))
     while len(live):
@@ -576,6 +581,7 @@ def _complier_home_care_hazard(p: Persons, period: Period) -> None:
     """Home-care onset hazard (per year, without the visit) of each 75-visit complier in the
     month its effect starts, when not in home care at the start of that month (truth.json)."""
     out = np.zeros(len(p))
+    assert p.complier75_month is not None  # set by _preventive_visits
     idx = np.flatnonzero(np.isfinite(p.complier75_month))
     if len(idx):
         m = p.complier75_month[idx].astype(np.int64)

@@ -86,7 +86,7 @@ def assemble(
     d = acc.deaths_by
     levels["mortality_30_84_per_1000_by_education"] = {
         e: {
-            s: _r(_ratio(d[i, j, 0], d[i, j, 1]) * 1000 if d[i, j, 1] else None, 2)
+            s: _r(float(d[i, j, 0]) / float(d[i, j, 1]) * 1000 if d[i, j, 1] > 0 else None, 2)
             for j, s in enumerate(("M", "F"))
         }
         for i, e in enumerate(reference.EDUCATION_LEVELS)
@@ -95,7 +95,7 @@ def assemble(
     for yoff, y in ((0, per.start_year), (per.n_years - 1, per.end_year)):
         le[str(y)] = {
             s: {
-                e: _r(life_expectancy(bool(j), i, 1.0, yoff), 2)
+                e: _r(float(life_expectancy(bool(j), i, 1.0, yoff)), 2)
                 for i, e in enumerate(reference.EDUCATION_LEVELS)
             }
             for j, s in enumerate(("M", "F"))
@@ -131,8 +131,8 @@ def assemble(
                 "falls_programme_eligible_65plus": int(acc.part[i, 1]),
             }
         )
-    best = max(le_k, key=le_k.get)
-    worst = min(le_k, key=le_k.get)
+    best = max(le_k, key=le_k.__getitem__)
+    worst = min(le_k, key=le_k.__getitem__)
     mortality = {
         "description": (
             "Annual hazard = Makeham background + exp(a_sex + b_sex (age - 70)) x education RR "
@@ -204,7 +204,7 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
     by_cohort = {}
     for y in sorted({d.year for d in w.falls_start.values() if d}):
         rows = np.array(
-            [bool(w.falls_start[int(c)]) and w.falls_start[int(c)].year == y for c in kt.index]
+            [(fs := w.falls_start[int(c)]) is not None and fs.year == y for c in kt.index]
         )
         m = treated & rows[:, None]
         a, b, p_ = acc.fall_with[m].sum(), acc.fall_without[m].sum(), acc.py65_k[m].sum()
