@@ -171,10 +171,10 @@ def test_kommune_its_mechanics(prep, truth):
     start = falls.resolve_start(prep, k, "falls_programme")
     res = falls.kommune_its(prep, k, "fall_injury", start)
     s = effects.monthly_series(prep, k, "fall_injury")
-    assert res.details["n_pre"] == int((s["date"] < start).sum())
-    assert res.details["n_pre"] + res.details["n_post"] == len(s)
+    assert res.n_pre == int((s["date"] < start).sum())
+    assert res.n_pre + res.n_post == len(s)
     cf = res.counterfactual()
-    pre = ~res.details["_post"]
+    pre = ~res.post
     np.testing.assert_allclose(cf.loc[pre, "counterfactual"], cf.loc[pre, "fitted"], rtol=1e-9)
     assert cf["observed"].sum() == s["count"].sum()
     m = res.main_effect()

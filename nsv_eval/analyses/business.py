@@ -270,7 +270,7 @@ def acute_team_case(
         res = falls.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Den afbrudte tidsserie kunne ikke beregnes ({exc}).")
-    s = res.details["series"]
+    s = res.data
     post = s[s["date"] >= first]
     months = len(post)
     case.effect = res

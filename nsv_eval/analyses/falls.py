@@ -46,6 +46,7 @@ from nsv_eval.errors import InputError
 from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
+from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
 
 MEASURE = "fall_injury"
@@ -223,8 +224,8 @@ def kommune_its(
     Returns
     -------
     ITSResult
-        The level-change rate ratio is the main effect; ``details["series"]`` holds the
-        monthly series.
+        The level-change rate ratio is the main effect; ``.data`` holds the monthly series,
+        ``.start_date`` the roll-out date.
 
     Raises
     ------
@@ -244,8 +245,7 @@ def kommune_its(
         family="quasipoisson",
         conf=conf,
     )
-    res.details["series"] = s
-    res.details["start_date"] = pd.Timestamp(start)
+    res.start_date = pd.Timestamp(start)
     return res
 
 
@@ -257,7 +257,7 @@ def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
     pre-period is too short for any fake start.
     """
     cf = res.counterfactual()
-    pre = cf.loc[~res.details["_post"], "time"].to_numpy()
+    pre = cf.loc[~res.post, "time"].to_numpy()
     cand = pre[min_segment : len(pre) - min_segment + 1]
     if len(cand) == 0:
         return None
@@ -278,7 +278,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
     import matplotlib.pyplot as plt
 
     cf = res.counterfactual()
-    post = np.asarray(res.details["_post"])
+    post = np.asarray(res.post)
     off = cf["offset"].to_numpy(float)
     scale = per / off
     x = pd.to_datetime(cf["time"])
@@ -315,7 +315,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
         label="95 %-konfidensinterval",
     )
     ax.axvline(xs[post][0], color="black", ls=":", lw=1)
-    ax.set_ylabel(ylabel or f"Hændelser pr. {per:,} personår 65+".replace(",", "."))
+    ax.set_ylabel(ylabel or f"Hændelser pr. {fmt(per, 'da', 0)} personår 65+")
     ax.set_xlabel("")
     ax.set_ylim(0, top)
     ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
@@ -328,12 +328,11 @@ def its_sentence(res, what: str) -> str:
     from nsv_eval.report.format import fmt_date, fmt_number
 
     m = res.main_effect()
-    d = res.details
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     change = (est - 1) * 100
     s = (
-        f"Modellen bygger på {d['n_pre']} måneder før og {d['n_post']} måneder efter starten "
-        f"({fmt_date(d['start_date'])}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
+        f"Modellen bygger på {res.n_pre} måneder før og {res.n_post} måneder efter starten "
+        f"({fmt_date(res.start_date)}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
         f"{'under' if change < 0 else 'over'} det forventede niveau uden indsats (rateratio "
         f"{fmt_number(est, 2)}; 95 %-KI: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
     )
@@ -343,7 +342,7 @@ def its_sentence(res, what: str) -> str:
         s += "Stigningen er større, end tilfældigheder kan forklare."
     else:
         s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    if d["autocorrelation_flag"]:
+    if res.autocorrelation_flag:
         s += (
             " Der er tegn på sammenhæng mellem nabomåneder (autokorrelation), så intervallet "
             "kan være lidt for smalt."

@@ -28,6 +28,7 @@ from nsv_eval.analyses.data import Prepared
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
+from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
 
 MEASURE = "preventable"
@@ -258,7 +259,7 @@ def sc_figure(res, *, title: str, per: int = 1000):
         label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
     )
     a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a0.set_ylabel(f"Pr. {per:,} personår 65+".replace(",", "."))
+    a0.set_ylabel(f"Pr. {fmt(per, 'da', 0)} personår 65+")
     a0.set_ylim(bottom=0)
     a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
     a0.legend(frameon=False, fontsize=8)

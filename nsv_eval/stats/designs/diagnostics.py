@@ -218,9 +218,9 @@ def placebo_in_time(
         raise TypeError(
             f"placebo_in_time supports ITS and DiD results, not {type(result).__name__}"
         )
-    call = dict(result.details["call"])
-    data: pd.DataFrame = result.details["data"]
-    post = result.details["_post"]
+    call = dict(result.call)
+    data: pd.DataFrame = result.data
+    post = result.post
     cf = result.counterfactual()
     times = cf["time"]
     pre_times = times[~post].to_numpy()
@@ -228,7 +228,7 @@ def placebo_in_time(
     from nsv_eval.stats.designs.its import _scalar_time, time_index
 
     tnum = time_index(data[call["time"]])
-    start_num = _scalar_time(result.details["intervention_start"], data[call["time"]])
+    start_num = _scalar_time(result.intervention_start, data[call["time"]])
     pre_data = data[tnum < start_num]
     if fake_starts is None:
         n_pre = len(pre_times)
