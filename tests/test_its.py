@@ -351,7 +351,7 @@ def test_placebo_in_time():
     assert len(p.table()) == 36 - 2 * 6 + 1
     assert p.passed
     assert p.test["rank_p_value"] < 0.1  # the real effect is larger than the placebo ones
-    assert "falske" in p.summary("da")
+    assert "falske" in narrative.summarise(p, "da")
     broken = d.copy()
     broken.loc[broken["t"] >= 20, "y"] = (broken.loc[broken["t"] >= 20, "y"] * 1.3).round()
     pb = placebo_in_time(its(broken, "y", "t", 37, offset="pop", season_col="month"))

@@ -117,7 +117,7 @@ def test_national_did_ci_contains_planted_att(panel, truth, control):
         "att_per_1000_65plus_per_year"
     ]
     assert m["lower"] <= att <= m["upper"]
-    assert res.details["control"] == control
+    assert res.control == control
     # the estimate is a rate change, of the size of the planted one, not a scaled artefact
     assert abs(m["estimate"]) < 15
 
@@ -146,7 +146,7 @@ def test_did_rate_ratio_matches_independent_computation(panel, did_notyet, truth
 
 def test_twfe_contrast_warns_about_staggering(panel):
     res, msg = falls.twfe_contrast(panel)
-    assert res.details["staggered"] and res.details["n_cohorts"] >= 2
+    assert res.staggered and res.n_cohorts >= 2
     assert msg is not None and "staggered" in msg
 
 

@@ -470,7 +470,7 @@ def treated_post_mean(panel: pd.DataFrame, res) -> float:
     its cohort's size, i.e. it is the mean over treated kommune-years; its counterfactual is
     this mean minus the ATT.
     """
-    periods = res.details["periods"]
+    periods = res.periods
     gt = res.group_time()
     cohorts = set(gt["group"].unique())
     p = panel[panel["year"].isin(periods) & panel["first_treated"].isin(cohorts)]
@@ -561,10 +561,8 @@ def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
 
     m = res.main_effect()
     r = ratio.main_effect()
-    st = res.details["_state"]
-    n_units = len(st["panel"].units)
-    n_treated = int(np.isfinite(st["panel"].gpos).sum())
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.details["control"]]
+    n_units, n_treated = res.n_units, res.n_treated
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     s = (
         f"{n_treated} af {n_units} kommuner startede i perioden; hver startårgang er sammenlignet "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsv_eval.report.narrative import its  # noqa: F401  (registers its narrative)
+from nsv_eval.report.narrative import diagnostics, did, its  # noqa: F401  (register narratives)
 from nsv_eval.report.narrative._fmt import ci_label, fmt
 from nsv_eval.report.narrative.common import (
     ASSUMPTIONS,
@@ -24,6 +24,7 @@ from nsv_eval.report.narrative.common import (
     headline,
     summary_paragraph,
 )
+from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = [
     "SCALE_WORDS",
@@ -37,8 +38,16 @@ __all__ = [
 
 
 def assumptions(result: Any, lang: str = "da") -> list[str]:
-    """The assumptions of ``result``'s design (``result.design``) in ``lang``; [] if none."""
-    return list(ASSUMPTIONS.get(getattr(result, "design", ""), {}).get(lang) or [])
+    """The assumptions of an effect result's design (``result.design``) in ``lang``.
+
+    [] for results that are not effect estimates (placebo checks, curves, ...).
+    """
+    if not isinstance(result, EffectResult):
+        return []
+    entry = ASSUMPTIONS.get(result.design, {})
+    if callable(entry):
+        entry = entry(result)
+    return list(entry.get(lang) or [])
 
 
 def summarise(result: Any, lang: str = "da", **kw: Any) -> str:
