@@ -637,11 +637,10 @@ def poisson_did_sentence(res, what: str) -> str:
     from nsv_eval.report.format import fmt_number
 
     m = res.main_effect()
-    d = res.details
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[d["control"]]
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     s = (
-        f"{d['n_treated']} af {d['n_units']} kommuner startede i perioden; hver startårgang er "
+        f"{res.n_treated} af {res.n_units} kommuner startede i perioden; hver startårgang er "
         f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
         f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
         f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "

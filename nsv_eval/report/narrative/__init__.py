@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsv_eval.report.narrative import diagnostics, did, its  # noqa: F401  (register narratives)
+from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
+    diagnostics,
+    did,
+    its,
+    poisson_did,
+)
 from nsv_eval.report.narrative._fmt import ci_label, fmt
 from nsv_eval.report.narrative.common import (
     ASSUMPTIONS,

@@ -78,9 +78,10 @@ class PlaceboResult:
 
     def summary(self) -> str:
         """Compact numeric table: the joint test and the placebo estimates (no prose)."""
-        head = " | ".join([f"placebo ({self.design})", f"conf: {self.conf:g}"] + [
-            f"{k}: {v:.4g}" for k, v in self.test.items()
-        ])
+        head = " | ".join(
+            [f"placebo ({self.design})", f"conf: {self.conf:g}"]
+            + [f"{k}: {v:.4g}" for k, v in self.test.items()]
+        )
         body = self.placebos.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         return head + "\n" + body
 

@@ -207,7 +207,9 @@ class ITSResult(EffectResult):
         ax.plot(x, obs, "o", ms=4, color=col["observed"], label=lab["observed"])
         ax.plot(x, fit, "-", color=col["fitted"], label=lab["fitted"])
         ax.plot(x[post], cfv[post], "--", color=col["counterfactual"], label=lab["counterfactual"])
-        ax.fill_between(x[post], cfl[post], cfu[post], color=col["counterfactual"], alpha=0.15, lw=0)
+        ax.fill_between(
+            x[post], cfl[post], cfu[post], color=col["counterfactual"], alpha=0.15, lw=0
+        )
         ax.axvline(x[post][0], color=col["start"], ls=":", lw=1)
         ylab = self.outcome
         if "offset" in cf.columns and per:
@@ -314,8 +316,9 @@ def its(
             f"intervention_start {intervention_start!r}: need at least 3 periods before and 1 "
             f"after (have {n_pre} and {n_post})"
         )
-    X, off = _design(df, order, tnum, t0, post, slope_change, season_col, n_harmonics, period,
-                     offset)
+    X, off = _design(
+        df, order, tnum, t0, post, slope_change, season_col, n_harmonics, period, offset
+    )
     res, alpha = _fit(y, X, off, family, hac_lags)
     use_t = family in ("gaussian", "quasipoisson") if interval == "auto" else interval == "t"
     crit = stats.t.ppf(0.5 + conf / 2, res.df_resid) if use_t else stats.norm.ppf(0.5 + conf / 2)
