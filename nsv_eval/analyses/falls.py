@@ -48,6 +48,7 @@ from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
 from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
 MEASURE = "fall_injury"
 """Cube measure: acute admission courses with a fall-injury action diagnosis."""
@@ -491,7 +492,7 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     Returns
     -------
     EffectResult
-        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; ``details`` keep the
+        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; attributes keep the
         baseline, the counterfactual and the ATT.
     """
     row = res.main_effect()
@@ -502,20 +503,17 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     tab = pd.DataFrame(
         [dict(term="att_ratio", estimate=est, lower=lo, upper=hi, p_value=row["p_value"])]
     )
-    return EffectResult(
+    return AdditiveRatioResult(
         design="did",
         effects=tab,
         main_term="att_ratio",
         scale="rate_ratio",
         conf=res.conf,
-        assumptions=res.assumptions,
-        details=dict(
-            treated_post_mean=base,
-            counterfactual_mean=base - float(row["estimate"]),
-            att=float(row["estimate"]),
-            att_lower=float(row["lower"]),
-            att_upper=float(row["upper"]),
-        ),
+        observed_mean=base,
+        counterfactual_mean=base - float(row["estimate"]),
+        additive=float(row["estimate"]),
+        additive_lower=float(row["lower"]),
+        additive_upper=float(row["upper"]),
     )
 
 
@@ -755,7 +753,6 @@ def cohort_iptw(
         res = stats.cohort_effect(
             df, "participant", outcome, use, method="iptw", estimand=estimand, conf=conf
         )
-        res.details["participant_share"] = float(df["participant"].mean())
         return res
 
     if cache is None:

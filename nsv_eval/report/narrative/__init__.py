@@ -19,6 +19,7 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     did,
     its,
     poisson_did,
+    synthetic_control,
 )
 from nsv_eval.report.narrative._fmt import ci_label, fmt
 from nsv_eval.report.narrative.common import (
