@@ -221,7 +221,7 @@ def test_cohort_adjustment_balanced(cohort_land):
     before = b.set_index("covariate")["smd_before"]
     assert before["Hjemmehjælp"] > 0.1  # the planted selection is visible before weighting
     assert b["smd_after"].max() < 0.1
-    assert res.details["estimand"] == "ATT"
+    assert res.estimand == "ATT"
     tab = falls.cohort_effect_table(res)
     assert list(tab["analysis"]) == ["Ujusteret (rå sammenligning)", "Justeret (IPTW)"]
     # naive risks are the plain group means

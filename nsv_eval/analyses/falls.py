@@ -882,8 +882,7 @@ def love_plot(res, *, title: str = "Balance før og efter vægtning", threshold:
 def cohort_effect_table(res) -> pd.DataFrame:
     """Naive and adjusted risk ratio side by side, with risks and E-values."""
     t = res.table().set_index("term")
-    d = res.details
-    pdat = d["data"]
+    pdat = res.data
     naive = pdat.groupby("treated")["outcome"].mean()
     rows = []
     for label, term, rterm in (
@@ -894,8 +893,8 @@ def cohort_effect_table(res) -> pd.DataFrame:
         rows.append(
             dict(
                 analysis=label,
-                participants=d["n_treated"],
-                non_participants=d["n_control"],
+                participants=res.n_treated,
+                non_participants=res.n_control,
                 risk_participants=100
                 * float(t.loc[rterm, "estimate"] if rterm else naive.loc[True]),
                 risk_non_participants=100

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
+    cohort,
     diagnostics,
     did,
     its,
