@@ -20,6 +20,7 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     did,
     its,
     poisson_did,
+    survival,
     synthetic_control,
 )
 from nsv_eval.report.narrative._fmt import ci_label, fmt
@@ -47,11 +48,13 @@ __all__ = [
 def assumptions(result: Any, lang: str = "da") -> list[str]:
     """The assumptions of an effect result's design (``result.design``) in ``lang``.
 
-    [] for results that are not effect estimates (placebo checks, curves, ...).
+    Results that are not effect estimates (curves, ...) have assumptions only when their
+    type is registered; placebo checks have none.
     """
-    if not isinstance(result, EffectResult):
-        return []
-    entry = ASSUMPTIONS.get(result.design, {})
+    if isinstance(result, EffectResult):
+        entry = ASSUMPTIONS.get(result.design, {})
+    else:  # other results register their assumptions by type
+        entry = next((ASSUMPTIONS[c] for c in type(result).__mro__ if c in ASSUMPTIONS), {})
     if callable(entry):
         entry = entry(result)
     return list(entry.get(lang) or [])

@@ -34,8 +34,9 @@ NO_EFFECT_NOT_EXCLUDED = {
 
 # result type → function(result, lang, **kw) writing the summary paragraph (no assumptions)
 SUMMARIES: dict[type, Callable[..., str]] = {}
-# design name (``result.design``) → {"da": [...], "en": [...]}
-ASSUMPTIONS: dict[str, dict[str, list[str]]] = {}
+# design name (``result.design``), or a result type that is not an EffectResult
+# → {"da": [...], "en": [...]}
+ASSUMPTIONS: dict[str | type, dict[str, list[str]]] = {}
 
 
 def register(cls: type, design: str | None = None, assumptions: dict | None = None):
