@@ -23,6 +23,7 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     rd,
     survival,
     synthetic_control,
+    triangulation,
 )
 from nsv_eval.report.narrative._fmt import ci_label, fmt
 from nsv_eval.report.narrative.common import (
