@@ -115,23 +115,6 @@ class MDE:
             out["mde_pct_decrease"] = self.pct_decrease
         return out
 
-    def text_da(self, unit: str = "", decimals: int = 1) -> str:
-        """The Danish sentence a report shows next to the estimate."""
-        from nsv_eval.report.format import fmt_number
-
-        pw = int(round(self.power * 100))
-        head = f"Med disse data er den mindste effekt, vi kunne påvise med {pw} % styrke, "
-        if not np.isfinite(self.mde):
-            return "Med disse data kan den mindste påviselige effekt ikke beregnes."
-        if self.scale == "log":
-            return head + (
-                f"en rateratio på {fmt_number(self.ratio_decrease, 2)} (et fald på "
-                f"{fmt_number(self.pct_decrease, 0)} %) eller {fmt_number(self.ratio_increase, 2)} "
-                "(en stigning)."
-            )
-        u = f" {unit}" if unit else ""
-        return head + f"en ændring på ±{fmt_number(self.mde, decimals)}{u}."
-
 
 def mde_from_se(
     se: float,

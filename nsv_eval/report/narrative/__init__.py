@@ -20,6 +20,7 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     did,
     its,
     poisson_did,
+    power,
     rd,
     survival,
     synthetic_control,
