@@ -18,6 +18,7 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     cohort,
     diagnostics,
     did,
+    funnel,
     its,
     poisson_did,
     power,

@@ -27,7 +27,7 @@ The PHE ``flag`` column is left as it is (per-unit limits, no multiplicity contr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,17 +56,30 @@ HIGH_998, HIGH_95 = "High (0.001)", "High (0.025)"
 LOW_998, LOW_95 = "Low (0.001)", "Low (0.025)"
 NOT_SIGNIFICANT = "Not significant"
 
-#: Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "grey": "#999999",
+#: Default colours of :func:`funnel_plot`: entries of the rcParams colour cycle (reports
+#: pass ``report.theme.FUNNEL_COLORS``).
+FUNNEL_COLORS: dict[str, str] = {
+    "limit_inner": "C0",  # first level (95 %)
+    "limit_outer": "C5",  # last level (99.8 %)
+    "limit_other": "C8",
+    "target": "C6",
+    "unit": "C8",
+    "edge": "C6",
+    "highlight": "C3",
+}
+
+#: Default (label-only) texts of :func:`funnel_plot`; ``limit`` takes ``{level}`` (in per
+#: cent) unless a key ``"limit:<level>"`` (e.g. ``"limit:0.998"``) gives that level's text.
+FUNNEL_LABELS: dict[str, str] = {
+    "target": "target",
+    "limit": "{level}% limit",
+    "fdr": "outlier ({tag})",
+    "x_proportion": "denominator",
+    "x_rate": "person-time",
+    "x_ratio": "expected",
+    "y_proportion": "proportion",
+    "y_rate": "rate",
+    "y_ratio": "observed / expected",
 }
 
 _DEFAULT_MULTIPLIER = {"proportion": 1.0, "rate": 100_000.0, "ratio": 1.0}
@@ -470,11 +483,11 @@ def funnel_plot(
     title: str | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
-    target_label: str = "Gennemsnit",
-    limit_label: str = "{level} % kontrolgrænse",
     ax: Any = None,
     result: FunnelResult | None = None,
     fdr: float | None = None,
+    labels: Mapping[str, str] | None = None,
+    colors: Mapping[str, str] | None = None,
 ):
     """Draw a funnel plot: units, target line, control limits and a highlighted unit.
 
@@ -488,10 +501,7 @@ def funnel_plot(
         Value(s) of ``label`` to highlight (e.g. the user's kommune); drawn in vermillion
         and annotated with the label text.
     title, xlabel, ylabel : str, optional
-        Texts (Danish or English; any Unicode). Defaults are Danish.
-    target_label, limit_label : str
-        Legend texts; ``limit_label`` may contain ``{level}`` (formatted Danish style,
-        e.g. ``"99,8"``).
+        Texts (any language; any Unicode). Default axis texts come from ``labels``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; a new figure is created otherwise.
     result : FunnelResult, optional
@@ -500,11 +510,16 @@ def funnel_plot(
         Ring the units that are outliers after Benjamini-Hochberg false-discovery-rate
         control at this rate (see :func:`funnel_limits`; also honoured for a ``result``
         computed with ``fdr``).
+    labels : mapping, optional
+        Legend and axis texts overriding :data:`FUNNEL_LABELS` (reports pass
+        :func:`nsv_eval.report.narrative.funnel.plot_labels`).
+    colors : mapping, optional
+        Colours overriding :data:`FUNNEL_COLORS` (keys ``limit_inner``, ``limit_outer``,
+        ``limit_other``, ``target``, ``unit``, ``edge``, ``highlight``).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure (colours from the Okabe-Ito palette).
     """
     import matplotlib.pyplot as plt
 
@@ -523,20 +538,22 @@ def funnel_plot(
         fig, ax = plt.subplots(figsize=(7.5, 5))
     else:
         fig = ax.figure
+    lab = {**FUNNEL_LABELS, **(labels or {})}
+    colour = {**FUNNEL_COLORS, **(colors or {})}
     styles = {
-        res.levels[0]: ("--", OKABE_ITO["blue"]),
-        res.levels[-1]: ("-", OKABE_ITO["sky_blue"]),
+        res.levels[0]: ("--", colour["limit_inner"]),
+        res.levels[-1]: ("-", colour["limit_outer"]),
     }
     for lev in res.levels:
-        ls, col = styles.get(lev, (":", OKABE_ITO["grey"]))
-        text = limit_label.format(level=f"{lev * 100:g}".replace(".", ","))
+        ls, col = styles.get(lev, (":", colour["limit_other"]))
+        text = lab.get(f"limit:{lev:g}") or lab["limit"].format(level=f"{lev * 100:g}")
         for i, side in enumerate(("lower", "upper")):
             part = res.limits[(res.limits["level"] == lev) & (res.limits["side"] == side)]
             part = part.sort_values("x")
             ax.plot(
                 part["x"], part["limit"], ls=ls, color=col, lw=1.3, label=text if i == 0 else None
             )
-    ax.axhline(res.target, color=OKABE_ITO["black"], lw=1.2, label=target_label)
+    ax.axhline(res.target, color=colour["target"], lw=1.2, label=lab["target"])
     units = res.units
     is_hi = np.zeros(len(units), dtype=bool)
     if highlight is not None:
@@ -551,8 +568,8 @@ def funnel_plot(
         units.loc[~is_hi, "x"],
         units.loc[~is_hi, "estimate"],
         s=22,
-        color=OKABE_ITO["grey"],
-        edgecolor=OKABE_ITO["black"],
+        color=colour["unit"],
+        edgecolor=colour["edge"],
         linewidth=0.3,
         zorder=3,
     )
@@ -564,10 +581,10 @@ def funnel_plot(
             out["estimate"],
             s=110,
             facecolors="none",
-            edgecolors=OKABE_ITO["black"],
+            edgecolors=colour["edge"],
             linewidth=1.1,
             zorder=5,
-            label=f"Afviger ({tag})",
+            label=lab["fdr"].format(tag=tag),
         )
     if is_hi.any():
         hi_units = units.loc[is_hi]
@@ -575,8 +592,8 @@ def funnel_plot(
             hi_units["x"],
             hi_units["estimate"],
             s=70,
-            color=OKABE_ITO["vermillion"],
-            edgecolor=OKABE_ITO["black"],
+            color=colour["highlight"],
+            edgecolor=colour["edge"],
             linewidth=0.6,
             zorder=4,
         )
@@ -586,13 +603,11 @@ def funnel_plot(
                 (row["x"], row["estimate"]),
                 xytext=(6, 6),
                 textcoords="offset points",
-                color=OKABE_ITO["vermillion"],
+                color=colour["highlight"],
                 fontweight="bold",
             )
-    default_x = {"proportion": "Antal (nævner)", "rate": "Personår", "ratio": "Forventet antal"}
-    default_y = {"proportion": "Andel", "rate": "Rate", "ratio": "Observeret / forventet"}
-    ax.set_xlabel(xlabel or default_x[res.statistic])
-    ax.set_ylabel(ylabel or default_y[res.statistic])
+    ax.set_xlabel(xlabel or lab[f"x_{res.statistic}"])
+    ax.set_ylabel(ylabel or lab[f"y_{res.statistic}"])
     if title:
         ax.set_title(title)
     # Frame the units, not the limits: exact limits explode as x -> 0, which would squash
@@ -610,4 +625,12 @@ def funnel_plot(
     return fig
 
 
-__all__ = ["FunnelResult", "funnel_limits", "funnel_plot", "phe_axis", "phe_grid", "OKABE_ITO"]
+__all__ = [
+    "FUNNEL_COLORS",
+    "FUNNEL_LABELS",
+    "FunnelResult",
+    "funnel_limits",
+    "funnel_plot",
+    "phe_axis",
+    "phe_grid",
+]
