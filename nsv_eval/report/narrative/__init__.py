@@ -19,6 +19,7 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     diagnostics,
     did,
     funnel,
+    indicators,
     its,
     poisson_did,
     power,

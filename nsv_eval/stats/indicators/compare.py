@@ -13,22 +13,6 @@ from ._validate import check_columns, check_frame, numeric_column
 
 LOWER, SIMILAR, HIGHER, NOT_COMPARED = "lower", "similar", "higher", "not_compared"
 
-#: Danish labels for the comparison codes (management reads Danish).
-DANISH = {
-    LOWER: "lavere",
-    SIMILAR: "som",
-    HIGHER: "højere",
-    NOT_COMPARED: "ikke sammenlignet",
-}
-#: Danish labels when a polarity says which direction is good.
-DANISH_RAG = {
-    "better": "bedre",
-    "similar": "som",
-    "worse": "dårligere",
-    NOT_COMPARED: "ikke sammenlignet",
-}
-
-
 def compare(
     data: pd.DataFrame,
     benchmark: float | str,
@@ -118,7 +102,6 @@ def compare(
         out["benchmark_lower"] = b_lo
         out["benchmark_upper"] = b_hi
     out["comparison"] = pd.Series(code, index=data.index, dtype="str")
-    out["comparison_da"] = out["comparison"].map(DANISH)
     if polarity is not None:
         good = HIGHER if polarity == "high_is_good" else LOWER
         bad = LOWER if polarity == "high_is_good" else HIGHER
@@ -126,8 +109,7 @@ def compare(
             {good: "better", bad: "worse", SIMILAR: "similar", NOT_COMPARED: NOT_COMPARED}
         )
         out["rag"] = rag
-        out["rag_da"] = rag.map(DANISH_RAG)
     return out
 
 
-__all__ = ["compare", "DANISH"]
+__all__ = ["HIGHER", "LOWER", "NOT_COMPARED", "SIMILAR", "compare"]
