@@ -378,39 +378,10 @@ def poisson_did(
         raise InputError("poisson_did: no post-treatment cohort x period cell has any event")
     n_used = _check_fit(spec, m, beta, names, n_fit, notes)
     cell_tab = _cell_table(beta, vc, names, post_cells, pre_cells, periods, size, conf, family)
-    # pre-test: leads against g - 1 (the main fit already has them with control="never")
-    lead_names: list[str] = []
-    lead_cells: list = []
-    lead_beta = lead_vc = None
-    if control == "never":
-        lead_names = names[len(post_cells) :]
-        lead_cells = pre_cells
-        lead_beta, lead_vc = beta, vc
-    elif pretest:
-        post2, lead_cells = _cell_list(spec, leads=True)
-        if lead_cells:
-            _, lead_beta, lead_vc, names2, post2, lead_cells, _ = _fit_cells(
-                spec, post2, lead_cells
-            )
-            lead_names = names2[len(post2) :]
-    n_clusters = int(df.loc[:, cl].nunique())
-    pretest_res = (
-        _lead_test(lead_beta, lead_vc, lead_names, lead_cells, periods, size, n_clusters)
-        if lead_names
-        else {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+    pretest_res, lead_tab, lead_beta, lead_vc = _pretest(
+        spec, pretest, names, beta, vc, post_cells, pre_cells, size, int(df.loc[:, cl].nunique())
     )
-    lead_tab = None
-    if lead_names:
-        lead_tab = pd.DataFrame(
-            {
-                "group": [c[0] for c in lead_cells],
-                "event_time": [
-                    int(np.searchsorted(periods, c[1]) - np.searchsorted(periods, c[0]))
-                    for c in lead_cells
-                ],
-                "name": lead_names,
-            }
-        )
+    lead_names = [] if lead_tab is None else list(lead_tab["name"])
     state = dict(
         cells=cell_tab,
         names=names,
@@ -463,6 +434,54 @@ def poisson_did(
             anticipation=anticipation,
         ),
     )
+
+
+def _pretest(
+    spec: _Spec,
+    pretest: bool,
+    names: list[str],
+    beta: pd.Series,
+    vc: pd.DataFrame,
+    post_cells: list,
+    pre_cells: list,
+    size: pd.Series,
+    n_clusters: int,
+) -> tuple[dict[str, float], pd.DataFrame | None, Any, Any]:
+    """Lead test and the lead cells for the event study: the leads against g - 1 come from
+    the main fit with ``control="never"``, else from a refit with lead cells."""
+    # pre-test: leads against g - 1 (the main fit already has them with control="never")
+    lead_names: list[str] = []
+    lead_cells: list = []
+    lead_beta = lead_vc = None
+    if spec.control == "never":
+        lead_names = names[len(post_cells) :]
+        lead_cells = pre_cells
+        lead_beta, lead_vc = beta, vc
+    elif pretest:
+        post2, lead_cells = _cell_list(spec, leads=True)
+        if lead_cells:
+            _, lead_beta, lead_vc, names2, post2, lead_cells, _ = _fit_cells(
+                spec, post2, lead_cells
+            )
+            lead_names = names2[len(post2) :]
+    pretest_res = (
+        _lead_test(lead_beta, lead_vc, lead_names, lead_cells, spec.periods, size, n_clusters)
+        if lead_names
+        else {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+    )
+    lead_tab = None
+    if lead_names:
+        lead_tab = pd.DataFrame(
+            {
+                "group": [c[0] for c in lead_cells],
+                "event_time": [
+                    int(np.searchsorted(spec.periods, c[1]) - np.searchsorted(spec.periods, c[0]))
+                    for c in lead_cells
+                ],
+                "name": lead_names,
+            }
+        )
+    return pretest_res, lead_tab, lead_beta, lead_vc
 
 
 def _check_args(

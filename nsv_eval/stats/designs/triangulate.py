@@ -202,35 +202,7 @@ def triangulate(
     if fam == "ratio" and len({r.scale for r in results}) > 1:
         notes.append(NOTE_MIXED_RATIOS)
     confs = {round(r.conf, 6) for r in results}
-    rows = []
-    for i, r in enumerate(results):
-        row = r.main_effect()
-        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
-        if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
-            raise ValueError(f"triangulate: result {i + 1} ({r.design}) has no usable interval")
-        z = stats.norm.ppf(0.5 + r.conf / 2)
-        if fam == "ratio":
-            if lo <= 0:
-                raise ValueError(f"triangulate: result {i + 1} has a non-positive ratio limit")
-            theta, se = np.log(est), (np.log(hi) - np.log(lo)) / (2 * z)
-        else:
-            theta, se = est, (hi - lo) / (2 * z)
-        name = names[i] if names else r.design
-        null = r.null_value
-        rows.append(
-            dict(
-                name=name,
-                design=r.design,
-                scale=r.scale,
-                estimate=est,
-                lower=lo,
-                upper=hi,
-                p_value=float(row.get("p_value", np.nan)),
-                excludes_null=bool(lo > null or hi < null),
-                theta=theta,
-                se_common=se,
-            )
-        )
+    rows = [_design_row(i, r, fam, names) for i, r in enumerate(results)]
     t = pd.DataFrame(rows)
     conf = results[0].conf if len(confs) == 1 else 0.95
     if len(confs) > 1:
@@ -245,15 +217,7 @@ def triangulate(
     dfq = len(t) - 1
     p = float(stats.chi2.sf(q, dfq))
     i2 = float(max(0.0, (q - dfq) / q)) if q > 0 else 0.0
-    overlap = bool(t["lower"].max() <= t["upper"].min())
-    signs = np.sign(t["theta"].to_numpy())
-    same_dir = bool(np.all(signs >= 0) or np.all(signs <= 0))
-    if p < alpha or not overlap:
-        verdict = "disagree"
-    elif p >= 2 * alpha and overlap and same_dir:
-        verdict = "agree"
-    else:
-        verdict = "inconclusive"
+    overlap, same_dir, verdict = _verdict(t, p, alpha)
     zc = stats.norm.ppf(0.5 + conf / 2)
     pe, pse = float(ce.mean_effect_fe), float(ce.sd_eff_w_fe)
     back = np.exp if fam == "ratio" else (lambda v: v)
@@ -278,3 +242,45 @@ def triangulate(
         notes=notes,
         auto_names=names is None,
     )
+
+
+def _design_row(i: int, r: EffectResult, fam: str, names: list[str] | None) -> dict:
+    """One design's headline estimate with its SE on the common (log or raw) scale."""
+    row = r.main_effect()
+    est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
+    if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        raise ValueError(f"triangulate: result {i + 1} ({r.design}) has no usable interval")
+    z = stats.norm.ppf(0.5 + r.conf / 2)
+    if fam == "ratio":
+        if lo <= 0:
+            raise ValueError(f"triangulate: result {i + 1} has a non-positive ratio limit")
+        theta, se = np.log(est), (np.log(hi) - np.log(lo)) / (2 * z)
+    else:
+        theta, se = est, (hi - lo) / (2 * z)
+    null = r.null_value
+    return dict(
+        name=names[i] if names else r.design,
+        design=r.design,
+        scale=r.scale,
+        estimate=est,
+        lower=lo,
+        upper=hi,
+        p_value=float(row.get("p_value", np.nan)),
+        excludes_null=bool(lo > null or hi < null),
+        theta=theta,
+        se_common=se,
+    )
+
+
+def _verdict(t: pd.DataFrame, p: float, alpha: float) -> tuple[bool, bool, str]:
+    """Overlap of the intervals, same direction, and the verdict (see :func:`triangulate`)."""
+    overlap = bool(t["lower"].max() <= t["upper"].min())
+    signs = np.sign(t["theta"].to_numpy())
+    same_dir = bool(np.all(signs >= 0) or np.all(signs <= 0))
+    if p < alpha or not overlap:
+        verdict = "disagree"
+    elif p >= 2 * alpha and overlap and same_dir:
+        verdict = "agree"
+    else:
+        verdict = "inconclusive"
+    return overlap, same_dir, verdict
