@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nsv_eval.stats.designs.did import did
+from nsv_eval.stats.designs.poisson_did import poisson_did
+
 __all__ = [
     "MDE",
     "cohort_mde",
@@ -408,8 +411,6 @@ def _fit_design(
     exposure: str,
     control: str,
 ):
-    from nsv_eval.stats.designs.did import did
-    from nsv_eval.stats.designs.poisson_did import poisson_did
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -381,20 +381,8 @@ def poisson_did(
     pretest_res, lead_tab, lead_beta, lead_vc = _pretest(
         spec, pretest, names, beta, vc, post_cells, pre_cells, size, int(df.loc[:, cl].nunique())
     )
-    lead_names = [] if lead_tab is None else list(lead_tab["name"])
-    state = dict(
-        cells=cell_tab,
-        names=names,
-        beta=beta,
-        vcov=vc,
-        leads=lead_tab,
-        lead_beta=lead_beta if lead_names else None,
-        lead_vcov=lead_vc if lead_names else None,
-        size=size,
-        conf=conf,
-        n_sim=n_sim,
-        seed=seed,
-        link=family,
+    state = _fit_state(
+        cell_tab, names, beta, vc, lead_tab, lead_beta, lead_vc, size, conf, n_sim, seed, family
     )
     return PoissonDiDResult(
         design="poisson_did",
@@ -433,6 +421,38 @@ def poisson_did(
             conf=conf,
             anticipation=anticipation,
         ),
+    )
+
+
+def _fit_state(
+    cell_tab: pd.DataFrame,
+    names: list[str],
+    beta: pd.Series,
+    vc: pd.DataFrame,
+    lead_tab: pd.DataFrame | None,
+    lead_beta: Any,
+    lead_vc: Any,
+    size: pd.Series,
+    conf: float,
+    n_sim: int,
+    seed: int,
+    family: str,
+) -> dict[str, Any]:
+    """What :func:`_aggregate` works on."""
+    has_leads = lead_tab is not None
+    return dict(
+        cells=cell_tab,
+        names=names,
+        beta=beta,
+        vcov=vc,
+        leads=lead_tab,
+        lead_beta=lead_beta if has_leads else None,
+        lead_vcov=lead_vc if has_leads else None,
+        size=size,
+        conf=conf,
+        n_sim=n_sim,
+        seed=seed,
+        link=family,
     )
 
 

@@ -309,6 +309,38 @@ def funnel_limits(
 
     est = num / den
     var = _unit_variance(statistic, theta, den)
+    z, z_adj, phi, disp_p, tau2, phi_used = _dispersion(est, theta, var, winsor, overdispersion)
+    limits = _limit_table(statistic, overdispersion, lv, theta, mult, den, grid, phi_used, tau2)
+
+    flags = _unit_flags(statistic, overdispersion, lv, theta, est, num, den, z_adj)
+    units = data.copy()
+    units["numerator"] = num
+    units["denominator"] = den
+    units["x"] = den
+    units["estimate"] = est * mult
+    units["z"] = z
+    units["z_adjusted"] = z_adj
+    units["flag"] = pd.Series(flags, index=data.index, dtype="str")
+
+    _p_values(units, statistic, overdispersion, theta, est, num, den, z_adj, fdr)
+    return FunnelResult(
+        statistic=statistic,
+        target=theta * mult,
+        multiplier=mult,
+        limits=limits,
+        units=units,
+        overdispersion=overdispersion,
+        phi=phi,
+        tau2=tau2,
+        dispersion_p=disp_p,
+        levels=lv,
+    )
+
+
+def _dispersion(
+    est: np.ndarray, theta: float, var: np.ndarray, winsor: float, overdispersion: Any
+) -> tuple[np.ndarray, np.ndarray, float, float, float, float]:
+    """z-scores, adjusted z-scores, φ (winsorised), its test, τ² and the φ used."""
     z = (est - theta) / np.sqrt(var)
     n_units = len(z)
     zw = np.asarray(mstats.winsorize(z, limits=(winsor, winsor)), dtype=float)
@@ -327,7 +359,21 @@ def funnel_limits(
         z_adj = (est - theta) / np.sqrt(var + tau2)
     else:
         z_adj = z.copy()
+    return z, z_adj, phi, disp_p, tau2, phi_used
 
+
+def _limit_table(
+    statistic: str,
+    overdispersion: Any,
+    lv: tuple[float, ...],
+    theta: float,
+    mult: float,
+    den: np.ndarray,
+    grid: Any,
+    phi_used: float,
+    tau2: float,
+) -> pd.DataFrame:
+    """Control limits on the PHE grid (exact) or a log grid (adjusted for dispersion)."""
     # --- control limits on the grid -------------------------------------------------
     axis_x = den  # denominators, person-years or expected counts
     a_min, a_max = phe_axis(float(axis_x.min()), float(axis_x.max()))
@@ -372,8 +418,20 @@ def funnel_limits(
                 lo = np.maximum(lo, 0)
             rows += _limit_rows(lev, "lower", xs, lo * mult)
             rows += _limit_rows(lev, "upper", xs, hi * mult)
-    limits = pd.DataFrame(rows, columns=["level", "side", "x", "limit"])
+    return pd.DataFrame(rows, columns=["level", "side", "x", "limit"])
 
+
+def _unit_flags(
+    statistic: str,
+    overdispersion: Any,
+    lv: tuple[float, ...],
+    theta: float,
+    est: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    z_adj: np.ndarray,
+) -> np.ndarray:
+    """Each unit's flag against the innermost and outermost level."""
     # --- unit flags ------------------------------------------------------------------
     lo_lev, hi_lev = lv[0], lv[-1]
     if overdispersion is None:
@@ -406,15 +464,21 @@ def funnel_limits(
         flags[z_adj > z1] = HIGH_95
         flags[z_adj > z3] = HIGH_998
 
-    units = data.copy()
-    units["numerator"] = num
-    units["denominator"] = den
-    units["x"] = den
-    units["estimate"] = est * mult
-    units["z"] = z
-    units["z_adjusted"] = z_adj
-    units["flag"] = pd.Series(flags, index=data.index, dtype="str")
+    return flags
 
+
+def _p_values(
+    units: pd.DataFrame,
+    statistic: str,
+    overdispersion: Any,
+    theta: float,
+    est: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    z_adj: np.ndarray,
+    fdr: float | None,
+) -> None:
+    """Add each unit's two-sided p-value and, with ``fdr``, the Benjamini-Hochberg columns."""
     # --- p-values and false-discovery-rate control --------------------------------------
     if overdispersion is None and statistic != "proportion":
         expected = theta * den if statistic == "rate" else den
@@ -435,19 +499,7 @@ def funnel_limits(
         flag_fdr = np.where(
             reject & high, f"High ({tag})", np.where(reject, f"Low ({tag})", NOT_SIGNIFICANT)
         )
-        units["flag_fdr"] = pd.Series(flag_fdr, index=data.index, dtype="str")
-    return FunnelResult(
-        statistic=statistic,
-        target=theta * mult,
-        multiplier=mult,
-        limits=limits,
-        units=units,
-        overdispersion=overdispersion,
-        phi=phi,
-        tau2=tau2,
-        dispersion_p=disp_p,
-        levels=lv,
-    )
+        units["flag_fdr"] = pd.Series(flag_fdr, index=units.index, dtype="str")
 
 
 def _limit_rows(level: float, side: str, x: np.ndarray, lim: np.ndarray) -> list[dict]:
@@ -466,6 +518,38 @@ def _flags(est: np.ndarray, bounds: list[np.ndarray]) -> np.ndarray:
     out[est < lo1] = LOW_95
     out[est < lo3] = LOW_998
     return out
+
+
+def _draw_limits(ax: Any, res: FunnelResult, lab: dict, colour: dict) -> None:
+    """The control-limit lines, one style per level."""
+    styles = {
+        res.levels[0]: ("--", colour["limit_inner"]),
+        res.levels[-1]: ("-", colour["limit_outer"]),
+    }
+    for lev in res.levels:
+        ls, col = styles.get(lev, (":", colour["limit_other"]))
+        text = lab.get(f"limit:{lev:g}") or lab["limit"].format(level=f"{lev * 100:g}")
+        for i, side in enumerate(("lower", "upper")):
+            part = res.limits[(res.limits["level"] == lev) & (res.limits["side"] == side)]
+            part = part.sort_values("x")
+            ax.plot(
+                part["x"], part["limit"], ls=ls, color=col, lw=1.3, label=text if i == 0 else None
+            )
+
+
+def _frame(ax: Any, res: FunnelResult) -> None:
+    """Axis limits around the units and the target."""
+    units = res.units
+    # Frame the units, not the limits: exact limits explode as x -> 0, which would squash
+    # every point onto the target line.
+    est = units["estimate"].to_numpy(float)
+    est = est[np.isfinite(est)]
+    if est.size:
+        lo_y = min(est.min(), res.target)
+        hi_y = max(est.max(), res.target)
+        pad = 0.15 * (hi_y - lo_y or abs(res.target) or 1.0)
+        ax.set_ylim(max(lo_y - pad, 0.0) if lo_y >= 0 else lo_y - pad, hi_y + pad)
+        ax.set_xlim(0, float(units["x"].max()) * 1.05)
 
 
 def funnel_plot(
@@ -540,19 +624,7 @@ def funnel_plot(
         fig = ax.figure
     lab = {**FUNNEL_LABELS, **(labels or {})}
     colour = {**FUNNEL_COLORS, **(colors or {})}
-    styles = {
-        res.levels[0]: ("--", colour["limit_inner"]),
-        res.levels[-1]: ("-", colour["limit_outer"]),
-    }
-    for lev in res.levels:
-        ls, col = styles.get(lev, (":", colour["limit_other"]))
-        text = lab.get(f"limit:{lev:g}") or lab["limit"].format(level=f"{lev * 100:g}")
-        for i, side in enumerate(("lower", "upper")):
-            part = res.limits[(res.limits["level"] == lev) & (res.limits["side"] == side)]
-            part = part.sort_values("x")
-            ax.plot(
-                part["x"], part["limit"], ls=ls, color=col, lw=1.3, label=text if i == 0 else None
-            )
+    _draw_limits(ax, res, lab, colour)
     ax.axhline(res.target, color=colour["target"], lw=1.2, label=lab["target"])
     units = res.units
     is_hi = np.zeros(len(units), dtype=bool)
@@ -610,16 +682,7 @@ def funnel_plot(
     ax.set_ylabel(ylabel or lab[f"y_{res.statistic}"])
     if title:
         ax.set_title(title)
-    # Frame the units, not the limits: exact limits explode as x -> 0, which would squash
-    # every point onto the target line.
-    est = units["estimate"].to_numpy(float)
-    est = est[np.isfinite(est)]
-    if est.size:
-        lo_y = min(est.min(), res.target)
-        hi_y = max(est.max(), res.target)
-        pad = 0.15 * (hi_y - lo_y or abs(res.target) or 1.0)
-        ax.set_ylim(max(lo_y - pad, 0.0) if lo_y >= 0 else lo_y - pad, hi_y + pad)
-        ax.set_xlim(0, float(units["x"].max()) * 1.05)
+    _frame(ax, res)
     ax.legend(frameon=False, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
