@@ -259,8 +259,13 @@ def filter_ages(df: pd.DataFrame, min_age: int) -> pd.DataFrame:
 
 
 def _stale(obj: object) -> bool:
-    """A pickled result written by an older version of its class: a dataclass instance that
-    lacks one of the class's current fields (the memo key does not know the code version)."""
+    """A pickled result written by an older version of its class: a dataclass instance (or
+    one inside a dict, list or tuple) that lacks one of the class's current fields (the memo
+    key does not know the code version)."""
+    if isinstance(obj, dict):
+        return any(_stale(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_stale(v) for v in obj)
     return (
         is_dataclass(obj)
         and not isinstance(obj, type)

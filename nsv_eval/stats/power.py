@@ -409,8 +409,8 @@ def _fit_design(
     time: str,
     first_treated: str,
     exposure: str,
-    control: str,
-):
+    control: Literal["never", "notyet"],
+) -> tuple[float, float, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -428,8 +428,8 @@ def _fit_design(
             )
             m = r.main_effect()
             return float(m["log_estimate"]), float(m["se"]), float(m["p_value"])
-        r = did(d, "rate", unit, time, first_treated, control=control)
-        m = r.main_effect()
+        cs = did(d, "rate", unit, time, first_treated, control=control)
+        m = cs.main_effect()
         return float(m["estimate"]), float(m["se"]), float(m["p_value"])
 
 
@@ -447,7 +447,7 @@ def did_panel_power(
     time: str = "year",
     first_treated: str = "first_treated",
     exposure: str = "person_years",
-    control: str = "notyet",
+    control: Literal["never", "notyet"] = "notyet",
 ) -> dict[str, float]:
     """Power of a staggered DiD to detect a planted rate ratio, by simulation.
 

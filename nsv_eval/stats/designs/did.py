@@ -1264,7 +1264,8 @@ def _twfe_data(
     cl: str,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
     """Validated columns, outcome, treatment indicator and the number of start times."""
-    cols = [outcome, unit, time, treated_col or first_treated] + ([cl] if cl != unit else [])
+    cols = [outcome, unit, time, str(treated_col or first_treated)]
+    cols += [cl] if cl != unit else []
     _require_columns(data, cols)
     df = data[list(dict.fromkeys(cols))].copy()
     y = pd.to_numeric(df[outcome], errors="coerce")

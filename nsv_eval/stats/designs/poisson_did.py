@@ -834,7 +834,7 @@ def _lead_test(
     periods: np.ndarray,
     size: pd.Series,
     n_clusters: int,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Joint test that the leads, aggregated by event time (cohort-size weights), are zero.
 
     Testing every cohort x period lead separately would need a cluster-robust covariance of

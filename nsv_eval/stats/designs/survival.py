@@ -422,10 +422,11 @@ class CumulativeIncidenceResult:
 
     def at(self, time: float) -> pd.DataFrame:
         """CIF (and 1 - KM) at ``time`` for each group: the last row at or before it."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         groups = [(None, self.frame)] if self.by is None else self.frame.groupby(self.by)
         for key, g in groups:
             h = g[g["time"] <= time]
+            r: dict[str, Any]
             if h.empty:
                 r = {"cif": 0.0, "se": 0.0, "lower": 0.0, "upper": 0.0, "one_minus_km": 0.0}
             else:

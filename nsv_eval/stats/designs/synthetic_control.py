@@ -171,7 +171,7 @@ def _predictor_label(col: str, periods: Any, agg: str) -> str:
     if periods is None:
         return f"{col} ({agg}, pre-period)"
     if np.isscalar(periods):
-        return f"{col} ({periods})"
+        return f"{col} ({periods!s})"
     p = list(periods)
     return f"{col} ({agg} {p[0]}-{p[-1]})" if len(p) > 1 else f"{col} ({p[0]})"
 

@@ -13,6 +13,7 @@ from ._validate import check_columns, check_frame, numeric_column
 
 LOWER, SIMILAR, HIGHER, NOT_COMPARED = "lower", "similar", "higher", "not_compared"
 
+
 def compare(
     data: pd.DataFrame,
     benchmark: float | str,
@@ -85,6 +86,8 @@ def compare(
         return np.full(len(data), float(v))
 
     b = resolve(benchmark, "benchmark")
+    if b is None:
+        raise InputError("benchmark must be a number or a column name, not None.")
     b_lo = resolve(benchmark_lower, "benchmark_lower")
     b_hi = resolve(benchmark_upper, "benchmark_upper")
     lo = numeric_column(data, lower, [], allow_nan=True, nonnegative=False)
