@@ -52,14 +52,14 @@ def compare(
     benchmark_lower, benchmark_upper : float or str, optional
         The benchmark's own limits (value or column name); both or neither.
     polarity : {"high_is_good", "low_is_good"}, optional
-        Adds ``rag`` (``"better"``/``"similar"``/``"worse"``) and ``rag_da``.
+        Adds ``rag`` (``"better"``/``"similar"``/``"worse"``).
 
     Returns
     -------
     pandas.DataFrame
-        ``data`` with ``benchmark``, ``comparison`` (``"lower"``, ``"similar"``,
-        ``"higher"``, ``"not_compared"``) and ``comparison_da`` (``"lavere"``, ``"som"``,
-        ``"højere"``, ``"ikke sammenlignet"``), plus ``rag``/``rag_da`` with a polarity.
+        ``data`` with ``benchmark`` and ``comparison`` (``"lower"``, ``"similar"``,
+        ``"higher"``, ``"not_compared"``), plus ``rag`` with a polarity. Reader labels:
+        :mod:`nsv_eval.report.narrative.indicators`.
 
     References
     ----------
