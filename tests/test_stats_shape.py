@@ -35,12 +35,17 @@ Three checks on the source (AST, no import of the package needed):
    string with a Danish letter (æ, ø, å) is flagged whatever its length, because it
    can only be meant for a Danish reader. Short labels ("rate ratio", "observed / expected")
    pass: they name things, they do not tell the reader anything.
-3. **Imports.** ``stats`` imports nothing of ours outside ``nsv_eval.stats``,
+3. **No colour literals.** No string constant that is a hex colour (``"#0072B2"``), and
+   no ``color``/``colors``/``edgecolor(s)``/``facecolor(s)``/``ecolor`` keyword given a
+   string other than a colour-cycle entry ``"C0"``…``"C9"`` or ``"none"``: figures take
+   their colours from the rcParams cycle that ``report.theme`` sets, or from a ``colors=``
+   argument.
+4. **Imports.** ``stats`` imports nothing of ours outside ``nsv_eval.stats``,
    ``nsv_eval.errors`` and ``nsv_eval.reference`` (module level and inside functions;
    relative imports resolve inside ``stats``).
 
-Each check is also run on a small planted source (a long function, a Danish sentence, an
-import of ``nsv_eval.report``) so the test cannot pass by finding nothing.
+Each check is also run on a small planted source (a long function, a Danish sentence, a
+hex colour, an import of ``nsv_eval.report``) so the test cannot pass by finding nothing.
 """
 
 from __future__ import annotations
@@ -201,6 +206,36 @@ def prose_strings(source: str) -> list[tuple[int, str]]:
     return hits
 
 
+_HEX = re.compile(r"^#[0-9a-fA-F]{3,8}$")
+_CYCLE = re.compile(r"^C[0-9]$")
+COLOUR_KEYWORDS = {
+    "color",
+    "colors",
+    "edgecolor",
+    "edgecolors",
+    "facecolor",
+    "facecolors",
+    "ecolor",
+}
+
+
+def colour_literals(source: str) -> list[tuple[int, str]]:
+    """(line, value) of hex colours and named colours passed as colour keywords."""
+    tree = ast.parse(source)
+    docs = _docstring_nodes(tree)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docs and _HEX.match(node.value):
+                out.append((node.lineno, node.value))
+        elif isinstance(node, ast.keyword) and node.arg in COLOUR_KEYWORDS:
+            v = node.value
+            if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                if not (_CYCLE.match(v.value) or v.value == "none" or _HEX.match(v.value)):
+                    out.append((v.lineno, v.value))
+    return out
+
+
 def body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines of a function's code: from its first statement after the docstring to its end."""
     body = node.body
@@ -270,6 +305,12 @@ def test_no_prose_in_stats(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(STATS)))
+def test_no_colour_literals_in_stats(path: Path) -> None:
+    hits = colour_literals(path.read_text(encoding="utf-8"))
+    assert not hits, f"{path}: colours come from the rcParams cycle or colors=: {hits}"
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(STATS)))
 def test_stats_imports_only_lower_layers(path: Path) -> None:
     hits = foreign_imports(path.read_text(encoding="utf-8"))
     assert not hits, f"{path}: stats may import only {ALLOWED_IMPORTS}: {hits}"
@@ -294,6 +335,9 @@ def f(x: "a long annotation string with words", notes: list) -> str:
     row = {"method": "weighted proportion, linearised variance, logit CI"}
     short_da = "Før"
     sentence = f"Data kan ikke udelukke {x}, at indsatsen ingen effekt har haft."
+    ax.plot([1], color="C0")
+    ax.axhline(0, color="grey", lw=1)
+    ax.scatter([1], [1], facecolors="none", edgecolors="#D55E00")
     return "The interval excludes no effect."
 '''
 
@@ -306,6 +350,7 @@ def test_checks_find_planted_problems() -> None:
         "Før",
         "The interval excludes no effect.",
     ]
+    assert sorted(c for _, c in colour_literals(PLANTED)) == ["#D55E00", "grey"]
     assert [m for _, m in foreign_imports(PLANTED)] == [
         "nsv_eval.report.format",
         "nsv_eval.analyses",
