@@ -20,6 +20,7 @@ import pytest
 from scipy import stats as sps
 
 from nsv_eval.analyses import falls, load_prepared, preventable
+from nsv_eval.report import narrative
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,8 @@ def test_falls_poisson_did_covers_realised_rate_ratio(falls_pdid, truth):
     m = falls_pdid.main_effect()
     assert m["lower"] <= rr <= m["upper"], (m["lower"], m["upper"], rr)
     assert falls_pdid.scale == "rate_ratio"
-    assert falls_pdid.details["exposure"] == "person_years"
-    assert falls_pdid.details["n_units"] == 98
+    assert falls_pdid.exposure == "person_years"
+    assert falls_pdid.n_units == 98
 
 
 def test_poisson_did_narrower_than_unweighted_cs(falls_panel, falls_pdid):
@@ -99,7 +100,7 @@ def test_effect_mde_from_se_and_from_interval(falls_pdid, falls_panel):
     assert add.mde == pytest.approx(
         (sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * cs.main_effect()["se"]
     )
-    assert "80 % styrke" in add.text_da("pr. 1.000")
+    assert "80 % styrke" in narrative.power.mde_text(add, "pr. 1.000")
 
 
 # --------------------------------------------------------------------------------------

@@ -270,7 +270,7 @@ def acute_team_case(
         res = falls.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Den afbrudte tidsserie kunne ikke beregnes ({exc}).")
-    s = res.details["series"]
+    s = res.data
     post = s[s["date"] >= first]
     months = len(post)
     case.effect = res
@@ -375,12 +375,11 @@ def falls_case(
             did, _ = falls.national_did(panel, conf=conf)
             res = falls.did_rate_ratio(did, panel)
             # the ratio is the image of the ATT's interval: simulate on the ATT's scale
-            d = res.details
             case.details["additive"] = (
-                d["att"],
-                d["att_lower"],
-                d["att_upper"],
-                d["treated_post_mean"],
+                res.additive,
+                res.additive_lower,
+                res.additive_upper,
+                res.observed_mean,
             )
             case.design_da = (
                 "Difference-in-differences over alle kommuner med forskudt start "

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.ratio import ratio_from_additive
 
 
@@ -66,32 +67,30 @@ class BusinessCase:
 
     def summary(self, lang: str = "da") -> str:
         """Plain-language summary written from the numbers."""
-        from nsv_eval.stats.designs._text import _num
-
         t = self._table.set_index("quantity")
         pct = int(round(self.conf * 100))
         av, sv, net = t.loc["avoided"], t.loc["gross_saving"], t.loc["net_saving"]
         p = self.share_net_positive * 100
         if lang == "da":
             return (
-                f"Indsatsen skønnes at have forebygget {_num(av.estimate, lang, 0)} hændelser "
-                f"({pct} %-KI: {_num(av.lower, lang, 0)} til {_num(av.upper, lang, 0)}), svarende til "
-                f"en bruttobesparelse på {_num(sv.estimate / 1e6, lang, 1)} mio. kr. "
-                f"({_num(sv.lower / 1e6, lang, 1)} til {_num(sv.upper / 1e6, lang, 1)} mio. kr.). "
-                f"Efter indsatsens udgift på {_num(self.inputs['programme_cost'] / 1e6, lang, 1)} mio. kr. "
-                f"er nettoresultatet {_num(net.estimate / 1e6, lang, 1)} mio. kr. "
-                f"({_num(net.lower / 1e6, lang, 1)} til {_num(net.upper / 1e6, lang, 1)} mio. kr.). "
-                f"{_num(p, lang, 0)} % af den tilnærmede konfidensfordeling for nettoresultatet "
+                f"Indsatsen skønnes at have forebygget {fmt(av.estimate, lang, 0)} hændelser "
+                f"({pct} %-KI: {fmt(av.lower, lang, 0)} til {fmt(av.upper, lang, 0)}), svarende til "
+                f"en bruttobesparelse på {fmt(sv.estimate / 1e6, lang, 1)} mio. kr. "
+                f"({fmt(sv.lower / 1e6, lang, 1)} til {fmt(sv.upper / 1e6, lang, 1)} mio. kr.). "
+                f"Efter indsatsens udgift på {fmt(self.inputs['programme_cost'] / 1e6, lang, 1)} mio. kr. "
+                f"er nettoresultatet {fmt(net.estimate / 1e6, lang, 1)} mio. kr. "
+                f"({fmt(net.lower / 1e6, lang, 1)} til {fmt(net.upper / 1e6, lang, 1)} mio. kr.). "
+                f"{fmt(p, lang, 0)} % af den tilnærmede konfidensfordeling for nettoresultatet "
                 "ligger over nul (et mål for, hvor sikkert data udelukker et underskud, ikke en "
                 "sandsynlighed for, at indsatsen betaler sig)."
             )
         return (
-            f"The intervention is estimated to have avoided {_num(av.estimate, lang, 0)} events "
-            f"({pct}% CI {_num(av.lower, lang, 0)} to {_num(av.upper, lang, 0)}), a gross saving of "
-            f"DKK {_num(sv.estimate / 1e6, lang, 1)} million. After the programme cost of DKK "
-            f"{_num(self.inputs['programme_cost'] / 1e6, lang, 1)} million the net result is DKK "
-            f"{_num(net.estimate / 1e6, lang, 1)} million ({_num(net.lower / 1e6, lang, 1)} to "
-            f"{_num(net.upper / 1e6, lang, 1)}). {_num(p, lang, 0)}% of the approximate "
+            f"The intervention is estimated to have avoided {fmt(av.estimate, lang, 0)} events "
+            f"({pct}% CI {fmt(av.lower, lang, 0)} to {fmt(av.upper, lang, 0)}), a gross saving of "
+            f"DKK {fmt(sv.estimate / 1e6, lang, 1)} million. After the programme cost of DKK "
+            f"{fmt(self.inputs['programme_cost'] / 1e6, lang, 1)} million the net result is DKK "
+            f"{fmt(net.estimate / 1e6, lang, 1)} million ({fmt(net.lower / 1e6, lang, 1)} to "
+            f"{fmt(net.upper / 1e6, lang, 1)}). {fmt(p, lang, 0)}% of the approximate "
             "confidence distribution of the net result lies above zero (how firmly the data "
             "rule out a loss, not a probability that the programme pays off)."
         )

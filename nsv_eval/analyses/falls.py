@@ -46,7 +46,9 @@ from nsv_eval.errors import InputError
 from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
+from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
 MEASURE = "fall_injury"
 """Cube measure: acute admission courses with a fall-injury action diagnosis."""
@@ -223,8 +225,8 @@ def kommune_its(
     Returns
     -------
     ITSResult
-        The level-change rate ratio is the main effect; ``details["series"]`` holds the
-        monthly series.
+        The level-change rate ratio is the main effect; ``.data`` holds the monthly series,
+        ``.start_date`` the roll-out date.
 
     Raises
     ------
@@ -244,8 +246,7 @@ def kommune_its(
         family="quasipoisson",
         conf=conf,
     )
-    res.details["series"] = s
-    res.details["start_date"] = pd.Timestamp(start)
+    res.start_date = pd.Timestamp(start)
     return res
 
 
@@ -257,7 +258,7 @@ def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
     pre-period is too short for any fake start.
     """
     cf = res.counterfactual()
-    pre = cf.loc[~res.details["_post"], "time"].to_numpy()
+    pre = cf.loc[~res.post, "time"].to_numpy()
     cand = pre[min_segment : len(pre) - min_segment + 1]
     if len(cand) == 0:
         return None
@@ -278,7 +279,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
     import matplotlib.pyplot as plt
 
     cf = res.counterfactual()
-    post = np.asarray(res.details["_post"])
+    post = np.asarray(res.post)
     off = cf["offset"].to_numpy(float)
     scale = per / off
     x = pd.to_datetime(cf["time"])
@@ -315,7 +316,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
         label="95 %-konfidensinterval",
     )
     ax.axvline(xs[post][0], color="black", ls=":", lw=1)
-    ax.set_ylabel(ylabel or f"Hændelser pr. {per:,} personår 65+".replace(",", "."))
+    ax.set_ylabel(ylabel or f"Hændelser pr. {fmt(per, 'da', 0)} personår 65+")
     ax.set_xlabel("")
     ax.set_ylim(0, top)
     ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
@@ -328,12 +329,11 @@ def its_sentence(res, what: str) -> str:
     from nsv_eval.report.format import fmt_date, fmt_number
 
     m = res.main_effect()
-    d = res.details
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     change = (est - 1) * 100
     s = (
-        f"Modellen bygger på {d['n_pre']} måneder før og {d['n_post']} måneder efter starten "
-        f"({fmt_date(d['start_date'])}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
+        f"Modellen bygger på {res.n_pre} måneder før og {res.n_post} måneder efter starten "
+        f"({fmt_date(res.start_date)}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
         f"{'under' if change < 0 else 'over'} det forventede niveau uden indsats (rateratio "
         f"{fmt_number(est, 2)}; 95 %-KI: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
     )
@@ -343,7 +343,7 @@ def its_sentence(res, what: str) -> str:
         s += "Stigningen er større, end tilfældigheder kan forklare."
     else:
         s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    if d["autocorrelation_flag"]:
+    if res.autocorrelation_flag:
         s += (
             " Der er tegn på sammenhæng mellem nabomåneder (autokorrelation), så intervallet "
             "kan være lidt for smalt."
@@ -471,7 +471,7 @@ def treated_post_mean(panel: pd.DataFrame, res) -> float:
     its cohort's size, i.e. it is the mean over treated kommune-years; its counterfactual is
     this mean minus the ATT.
     """
-    periods = res.details["periods"]
+    periods = res.periods
     gt = res.group_time()
     cohorts = set(gt["group"].unique())
     p = panel[panel["year"].isin(periods) & panel["first_treated"].isin(cohorts)]
@@ -492,7 +492,7 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     Returns
     -------
     EffectResult
-        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; ``details`` keep the
+        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; attributes keep the
         baseline, the counterfactual and the ATT.
     """
     row = res.main_effect()
@@ -503,20 +503,17 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     tab = pd.DataFrame(
         [dict(term="att_ratio", estimate=est, lower=lo, upper=hi, p_value=row["p_value"])]
     )
-    return EffectResult(
+    return AdditiveRatioResult(
         design="did",
         effects=tab,
         main_term="att_ratio",
         scale="rate_ratio",
         conf=res.conf,
-        assumptions=res.assumptions,
-        details=dict(
-            treated_post_mean=base,
-            counterfactual_mean=base - float(row["estimate"]),
-            att=float(row["estimate"]),
-            att_lower=float(row["lower"]),
-            att_upper=float(row["upper"]),
-        ),
+        observed_mean=base,
+        counterfactual_mean=base - float(row["estimate"]),
+        additive=float(row["estimate"]),
+        additive_lower=float(row["lower"]),
+        additive_upper=float(row["upper"]),
     )
 
 
@@ -562,10 +559,8 @@ def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
 
     m = res.main_effect()
     r = ratio.main_effect()
-    st = res.details["_state"]
-    n_units = len(st["panel"].units)
-    n_treated = int(np.isfinite(st["panel"].gpos).sum())
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.details["control"]]
+    n_units, n_treated = res.n_units, res.n_treated
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     s = (
         f"{n_treated} af {n_units} kommuner startede i perioden; hver startårgang er sammenlignet "
@@ -640,11 +635,10 @@ def poisson_did_sentence(res, what: str) -> str:
     from nsv_eval.report.format import fmt_number
 
     m = res.main_effect()
-    d = res.details
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[d["control"]]
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     s = (
-        f"{d['n_treated']} af {d['n_units']} kommuner startede i perioden; hver startårgang er "
+        f"{res.n_treated} af {res.n_units} kommuner startede i perioden; hver startårgang er "
         f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
         f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
         f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
@@ -659,7 +653,7 @@ def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05)
     Ratio scales: from the log-scale SE when the result has one (``se`` of a
     :func:`~nsv_eval.stats.poisson_did` row), else recovered from the Wald interval on the
     log scale; additive scales: from ``se`` or the interval. Returns an
-    :class:`~nsv_eval.stats.power.MDE` (``.text_da()``, ``.to_dict()``).
+    :class:`~nsv_eval.stats.power.MDE` (``.to_dict()``; its sentence: ``report.narrative.power.mde_text``).
     """
     from nsv_eval.stats import power as pw
 
@@ -759,7 +753,6 @@ def cohort_iptw(
         res = stats.cohort_effect(
             df, "participant", outcome, use, method="iptw", estimand=estimand, conf=conf
         )
-        res.details["participant_share"] = float(df["participant"].mean())
         return res
 
     if cache is None:
@@ -889,8 +882,7 @@ def love_plot(res, *, title: str = "Balance før og efter vægtning", threshold:
 def cohort_effect_table(res) -> pd.DataFrame:
     """Naive and adjusted risk ratio side by side, with risks and E-values."""
     t = res.table().set_index("term")
-    d = res.details
-    pdat = d["data"]
+    pdat = res.data
     naive = pdat.groupby("treated")["outcome"].mean()
     rows = []
     for label, term, rterm in (
@@ -901,8 +893,8 @@ def cohort_effect_table(res) -> pd.DataFrame:
         rows.append(
             dict(
                 analysis=label,
-                participants=d["n_treated"],
-                non_participants=d["n_control"],
+                participants=res.n_treated,
+                non_participants=res.n_control,
                 risk_participants=100
                 * float(t.loc[rterm, "estimate"] if rterm else naive.loc[True]),
                 risk_non_participants=100

@@ -18,6 +18,7 @@ from nsv_eval.analyses.data import Prepared
 from nsv_eval.analyses.profile import funnel_points, trend
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
+from nsv_eval.report.narrative import funnel as narrative_funnel
 
 LEVEL_LABELS = {"kommune": None, "region": None, "land": "Hele landet"}
 
@@ -110,7 +111,8 @@ def funnel(
         title=f"{ind.label_da}: standardiseret ratio, {years[0]}–{years[-1]}",
         xlabel="Forventet antal (ud fra landets alders- og kønsspecifikke rater)",
         ylabel="Observeret / forventet × 100",
-        target_label="Landsgennemsnit (100)",
+        labels={**narrative_funnel.plot_labels("da"), "target": "Landsgennemsnit (100)"},
+        colors=theme.FUNNEL_COLORS,
         ax=ax,
     )
     return fig

@@ -28,7 +28,9 @@ from nsv_eval.analyses.data import Prepared
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
+from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
 MEASURE = "preventable"
 """Cube measure: acute admission courses with a preventable action diagnosis."""
@@ -151,8 +153,6 @@ def acute_team_sc(setup: SCSetup, kommune: int, *, conf: float = 0.95):
         donors=setup.donors,
         conf=conf,
     )
-    res.details["dropped_year"] = setup.dropped_year
-    res.details["panel"] = setup.panel
     return res
 
 
@@ -172,17 +172,16 @@ def sc_inference(res) -> dict[str, float]:
         ``treated_exact_fit``.
     """
     m = res.main_effect()
-    d = res.details
-    plc = d["placebos"]
+    plc = res.placebos
     return dict(
         estimate=float(m["estimate"]),
         lower=float(m["lower"]),
         upper=float(m["upper"]),
         p_value=float(m["p_value"]),
         n_placebos=int((plc["included"] & ~plc["treated"]).sum()),
-        n_exact_fit=int(d.get("n_exact_fit", 0)),
+        n_exact_fit=int(res.n_exact_fit),
         ratio=float(plc.loc[plc["treated"], "ratio"].iloc[0]),
-        treated_exact_fit=bool(d.get("treated_exact_fit", False)),
+        treated_exact_fit=bool(res.treated_exact_fit),
     )
 
 
@@ -198,7 +197,7 @@ def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResul
     """
     inf = sc_inference(res) if inference is None else inference
     path = res.path.set_index("time")
-    post = res.details["post_times"]
+    post = res.post_times
     obs = float(path.loc[post, "treated"].mean())
     syn = float(path.loc[post, "synthetic"].mean())
     est, lo, hi = effects.rate_ratio_from_att(
@@ -207,16 +206,17 @@ def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResul
     tab = pd.DataFrame(
         [dict(term="gap_ratio", estimate=est, lower=lo, upper=hi, p_value=inf["p_value"])]
     )
-    return EffectResult(
+    return AdditiveRatioResult(
         design="synthetic_control",
         effects=tab,
         main_term="gap_ratio",
         scale="rate_ratio",
         conf=res.conf,
-        assumptions=res.assumptions,
-        details=dict(
-            synthetic_post_mean=syn, treated_post_mean=obs, avg_gap=float(inf["estimate"])
-        ),
+        observed_mean=obs,
+        counterfactual_mean=syn,
+        additive=float(inf["estimate"]),
+        additive_lower=float(inf["lower"]),
+        additive_upper=float(inf["upper"]),
     )
 
 
@@ -237,15 +237,14 @@ def sc_figure(res, *, title: str, per: int = 1000):
     """
     import matplotlib.pyplot as plt
 
-    d = res.details
-    panel = d["panel"]
-    k = d["treated_unit"]
+    panel = res.data
+    k = res.treated_unit
     own = panel[panel["kommune_code"] == k].set_index("year")
     path = res.path.set_index("time")
     path = path.reindex(range(int(path.index.min()), int(path.index.max()) + 1))  # dropped year
     path["count"] = own["count"].reindex(path.index)
     shown = hide_small(path.reset_index(), ["treated", "gap"], "count").set_index("time")
-    start = d["intervention_start"]
+    start = res.intervention_start
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2))
     c = theme.ROLE_COLOURS
     a0.plot(shown.index, shown["treated"], "o-", color=c["kommune"], lw=2, ms=4, label="Kommunen")
@@ -258,13 +257,14 @@ def sc_figure(res, *, title: str, per: int = 1000):
         label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
     )
     a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a0.set_ylabel(f"Pr. {per:,} personår 65+".replace(",", "."))
+    a0.set_ylabel(f"Pr. {fmt(per, 'da', 0)} personår 65+")
     a0.set_ylim(bottom=0)
     a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
     a0.legend(frameon=False, fontsize=8)
-    incl = set(d["placebos"].loc[d["placebos"]["included"], "unit"])
+    plc = res.placebos
+    incl = set(plc.loc[plc["included"], "unit"])
     first = True
-    for unit, g in d["placebo_gaps"].groupby("unit", sort=False):
+    for unit, g in res.placebo_gaps.groupby("unit", sort=False):
         if unit == k or unit not in incl:
             continue
         a1.plot(
@@ -288,11 +288,10 @@ def sc_figure(res, *, title: str, per: int = 1000):
 
 def placebo_summary(res) -> dict[str, float]:
     """Pre/post RMSPE of the kommune, its RMSPE ratio and :func:`sc_inference`'s results."""
-    d = res.details
     return dict(
-        pre_rmspe=float(d["pre_rmspe"]),
-        post_rmspe=float(d["post_rmspe"]),
-        pre_outcome_sd=float(d["pre_outcome_sd"]),
+        pre_rmspe=float(res.pre_rmspe),
+        post_rmspe=float(res.post_rmspe),
+        pre_outcome_sd=float(res.pre_outcome_sd),
         **sc_inference(res),
     )
 

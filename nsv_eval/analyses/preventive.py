@@ -328,8 +328,8 @@ def rd_summary(results: dict[str, RDResult]) -> pd.DataFrame:
                 "lower": t.loc["late", "lower"],
                 "upper": t.loc["late", "upper"],
                 "p_value": t.loc["late", "p_value"],
-                "bandwidth": r.details["bandwidth"],
-                "mde": r.details["mde"],
+                "bandwidth": r.bandwidth,
+                "mde": r.mde,
                 "n_rows": int(t.loc["late", "n_left"] + t.loc["late", "n_right"]),
             }
         )
@@ -493,7 +493,7 @@ def rd_figure(res: RDResult, panel: pd.DataFrame, outcome: str, *, title: str):
     ax1.set_ylabel("Besøg virker i måneden (%)")
     ax1.axvline(CUTOFF, color="0.4", ls="--", lw=1)
     shown = b[(b["events"] == 0) | (b["events"] >= 5)]
-    h = res.details["bandwidth"]
+    h = res.bandwidth
     for side, colour in (
         (shown["k"] < CUTOFF, theme.ROLE_COLOURS["kommune"]),
         (shown["k"] >= CUTOFF, theme.ROLE_COLOURS["intervention"]),
@@ -530,7 +530,7 @@ def verdict_da(
     from nsv_eval.report.format import fmt_number
 
     t = rd_res.main_effect()
-    mde_ = rd_res.details["mde"]
+    mde_ = rd_res.mde
     if t["upper"] < 0:
         code = "rd_benefit"
         s = (

@@ -27,6 +27,7 @@ from nsv_eval.analyses.catalogue import INDICATORS, Indicator
 from nsv_eval.analyses.data import Area, Prepared, filter_ages
 from nsv_eval.reference import esp2013, kommuner
 from nsv_eval.report.estimable import MIN_RESPONDENTS, not_estimable_da
+from nsv_eval.report.narrative.indicators import COMPARISON_DA
 
 LEVELS: tuple[str, ...] = ("kommune", "region", "land")
 
@@ -204,12 +205,12 @@ def profile_table(
                 "upper": st.at["kommune", "upper"],
                 "region": st.at["region", "estimate"],
                 "land": st.at["land", "estimate"],
-                "vs_region": vs_region["comparison_da"].iloc[0],
-                "vs_land": vs_land["comparison_da"].iloc[0],
+                "vs_region": vs_region["comparison"].map(COMPARISON_DA).iloc[0],
+                "vs_land": vs_land["comparison"].map(COMPARISON_DA).iloc[0],
                 "isr": ir["estimate"],
                 "isr_lower": ir["lower"],
                 "isr_upper": ir["upper"],
-                "isr_category": ir_cat["comparison_da"].iloc[0],
+                "isr_category": ir_cat["comparison"].map(COMPARISON_DA).iloc[0],
                 "note": _profile_note(ind, st.loc["kommune"], years),
             }
         )

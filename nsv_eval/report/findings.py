@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nsv_eval.report import narrative
 from nsv_eval.report.disclosure import THRESHOLD, count_html, fmt_count
 from nsv_eval.report.format import fmt_ci, fmt_estimate_ci, fmt_number, fmt_pct, fmt_rate
 from nsv_eval.report.i18n import tr
@@ -311,9 +312,7 @@ class Findings:
         """
         row = result.main_effect()
         if sentence_da is None:
-            from nsv_eval.stats.designs._text import headline
-
-            sentence_da = headline(result, "da").replace("{", "{{").replace("}", "}}")
+            sentence_da = narrative.headline(result, "da").replace("{", "{{").replace("}", "}}")
         return self.add(
             key,
             float(row["estimate"]),
