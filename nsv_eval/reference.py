@@ -32,6 +32,11 @@ REGIONS: dict[int, str] = {
     1085: "Region Sjælland",
 }
 
+DISCLOSURE_THRESHOLD = 5
+"""Counts from 1 to ``DISCLOSURE_THRESHOLD - 1`` are never shown (the discretion rule of
+Danmarks Statistik and Sundhedsdatastyrelsen). Read by analyses that build disclosure-safe
+grids and by :mod:`nsv_eval.report.disclosure` (``THRESHOLD``), the only suppression layer."""
+
 AGE_BANDS: list[str] = [f"{a}-{a + 4}" for a in range(0, 95, 5)] + ["95+"]
 EDUCATION_LEVELS: list[str] = ["grundskole", "kort", "mellemlang", "lang"]
 """Highest completed education, ordered from lowest to highest (DST's ISCED-based grouping:

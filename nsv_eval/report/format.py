@@ -187,6 +187,22 @@ def _conf_label(conf: float) -> str:
     return f"{int(pct)}% CI" if _en() else f"{int(pct)} %-KI"
 
 
+def ci_label(conf: float = 0.95, lang: str = "da") -> str:
+    """Interval label from the confidence level: ``0.95`` → ``"95 %-KI"`` (da) or
+    ``"95% CI"`` (en); ``0.975`` → ``"97,5 %-KI"``.
+
+    Table headings are written in Danish (``f"Nedre {ci_label(conf)}"``) and translated with
+    the rest of the table when the report is in English. (``narr`` adds the same helper to
+    ``report.narrative``; this one goes when that lands.)
+    """
+    pct = Decimal(repr(float(conf))) * 100
+    if pct != pct.to_integral_value():
+        num = str(pct.quantize(Decimal("0.1"))).replace(".", "," if lang != "en" else ".")
+    else:
+        num = str(int(pct))
+    return f"{num}% CI" if lang == "en" else f"{num} %-KI"
+
+
 def fmt_ci(lower: object, upper: object, decimals: int = 1, *, conf: float = 0.95) -> str:
     """Format a confidence interval: ``(12.34, 14.46)`` → ``"95 %-KI: 12,3–14,5"``."""
     return f"{_conf_label(conf)}: {fmt_number(lower, decimals)}–{fmt_number(upper, decimals)}"

@@ -7,7 +7,7 @@ approximate confidence distribution of the effect and the unit-cost range; the o
 count is held fixed, its noise being already in the effect's interval):
 
 * **acute team** (*akutteam*) → preventable admissions 65+: interrupted time series of the
-  kommune's monthly series (:func:`nsv_eval.analyses.falls.kommune_its`, as study 5);
+  kommune's monthly series (:func:`nsv_eval.analyses.effects.kommune_its`, as study 5);
   observed = the kommune's preventable admissions 65+ from the first whole month of the
   team to the end of the period; programme cost = cost per year × years running.
 * **follow-up home visit** (*opfølgende hjemmebesøg*) → 30-day readmissions: IPTW risk
@@ -18,7 +18,7 @@ count is held fixed, its noise being already in the effect's interval):
 * **falls programme** (*faldforebyggelse*) → fall-injury admissions 65+: the staggered
   difference-in-differences ratio over all kommuner (default; study 3's
   :func:`~nsv_eval.analyses.falls.national_did` and
-  :func:`~nsv_eval.analyses.falls.did_rate_ratio`) or the kommune's own interrupted time
+  :func:`~nsv_eval.analyses.effects.did_rate_ratio`) or the kommune's own interrupted time
   series; observed = fall-injury admissions 65+ from the start to the end of the period;
   programme cost = participants × cost per participant.
 
@@ -53,7 +53,6 @@ __all__ = [
     "case_sentence",
     "falls_case",
     "followup_case",
-    "net_plot",
     "resolve_unit_costs",
     "summary_table",
 ]
@@ -263,11 +262,11 @@ def acute_team_case(
     y0, y1 = _period_bounds(years)
     if start is None:
         return _unavailable(case, "Kommunen har ikke haft et akutteam i perioden.")
-    first = falls.first_post_month(start)
+    first = effects.first_post_month(start)
     if first.year > y1:
         return _unavailable(case, f"Akutteamet startede {fmt_date(start)}, efter perioden.")
     try:
-        res = falls.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
+        res = effects.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Den afbrudte tidsserie kunne ikke beregnes ({exc}).")
     s = res.details["series"]
@@ -361,19 +360,19 @@ def falls_case(
     y0, y1 = _period_bounds(years)
     if start is None:
         return _unavailable(case, "Kommunen har ikke haft et faldforebyggelsesprogram i perioden.")
-    first = falls.first_post_month(start)
+    first = effects.first_post_month(start)
     if first.year > y1:
         return _unavailable(case, f"Programmet startede {fmt_date(start)}, efter perioden.")
-    s = falls.kommune_series(prep, kommune, falls.MEASURE, years)
+    s = effects.kommune_series(prep, kommune, falls.MEASURE, years)
     post = s[s["date"] >= first]
     try:
         if design == "its":
-            res = falls.kommune_its(prep, kommune, falls.MEASURE, start, years=years, conf=conf)
+            res = effects.kommune_its(prep, kommune, falls.MEASURE, start, years=years, conf=conf)
             case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
         else:
             panel = falls.national_panel(prep, years=years)
             did, _ = falls.national_did(panel, conf=conf)
-            res = falls.did_rate_ratio(did, panel)
+            res = effects.did_rate_ratio(did, panel)
             # the ratio is the image of the ATT's interval: simulate on the ATT's scale
             d = res.details
             case.details["additive"] = (
@@ -527,47 +526,3 @@ def case_sentence(case: InterventionCase) -> str:
     )
 
 
-def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
-    """Simulated distributions of the net saving (million DKK), one panel per intervention."""
-    import matplotlib.pyplot as plt
-
-    from nsv_eval.report import theme
-
-    shown = [c for c in cases if c.available and c.result is not None]
-    if not shown:
-        raise ValueError("net_plot: no intervention has a business case")
-    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.3 * len(shown) + 0.8), squeeze=False)
-    for ax, c in zip(axes[:, 0], shown, strict=True):
-        net = c.result.draws["net_saving"].to_numpy() / 1e6
-        lo, hi = np.quantile(net, [0.001, 0.999])
-        x = net[(net >= lo) & (net <= hi)]
-        width = (hi - lo) / 60 if hi > lo else 1.0
-        # bin edges on a grid through 0, so no bar straddles the break-even line
-        bins = width * np.arange(np.floor(lo / width), np.ceil(hi / width) + 1)
-        ax.hist(
-            x[x < 0], bins=bins, color=theme.OKABE_ITO["vermillion"], alpha=0.85, label="Underskud"
-        )
-        ax.hist(
-            x[x >= 0],
-            bins=bins,
-            color=theme.OKABE_ITO["bluish_green"],
-            alpha=0.85,
-            label="Overskud",
-        )
-        ax.axvline(0, color="black", lw=1)
-        ax.set_yticks([])
-        ax.set_title(
-            f"{c.label_da}: {fmt_number(100 * c.result.share_net_positive, 0)} % af "
-            "konfidensfordelingen over nul",
-            fontsize="medium",
-            loc="left",
-        )
-    axes[-1, 0].set_xlabel("Nettobesparelse i perioden (mio. kr.; besparelse minus udgift)")
-    axes[0, 0].legend(frameon=False, fontsize=9)
-    n = len(shown[0].result.draws)
-    theme.finish(
-        fig,
-        title=title
-        or f"Tilnærmet konfidensfordeling for nettobesparelsen ({fmt_number(n, 0)} simulationer)",
-    )
-    return fig

@@ -1,0 +1,514 @@
+"""Every figure of the reports: indicator trends and funnel plots, interrupted time series,
+forest plots of triangulated designs, synthetic control, regression discontinuity, balance
+(love) and overlap plots, cumulative incidence curves and business-case distributions.
+
+The numbers come from :mod:`nsv_eval.analyses` and :mod:`nsv_eval.stats`; this module only
+draws them (colours from :mod:`nsv_eval.report.theme`, Danish labels). Every figure hides values computed from 1-4 events (:func:`nsv_eval.report.disclosure.hide_small`):
+a plotted rate next to a published denominator would give the count back, and figures are
+not scanned by the disclosure check. The notebooks say so under the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from nsv_eval import stats
+from nsv_eval.analyses.catalogue import INDICATORS, Indicator
+from nsv_eval.analyses.data import Prepared
+from nsv_eval.analyses.effects import Triangulation
+from nsv_eval.analyses.falls import balance_table
+from nsv_eval.analyses.preventive import CUTOFF, OUTCOMES, bins_table
+from nsv_eval.analyses.profile import funnel_points, trend
+from nsv_eval.analyses.readmissions import VISIT_LABELS, covariate_label
+from nsv_eval.report import theme
+from nsv_eval.report.disclosure import hide_small
+from nsv_eval.report.format import fmt_number
+from nsv_eval.stats.designs.cohort import CohortEffectResult
+from nsv_eval.stats.designs.rd import RDResult
+
+if TYPE_CHECKING:
+    from nsv_eval.report.studies.s07_business_case import InterventionCase
+
+LEVEL_LABELS = {"kommune": None, "region": None, "land": "Hele landet"}
+
+
+def trend_figure(tr: pd.DataFrame, *, title: str, unit: str, ax=None):
+    """Draw a :func:`~nsv_eval.analyses.profile.trend` frame: the kommune with its 95 % CI
+    band, the region and the country. Values from 1-4 events are left out."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4))
+    else:
+        fig = ax.figure
+    for level in ("land", "region", "kommune"):
+        part = tr[tr["level"] == level]
+        if part.empty:
+            continue
+        part = hide_small(part, ["estimate", "lower", "upper"], "numerator")
+        colour = theme.ROLE_COLOURS[level]
+        ax.plot(
+            part["year"],
+            part["estimate"],
+            marker="o",
+            ms=3.5,
+            color=colour,
+            label=part["area"].iloc[0],
+            lw=2 if level == "kommune" else 1.4,
+        )
+        if level == "kommune":
+            ax.fill_between(
+                part["year"],
+                part["lower"],
+                part["upper"],
+                color=colour,
+                alpha=0.15,
+                lw=0,
+                label="95 %-konfidensinterval",
+            )
+    ax.set_ylabel(unit)
+    ax.set_xlabel("År")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=9)
+    theme.finish(fig, title=title)
+    return fig
+
+
+def trend_plot(
+    prep: Prepared,
+    indicator: Indicator | str,
+    kommune: int,
+    *,
+    years: Sequence[int] | None = None,
+    ax=None,
+    title: str | None = None,
+):
+    """Yearly value of an indicator: the kommune with its 95 % CI, the region and the country."""
+    ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
+    tr = trend(prep, ind, kommune, years=years)
+    return trend_figure(tr, title=title or ind.label_da, unit=ind.unit_da, ax=ax)
+
+
+def funnel(
+    prep: Prepared,
+    indicator: Indicator | str,
+    kommune: int,
+    years: Sequence[int],
+    *,
+    ax=None,
+    overdispersion: str | None = None,
+    fdr: float | None = None,
+):
+    """Funnel plot of the age- and sex-standardised ratio (×100) of all kommuner.
+
+    Kommuner with 1-4 observed events are left out of the figure (disclosure). ``fdr``
+    (e.g. 0.05) rings the kommuner that stay outliers under Benjamini-Hochberg
+    false-discovery-rate control (:func:`nsv_eval.stats.funnel_limits`).
+    """
+    ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
+    pts = funnel_points(prep, ind, years)
+    pts = pts[~pts["observed"].between(1, 4)]
+    name = pts.loc[pts["kommune_code"] == int(kommune), "kommune_name"]
+    fig = stats.funnel_plot(
+        pts,
+        "observed",
+        "expected",
+        label="kommune_name",
+        highlight=name.iloc[0] if len(name) else None,
+        statistic="ratio",
+        multiplier=100,
+        overdispersion=overdispersion,
+        fdr=fdr,
+        title=f"{ind.label_da}: standardiseret ratio, {years[0]}–{years[-1]}",
+        xlabel="Forventet antal (ud fra landets alders- og kønsspecifikke rater)",
+        ylabel="Observeret / forventet × 100",
+        target_label="Landsgennemsnit (100)",
+        ax=ax,
+    )
+    return fig
+
+
+def series_with_ci(df: pd.DataFrame, x: str, ax, *, colour: str, label: str) -> None:
+    """Plot ``estimate`` with a shaded ``lower``–``upper`` band."""
+    ax.plot(df[x], df["estimate"], marker="o", ms=3.5, color=colour, label=label)
+    ax.fill_between(df[x], df["lower"], df["upper"], color=colour, alpha=0.15, lw=0)
+
+
+def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
+    """Observed yearly rate, the monthly model and the counterfactual (per ``per`` person-years).
+
+    Observed values are shown per calendar year (sum of events over sum of person-years),
+    because a small kommune's monthly or quarterly counts are mostly 1-4 and would have to be
+    hidden; years with 1-4 events are left out (disclosure). Model and counterfactual lines
+    are the model's monthly values; the counterfactual's 95 % band is clipped at twice the
+    highest plotted value so the series stays readable.
+    """
+    import matplotlib.pyplot as plt
+
+    cf = res.counterfactual()
+    post = np.asarray(res.details["_post"])
+    off = cf["offset"].to_numpy(float)
+    scale = per / off
+    x = pd.to_datetime(cf["time"])
+    yr = pd.DataFrame({"year": x.dt.year, "n": cf["observed"], "py": off})
+    yr = yr.groupby("year", as_index=False)[["n", "py"]].sum()
+    yr["rate"] = yr["n"] / yr["py"] * per
+    yr = hide_small(yr, "rate", "n")
+    yx = pd.to_datetime({"year": yr["year"], "month": 7, "day": 1})
+    fitted = cf["fitted"].to_numpy() * scale
+    cfv = cf["counterfactual"].to_numpy() * scale
+    cfl = cf["counterfactual_lower"].to_numpy() * scale
+    cfu = cf["counterfactual_upper"].to_numpy() * scale
+    xs = x.to_numpy()
+    top = 2 * np.nanmax(np.r_[fitted, cfv, yr["rate"].to_numpy(float)])
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    colours = theme.ROLE_COLOURS
+    ax.plot(yx, yr["rate"], "o", ms=6, color="#333333", label="Observeret (pr. år)")
+    ax.plot(xs, fitted, "-", color=colours["kommune"], lw=1.4, label="Model (pr. måned)")
+    ax.plot(
+        xs[post],
+        cfv[post],
+        "--",
+        color=colours["intervention"],
+        lw=1.6,
+        label="Forventet uden indsats",
+    )
+    ax.fill_between(
+        xs[post],
+        cfl[post],
+        np.minimum(cfu[post], top),
+        color=colours["intervention"],
+        alpha=0.15,
+        lw=0,
+        label="95 %-konfidensinterval",
+    )
+    ax.axvline(xs[post][0], color="black", ls=":", lw=1)
+    ax.set_ylabel(ylabel or f"Hændelser pr. {per:,} personår 65+".replace(",", "."))
+    ax.set_xlabel("")
+    ax.set_ylim(0, top)
+    ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
+    theme.finish(fig, title=title)
+    return fig
+
+
+def forest_plot(tri: Triangulation, *, title: str):
+    """Forest plot of the triangulated rate ratios (log axis, Danish tick labels)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    t = tri.result.designs
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(t) + 1.6))
+    y = np.arange(len(t))[::-1]
+    ax.errorbar(
+        t["estimate"],
+        y,
+        xerr=[t["estimate"] - t["lower"], t["upper"] - t["estimate"]],
+        fmt="s",
+        color=theme.ROLE_COLOURS["kommune"],
+        capsize=4,
+        ms=7,
+    )
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    lo = min(float(t["lower"].min()), 0.9)
+    hi = max(float(t["upper"].max()), 1.1)
+    ticks = [v for v in (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5) if lo <= v <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([fmt_number(v, 2).rstrip("0").rstrip(",") for v in ticks])
+    ax.set_xlim(lo / 1.1, hi * 1.1)
+    ax.set_yticks(y, t["name"])
+    ax.set_ylim(-0.7, len(t) - 0.3)
+    ax.set_xlabel("Rateratio (under 1 = færre end forventet uden indsats)")
+    theme.finish(fig, title=title, x=False)
+    return fig
+
+
+def falls_love_plot(res, *, title: str = "Balance før og efter vægtning", threshold: float = 0.1):
+    """Love plot (absolute SMD before/after weighting) with Danish covariate names."""
+    import matplotlib.pyplot as plt
+
+    b = balance_table(res).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.33 * len(b) + 1.6))
+    y = np.arange(len(b))
+    ax.scatter(
+        b["smd_before"],
+        y,
+        facecolors="none",
+        edgecolors=theme.ROLE_COLOURS["intervention"],
+        s=45,
+        label="Før vægtning",
+    )
+    ax.scatter(
+        b["smd_after"], y, color=theme.ROLE_COLOURS["kommune"], marker="D", s=32, label="Efter"
+    )
+    ax.axvline(threshold, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, b["covariate"])
+    ax.set_xlabel("Absolut standardiseret forskel mellem deltagere og ikke-deltagere")
+    ax.legend(frameon=False, loc="lower right")
+    theme.finish(fig, title=title)
+    return fig
+
+
+def sc_figure(res, *, title: str, per: int = 1000):
+    """Actual vs synthetic rate (left) and the gap with the placebo gaps (right).
+
+    The kommune's yearly values from 1-4 events are left out (disclosure); placebo lines are
+    the donors' gaps (unnamed).
+    """
+    import matplotlib.pyplot as plt
+
+    d = res.details
+    panel = d["panel"]
+    k = d["treated_unit"]
+    own = panel[panel["kommune_code"] == k].set_index("year")
+    path = res.path.set_index("time")
+    path = path.reindex(range(int(path.index.min()), int(path.index.max()) + 1))  # dropped year
+    path["count"] = own["count"].reindex(path.index)
+    shown = hide_small(path.reset_index(), ["treated", "gap"], "count").set_index("time")
+    start = d["intervention_start"]
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2))
+    c = theme.ROLE_COLOURS
+    a0.plot(shown.index, shown["treated"], "o-", color=c["kommune"], lw=2, ms=4, label="Kommunen")
+    a0.plot(
+        path.index,
+        path["synthetic"],
+        "--",
+        color=c["intervention"],
+        lw=2,
+        label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
+    )
+    a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
+    a0.set_ylabel(f"Pr. {per:,} personår 65+".replace(",", "."))
+    a0.set_ylim(bottom=0)
+    a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
+    a0.legend(frameon=False, fontsize=8)
+    incl = set(d["placebos"].loc[d["placebos"]["included"], "unit"])
+    first = True
+    for unit, g in d["placebo_gaps"].groupby("unit", sort=False):
+        if unit == k or unit not in incl:
+            continue
+        a1.plot(
+            g["time"],
+            g["gap"],
+            color=c["counterfactual"],
+            lw=0.7,
+            alpha=0.5,
+            label="Placebo (kommuner uden akutteam)" if first else None,
+        )
+        first = False
+    a1.plot(shown.index, shown["gap"], "o-", color=c["kommune"], lw=2.2, ms=4, label="Kommunen")
+    a1.axhline(0, color="black", lw=0.8)
+    a1.axvline(start - 0.5, color="grey", ls=":", lw=1)
+    a1.set_ylabel("Forskel: faktisk − syntetisk")
+    a1.set_title("Forskel og placebotest", fontsize="medium")
+    a1.legend(frameon=False, fontsize=8)
+    theme.finish(fig, title=title)
+    return fig
+
+
+def rd_figure(res: RDResult, panel: pd.DataFrame, outcome: str, *, title: str):
+    """Share with an active visit and the outcome rate by month around the 75th birthday,
+    with the local-linear fits within the bandwidth; months with 1–4 events left out."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    b = bins_table(panel, outcome)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
+    left = b["k"] < CUTOFF
+    for side, colour in (
+        (left, theme.ROLE_COLOURS["kommune"]),
+        (~left, theme.ROLE_COLOURS["intervention"]),
+    ):
+        ax1.plot(b.loc[side, "k"], 100 * b.loc[side, "visited"], "o-", color=colour, ms=4)
+    ax1.set_ylabel("Besøg virker i måneden (%)")
+    ax1.axvline(CUTOFF, color="0.4", ls="--", lw=1)
+    shown = b[(b["events"] == 0) | (b["events"] >= 5)]
+    h = res.details["bandwidth"]
+    for side, colour in (
+        (shown["k"] < CUTOFF, theme.ROLE_COLOURS["kommune"]),
+        (shown["k"] >= CUTOFF, theme.ROLE_COLOURS["intervention"]),
+    ):
+        s = shown[side]
+        ax2.scatter(s["k"], s["rate"], s=18, color=colour, zorder=3)
+        w = s[(s["k"] - CUTOFF).abs() <= h]
+        if len(w) >= 2:
+            wt = np.clip(1 - (w["k"] - CUTOFF).abs() / h, 1e-9, None) * w["person_years"]
+            coef = np.polyfit(w["k"], w["rate"], 1, w=np.sqrt(wt))
+            xs = (
+                np.array([w["k"].min(), CUTOFF])
+                if (w["k"] < CUTOFF).all()
+                else np.array([CUTOFF, w["k"].max()])
+            )
+            ax2.plot(xs, np.polyval(coef, xs), color=colour, lw=2)
+    ax2.axvline(CUTOFF, color="0.4", ls="--", lw=1)
+    ax2.set_ylabel(f"{OUTCOMES.get(outcome, outcome)}\npr. 1.000 personår")
+    ax2.set_xlabel("Måned i forhold til 75-årsfødselsdagens måned")
+    fig.suptitle(title)
+    return fig
+
+
+def love_plot(result: CohortEffectResult, ax=None, title: str | None = None):
+    """Love plot: absolute standardised mean differences before and after adjustment."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    b = result.balance.assign(label=lambda x: x["covariate"].map(covariate_label))
+    b = b.iloc[np.argsort(b["smd_before"].abs().to_numpy())]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(b) + 1.6))
+    else:
+        fig = ax.figure
+    y = np.arange(len(b))
+    ax.scatter(
+        b["smd_before"].abs(),
+        y,
+        color=theme.OKABE_ITO["vermillion"],
+        label="Før justering",
+        zorder=3,
+    )
+    ax.scatter(
+        b["smd_after"].abs(),
+        y,
+        color=theme.OKABE_ITO["blue"],
+        marker="D",
+        label="Efter justering",
+        zorder=3,
+    )
+    ax.axvline(0.1, color="#7F7F7F", ls="--", lw=1)
+    ax.set_yticks(y, b["label"])
+    ax.set_xlabel("Absolut standardiseret forskel (grænse 0,1)")
+    ax.set_xlim(left=0)
+    ax.legend(frameon=False, loc="lower right")
+    theme.finish(fig, title=title or "Balance mellem grupperne før og efter justering")
+    return fig
+
+
+def overlap_plot(result: CohortEffectResult, ax=None, title: str | None = None):
+    """Smoothed distribution of the propensity score with and without a visit.
+
+    Drawn as kernel density estimates (scipy ``gaussian_kde``) rather than a histogram, so
+    no bar shows the count of a handful of persons.
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import gaussian_kde
+
+    from nsv_eval.report import theme
+
+    d = result.data
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    else:
+        fig = ax.figure
+    grid = np.linspace(0, 1, 201)
+    for flag, colour in ((True, theme.OKABE_ITO["vermillion"]), (False, theme.OKABE_ITO["blue"])):
+        ps = d.loc[d["treated"] == flag, "ps"].to_numpy(float)
+        if len(ps) < 2 or np.ptp(ps) == 0:
+            continue
+        dens = gaussian_kde(ps)(grid)
+        ax.plot(grid, dens, color=colour, lw=2, label=VISIT_LABELS[flag])
+        ax.fill_between(grid, dens, color=colour, alpha=0.15, lw=0)
+    ax.set_xlabel("Sandsynlighed for besøg ud fra borgerens kendetegn (propensity score)")
+    ax.set_ylabel("Tæthed")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False)
+    theme.finish(fig, title=title or "Overlap: borgere med og uden besøg")
+    return fig
+
+
+def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
+    """Cumulative incidence of readmission (solid) and 1 - Kaplan-Meier (dashed) by visit."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+    else:
+        fig = ax.figure
+    colours = {
+        VISIT_LABELS[True]: theme.OKABE_ITO["vermillion"],
+        VISIT_LABELS[False]: theme.OKABE_ITO["blue"],
+    }
+    for key, g in points.groupby("visit", sort=False):
+        g = g.dropna(subset=["cif"])
+        col = colours.get(key, "#000000")
+        ax.plot(
+            g["time"],
+            100 * g["cif"],
+            color=col,
+            lw=2,
+            marker="o",
+            ms=3,
+            label=f"{key}: kumuleret incidens",
+        )
+        ax.fill_between(g["time"], 100 * g["lower"], 100 * g["upper"], color=col, alpha=0.15, lw=0)
+        ax.plot(
+            g["time"],
+            100 * g["one_minus_km"],
+            color=col,
+            lw=1.2,
+            ls="--",
+            label=f"{key}: 1 − Kaplan-Meier (døde regnes som censurerede)",
+        )
+    ax.set_xlabel("Dage efter udskrivelsen")
+    ax.set_ylabel("Genindlagt (%)")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=8.5, loc="upper left")
+    theme.finish(
+        fig,
+        title=title or "Genindlæggelse efter udskrivelsen, med død som konkurrerende hændelse",
+    )
+    return fig
+
+
+def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
+    """Simulated distributions of the net saving (million DKK), one panel per intervention."""
+    import matplotlib.pyplot as plt
+
+    from nsv_eval.report import theme
+
+    shown = [c for c in cases if c.available and c.result is not None]
+    if not shown:
+        raise ValueError("net_plot: no intervention has a business case")
+    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.3 * len(shown) + 0.8), squeeze=False)
+    for ax, c in zip(axes[:, 0], shown, strict=True):
+        net = c.result.draws["net_saving"].to_numpy() / 1e6
+        lo, hi = np.quantile(net, [0.001, 0.999])
+        x = net[(net >= lo) & (net <= hi)]
+        width = (hi - lo) / 60 if hi > lo else 1.0
+        # bin edges on a grid through 0, so no bar straddles the break-even line
+        bins = width * np.arange(np.floor(lo / width), np.ceil(hi / width) + 1)
+        ax.hist(
+            x[x < 0], bins=bins, color=theme.OKABE_ITO["vermillion"], alpha=0.85, label="Underskud"
+        )
+        ax.hist(
+            x[x >= 0],
+            bins=bins,
+            color=theme.OKABE_ITO["bluish_green"],
+            alpha=0.85,
+            label="Overskud",
+        )
+        ax.axvline(0, color="black", lw=1)
+        ax.set_yticks([])
+        ax.set_title(
+            f"{c.label_da}: {fmt_number(100 * c.result.share_net_positive, 0)} % af "
+            "konfidensfordelingen over nul",
+            fontsize="medium",
+            loc="left",
+        )
+    axes[-1, 0].set_xlabel("Nettobesparelse i perioden (mio. kr.; besparelse minus udgift)")
+    axes[0, 0].legend(frameon=False, fontsize=9)
+    n = len(shown[0].result.draws)
+    theme.finish(
+        fig,
+        title=title
+        or f"Tilnærmet konfidensfordeling for nettobesparelsen ({fmt_number(n, 0)} simulationer)",
+    )
+    return fig
