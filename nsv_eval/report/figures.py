@@ -25,9 +25,11 @@ from nsv_eval.analyses.falls import balance_table
 from nsv_eval.analyses.preventive import CUTOFF, OUTCOMES, bins_table
 from nsv_eval.analyses.profile import funnel_points, trend
 from nsv_eval.analyses.readmissions import VISIT_LABELS, covariate_label
+from nsv_eval.reference import EDUCATION_LABELS_DA, kommune_name
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
 from nsv_eval.report.format import fmt_number
+from nsv_eval.report.i18n import _
 from nsv_eval.stats.designs.cohort import CohortEffectResult
 from nsv_eval.stats.designs.rd import RDResult
 
@@ -511,4 +513,168 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
         title=title
         or f"Tilnærmet konfidensfordeling for nettobesparelsen ({fmt_number(n, 0)} simulationer)",
     )
+    return fig
+
+
+def coverage_figure(kom: pd.DataFrame, land: pd.DataFrame, kommune: int, *, courses: bool):
+    """Contacts (and admission courses) per 1,000 residents by year, kommune vs country
+    (study 1); the kommune's points from 1-4 events are left out (disclosure)."""
+    # a rate next to a published population gives its count back: leave out points from 1-4 events
+    kom_fig = hide_small(kom, "contacts_per_1000", "contacts")
+    if "courses" in kom_fig:
+        kom_fig = hide_small(kom_fig, "courses_per_1000", "courses")
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax.plot(
+        kom_fig["year"],
+        kom_fig["contacts_per_1000"],
+        marker="o",
+        color=theme.ROLE_COLOURS["kommune"],
+        label=_("Kontakter, {navn}").format(navn=kommune_name(kommune)),
+    )
+    ax.plot(
+        land["year"],
+        land["contacts_per_1000"],
+        marker="o",
+        color=theme.ROLE_COLOURS["land"],
+        label="Kontakter, hele landet",
+    )
+    if courses:
+        ax.plot(
+            kom_fig["year"],
+            kom_fig["courses_per_1000"],
+            ls="--",
+            color=theme.ROLE_COLOURS["kommune"],
+            label=_("Indlæggelsesforløb, {navn}").format(navn=kommune_name(kommune)),
+        )
+        ax.plot(
+            land["year"],
+            land["courses_per_1000"],
+            ls="--",
+            color=theme.ROLE_COLOURS["land"],
+            label="Indlæggelsesforløb, hele landet",
+        )
+    ax.set_xlabel("År")
+    ax.set_ylabel("Antal pr. 1.000 indbyggere")
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(loc="lower left", ncol=2)
+    theme.finish(
+        fig,
+        title="Hospitalskontakter og indlæggelsesforløb pr. 1.000 indbyggere",
+        source="Punkter beregnet på 1–4 hændelser er udeladt af hensyn til diskretion.",
+    )
+    return fig
+
+
+def group_rates_figure(r: pd.DataFrame, *, label: str, area_name: str):
+    """Standardised rates by education group and period with intervals (study 6); rates
+    from 1-4 events left out (disclosure)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colours = list(theme.OKABE_ITO.values())
+    shown = hide_small(r, ["estimate", "lower", "upper"], "numerator")
+    for i, (edu, part) in enumerate(shown.groupby("education", observed=True)):
+        ax.errorbar(
+            np.arange(part["period"].nunique()) + (i - 1.5) * 0.08,
+            part["estimate"],
+            yerr=[part["estimate"] - part["lower"], part["upper"] - part["estimate"]],
+            marker="o",
+            ms=4,
+            capsize=2,
+            color=colours[(i + 1) % len(colours)],
+            label=EDUCATION_LABELS_DA[str(edu)],
+        )
+    ax.set_xticks(range(shown["period"].nunique()), sorted(shown["period"].unique()))
+    ax.set_ylabel(label)
+    ax.set_xlabel("Periode")
+    ax.legend(frameon=False, fontsize=9)
+    theme.finish(fig, title=f"{label} efter uddannelse, {area_name}")
+    return fig
+
+
+def sii_figure(sii_all: pd.DataFrame, *, area_name: str):
+    """Slope index of inequality by outcome and period with intervals (study 6)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    periods = sorted(sii_all["period"].unique())
+    for i, (_key, part) in enumerate(sii_all.groupby("key", sort=False)):
+        part = part.sort_values("period")
+        ax.errorbar(
+            [periods.index(p) for p in part["period"]],
+            part["estimate"],
+            yerr=[part["estimate"] - part["lower"], part["upper"] - part["estimate"]],
+            marker="o",
+            capsize=2,
+            color=list(theme.OKABE_ITO.values())[i + 1],
+            label=part["outcome"].iloc[0],
+        )
+    ax.set_xticks(range(sii_all["period"].nunique()), periods)
+    ax.axhline(0, color="#7F7F7F", lw=0.8)
+    ax.set_ylabel("SII (forskel pr. 1.000)")
+    ax.set_xlabel("Periode")
+    ax.legend(frameon=False, fontsize=8)
+    theme.finish(fig, title=f"Hældningsindeks for ulighed efter uddannelse, {area_name}")
+    return fig
+
+
+def survey_by_education_figure(sv: pd.DataFrame):
+    """Sundhedsprofil indicators by education over the survey years, whole country (study 6)."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), sharey=False)
+    for ax, (_ind, part) in zip(axes, sv.groupby("indicator", sort=False), strict=False):
+        for i, (edu, p) in enumerate(part.groupby("education", observed=True)):
+            ax.plot(
+                p["year"],
+                p["estimate"],
+                marker="o",
+                ms=3.5,
+                color=list(theme.OKABE_ITO.values())[i + 1],
+                label=EDUCATION_LABELS_DA[str(edu)],
+            )
+        ax.set_title(part["label"].iloc[0], fontsize=10)
+        ax.set_xlabel("År")
+    axes[0].legend(frameon=False, fontsize=8)
+    theme.finish(fig, title="Sundhedsprofilen efter uddannelse, hele landet (vægtede andele)")
+    return fig
+
+
+def uptake_funnel(shown: pd.DataFrame, kommune: int):
+    """Funnel plot of the share accepting the preventive visit at 75 by kommune (study 8);
+    the kommune is highlighted when it is shown."""
+    return stats.funnel_plot(
+        shown,
+        "accepted",
+        "offered",
+        label="kommune_name",
+        highlight=kommune_name(kommune) if (shown["kommune_code"] == int(kommune)).any() else None,
+        statistic="proportion",
+        multiplier=100,
+        title="Andel, der tog imod besøget ved 75 år",
+        xlabel="Borgere, der fyldte 75",
+        ylabel="Tog imod (%)",
+    )
+
+
+def uptake_admission_figure(vis: pd.DataFrame, kommune: int, navn: str):
+    """Share accepting the visit vs share acutely admitted the following year, one point per
+    kommune sized by the number turning 75 (study 8)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(
+        100 * vis["share_accepted"],
+        100 * vis["share_admitted"],
+        s=vis["offered"] / vis["offered"].max() * 200 + 10,
+        color=theme.ROLE_COLOURS["region"],
+        alpha=0.6,
+        label="Kommuner",
+    )
+    own = vis[vis["kommune_code"] == int(kommune)]
+    if not own.empty:
+        ax.scatter(
+            100 * own["share_accepted"],
+            100 * own["share_admitted"],
+            s=80,
+            color=theme.ROLE_COLOURS["intervention"],
+            zorder=3,
+            label=navn,
+        )
+    ax.set_xlabel("Tog imod besøget ved 75 år (%)")
+    ax.set_ylabel("Akut indlagt det følgende år (%)")
+    ax.legend(frameon=False)
     return fig

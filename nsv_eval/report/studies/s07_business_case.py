@@ -1,5 +1,10 @@
 """Study 7 (*Business case*): admissions avoided, DKK saved and cost per avoided admission.
 
+The wiring of the business cases (moved whole from ``analyses/business.py``, which was easy
+to confuse with :mod:`nsv_eval.analyses.business_case`, the Monte Carlo model) and the
+sections of ``07_business_case.ipynb`` (:func:`key_results`, :func:`results`,
+:func:`net_figure`, :func:`assumptions`).
+
 For each of the kommune's interventions the effect is estimated exactly as in its effect
 study, by calling that study's functions, and passed with the kommune's observed events to
 :func:`nsv_eval.analyses.business_case.business_case` (Monte Carlo over the effect's
@@ -40,8 +45,10 @@ from nsv_eval.analyses import effects, falls, preventable, readmissions
 from nsv_eval.analyses.business_case import BusinessCase, business_case
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.errors import InputError
+from nsv_eval.report import figures
 from nsv_eval.report.disclosure import THRESHOLD
-from nsv_eval.report.format import fmt_date, fmt_number
+from nsv_eval.report.format import ci_label, fmt_date, fmt_number
+from nsv_eval.report.sections import Section, key_result
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = [
@@ -526,3 +533,186 @@ def case_sentence(case: InterventionCase) -> str:
     )
 
 
+
+
+# --------------------------------------------------------------------------------------
+# sections of 07_business_case.ipynb
+# --------------------------------------------------------------------------------------
+def key_results(cases: Sequence[InterventionCase], *, conf: float = 0.95) -> list[Section]:
+    """One key result per intervention: the net saving (or why there is no business case)."""
+    keys = []
+    for c in cases:
+        if not c.available:
+            keys.append(
+                key_result(f"{c.key}_business_case", c.reason_da, c.label_da + ": {value}", kind="text")
+            )
+            continue
+        t = c.result.table().set_index("quantity")
+        net = t.loc["net_saving"]
+        keys.append(
+            key_result(
+                f"{c.key}_net_saving",
+                float(net["estimate"]),
+                case_sentence(c).replace("{", "{{").replace("}", "}}"),
+                lower=float(net["lower"]),
+                upper=float(net["upper"]),
+                conf=conf,
+                decimals=0,
+                unit="kr.",
+                avoided=float(t.at["avoided", "estimate"]),
+                avoided_lower=float(t.at["avoided", "lower"]),
+                avoided_upper=float(t.at["avoided", "upper"]),
+                gross_saving=float(t.at["gross_saving", "estimate"]),
+                programme_cost=float(c.programme_cost),
+                share_net_positive=float(c.result.share_net_positive),
+                rate_ratio=c.rate_ratio,
+            )
+        )
+    return [Section(findings=keys)]
+
+
+def results(
+    cases: Sequence[InterventionCase],
+    *,
+    navn: str,
+    period_start: int,
+    period_end: int,
+    conf: float = 0.95,
+) -> list[Section]:
+    """The summary table of all business cases (thousand DKK), or that there is none."""
+    tab = summary_table(cases)
+    if tab.empty:
+        return [
+            Section(
+                text="**Kommunen har ingen indsatser med et beregneligt effektestimat i perioden.**"
+            )
+        ]
+    k = 1000.0
+
+    def ci(est: float, lo: float, hi: float, d: int, sep: str) -> str:
+        return f"{fmt_number(est, d)} ({fmt_number(lo, d)}{sep}{fmt_number(hi, d)})"
+
+    shown = tab.assign(
+        effect=[ci(r.rate_ratio, r.rr_lower, r.rr_upper, 2, "–") for r in tab.itertuples()],
+        avoided_ci=[
+            ci(r.avoided, r.avoided_lower, r.avoided_upper, 0, " til ") for r in tab.itertuples()
+        ],
+        gross=tab["gross_saving"] / k,
+        cost=tab["programme_cost"] / k,
+        net=[
+            ci(r.net_saving / k, r.net_lower / k, r.net_upper / k, 0, " til ")
+            for r in tab.itertuples()
+        ],
+        cpa=tab["cost_per_avoided"] / k,
+    )
+    derived = ["effect", "avoided_ci", "gross", "cost", "net", "cpa", "share_net_positive"]
+    return [
+        Section(
+            table=shown[["intervention", "outcome", "observed", *derived]],
+            table_options=dict(
+                count_cols="observed",
+                derived_cols={c: "observed" for c in derived},
+                labels={
+                    "intervention": "Indsats",
+                    "outcome": "Hændelser, indsatsen skal forebygge",
+                    "observed": "Observerede hændelser i perioden",
+                    "effect": f"Effekt: ratio ({ci_label(conf)})",
+                    "avoided_ci": f"Forebygget ({ci_label(conf)})",
+                    "gross": "Bruttobesparelse (1.000 kr.)",
+                    "cost": "Udgift til indsatsen (1.000 kr.)",
+                    "net": f"Netto (1.000 kr.; {ci_label(conf)})",
+                    "cpa": "Udgift pr. forebygget hændelse (1.000 kr.)",
+                    "share_net_positive": "Andel af konfidensfordelingen over nul (%)",
+                },
+                decimals={"gross": 0, "cost": 0, "cpa": 0, "share_net_positive": 0},
+                caption=f"Business case for {navn}, {period_start}–{period_end}",
+                notes=[
+                    "Ratio under 1 = færre hændelser med indsatsen. Forebygget = observerede × "
+                    "(1/ratio − 1). Netto = bruttobesparelse − udgift; negativt = underskud.",
+                    "Udgift pr. forebygget hændelse = udgiften til indsatsen / forebyggede "
+                    "hændelser (vises kun, når punktestimatet er et forebyggende antal).",
+                ],
+            ),
+        )
+    ]
+
+
+def net_figure(cases: Sequence[InterventionCase]) -> list[Section]:
+    """The confidence distributions of the net saving (nothing when no case is available)."""
+    if summary_table(cases).empty:
+        return []
+    return [Section(figure=figures.net_plot(cases))]
+
+
+def _unit_text(u: Cost) -> str:
+    return (
+        f"{fmt_number(u[0], 0)}–{fmt_number(u[1], 0)} kr."
+        if isinstance(u, tuple)
+        else f"{fmt_number(u, 0)} kr."
+    )
+
+
+def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) -> list[Section]:
+    """What each business case rests on (design, period, unit price, cost basis) and the
+    unit prices used."""
+    rows = []
+    for c in cases:
+        if not c.available:
+            rows.append(
+                {
+                    "intervention": c.label_da,
+                    "design": "Ingen beregning",
+                    "period": "",
+                    "unit": "",
+                    "basis": c.reason_da,
+                }
+            )
+            continue
+        rows.append(
+            {
+                "intervention": c.label_da,
+                "design": c.design_da,
+                "period": f"{fmt_date(c.period[0])} – {fmt_date(c.period[1])}",
+                "unit": _unit_text(c.unit_cost),
+                "basis": c.cost_basis_da,
+            }
+        )
+    prices = pd.DataFrame(
+        [
+            {
+                "key": label,
+                "value": (
+                    f"{fmt_number(costs[key][0], 0)}–{fmt_number(costs[key][1], 0)}"
+                    if isinstance(costs[key], tuple)
+                    else fmt_number(costs[key], 0)
+                ),
+            }
+            for key, label in COST_LABELS_DA.items()
+        ]
+    )
+    return [
+        Section(
+            table=pd.DataFrame(rows),
+            table_options=dict(
+                labels={
+                    "intervention": "Indsats",
+                    "design": "Hvordan effekten er beregnet",
+                    "period": "Periode",
+                    "unit": "Pris pr. forebygget hændelse",
+                    "basis": "Udgift til indsatsen",
+                },
+                caption="Forudsætninger for beregningen",
+            ),
+        ),
+        Section(
+            table=prices,
+            table_options=dict(
+                labels={"key": "Enhedspris", "value": "Kr."},
+                caption="Enhedspriser brugt i beregningen (illustrative; erstat med kommunens egne)",
+                notes=[
+                    "Et interval betyder, at prisen er usikker og trækkes jævnt fordelt inden "
+                    "for intervallet; udgiften til indsatsen regnes med midtpunktet.",
+                ],
+            ),
+        ),
+    ]
