@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
 from nsv_eval.errors import InputError  # noqa: E402
+from nsv_eval.report import narrative  # noqa: E402
 from nsv_eval.stats.designs.cohort import (  # noqa: E402
     CohortEffectResult,
     cohort_effect,
@@ -114,7 +115,7 @@ def test_iptw_point_estimate_equals_hand_weighted_means(cohort: pd.DataFrame) ->
     assert tab.loc["risk_treated", "estimate"] == pytest.approx(m1, abs=1e-10)
     np.testing.assert_allclose(res.data["ps"], ps, atol=1e-9)
     # statsmodels weighted GLM gives the same difference
-    assert res.details["glm_fixed_weight"]["risk_difference"] == pytest.approx(m1 - m0)
+    assert res.glm_fixed_weight["risk_difference"] == pytest.approx(m1 - m0)
 
     w_att = np.where(t, 1.0, ps / (1 - ps))
     a1 = y[t].mean()
@@ -209,14 +210,14 @@ def test_matching_respects_caliper_ratio_and_replacement(cohort: pd.DataFrame) -
     reused and the estimate still covers the truth."""
     res = cohort_effect(cohort, "t", "y", COVS, method="match", ratio=2)
     lp = res.data["logit_ps"].to_numpy()
-    width = res.details["caliper_width"]
+    width = res.caliper_width
     assert width == pytest.approx(0.2 * np.std(lp, ddof=1))
-    sets = res.details["matched_sets"]
+    sets = res.matched_sets
     used = [c for _, cs in sets for c in cs]
     assert len(used) == len(set(used))
     assert all(1 <= len(cs) <= 2 for _, cs in sets)
     assert max(abs(lp[i] - lp[c]) for i, cs in sets for c in cs) <= width
-    assert res.details["n_matched"] + res.details["n_unmatched"] == res.details["n_treated"]
+    assert res.n_matched + res.n_unmatched == res.n_treated
     # matched-sample risk difference equals the mean of within-set differences
     y = cohort["y"].to_numpy(float)
     diffs = [y[i] - y[cs].mean() for i, cs in sets]
@@ -224,18 +225,18 @@ def test_matching_respects_caliper_ratio_and_replacement(cohort: pd.DataFrame) -
     assert rd == pytest.approx(np.mean(diffs))
 
     rep = cohort_effect(cohort, "t", "y", COVS, method="match", replace=True)
-    used = [c for _, cs in rep.details["matched_sets"] for c in cs]
+    used = [c for _, cs in rep.matched_sets for c in cs]
     assert len(used) > len(set(used))
-    assert rep.details["n_unmatched"] <= res.details["n_unmatched"]
+    assert rep.n_unmatched <= res.n_unmatched
     row = rep.main_effect()
     assert row["lower"] < TRUE_RR < row["upper"]
-    assert rep.details["max_abs_smd_after"] < 0.1
+    assert rep.max_abs_smd_after < 0.1
 
 
 def test_trim_truncates_weights(cohort: pd.DataFrame) -> None:
     res = cohort_effect(cohort, "t", "y", COVS, trim=0.05)
     w = res.data["weight"]
-    assert res.details["n_truncated"] > 0
+    assert res.n_truncated > 0
     assert w.max() == pytest.approx(np.quantile(w, 1.0))
     untrimmed = cohort_effect(cohort, "t", "y", COVS).data["weight"]
     assert w.max() < untrimmed.max() and w.min() > untrimmed.min()
@@ -252,17 +253,17 @@ def test_summary_plots_and_table_contract(cohort: pd.DataFrame) -> None:
     assert res.main_effect()["term"] == "risk_ratio" and res.null_value == 1.0
     rr = res.main_effect()
     assert rr["e_value"] == pytest.approx(e_value(rr["estimate"], rr["lower"], rr["upper"])[0])
-    da = res.summary("da")
+    da = narrative.summarise(res, "da")
     rr_txt = f"{rr['estimate']:.2f}".replace(".", ",")
     assert rr_txt in da and "E-værdi" in da and "Forudsætninger" in da
-    assert "E-value" in res.summary("en")
+    assert "E-value" in narrative.summarise(res, "en")
     ov = res.overlap.set_index("group")
     assert ov.loc["treated", "n"] + ov.loc["control", "n"] == len(cohort)
     assert 0 < ov.loc["treated", "ess"] <= ov.loc["treated", "n"]
-    fig = res.plot()
+    fig = res.plot(labels=narrative.cohort.love_plot_labels("da"))
     assert "standardiseret" in fig.axes[0].get_xlabel()
     plt.close(fig)
-    fig = res.plot_overlap(lang="en")
+    fig = res.plot_overlap(labels=narrative.cohort.overlap_plot_labels("en"))
     assert fig.axes[0].get_xlabel() == "Propensity score"
     plt.close(fig)
 

@@ -33,6 +33,7 @@ import pandas as pd
 import pytest
 
 from nsv_eval.errors import InputError
+from nsv_eval.report import narrative
 from nsv_eval.stats.designs.did import did, twfe
 
 MPDTA = Path(__file__).parent / "data" / "reference" / "mpdta.csv"
@@ -268,7 +269,8 @@ def test_twfe_mpdta_matches_fixest_and_warns(mpdta):
     assert row["estimate"] == pytest.approx(-0.036549, abs=5e-7)
     assert row["se"] == pytest.approx(0.013265, abs=5e-7)
     assert row["p_value"] == pytest.approx(0.006079, abs=5e-6)
-    assert "did()" in r.summary("da") and "forskudt" in r.summary("da")
+    da = narrative.summarise(r, "da")
+    assert "did()" in da and "forskudt" in da
 
 
 def _panel(rng, n=200, periods=5, cohorts=(3, 4), shares=(0.3, 0.3), att=0.5, dyn=0.0):
@@ -303,7 +305,7 @@ def test_twfe_equals_did_without_staggering():
         tw = twfe(df, "y", "id", "t", treated_col="d")
     cs = did(df, "y", "id", "t", "g")
     assert tw.main_effect()["estimate"] == pytest.approx(cs.main_effect()["estimate"], abs=1e-10)
-    assert not tw.details["staggered"]
+    assert not tw.staggered
 
 
 def test_did_coverage_planted_truth():
@@ -404,7 +406,7 @@ def test_unbalanced_units_dropped_with_warning(mpdta):
     df = mpdta.drop(index=[0])
     with pytest.warns(UserWarning, match="not observed in all"):
         r = did(df, "lemp", "countyreal", "year", "first.treat")
-    assert r.details["n_units"] == 499
+    assert r.n_units == 499
 
 
 def test_summary_plot_and_diagnostics(fit_never):
@@ -415,15 +417,16 @@ def test_summary_plot_and_diagnostics(fit_never):
     matplotlib.use("Agg")
     from nsv_eval.stats.designs.diagnostics import leave_one_out, placebo_in_time
 
-    da = fit_never.summary("da")
+    da = narrative.summarise(fit_never, "da")
     assert "-0,040" in da and "0,168" in da and "Forudsætninger" in da
-    assert "-0.040" in fit_never.summary("en")
-    fig = fit_never.plot()
+    assert "-0.040" in narrative.summarise(fit_never, "en")
+    assert "att_simple" in fit_never.summary() and "Forudsætninger" not in fit_never.summary()
+    fig = fit_never.plot(labels=narrative.did.plot_labels("da"))
     assert fig.axes[0].get_xlabel().startswith("Perioder")
     pl = placebo_in_time(fit_never)
     assert len(pl.table()) == 5 and pl.passed
     assert pl.test["p_value"] == pytest.approx(0.16812, abs=5e-6)
-    assert "0,168" in pl.summary("da")
+    assert "0,168" in narrative.summarise(pl, "da")
     loo = leave_one_out(fit_never)
     assert len(loo) == 4
     # dropping the 2004 cohort (largest effects) moves the estimate towards zero

@@ -29,6 +29,7 @@ import statsmodels.api as sm
 from scipy import stats as scipy_stats
 
 from nsv_eval.errors import InputError
+from nsv_eval.report import narrative
 from nsv_eval.stats.designs.its import its
 
 SICILY = Path(__file__).parent / "data" / "designs" / "sicily.csv"
@@ -66,8 +67,8 @@ def test_sicily_seasonal_quasipoisson_matches_tutorial(sicily):
     assert lvl["lower"] == pytest.approx(np.exp(b - Z * se), rel=1e-9)
     assert lvl["upper"] == pytest.approx(np.exp(b + Z * se), rel=1e-9)
     assert (round(lvl["lower"], 3), round(lvl["upper"], 3)) == (0.839, 0.933)
-    assert r.details["dispersion"] == pytest.approx(ref.scale, rel=1e-9)
-    assert r.details["interval"] == "z"
+    assert r.dispersion == pytest.approx(ref.scale, rel=1e-9)
+    assert r.interval == "z"
     # the tutorial's annual trend exp(12 * b_time)
     trend = r.table().set_index("term").loc["trend", "estimate"]
     assert trend**12 == pytest.approx(np.exp(12 * ref.params["time"]), rel=1e-9)
@@ -83,7 +84,7 @@ def test_sicily_quasipoisson_t_interval_by_default(sicily):
     lvl = r.main_effect()
     ref = _direct_fit(sicily, ["harmonic"])
     b, se, df = ref.params["smokban"], ref.bse["smokban"], ref.df_resid
-    assert df == 52 and r.details["df_resid"] == 52 and r.details["interval"] == "t"
+    assert df == 52 and r.df_resid == 52 and r.interval == "t"
     tq = scipy_stats.t.ppf(0.975, df)
     assert lvl["lower"] == pytest.approx(np.exp(b - tq * se), rel=1e-9)
     assert lvl["upper"] == pytest.approx(np.exp(b + tq * se), rel=1e-9)
@@ -113,7 +114,7 @@ def test_sicily_without_seasonality_and_poisson(sicily):
     rp = its(sicily, "aces", "time", 37, offset="stdpop", family="poisson")
     rq = its(sicily, "aces", "time", 37, offset="stdpop", family="quasipoisson")
     ratio = rq.table().loc[0, "se"] / rp.table().loc[0, "se"]
-    assert ratio == pytest.approx(np.sqrt(rq.details["dispersion"]), rel=1e-6)
+    assert ratio == pytest.approx(np.sqrt(rq.dispersion), rel=1e-6)
 
 
 def test_sicily_slope_change_matches_rcode_model4(sicily):
@@ -181,14 +182,16 @@ def test_counterfactual_and_plot(sicily):
         cf.loc[post, "fitted"] / cf.loc[post, "counterfactual"], r.main_effect()["estimate"]
     )
     assert (cf["counterfactual_lower"] <= cf["counterfactual"]).all()
-    fig = r.plot()
+    fig = r.plot(labels=narrative.its.plot_labels("da"))
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Tid" and "100.000" in ax.get_ylabel()
-    assert r.plot(lang="en").axes[0].get_xlabel() == "Time"
-    da = r.summary("da")
+    assert r.plot(labels=narrative.its.plot_labels("en")).axes[0].get_xlabel() == "Time"
+    da = narrative.summarise(r, "da")
     assert "0,885" in da and "11,5 %" in da and "Durbin-Watson" in da
-    assert "0.885" in r.summary("en")
-    assert {"durbin_watson", "dispersion", "ljung_box_p", "acf1"} <= set(r.details)
+    assert "0.885" in narrative.summarise(r, "en")
+    assert all(np.isfinite([r.durbin_watson, r.dispersion, r.ljung_box_p, r.acf1]))
+    # stats itself writes numbers only: a table with the level row, no sentence
+    assert "level" in r.summary() and "Durbin" not in r.summary()
 
 
 def _simulate(rng, n=72, start=37, rr=0.8, slope=1.0, family="poisson", disp_k=None, ar=0.0):
@@ -247,7 +250,7 @@ def test_overdispersion_poisson_undercovers_and_is_reported():
         r = its(d, "y", "t", 37, offset="pop", season_col="month", family="poisson")
         m = r.main_effect()
         hits += m["lower"] <= 0.8 <= m["upper"]
-        disp.append(r.details["dispersion"])
+        disp.append(r.dispersion)
     assert hits / 100 < 0.8
     assert np.median(disp) > 5
 
@@ -295,7 +298,7 @@ def test_gaussian_level_and_hac_with_autocorrelation():
         naive = its(d, "y", "t", 37, season_col="month", family="gaussian")
         hac = its(d, "y", "t", 37, season_col="month", family="gaussian", hac_lags=6)
         ratios.append(hac.table().loc[0, "se"] / naive.table().loc[0, "se"])
-        flags.append(naive.details["autocorrelation_flag"])
+        flags.append(naive.autocorrelation_flag)
         m, mn = hac.main_effect(), naive.main_effect()
         hits_hac += m["lower"] <= -1.5 <= m["upper"]
         hits_naive += mn["lower"] <= -1.5 <= mn["upper"]
@@ -309,7 +312,7 @@ def test_gaussian_level_and_hac_with_autocorrelation():
         its(_simulate(rng, family="gaussian"), "y", "t", 37, season_col="month", family="gaussian")
         for _ in range(40)
     ]
-    assert np.mean([w.details["autocorrelation_flag"] for w in white]) < 0.35
+    assert np.mean([w.autocorrelation_flag for w in white]) < 0.35
     assert (
         np.mean([w.main_effect()["lower"] <= -1.5 <= w.main_effect()["upper"] for w in white])
         >= 0.85
@@ -348,7 +351,7 @@ def test_placebo_in_time():
     assert len(p.table()) == 36 - 2 * 6 + 1
     assert p.passed
     assert p.test["rank_p_value"] < 0.1  # the real effect is larger than the placebo ones
-    assert "falske" in p.summary("da")
+    assert "falske" in narrative.summarise(p, "da")
     broken = d.copy()
     broken.loc[broken["t"] >= 20, "y"] = (broken.loc[broken["t"] >= 20, "y"] * 1.3).round()
     pb = placebo_in_time(its(broken, "y", "t", 37, offset="pop", season_col="month"))

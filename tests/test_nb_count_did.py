@@ -49,8 +49,8 @@ def test_falls_poisson_did_covers_realised_rate_ratio(falls_pdid, truth):
     m = falls_pdid.main_effect()
     assert m["lower"] <= rr <= m["upper"], (m["lower"], m["upper"], rr)
     assert falls_pdid.scale == "rate_ratio"
-    assert falls_pdid.details["exposure"] == "person_years"
-    assert falls_pdid.details["n_units"] == 98
+    assert falls_pdid.exposure == "person_years"
+    assert falls_pdid.n_units == 98
 
 
 def test_poisson_did_narrower_than_unweighted_cs(falls_panel, falls_pdid):

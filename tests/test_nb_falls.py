@@ -118,7 +118,7 @@ def test_national_did_ci_contains_planted_att(panel, truth, control):
         "att_per_1000_65plus_per_year"
     ]
     assert m["lower"] <= att <= m["upper"]
-    assert res.details["control"] == control
+    assert res.control == control
     # the estimate is a rate change, of the size of the planted one, not a scaled artefact
     assert abs(m["estimate"]) < 15
 
@@ -147,7 +147,7 @@ def test_did_rate_ratio_matches_independent_computation(panel, did_notyet, truth
 
 def test_twfe_contrast_warns_about_staggering(panel):
     res, msg = falls.twfe_contrast(panel)
-    assert res.details["staggered"] and res.details["n_cohorts"] >= 2
+    assert res.staggered and res.n_cohorts >= 2
     assert msg is not None and "staggered" in msg
 
 
@@ -172,10 +172,10 @@ def test_kommune_its_mechanics(prep, truth):
     start = falls.resolve_start(prep, k, "falls_programme")
     res = effects.kommune_its(prep, k, "fall_injury", start)
     s = effects.monthly_series(prep, k, "fall_injury")
-    assert res.details["n_pre"] == int((s["date"] < start).sum())
-    assert res.details["n_pre"] + res.details["n_post"] == len(s)
+    assert res.n_pre == int((s["date"] < start).sum())
+    assert res.n_pre + res.n_post == len(s)
     cf = res.counterfactual()
-    pre = ~res.details["_post"]
+    pre = ~res.post
     np.testing.assert_allclose(cf.loc[pre, "counterfactual"], cf.loc[pre, "fitted"], rtol=1e-9)
     assert cf["observed"].sum() == s["count"].sum()
     m = res.main_effect()
@@ -222,7 +222,7 @@ def test_cohort_adjustment_balanced(cohort_land):
     before = b.set_index("covariate")["smd_before"]
     assert before["Hjemmehjælp"] > 0.1  # the planted selection is visible before weighting
     assert b["smd_after"].max() < 0.1
-    assert res.details["estimand"] == "ATT"
+    assert res.estimand == "ATT"
     tab = falls.cohort_effect_table(res)
     assert list(tab["analysis"]) == ["Ujusteret (rå sammenligning)", "Justeret (IPTW)"]
     # naive risks are the plain group means

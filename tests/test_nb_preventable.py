@@ -92,7 +92,7 @@ def test_sc_inference_reads_the_library_result(sc):
     m = res.main_effect()
     assert inf["estimate"] == pytest.approx(m["estimate"])
     assert inf["p_value"] == pytest.approx(m["p_value"], nan_ok=True)
-    assert inf["n_exact_fit"] == res.details["n_exact_fit"]
+    assert inf["n_exact_fit"] == res.n_exact_fit
     plc = res.placebos
     assert inf["n_placebos"] == int((plc["included"] & ~plc["treated"]).sum())
 
@@ -100,7 +100,7 @@ def test_sc_inference_reads_the_library_result(sc):
 def test_sc_rate_ratio_is_ratio_of_post_means(sc):
     """Independent: mean(treated) / mean(synthetic) over the post years from the path."""
     _, res = sc
-    path = res.path.set_index("time").loc[res.details["post_times"]]
+    path = res.path.set_index("time").loc[res.post_times]
     want = path["treated"].mean() / path["synthetic"].mean()
     inf = preventable.sc_inference(res)
     r = preventable.sc_rate_ratio(res, inf).main_effect()

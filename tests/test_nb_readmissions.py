@@ -66,7 +66,7 @@ def test_iptw_recovers_planted_risk_ratio_and_naive_is_biased_towards_harm(iptw,
     # above the adjusted interval
     assert naive > rr["upper"]
     # and balance is achieved on every covariate
-    assert iptw.details["max_abs_smd_after"] < 0.1 < iptw.details["max_abs_smd_before"]
+    assert iptw.max_abs_smd_after < 0.1 < iptw.max_abs_smd_before
 
 
 def test_matching_and_landmark_triangulate_with_iptw(prep, national, iptw, truth) -> None:

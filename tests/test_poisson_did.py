@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from nsv_eval.errors import InputError
+from nsv_eval.report import narrative
 from nsv_eval.stats.designs.poisson_did import poisson_did
 
 MPDTA = Path(__file__).parent / "data" / "reference" / "mpdta.csv"
@@ -206,8 +207,8 @@ def test_planted_rate_ratio_recovered():
     assert m["lower"] < 0.8 < m["upper"]
     assert m["estimate"] == pytest.approx(0.8, abs=0.05)
     assert r.table()["term"].tolist()[0] == "rate_ratio"
-    assert "personår" in r.summary("da")
-    fig = r.plot()
+    assert "personår" in narrative.summarise(r, "da")
+    fig = r.plot(labels=narrative.poisson_did.plot_labels("da"))
     assert fig.axes[0].get_ylabel() == "Rateratio"
 
 
@@ -235,7 +236,7 @@ def test_cell_without_events_is_left_out_with_a_warning():
     c = r.cells()
     assert not ((c["group"] == first) & (c["time"] == first)).any()
     assert np.isfinite(c["log_rr"]).all() and (c["log_rr"] > -5).all()
-    assert any("without events" in n for n in r.details["notes"])
+    assert any("without events" in n for n in r.notes)
 
 
 def test_anticipation_keeps_a_partly_treated_year_out_of_the_comparison():

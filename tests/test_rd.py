@@ -38,12 +38,12 @@ def test_senate_sharp_rd_reproduces_published_output(senate) -> None:
     assert row["se"] == pytest.approx(1.459, abs=5e-4)
     assert row["lower"] == pytest.approx(4.094, abs=5e-4)
     assert row["upper"] == pytest.approx(10.919, abs=5e-4)
-    assert res.details["bandwidth"] == pytest.approx(17.754, abs=5e-4)
-    assert res.details["bandwidth_bias"] == pytest.approx(28.028, abs=5e-4)
+    assert res.bandwidth == pytest.approx(17.754, abs=5e-4)
+    assert res.bandwidth_bias == pytest.approx(28.028, abs=5e-4)
     assert (row["n_left"], row["n_right"]) == (360, 323)
     assert row["p_value"] < 1e-4
     # minimum detectable effect: (1.960 + 0.842) x robust SE
-    assert res.details["mde"] == pytest.approx(2.8016 * row["se_robust"], rel=1e-3)
+    assert res.mde == pytest.approx(2.8016 * row["se_robust"], rel=1e-3)
 
 
 def test_fuzzy_rd_with_full_compliance_equals_sharp(senate) -> None:
@@ -109,7 +109,7 @@ def test_binned_means_and_plot(senate) -> None:
 
     matplotlib.use("Agg")
     res = rdmod.rd(senate, "vote", "margin")
-    b = res.details["bins"]
+    b = res.bins
     assert int(b["n"].sum()) == len(senate)
     assert ((b["x"] < 0) | (b["x"] > 0)).all()
     left = senate.loc[senate["margin"] < 0, "vote"]

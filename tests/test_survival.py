@@ -26,6 +26,7 @@ import pytest  # noqa: E402
 from conftest import title_of  # noqa: E402
 
 from nsv_eval.errors import InputError  # noqa: E402
+from nsv_eval.report import narrative  # noqa: E402
 from nsv_eval.stats.designs.survival import (  # noqa: E402
     CoxResult,
     cox,
@@ -89,7 +90,11 @@ def test_km_without_groups_and_plot(gehan: pd.DataFrame) -> None:
     assert "group" not in km.columns
     assert km["at_risk"].iloc[0] == 42 and km["time"].iloc[0] == 0
     assert (np.diff(km["survival"]) <= 0).all()
-    fig = plot_kaplan_meier(kaplan_meier(gehan, "weeks", "relapse", by="group"), by="group")
+    fig = plot_kaplan_meier(
+        kaplan_meier(gehan, "weeks", "relapse", by="group"),
+        by="group",
+        labels=narrative.survival.km_plot_labels("da"),
+    )
     assert fig.axes[0].get_ylabel() == "Andel uden hændelse"
     plt.close(fig)
 
@@ -125,9 +130,9 @@ def test_cox_categorical_strata_summary_and_plot(gehan: pd.DataFrame) -> None:
     res = cox(d, "weeks", "relapse", ["arm"])
     assert res.table()["term"].tolist() == ["arm[b_6mp]"]
     assert res.main_effect()["estimate"] == pytest.approx(0.2076, abs=5e-5)
-    da = res.summary("da")
+    da = narrative.summarise(res, "da")
     assert "0,21" in da and "79 % lavere" in da and "Forudsætninger" in da
-    assert "79% lower" in res.summary("en")
+    assert "79% lower" in narrative.summarise(res, "en")
     # stratifying on a variable unrelated to the data still gives a valid fit
     strat = cox(d.assign(s=np.arange(len(d)) % 2), "weeks", "relapse", ["arm"], strata="s")
     assert 0.05 < strat.main_effect()["estimate"] < 0.5
@@ -248,7 +253,7 @@ def test_one_minus_km_overestimates_with_competing_death() -> None:
     assert at10["lower"] < true < at10["upper"]
     assert abs(at10["one_minus_km"] - (1 - np.exp(-0.5))) < 0.03
     assert at10["one_minus_km"] > at10["upper"]
-    txt = res.summary("da", time=10)
+    txt = narrative.summarise(res, "da", time=10)
     assert "Kaplan-Meier" in txt and "konkurrerende" in txt
 
 
@@ -261,10 +266,10 @@ def test_cif_groups_difference_and_plot(aj_input: pd.DataFrame) -> None:
     assert diff["estimate"] == pytest.approx(expected)
     assert diff["se"] == pytest.approx(np.hypot(a.loc[0, "se"], a.loc[1, "se"]))
     assert diff["lower"] < diff["estimate"] < diff["upper"]
-    fig = res.plot()
+    fig = res.plot(labels=narrative.survival.cif_plot_labels("da"))
     assert "Kumuleret incidens" in title_of(fig.axes[0])
     plt.close(fig)
-    fig = res.plot(lang="en", show_km=False)
+    fig = res.plot(show_km=False, labels=narrative.survival.cif_plot_labels("en"))
     assert fig.axes[0].get_xlabel() == "Time"
     plt.close(fig)
 

@@ -53,6 +53,7 @@ from conftest import title_of  # noqa: E402
 from scipy import optimize  # noqa: E402
 
 from nsv_eval.errors import InputError  # noqa: E402
+from nsv_eval.report import narrative  # noqa: E402
 from nsv_eval.stats.designs.synthetic_control import (  # noqa: E402
     _TIE_BREAK,
     SyntheticControlResult,
@@ -137,8 +138,8 @@ def test_prop99_adh_table2_reproduced(fit_adh: SyntheticControlResult) -> None:
     assert (w.drop(list(ADH_TABLE2)) < 0.05).all()
     gap = fit_adh.path.set_index("time")["gap"]
     assert gap.loc[2000] == pytest.approx(-25.76, abs=2.0)
-    assert fit_adh.details["pre_rmspe"] < 2
-    assert fit_adh.details["rank"] == 1 and fit_adh.details["n_permutation"] == 39
+    assert fit_adh.pre_rmspe < 2
+    assert fit_adh.rank == 1 and fit_adh.n_permutation == 39
     assert fit_adh.p_value == pytest.approx(1 / 39)
     bal = fit_adh.balance.set_index("predictor")["synthetic"]
     table1 = [9.86, 89.41, 0.1740, 24.20, 126.99, 120.43, 91.62]
@@ -150,7 +151,7 @@ def test_prop99_adh_table2_reproduced(fit_adh: SyntheticControlResult) -> None:
     v = tab[tab["term"].str.startswith("v[")]
     assert len(v) == len(ADH_PREDICTORS) and v["estimate"].sum() == pytest.approx(1.0)
     assert v["lower"].isna().all()
-    assert fit_adh.details["v_max"] == pytest.approx(v["estimate"].max())
+    assert fit_adh.v_max == pytest.approx(v["estimate"].max())
 
 
 def test_prop99_adh_w_is_the_predictor_fit_for_its_v(fit_adh, fit_outcomes) -> None:
@@ -201,7 +202,7 @@ def test_prop99_weights_gap_and_fit(fit_outcomes: SyntheticControlResult) -> Non
     gap = res.path.set_index("time")["gap"]
     assert -32 < gap.loc[2000] < -20
     assert gap.loc[2000] == pytest.approx(-26.6, abs=0.3)
-    assert res.details["pre_rmspe"] < 3
+    assert res.pre_rmspe < 3
     # the average post-period gap is the headline and equals the mean of the yearly gaps
     assert res.main_effect()["estimate"] == pytest.approx(gap.loc[1989:].mean())
     assert res.main_effect()["estimate"] < -15
@@ -215,15 +216,15 @@ def test_prop99_lags_only_v_not_identified(fit_outcomes, fit_lags) -> None:
     predictors, not the outcome, choose W: the outcome enters only through V."""
     bal = fit_lags.balance
     assert bal["v_weight"].sum() == pytest.approx(1.0)
-    assert fit_lags.details["v_concentrated"] and fit_lags.details["v_max"] >= 0.9
+    assert fit_lags.v_concentrated and fit_lags.v_max >= 0.9
     assert (bal["treated"] - bal["synthetic"]).abs().max() < 2.5
     # the synthetic control is far closer to California than the donor average
     assert ((bal["treated"] - bal["donor_mean"]).abs() > 9).all()
-    assert "predictor weights (V) put" in fit_lags.summary("en")
-    assert "Prediktorvægtene (V) lægger" in fit_lags.summary("da")
+    assert "predictor weights (V) put" in narrative.summarise(fit_lags, "en")
+    assert "Prediktorvægtene (V) lægger" in narrative.summarise(fit_lags, "da")
     w = fit_lags.weights.set_index("unit")["weight"]
     assert w[list(ADH_DONORS)].sum() < 0.9
-    assert fit_lags.details["pre_rmspe"] > fit_outcomes.details["pre_rmspe"]
+    assert fit_lags.pre_rmspe > fit_outcomes.pre_rmspe
 
 
 def test_prop99_permutation_test(fit_outcomes) -> None:
@@ -235,9 +236,9 @@ def test_prop99_permutation_test(fit_outcomes) -> None:
     ranked = plc.sort_values("ratio", ascending=False).reset_index(drop=True)
     assert ranked.loc[2, "unit"] == "California"
     assert set(ranked.loc[:1, "unit"]) == {"Missouri", "Virginia"}
-    ca_pre = fit_outcomes.details["pre_rmspe"]
+    ca_pre = fit_outcomes.pre_rmspe
     assert (ranked.loc[:1, "pre_rmspe"] < 0.5 * ca_pre).all()
-    assert fit_outcomes.details["ratio"] > 12
+    assert fit_outcomes.ratio > 12
     assert fit_outcomes.p_value == pytest.approx(3 / 39)
     # ADH's other placebo statistic: California's 2000 gap is more extreme than that of
     # every placebo that fits its own pre-period at least as well as California (20x rule
@@ -254,11 +255,11 @@ def test_prop99_mspe_cutoff_excludes_poor_fits(prop99, fit_outcomes) -> None:
     res = synthetic_control(prop99, "cigsale", "state", "Year", "California", 1989, mspe_cutoff=20)
     plc = fit_outcomes.placebos
     expected = set(plc.loc[plc["pre_mspe_relative"] > 20, "unit"])
-    assert set(res.details["excluded"]) == expected
+    assert set(res.excluded) == expected
     assert "Kentucky" in expected and "California" not in expected
-    assert res.details["n_permutation"] == 39 - len(expected)
-    assert res.p_value == pytest.approx(3 / res.details["n_permutation"])
-    assert "left out" in res.summary("en")
+    assert res.n_permutation == 39 - len(expected)
+    assert res.p_value == pytest.approx(3 / res.n_permutation)
+    assert "left out" in narrative.summarise(res, "en")
 
 
 def test_prop99_interval_inverts_the_placebo_test(fit_outcomes) -> None:
@@ -269,7 +270,7 @@ def test_prop99_interval_inverts_the_placebo_test(fit_outcomes) -> None:
     lo, hi, est = row["lower"], row["upper"], row["estimate"]
     assert lo < est < hi
     gap = fit_outcomes.path.set_index("time")["gap"].loc[1989:].to_numpy()
-    pre = fit_outcomes.details["pre_rmspe"]
+    pre = fit_outcomes.pre_rmspe
     plc = fit_outcomes.placebos
     cmax = plc.loc[~plc["treated"], "ratio"].max()
 
@@ -287,22 +288,22 @@ def test_prop99_interval_inverts_the_placebo_test(fit_outcomes) -> None:
     long = wide.melt(id_vars="Year", var_name="state", value_name="cigsale")
     res = synthetic_control(long, "cigsale", "state", "Year", "California", 1989)
     assert np.isnan(res.main_effect()["lower"])
-    assert "Der kan ikke angives" in res.summary("da")
+    assert "Der kan ikke angives" in narrative.summarise(res, "da")
 
 
 def test_prop99_summary_and_plot(fit_outcomes) -> None:
-    da = fit_outcomes.summary("da")
+    da = narrative.summarise(fit_outcomes, "da")
     assert "Utah (0,39)" in da and "nr. 3 af 39" in da and "Forudsætninger" in da
-    en = fit_outcomes.summary("en")
+    en = narrative.summarise(fit_outcomes, "en")
     assert "ranks 3 of 39" in en and "Firpo & Possebom" in en
-    fig = fit_outcomes.plot()
+    fig = fit_outcomes.plot(labels=narrative.synthetic_control.plot_labels("da"))
     assert len(fig.axes) == 2
     assert fig.axes[1].get_ylabel().startswith("Forskel")
     # one line per included placebo plus California in the gap panel
     assert len(fig.axes[1].lines) >= 39
     plt.close(fig)
     fig, axes = plt.subplots(1, 2)
-    fit_outcomes.plot(ax=axes, lang="en")
+    fit_outcomes.plot(ax=axes, labels=narrative.synthetic_control.plot_labels("en"))
     assert title_of(axes[0]) == "Actual and synthetic path"
     plt.close(fig)
 
@@ -375,11 +376,11 @@ def test_planted_effect_and_weights_recovered() -> None:
             predictors=[("y", [1, 2, 3]), ("y", 8), ("y", 12), ("y", 15), ("y", None, "median")],
             placebo=False,
         )
-    assert not res3.details["v_concentrated"]
+    assert not res3.v_concentrated
     assert res3.main_effect()["estimate"] == pytest.approx(-4.0, abs=0.15)
     assert np.isnan(res2.p_value)
-    assert "placebo test was not run" in res2.summary("en")
-    assert "Placebotesten er ikke kørt" in res2.summary("da")
+    assert "placebo test was not run" in narrative.summarise(res2, "en")
+    assert "Placebotesten er ikke kørt" in narrative.summarise(res2, "da")
 
 
 def test_dates_as_periods() -> None:
@@ -392,7 +393,7 @@ def test_dates_as_periods() -> None:
     start = pd.Timestamp("2021-04-01")  # period 16
     res = synthetic_control(data, "y", "unit", "month", "T", start)
     assert res.main_effect()["estimate"] == pytest.approx(-4.0, abs=0.15)
-    assert "(2022-01-01)" in res.summary("en")
+    assert "(2022-01-01)" in narrative.summarise(res, "en")
 
 
 def test_no_effect_gives_large_p_value() -> None:
@@ -481,8 +482,8 @@ def test_exact_fit_treated_unit_has_no_test() -> None:
     test is undefined (NaN), while keeping every placebo (exact_fit_tol=None) reproduces the
     spurious 'most extreme of 13' p = 1/13. A noisy treated unit gets an ordinary p-value."""
     exact = synthetic_control(_toy_panel({1: 0.3, 2: 0.7}), "rate", "unit", "year", 0, 2016)
-    assert exact.details["pre_rmspe"] < 1e-6
-    assert exact.details["treated_exact_fit"]
+    assert exact.pre_rmspe < 1e-6
+    assert exact.treated_exact_fit
     m = exact.main_effect()
     assert np.isnan(m["p_value"]) and np.isnan(m["lower"]) and np.isnan(m["upper"])
     assert m["estimate"] == pytest.approx(-10, abs=1e-4)  # the gap itself is still reported
@@ -491,7 +492,7 @@ def test_exact_fit_treated_unit_has_no_test() -> None:
     )
     assert keep_all.p_value == pytest.approx(1 / 13)
     noisy = synthetic_control(_toy_panel(None), "rate", "unit", "year", 0, 2016)
-    assert not noisy.details["treated_exact_fit"]
+    assert not noisy.treated_exact_fit
     assert 1 / 13 <= noisy.p_value <= 1
 
 
@@ -505,7 +506,7 @@ def test_exact_fit_placebos_are_left_out_of_the_test() -> None:
     df = pd.concat([df, mix], ignore_index=True)
     res = synthetic_control(df, "rate", "unit", "year", 0, 2016)
     plc = res.placebos
-    assert res.details["n_exact_fit"] >= 1
+    assert res.n_exact_fit >= 1
     assert not plc.loc[plc["unit"] == 13, "included"].iloc[0]
     used = plc[plc["included"]]
     tr = plc[plc["treated"]].iloc[0]

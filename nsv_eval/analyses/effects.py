@@ -25,7 +25,7 @@ import pandas as pd
 from nsv_eval import stats
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.stats.designs.base import EffectResult
-from nsv_eval.stats.designs.ratio import ratio_from_additive
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult, ratio_from_additive
 
 
 def monthly_series(
@@ -191,8 +191,8 @@ def kommune_its(
     Returns
     -------
     ITSResult
-        The level-change rate ratio is the main effect; ``details["series"]`` holds the
-        monthly series.
+        The level-change rate ratio is the main effect; ``.data`` holds the monthly series,
+        ``.start_date`` the roll-out date.
 
     Raises
     ------
@@ -212,8 +212,7 @@ def kommune_its(
         family="quasipoisson",
         conf=conf,
     )
-    res.details["series"] = s
-    res.details["start_date"] = pd.Timestamp(start)
+    res.start_date = pd.Timestamp(start)
     return res
 
 
@@ -225,7 +224,7 @@ def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
     pre-period is too short for any fake start.
     """
     cf = res.counterfactual()
-    pre = cf.loc[~res.details["_post"], "time"].to_numpy()
+    pre = cf.loc[~res.post, "time"].to_numpy()
     cand = pre[min_segment : len(pre) - min_segment + 1]
     if len(cand) == 0:
         return None
@@ -241,7 +240,7 @@ def treated_post_mean(panel: pd.DataFrame, res) -> float:
     its cohort's size, i.e. it is the mean over treated kommune-years; its counterfactual is
     this mean minus the ATT.
     """
-    periods = res.details["periods"]
+    periods = res.periods
     gt = res.group_time()
     cohorts = set(gt["group"].unique())
     p = panel[panel["year"].isin(periods) & panel["first_treated"].isin(cohorts)]
@@ -262,7 +261,7 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     Returns
     -------
     EffectResult
-        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; ``details`` keep the
+        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; attributes keep the
         baseline, the counterfactual and the ATT.
     """
     row = res.main_effect()
@@ -273,20 +272,17 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
     tab = pd.DataFrame(
         [dict(term="att_ratio", estimate=est, lower=lo, upper=hi, p_value=row["p_value"])]
     )
-    return EffectResult(
+    return AdditiveRatioResult(
         design="did",
         effects=tab,
         main_term="att_ratio",
         scale="rate_ratio",
         conf=res.conf,
-        assumptions=res.assumptions,
-        details=dict(
-            treated_post_mean=base,
-            counterfactual_mean=base - float(row["estimate"]),
-            att=float(row["estimate"]),
-            att_lower=float(row["lower"]),
-            att_upper=float(row["upper"]),
-        ),
+        observed_mean=base,
+        counterfactual_mean=base - float(row["estimate"]),
+        additive=float(row["estimate"]),
+        additive_lower=float(row["lower"]),
+        additive_upper=float(row["upper"]),
     )
 
 

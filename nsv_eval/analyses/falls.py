@@ -428,7 +428,6 @@ def cohort_iptw(
         res = stats.cohort_effect(
             df, "participant", outcome, use, method="iptw", estimand=estimand, conf=conf
         )
-        res.details["participant_share"] = float(df["participant"].mean())
         return res
 
     if cache is None:
@@ -499,8 +498,7 @@ def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
 def cohort_effect_table(res) -> pd.DataFrame:
     """Naive and adjusted risk ratio side by side, with risks and E-values."""
     t = res.table().set_index("term")
-    d = res.details
-    pdat = d["data"]
+    pdat = res.data
     naive = pdat.groupby("treated")["outcome"].mean()
     rows = []
     for label, term, rterm in (
@@ -511,8 +509,8 @@ def cohort_effect_table(res) -> pd.DataFrame:
         rows.append(
             dict(
                 analysis=label,
-                participants=d["n_treated"],
-                non_participants=d["n_control"],
+                participants=res.n_treated,
+                non_participants=res.n_control,
                 risk_participants=100
                 * float(t.loc[rterm, "estimate"] if rterm else naive.loc[True]),
                 risk_non_participants=100

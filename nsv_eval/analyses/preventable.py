@@ -27,6 +27,7 @@ from nsv_eval.analyses import effects, profile
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.reference import kommune_name
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
 MEASURE = "preventable"
 """Cube measure: acute admission courses with a preventable action diagnosis."""
@@ -149,8 +150,6 @@ def acute_team_sc(setup: SCSetup, kommune: int, *, conf: float = 0.95):
         donors=setup.donors,
         conf=conf,
     )
-    res.details["dropped_year"] = setup.dropped_year
-    res.details["panel"] = setup.panel
     return res
 
 
@@ -170,17 +169,16 @@ def sc_inference(res) -> dict[str, float]:
         ``treated_exact_fit``.
     """
     m = res.main_effect()
-    d = res.details
-    plc = d["placebos"]
+    plc = res.placebos
     return dict(
         estimate=float(m["estimate"]),
         lower=float(m["lower"]),
         upper=float(m["upper"]),
         p_value=float(m["p_value"]),
         n_placebos=int((plc["included"] & ~plc["treated"]).sum()),
-        n_exact_fit=int(d.get("n_exact_fit", 0)),
+        n_exact_fit=int(res.n_exact_fit),
         ratio=float(plc.loc[plc["treated"], "ratio"].iloc[0]),
-        treated_exact_fit=bool(d.get("treated_exact_fit", False)),
+        treated_exact_fit=bool(res.treated_exact_fit),
     )
 
 
@@ -196,7 +194,7 @@ def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResul
     """
     inf = sc_inference(res) if inference is None else inference
     path = res.path.set_index("time")
-    post = res.details["post_times"]
+    post = res.post_times
     obs = float(path.loc[post, "treated"].mean())
     syn = float(path.loc[post, "synthetic"].mean())
     est, lo, hi = effects.rate_ratio_from_att(
@@ -205,16 +203,17 @@ def sc_rate_ratio(res, inference: dict[str, float] | None = None) -> EffectResul
     tab = pd.DataFrame(
         [dict(term="gap_ratio", estimate=est, lower=lo, upper=hi, p_value=inf["p_value"])]
     )
-    return EffectResult(
+    return AdditiveRatioResult(
         design="synthetic_control",
         effects=tab,
         main_term="gap_ratio",
         scale="rate_ratio",
         conf=res.conf,
-        assumptions=res.assumptions,
-        details=dict(
-            synthetic_post_mean=syn, treated_post_mean=obs, avg_gap=float(inf["estimate"])
-        ),
+        observed_mean=obs,
+        counterfactual_mean=syn,
+        additive=float(inf["estimate"]),
+        additive_lower=float(inf["lower"]),
+        additive_upper=float(inf["upper"]),
     )
 
 
@@ -229,11 +228,10 @@ def donor_weights(res, *, min_weight: float = 0.01) -> pd.DataFrame:
 
 def placebo_summary(res) -> dict[str, float]:
     """Pre/post RMSPE of the kommune, its RMSPE ratio and :func:`sc_inference`'s results."""
-    d = res.details
     return dict(
-        pre_rmspe=float(d["pre_rmspe"]),
-        post_rmspe=float(d["post_rmspe"]),
-        pre_outcome_sd=float(d["pre_outcome_sd"]),
+        pre_rmspe=float(res.pre_rmspe),
+        post_rmspe=float(res.post_rmspe),
+        pre_outcome_sd=float(res.pre_outcome_sd),
         **sc_inference(res),
     )
 

@@ -328,8 +328,8 @@ def rd_summary(results: dict[str, RDResult]) -> pd.DataFrame:
                 "lower": t.loc["late", "lower"],
                 "upper": t.loc["late", "upper"],
                 "p_value": t.loc["late", "p_value"],
-                "bandwidth": r.details["bandwidth"],
-                "mde": r.details["mde"],
+                "bandwidth": r.bandwidth,
+                "mde": r.mde,
                 "n_rows": int(t.loc["late", "n_left"] + t.loc["late", "n_right"]),
             }
         )

@@ -446,7 +446,7 @@ def balance_table(result: CohortEffectResult, threshold: int = THRESHOLD) -> pd.
 
 def _design_columns(result: CohortEffectResult) -> pd.DataFrame:
     """The propensity model's design matrix (without intercept) as a DataFrame."""
-    fit = result.details["ps_model"]
+    fit = result.ps_model
     x = np.asarray(fit.model.exog)[:, 1:]
     return pd.DataFrame(x, columns=list(result.balance["covariate"]))
 

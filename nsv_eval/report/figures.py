@@ -30,10 +30,12 @@ from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
 from nsv_eval.report.format import fmt_number
 from nsv_eval.report.i18n import _
+from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.cohort import CohortEffectResult
 from nsv_eval.stats.designs.rd import RDResult
 
 if TYPE_CHECKING:
+    from nsv_eval.analyses.business_case import BusinessCase
     from nsv_eval.report.studies.s07_business_case import InterventionCase
 
 LEVEL_LABELS = {"kommune": None, "region": None, "land": "Hele landet"}
@@ -151,7 +153,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
     import matplotlib.pyplot as plt
 
     cf = res.counterfactual()
-    post = np.asarray(res.details["_post"])
+    post = np.asarray(res.post)
     off = cf["offset"].to_numpy(float)
     scale = per / off
     x = pd.to_datetime(cf["time"])
@@ -188,7 +190,7 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
         label="95 %-konfidensinterval",
     )
     ax.axvline(xs[post][0], color="black", ls=":", lw=1)
-    ax.set_ylabel(ylabel or f"Hændelser pr. {per:,} personår 65+".replace(",", "."))
+    ax.set_ylabel(ylabel or f"Hændelser pr. {fmt(per, 'da', 0)} personår 65+")
     ax.set_xlabel("")
     ax.set_ylim(0, top)
     ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
@@ -263,15 +265,14 @@ def sc_figure(res, *, title: str, per: int = 1000):
     """
     import matplotlib.pyplot as plt
 
-    d = res.details
-    panel = d["panel"]
-    k = d["treated_unit"]
+    panel = res.data
+    k = res.treated_unit
     own = panel[panel["kommune_code"] == k].set_index("year")
     path = res.path.set_index("time")
     path = path.reindex(range(int(path.index.min()), int(path.index.max()) + 1))  # dropped year
     path["count"] = own["count"].reindex(path.index)
     shown = hide_small(path.reset_index(), ["treated", "gap"], "count").set_index("time")
-    start = d["intervention_start"]
+    start = res.intervention_start
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2))
     c = theme.ROLE_COLOURS
     a0.plot(shown.index, shown["treated"], "o-", color=c["kommune"], lw=2, ms=4, label="Kommunen")
@@ -284,13 +285,14 @@ def sc_figure(res, *, title: str, per: int = 1000):
         label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
     )
     a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a0.set_ylabel(f"Pr. {per:,} personår 65+".replace(",", "."))
+    a0.set_ylabel(f"Pr. {fmt(per, 'da', 0)} personår 65+")
     a0.set_ylim(bottom=0)
     a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
     a0.legend(frameon=False, fontsize=8)
-    incl = set(d["placebos"].loc[d["placebos"]["included"], "unit"])
+    plc = res.placebos
+    incl = set(plc.loc[plc["included"], "unit"])
     first = True
-    for unit, g in d["placebo_gaps"].groupby("unit", sort=False):
+    for unit, g in res.placebo_gaps.groupby("unit", sort=False):
         if unit == k or unit not in incl:
             continue
         a1.plot(
@@ -330,7 +332,7 @@ def rd_figure(res: RDResult, panel: pd.DataFrame, outcome: str, *, title: str):
     ax1.set_ylabel("Besøg virker i måneden (%)")
     ax1.axvline(CUTOFF, color="0.4", ls="--", lw=1)
     shown = b[(b["events"] == 0) | (b["events"] >= 5)]
-    h = res.details["bandwidth"]
+    h = res.bandwidth
     for side, colour in (
         (shown["k"] < CUTOFF, theme.ROLE_COLOURS["kommune"]),
         (shown["k"] >= CUTOFF, theme.ROLE_COLOURS["intervention"]),
@@ -677,4 +679,26 @@ def uptake_admission_figure(vis: pd.DataFrame, kommune: int, navn: str):
     ax.set_xlabel("Tog imod besøget ved 75 år (%)")
     ax.set_ylabel("Akut indlagt det følgende år (%)")
     ax.legend(frameon=False)
+    return fig
+
+
+def business_case_plot(bc: BusinessCase, ax=None, lang: str = "da"):
+    """Histogram of the simulated net saving (million DKK) of one
+    :class:`~nsv_eval.analyses.business_case.BusinessCase` (moved whole from
+    ``BusinessCase.plot``)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+    else:
+        fig = ax.figure
+    net = bc.draws["net_saving"] / 1e6
+    ax.hist(net, bins=60, color="#0072B2", alpha=0.8)
+    ax.axvline(0, color="#D55E00", lw=1.5)
+    if lang == "da":
+        ax.set_xlabel("Nettobesparelse (mio. kr.)")
+        ax.set_ylabel("Antal simulationer")
+        ax.set_title("Tilnærmet konfidensfordeling for nettobesparelsen")
+    else:
+        ax.set_xlabel("Net saving (DKK million)")
+        ax.set_ylabel("Simulations")
+        ax.set_title("Approximate confidence distribution of the net saving")
     return fig

@@ -35,6 +35,7 @@ from typing import Any
 from nsv_eval.report.disclosure import THRESHOLD, count_html, fmt_count
 from nsv_eval.report.format import fmt_ci, fmt_estimate_ci, fmt_number, fmt_pct, fmt_rate
 from nsv_eval.report.i18n import tr
+from nsv_eval.report.narrative import headline
 
 KINDS = ("count", "number", "pct", "rate", "effect", "text")
 
@@ -311,8 +312,6 @@ class Findings:
         """
         row = result.main_effect()
         if sentence_da is None:
-            from nsv_eval.stats.designs._text import headline
-
             sentence_da = headline(result, "da").replace("{", "{{").replace("}", "}}")
         return self.add(
             key,

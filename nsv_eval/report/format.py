@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from numbers import Real
 
 import numpy as np
 import pandas as pd
+
+from nsv_eval.report.narrative._fmt import ci_label, fmt
 
 MISSING = "–"
 """Shown for a missing value (None, NaN, NaT)."""
@@ -118,18 +120,8 @@ def fmt_number(x: object, decimals: int = 1, *, thousands: bool = True) -> str:
     if decimals < 0:
         raise ValueError(f"decimals must be >= 0, got {decimals}")
     d = _to_decimal(x, "fmt_number")
-    try:
-        q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    except InvalidOperation as exc:  # pragma: no cover - absurdly large numbers
-        raise ValueError(f"fmt_number: cannot format {x!r}") from exc
-    negative = q < 0 and q != 0  # -0.0 after rounding is shown as 0
-    q = abs(q)
-    text = f"{q:,.{decimals}f}" if thousands else f"{q:.{decimals}f}"
-    # swap the English separators for Danish ones
-    if _en():  # English reports (nsv_eval.report.i18n): 1,234.5
-        return (MINUS + text) if negative else text
-    text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return (MINUS + text) if negative else text
+    # one implementation of number formatting: nsv_eval.report.narrative.fmt
+    return fmt(d, "en" if _en() else "da", decimals, thousands=thousands, half_up=True, minus=MINUS)
 
 
 def fmt_int(x: object) -> str:
@@ -181,26 +173,7 @@ def fmt_rate(x: object, per: int = 1000, decimals: int = 1, *, scaled: bool = Fa
 
 
 def _conf_label(conf: float) -> str:
-    pct = Decimal(repr(float(conf))) * 100
-    if pct != pct.to_integral_value():
-        return f"{fmt_number(pct, 1)}% CI" if _en() else f"{fmt_number(pct, 1)} %-KI"
-    return f"{int(pct)}% CI" if _en() else f"{int(pct)} %-KI"
-
-
-def ci_label(conf: float = 0.95, lang: str = "da") -> str:
-    """Interval label from the confidence level: ``0.95`` → ``"95 %-KI"`` (da) or
-    ``"95% CI"`` (en); ``0.975`` → ``"97,5 %-KI"``.
-
-    Table headings are written in Danish (``f"Nedre {ci_label(conf)}"``) and translated with
-    the rest of the table when the report is in English. (``narr`` adds the same helper to
-    ``report.narrative``; this one goes when that lands.)
-    """
-    pct = Decimal(repr(float(conf))) * 100
-    if pct != pct.to_integral_value():
-        num = str(pct.quantize(Decimal("0.1"))).replace(".", "," if lang != "en" else ".")
-    else:
-        num = str(int(pct))
-    return f"{num}% CI" if lang == "en" else f"{num} %-KI"
+    return ci_label(conf, "en" if _en() else "da")
 
 
 def fmt_ci(lower: object, upper: object, decimals: int = 1, *, conf: float = 0.95) -> str:

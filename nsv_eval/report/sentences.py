@@ -22,12 +22,11 @@ def its_sentence(res, what: str) -> str:
     """Plain Danish paragraph on an ITS result of :func:`kommune_its`."""
 
     m = res.main_effect()
-    d = res.details
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     change = (est - 1) * 100
     s = (
-        f"Modellen bygger på {d['n_pre']} måneder før og {d['n_post']} måneder efter starten "
-        f"({fmt_date(d['start_date'])}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
+        f"Modellen bygger på {res.n_pre} måneder før og {res.n_post} måneder efter starten "
+        f"({fmt_date(res.start_date)}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
         f"{'under' if change < 0 else 'over'} det forventede niveau uden indsats (rateratio "
         f"{fmt_number(est, 2)}; 95 %-KI: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
     )
@@ -37,7 +36,7 @@ def its_sentence(res, what: str) -> str:
         s += "Stigningen er større, end tilfældigheder kan forklare."
     else:
         s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    if d["autocorrelation_flag"]:
+    if res.autocorrelation_flag:
         s += (
             " Der er tegn på sammenhæng mellem nabomåneder (autokorrelation), så intervallet "
             "kan være lidt for smalt."
@@ -70,10 +69,8 @@ def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
 
     m = res.main_effect()
     r = ratio.main_effect()
-    st = res.details["_state"]
-    n_units = len(st["panel"].units)
-    n_treated = int(np.isfinite(st["panel"].gpos).sum())
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.details["control"]]
+    n_units, n_treated = res.n_units, res.n_treated
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     s = (
         f"{n_treated} af {n_units} kommuner startede i perioden; hver startårgang er sammenlignet "
@@ -88,11 +85,10 @@ def poisson_did_sentence(res, what: str) -> str:
     """Plain Danish paragraph on the national Poisson DiD (:func:`national_poisson_did`)."""
 
     m = res.main_effect()
-    d = res.details
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[d["control"]]
+    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
     s = (
-        f"{d['n_treated']} af {d['n_units']} kommuner startede i perioden; hver startårgang er "
+        f"{res.n_treated} af {res.n_units} kommuner startede i perioden; hver startårgang er "
         f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
         f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
         f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
@@ -197,7 +193,7 @@ def verdict_da(
     ``rd_benefit``, ``rd_harm``, ``rd_inconclusive``.
     """
     t = rd_res.main_effect()
-    mde_ = rd_res.details["mde"]
+    mde_ = rd_res.mde
     if t["upper"] < 0:
         code = "rd_benefit"
         s = (

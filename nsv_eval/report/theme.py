@@ -52,6 +52,12 @@ PALETTE: list[str] = [
 ]
 """Colour cycle order: strong colours first, yellow last (weak on white paper)."""
 
+CYCLE: list[str] = [*PALETTE, "#808080", "#555555"]
+"""The rcParams colour cycle: :data:`PALETTE` as ``"C0"``-``"C7"``, then two greys, ``"C8"``
+(matplotlib's ``"grey"``: reference lines) and ``"C9"`` (dark grey: observed points). The
+figures of :mod:`nsv_eval.stats` draw with ``"C0"``-``"C9"`` only, so these are their colours:
+C0 blue (fitted, post), C1 orange (pre, placebo), C3 vermillion (counterfactual), C6 black."""
+
 ROLE_COLOURS: dict[str, str] = {
     "kommune": OKABE_ITO["blue"],
     "region": OKABE_ITO["orange"],
@@ -162,7 +168,7 @@ def apply_theme(*, font_size: float = 11.0) -> None:
             "ytick.labelsize": font_size * 0.9,
             "legend.fontsize": font_size * 0.9,
             "legend.frameon": False,
-            "axes.prop_cycle": cycler(color=PALETTE),
+            "axes.prop_cycle": cycler(color=CYCLE),
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,

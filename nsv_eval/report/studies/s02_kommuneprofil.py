@@ -16,7 +16,8 @@ from nsv_eval.analyses.catalogue import NOT_IN_DATA_DA
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.report import figures
 from nsv_eval.report.estimable import not_estimable_da
-from nsv_eval.report.format import ci_label, fmt_number
+from nsv_eval.report.format import fmt_number
+from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_result
 
 FUNNEL_INDICATORS = ("preventable_65", "readmission_65", "fall_injury_65")

@@ -18,7 +18,8 @@ from nsv_eval.analyses import readmissions as rm
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.report import figures
 from nsv_eval.report.disclosure import THRESHOLD, fmt_count
-from nsv_eval.report.format import ci_label, fmt_ci, fmt_number
+from nsv_eval.report.format import fmt_ci, fmt_number
+from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_result
 from nsv_eval.stats import power
 
@@ -443,8 +444,8 @@ def _robustness(prep, kommune, rc, res, scope, years, conf: float) -> list[Secti
                 decimals=2,
                 caption="Samme spørgsmål, fire beregninger",
                 notes=[
-                    f"Matchning: {fmt_count(match.details['n_matched'])} besøgte fandt en "
-                    f"sammenlignelig ubesøgt borger; {fmt_count(match.details['n_unmatched'])} "
+                    f"Matchning: {fmt_count(match.n_matched)} besøgte fandt en "
+                    f"sammenlignelig ubesøgt borger; {fmt_count(match.n_unmatched)} "
                     "gjorde ikke og indgår ikke (de besøgte med den højeste sandsynlighed for "
                     "besøg har få sammenlignelige ubesøgte).",
                     f"Fra dag 8: {fmt_count(lc.counts['readmitted_before'])} udskrivelser med "

@@ -16,7 +16,8 @@ from nsv_eval.analyses import gradients
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.report import figures
-from nsv_eval.report.format import ci_label, fmt_number
+from nsv_eval.report.format import fmt_number
+from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_result
 
 OUTCOMES = ("deaths", "preventable", "fall_injury")

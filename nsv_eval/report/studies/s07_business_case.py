@@ -47,7 +47,8 @@ from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.errors import InputError
 from nsv_eval.report import figures
 from nsv_eval.report.disclosure import THRESHOLD
-from nsv_eval.report.format import ci_label, fmt_date, fmt_number
+from nsv_eval.report.format import fmt_date, fmt_number
+from nsv_eval.report.narrative import ci_label, fmt
 from nsv_eval.report.sections import Section, key_result
 from nsv_eval.stats.designs.base import EffectResult
 
@@ -276,7 +277,7 @@ def acute_team_case(
         res = effects.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Den afbrudte tidsserie kunne ikke beregnes ({exc}).")
-    s = res.details["series"]
+    s = res.data
     post = s[s["date"] >= first]
     months = len(post)
     case.effect = res
@@ -381,12 +382,11 @@ def falls_case(
             did, _ = falls.national_did(panel, conf=conf)
             res = effects.did_rate_ratio(did, panel)
             # the ratio is the image of the ATT's interval: simulate on the ATT's scale
-            d = res.details
             case.details["additive"] = (
-                d["att"],
-                d["att_lower"],
-                d["att_upper"],
-                d["treated_post_mean"],
+                res.additive,
+                res.additive_lower,
+                res.additive_upper,
+                res.observed_mean,
             )
             case.design_da = (
                 "Difference-in-differences over alle kommuner med forskudt start "
@@ -716,3 +716,36 @@ def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) ->
             ),
         ),
     ]
+
+
+def business_case_summary(bc: BusinessCase, lang: str = "da") -> str:
+    """Plain-language summary of a :class:`~nsv_eval.analyses.business_case.BusinessCase`
+    written from its numbers (moved whole from ``BusinessCase.summary``: words live in
+    ``report``)."""
+    t = bc._table.set_index("quantity")
+    pct = int(round(bc.conf * 100))
+    av, sv, net = t.loc["avoided"], t.loc["gross_saving"], t.loc["net_saving"]
+    p = bc.share_net_positive * 100
+    if lang == "da":
+        return (
+            f"Indsatsen skønnes at have forebygget {fmt(av.estimate, lang, 0)} hændelser "
+            f"({pct} %-KI: {fmt(av.lower, lang, 0)} til {fmt(av.upper, lang, 0)}), svarende til "
+            f"en bruttobesparelse på {fmt(sv.estimate / 1e6, lang, 1)} mio. kr. "
+            f"({fmt(sv.lower / 1e6, lang, 1)} til {fmt(sv.upper / 1e6, lang, 1)} mio. kr.). "
+            f"Efter indsatsens udgift på {fmt(bc.inputs['programme_cost'] / 1e6, lang, 1)} mio. kr. "
+            f"er nettoresultatet {fmt(net.estimate / 1e6, lang, 1)} mio. kr. "
+            f"({fmt(net.lower / 1e6, lang, 1)} til {fmt(net.upper / 1e6, lang, 1)} mio. kr.). "
+            f"{fmt(p, lang, 0)} % af den tilnærmede konfidensfordeling for nettoresultatet "
+            "ligger over nul (et mål for, hvor sikkert data udelukker et underskud, ikke en "
+            "sandsynlighed for, at indsatsen betaler sig)."
+        )
+    return (
+        f"The intervention is estimated to have avoided {fmt(av.estimate, lang, 0)} events "
+        f"({pct}% CI {fmt(av.lower, lang, 0)} to {fmt(av.upper, lang, 0)}), a gross saving of "
+        f"DKK {fmt(sv.estimate / 1e6, lang, 1)} million. After the programme cost of DKK "
+        f"{fmt(bc.inputs['programme_cost'] / 1e6, lang, 1)} million the net result is DKK "
+        f"{fmt(net.estimate / 1e6, lang, 1)} million ({fmt(net.lower / 1e6, lang, 1)} to "
+        f"{fmt(net.upper / 1e6, lang, 1)}). {fmt(p, lang, 0)}% of the approximate "
+        "confidence distribution of the net result lies above zero (how firmly the data "
+        "rule out a loss, not a probability that the programme pays off)."
+    )

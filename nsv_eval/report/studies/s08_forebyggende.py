@@ -19,7 +19,8 @@ from nsv_eval.analyses.data import Prepared
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import figures, sentences
 from nsv_eval.report.disclosure import THRESHOLD
-from nsv_eval.report.format import ci_label, fmt_number, fmt_p
+from nsv_eval.report.format import fmt_number, fmt_p
+from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
 
 
@@ -181,7 +182,7 @@ def age_threshold(prep: Prepared, kommune: int, *, scope: str, conf: float = 0.9
         ),
         key_result(
             "rd_mde_acute",
-            acute.details["mde"],
+            acute.mde,
             "Med dette datagrundlag kan aldersgrænsen påvise en effekt på {value} pr. 1.000 "
             "personår eller mere (80 % styrke, 5 % signifikansniveau).",
             decimals=0,

@@ -5,8 +5,8 @@ cohort, ...) returns a subclass of :class:`EffectResult`. The contract:
 
 * ``.table()`` — tidy DataFrame, one row per estimate, columns ``term``, ``estimate``,
   ``lower``, ``upper``, ``p_value`` (plus design-specific extras such as ``scale``).
-* ``.summary(lang="da")`` — a short plain-language paragraph (Danish or English) written
-  from the computed numbers, followed by the design's assumptions.
+* ``.summary()`` — a compact statsmodels-style numeric table as text (no prose; the words
+  are written by :mod:`nsv_eval.report.narrative`).
 * ``.plot(ax=None)`` — a matplotlib figure of the design's main picture.
 * ``.main_effect()`` — the row of ``.table()`` that answers "did it work?", used by
   :func:`nsv_eval.stats.triangulate`.
@@ -20,6 +20,15 @@ from typing import Any
 import pandas as pd
 
 TABLE_COLUMNS: tuple[str, ...] = ("term", "estimate", "lower", "upper", "p_value")
+
+
+def summary_table(design: str, scale: str, conf: float, table: pd.DataFrame) -> str:
+    """Fixed-width text of ``table`` under a one-line header (no prose, just labels)."""
+    head = f"{design} | scale: {scale} | conf: {conf:g}"
+    cols = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) or c == "term"]
+    body = table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    rule = "=" * max(len(head), max((len(x) for x in body.splitlines()), default=0))
+    return "\n".join([rule, head, rule.replace("=", "-"), body, rule])
 
 
 @dataclass
@@ -39,10 +48,9 @@ class EffectResult:
         ``"att"``; used to decide what "no effect" means (1 for ratios, 0 otherwise).
     conf : float
         Confidence level of the intervals.
-    assumptions : dict
-        ``{"da": [...], "en": [...]}``: the design's assumptions in plain words.
     details : dict
-        Anything else a design wants to keep (fitted model, data, diagnostics).
+        Private to the module that fills it (designs not yet converted to typed fields);
+        callers read typed attributes instead.
     """
 
     design: str
@@ -50,8 +58,8 @@ class EffectResult:
     main_term: str
     scale: str
     conf: float = 0.95
-    assumptions: dict[str, list[str]] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    assumptions: dict[str, list[str]] = field(default_factory=dict)  # TRANSITIONAL
 
     def __post_init__(self) -> None:
         missing = [c for c in TABLE_COLUMNS if c not in self.effects.columns]
@@ -76,17 +84,18 @@ class EffectResult:
         """The value of the headline estimate meaning 'no effect' (1 for ratios, else 0)."""
         return 1.0 if self.scale.endswith("ratio") else 0.0
 
-    def summary(self, lang: str = "da") -> str:
-        """Plain-language summary of the headline effect and the design's assumptions."""
-        text = self._summary_text(lang)
-        assumptions = self.assumptions.get(lang) or []
-        if assumptions:
-            head = "Forudsætninger:" if lang == "da" else "Assumptions:"
-            text += "\n\n" + head + "\n" + "\n".join(f"- {a}" for a in assumptions)
-        return text
+    def summary(self, lang: str | None = None) -> str:
+        """Compact numeric table (statsmodels style): design, scale, conf and the estimates."""
+        if lang is not None:  # TRANSITIONAL: designs not yet moved to report.narrative
+            text = self._summary_text(lang)  # type: ignore[attr-defined]
+            items = self.assumptions.get(lang) or []
+            if items:
+                head = "Forudsætninger:" if lang == "da" else "Assumptions:"
+                text += "\n\n" + head + "\n" + "\n".join(f"- {a}" for a in items)
+            return text
+        return summary_table(self.design, self.scale, self.conf, self.table())
 
-    def _summary_text(self, lang: str) -> str:
-        """Default headline sentence; designs override with richer prose."""
+    def _summary_text(self, lang: str) -> str:  # TRANSITIONAL
         from nsv_eval.stats.designs._text import headline
 
         return headline(self, lang)

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import bisect
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,48 +48,9 @@ from scipy.spatial import cKDTree
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["CohortEffectResult", "cohort_effect", "e_value", "smd"]
-
-_OI = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky": "#56B4E9",
-    "green": "#009E73",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
-
-_ASSUMPTIONS = {
-    "da": [
-        "Ingen umålt confounding: de variable, der er justeret for, fanger alt det, der "
-        "både påvirker, hvem der får indsatsen, og risikoen for udfaldet.",
-        "Overlap (positivitet): personer med samme kendetegn kunne både have fået og ikke "
-        "have fået indsatsen; se fordelingen af propensity scores og de største vægte.",
-        "Propensity-modellen (logistisk regression) er rigtigt specificeret; god balance "
-        "efter justering (standardiserede forskelle under 0,1) er tegn på det.",
-        "Indsatsen er veldefineret og den samme for alle, og én persons indsats påvirker "
-        "ikke andres udfald.",
-        "E-værdien viser, hvor stærk en umålt confounder skulle være for at forklare "
-        "sammenhængen væk; den beviser ikke, at der ingen er.",
-    ],
-    "en": [
-        "No unmeasured confounding: the adjusted variables capture everything that affects "
-        "both who receives the intervention and the risk of the outcome.",
-        "Overlap (positivity): persons with the same characteristics could both have "
-        "received and not received the intervention; see the propensity score "
-        "distributions and the largest weights.",
-        "The propensity model (logistic regression) is correctly specified; good balance "
-        "after adjustment (standardised differences below 0.1) is a sign of this.",
-        "The intervention is well defined and the same for everyone, and one person's "
-        "intervention does not affect others' outcomes.",
-        "The E-value shows how strong an unmeasured confounder would have to be to explain "
-        "the association away; it does not prove there is none.",
-    ],
-}
 
 
 # --------------------------------------------------------------------------------------
@@ -220,126 +182,101 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame
 # --------------------------------------------------------------------------------------
 # result
 # --------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class CohortEffectResult(EffectResult):
     """Result of :func:`cohort_effect`: adjusted and naive risk ratio / difference.
 
     Extra attributes: ``balance`` (SMD before/after per covariate), ``overlap`` (PS
     distribution and weight diagnostics by group), ``data`` (per-person PS and weights).
+
+    Attributes
+    ----------
+    method, estimand, outcome, treatment, covariates
+        The call (``method`` ``"iptw"`` or ``"match"``).
+    ps_model : statsmodels LogitResults
+        The propensity model.
+    n_treated, n_control : int
+        Persons with and without the intervention.
+    ratio : int
+        Controls per treated person (matching).
+    max_abs_smd_before, max_abs_smd_after : float
+        Largest absolute standardised mean difference before and after adjustment.
+    n_truncated : int, optional
+        (IPTW with ``trim``) weights truncated.
+    glm_fixed_weight : dict, optional
+        (IPTW) the weighted GLM risk difference and its fixed-weight robust SE, for
+        comparison with the M-estimation SE.
+    n_matched, n_unmatched, n_controls_used : int, optional
+        (matching) treated persons matched / without a control within the caliper, and
+        distinct controls used.
+    caliper_width : float, optional
+        (matching) caliper on the logit PS scale.
+    matched_sets : list, optional
+        (matching) ``(treated index, [control indices])`` pairs.
     """
+
+    method: str
+    estimand: str
+    outcome: str
+    treatment: str
+    covariates: list[str]
+    ps_model: Any = field(repr=False)
+    n_treated: int
+    n_control: int
+    ratio: int
+    balance_frame: pd.DataFrame = field(repr=False)
+    overlap_frame: pd.DataFrame = field(repr=False)
+    person_frame: pd.DataFrame = field(repr=False)
+    max_abs_smd_before: float
+    max_abs_smd_after: float
+    n_truncated: int | None = None
+    glm_fixed_weight: dict[str, float] | None = None
+    n_matched: int | None = None
+    n_unmatched: int | None = None
+    n_controls_used: int | None = None
+    caliper_width: float | None = None
+    matched_sets: list[Any] | None = field(default=None, repr=False)
 
     @property
     def balance(self) -> pd.DataFrame:
         """Covariate balance: means and SMD before and after adjustment."""
-        return self.details["balance"].copy()
+        return self.balance_frame.copy()
 
     @property
     def overlap(self) -> pd.DataFrame:
         """Propensity score and weight diagnostics by group."""
-        return self.details["overlap"].copy()
+        return self.overlap_frame.copy()
 
     @property
     def data(self) -> pd.DataFrame:
         """Per-person treatment, outcome, propensity score and analysis weight."""
-        return self.details["data"].copy()
+        return self.person_frame.copy()
 
-    def _summary_text(self, lang: str) -> str:
-        d = self.details
-        t = self.table().set_index("term")
-        rr, rd = t.loc["risk_ratio"], t.loc["risk_difference"]
-        nrr = t.loc["naive_risk_ratio"]
-        p1, p0 = t.loc["risk_treated", "estimate"], t.loc["risk_control", "estimate"]
-        pct = int(round(self.conf * 100))
-        maxb, maxa = d["max_abs_smd_before"], d["max_abs_smd_after"]
-        ep, eci = rr["e_value"], rr["e_value_ci"]
-        n1, n0 = d["n_treated"], d["n_control"]
-        est = d["estimand"]
-        covs = ", ".join(d["covariates"])
+    @property
+    def treated_share(self) -> float:
+        """Share of persons with the intervention."""
+        return self.n_treated / (self.n_treated + self.n_control)
 
-        def pc(x: float) -> str:
-            return _num(100 * x, lang, 1)
-
-        if lang == "da":
-            how = (
-                "inverse sandsynlighedsvægte (IPTW)"
-                if d["method"] == "iptw"
-                else f"matchning 1:{d['ratio']} på propensity score"
-            )
-            pop = "hele populationen (ATE)" if est == "ATE" else "dem, der fik indsatsen (ATT)"
-            txt = (
-                f"{n1} personer fik indsatsen og {n0} gjorde ikke. Efter justering for "
-                f"{covs} med {how} er risikoen for {d['outcome']} {pc(p1)} % med indsatsen "
-                f"mod {pc(p0)} % uden, for {pop}: risikoratio {_num(rr['estimate'], lang)} "
-                f"({pct} %-KI: {_num(rr['lower'], lang)} til {_num(rr['upper'], lang)}) og "
-                f"risikoforskel {pc(rd['estimate'])} procentpoint ({pc(rd['lower'])} til "
-                f"{pc(rd['upper'])}). Den ujusterede sammenligning gav risikoratio "
-                f"{_num(nrr['estimate'], lang)}. Den største standardiserede forskel mellem "
-                f"grupperne faldt fra {_num(maxb, lang)} til {_num(maxa, lang)} "
-                f"(tommelfingerregel: under 0,1)."
-            )
-            if d["method"] == "match":
-                txt += (
-                    f" {d['n_unmatched']} personer med indsatsen fandt ingen kontrol inden "
-                    "for caliperen og indgår ikke."
-                )
-            if rr["lower"] > 1 or rr["upper"] < 1:
-                txt += (
-                    f" E-værdi {_num(ep, lang)}: en umålt confounder skulle hænge sammen med "
-                    f"både indsats og udfald med en risikoratio på mindst {_num(ep, lang)} "
-                    f"for at forklare effekten væk, og mindst {_num(eci, lang)} for at "
-                    "flytte konfidensintervallet til at omfatte 'ingen effekt'."
-                )
-            else:
-                txt += (
-                    " Konfidensintervallet omfatter 'ingen effekt' (risikoratio 1); "
-                    f"E-værdien for punktestimatet er {_num(ep, lang)}."
-                )
-            return txt
-        how = (
-            "inverse probability of treatment weighting (IPTW)"
-            if d["method"] == "iptw"
-            else f"1:{d['ratio']} propensity score matching"
-        )
-        pop = "the whole population (ATE)" if est == "ATE" else "the treated (ATT)"
-        txt = (
-            f"{n1} persons received the intervention and {n0} did not. After adjusting for "
-            f"{covs} with {how}, the risk of {d['outcome']} is {pc(p1)}% with the "
-            f"intervention against {pc(p0)}% without, for {pop}: risk ratio "
-            f"{_num(rr['estimate'], lang)} ({pct}% CI {_num(rr['lower'], lang)} to "
-            f"{_num(rr['upper'], lang)}) and risk difference {pc(rd['estimate'])} percentage "
-            f"points ({pc(rd['lower'])} to {pc(rd['upper'])}). The unadjusted comparison "
-            f"gave a risk ratio of {_num(nrr['estimate'], lang)}. The largest standardised "
-            f"difference between the groups fell from {_num(maxb, lang)} to "
-            f"{_num(maxa, lang)} (rule of thumb: below 0.1)."
-        )
-        if d["method"] == "match":
-            txt += (
-                f" {d['n_unmatched']} treated persons found no control within the caliper "
-                "and are left out."
-            )
-        if rr["lower"] > 1 or rr["upper"] < 1:
-            txt += (
-                f" E-value {_num(ep, lang)}: an unmeasured confounder would need a risk "
-                f"ratio of at least {_num(ep, lang)} with both the intervention and the "
-                f"outcome to explain the effect away, and at least {_num(eci, lang)} to move "
-                "the confidence interval to include 'no effect'."
-            )
-        else:
-            txt += (
-                " The confidence interval includes 'no effect' (risk ratio 1); the E-value "
-                f"for the point estimate is {_num(ep, lang)}."
-            )
-        return txt
-
-    def plot(self, ax=None, lang: str = "da", threshold: float = 0.1):
+    def plot(
+        self,
+        ax=None,
+        threshold: float = 0.1,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
         """Love plot: absolute SMD per covariate before and after adjustment.
 
         Parameters
         ----------
         ax : matplotlib Axes, optional
-        lang : {"da", "en"}
         threshold : float
             Reference line (0.1 is the usual rule of thumb).
+        labels : mapping, optional
+            Keys ``before``, ``after``, ``xlabel``, ``title``
+            (:func:`nsv_eval.report.narrative.cohort.love_plot_labels`).
+        colors : mapping, optional
+            Keys ``before``, ``after``, ``threshold``; default rcParams cycle entries.
 
         Returns
         -------
@@ -347,67 +284,70 @@ class CohortEffectResult(EffectResult):
         """
         import matplotlib.pyplot as plt
 
-        b = self.details["balance"].iloc[::-1]
+        lab = {"before": "before", "after": "after", "xlabel": "|SMD|", "title": "balance"}
+        lab.update(labels or {})
+        col = {"before": "C3", "after": "C0", "threshold": "C8", **(colors or {})}
+        b = self.balance_frame.iloc[::-1]
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(b) + 1.6))
         else:
             fig = ax.figure
         y = np.arange(len(b))
-        da = lang == "da"
         ax.scatter(
             b["smd_before"].abs(),
             y,
             facecolors="none",
-            edgecolors=_OI["vermillion"],
+            edgecolors=col["before"],
             s=45,
-            label="Før justering" if da else "Before adjustment",
+            label=lab["before"],
         )
         ax.scatter(
-            b["smd_after"].abs(),
-            y,
-            color=_OI["blue"],
-            marker="D",
-            s=35,
-            label="Efter justering" if da else "After adjustment",
+            b["smd_after"].abs(), y, color=col["after"], marker="D", s=35, label=lab["after"]
         )
-        ax.axvline(threshold, color="grey", ls="--", lw=1)
+        ax.axvline(threshold, color=col["threshold"], ls="--", lw=1)
         ax.set_yticks(y, b["covariate"])
-        ax.set_xlabel(
-            "Absolut standardiseret middelforskel"
-            if da
-            else "Absolute standardised mean difference"
-        )
-        ax.set_title("Balance mellem grupperne" if da else "Covariate balance")
+        ax.set_xlabel(lab["xlabel"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False, loc="lower right")
         fig.tight_layout()
         return fig
 
-    def plot_overlap(self, ax=None, lang: str = "da"):
-        """Histograms of the propensity score by group (overlap / positivity check)."""
+    def plot_overlap(
+        self,
+        ax=None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Histograms of the propensity score by group (overlap / positivity check).
+
+        ``labels`` (keys ``treated``, ``control``, ``ylabel``, ``title``;
+        :func:`nsv_eval.report.narrative.cohort.overlap_plot_labels`) and ``colors``
+        (``treated``, ``control``) override the defaults.
+        """
         import matplotlib.pyplot as plt
 
+        lab = {"treated": "treated", "control": "control", "ylabel": "density"}
+        lab.update({"title": "overlap", **(labels or {})})
+        col = {"treated": "C0", "control": "C1", **(colors or {})}
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 3.8))
         else:
             fig = ax.figure
-        df = self.details["data"]
-        da = lang == "da"
+        df = self.person_frame
         bins = np.linspace(0, 1, 41)
-        for flag, col, lab in (
-            (True, _OI["blue"], "Med indsats" if da else "Treated"),
-            (False, _OI["orange"], "Uden indsats" if da else "Control"),
-        ):
+        for flag, key in ((True, "treated"), (False, "control")):
             ax.hist(
                 df.loc[df["treated"] == flag, "ps"],
                 bins=bins,
                 density=True,
                 alpha=0.55,
-                color=col,
-                label=lab,
+                color=col[key],
+                label=lab[key],
             )
         ax.set_xlabel("Propensity score")
-        ax.set_ylabel("Tæthed" if da else "Density")
-        ax.set_title("Overlap mellem grupperne" if da else "Overlap between groups")
+        ax.set_ylabel(lab["ylabel"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False)
         fig.tight_layout()
         return fig
@@ -598,7 +538,7 @@ def cohort_effect(
         diagnostics easier to read.
     trim : float, optional
         Truncate IPT weights at the ``trim`` and ``1 - trim`` quantiles (e.g. 0.01;
-        Cole & Hernán 2008). Changes the estimand slightly; reported in ``details``.
+        Cole & Hernán 2008). Changes the estimand slightly; reported as ``n_truncated``.
     caliper : float or None
         Matching caliper in SDs of the logit PS (0.2 after Austin 2011); None = no caliper.
     ratio : int
@@ -617,6 +557,67 @@ def cohort_effect(
         ``risk_control``, ``naive_risk_ratio``, ``naive_risk_difference``, with extra
         columns ``scale``, ``method``, ``e_value``, ``e_value_ci``.
     """
+    estimand = _check_args(method, estimand, conf, ratio, trim)
+    covariates = list(covariates)
+    for c in (treatment, outcome, *covariates):
+        if c not in data.columns:
+            raise InputError(f"cohort_effect: column {c!r} not in the data")
+    if not covariates:
+        raise InputError("cohort_effect: give at least one covariate")
+    t = _binary(data[treatment], treatment, "treatment")
+    y = _binary(data[outcome], outcome, "outcome").astype(float)
+    n1, n0 = int(t.sum()), int((~t).sum())
+    if n1 < 2 or n0 < 2:
+        raise InputError(f"cohort_effect: {treatment!r} needs at least two persons per group")
+    xdf = design_matrix(data, covariates)
+    x = np.column_stack([np.ones(len(xdf)), xdf.to_numpy(float)])
+    z = float(stats.norm.ppf(0.5 + conf / 2))
+    fit, lp, e = _propensity(x, t, covariates)
+    naive = _naive(y, t, conf)
+    if method == "iptw":
+        w, mu1, mu0, se_rd, se_lrr, se_mu, extra = _iptw(x, t, y, e, estimand, stabilised, trim)
+        label = f"IPTW ({estimand})"
+    else:
+        w, mu1, mu0, se_rd, se_lrr, se_mu, extra = _matching(
+            lp, t, y, caliper, int(ratio), replace, seed
+        )
+        label = f"matching 1:{int(ratio)} (ATT)"
+    if mu0 <= 0 or mu1 <= 0:
+        raise InputError(
+            "cohort_effect: no outcome events in one adjusted group; the risk ratio is undefined"
+        )
+    effects = _effects_table(mu1, mu0, se_rd, se_lrr, se_mu, z, label, naive)
+    balance = _balance(xdf, t, w)
+    return CohortEffectResult(
+        design="cohort",
+        effects=effects,
+        main_term="risk_ratio",
+        scale="risk_ratio",
+        conf=conf,
+        method=method,
+        estimand=estimand,
+        outcome=outcome,
+        treatment=treatment,
+        covariates=covariates,
+        ps_model=fit,
+        n_treated=n1,
+        n_control=n0,
+        ratio=int(ratio),
+        balance_frame=balance,
+        overlap_frame=_overlap(e, t, w),
+        max_abs_smd_before=float(balance["smd_before"].abs().max()),
+        max_abs_smd_after=float(balance["smd_after"].abs().max()),
+        person_frame=pd.DataFrame(
+            {"treated": t, "outcome": y, "ps": e, "logit_ps": lp, "weight": w}, index=data.index
+        ),
+        **extra,
+    )
+
+
+def _check_args(
+    method: str, estimand: str | None, conf: float, ratio: int, trim: float | None
+) -> str:
+    """Check the settings; the estimand (default ATE for IPTW, ATT for matching)."""
     if method not in ("iptw", "match"):
         raise InputError(f"cohort_effect: method must be 'iptw' or 'match', got {method!r}")
     if estimand is None:
@@ -634,22 +635,13 @@ def cohort_effect(
         raise InputError(f"cohort_effect: ratio must be a positive integer, got {ratio}")
     if trim is not None and not 0 < trim < 0.5:
         raise InputError(f"cohort_effect: trim must be between 0 and 0.5, got {trim}")
-    covariates = list(covariates)
-    for c in (treatment, outcome, *covariates):
-        if c not in data.columns:
-            raise InputError(f"cohort_effect: column {c!r} not in the data")
-    if not covariates:
-        raise InputError("cohort_effect: give at least one covariate")
-    t = _binary(data[treatment], treatment, "treatment")
-    y = _binary(data[outcome], outcome, "outcome").astype(float)
-    n1, n0 = int(t.sum()), int((~t).sum())
-    if n1 < 2 or n0 < 2:
-        raise InputError(f"cohort_effect: {treatment!r} needs at least two persons per group")
-    xdf = design_matrix(data, covariates)
-    x = np.column_stack([np.ones(len(xdf)), xdf.to_numpy(float)])
-    z = float(stats.norm.ppf(0.5 + conf / 2))
+    return estimand
 
-    # ---- propensity score --------------------------------------------------------------
+
+def _propensity(
+    x: np.ndarray, t: np.ndarray, covariates: list[str]
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Logistic propensity model: fit, linear predictor and score."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -667,8 +659,12 @@ def cohort_effect(
             "cohort_effect: the propensity model does not converge or separates the groups "
             "perfectly (no overlap); check the covariates for ones that determine treatment"
         )
+    return fit, lp, e
 
-    # ---- naive comparison ---------------------------------------------------------------
+
+def _naive(y: np.ndarray, t: np.ndarray, conf: float) -> dict[str, float]:
+    """Unadjusted risk ratio (log interval) and risk difference (Wald)."""
+    n1, n0 = int(t.sum()), int((~t).sum())
     c1, c0 = int(y[t].sum()), int(y[~t].sum())
     q1, q0 = c1 / n1, c0 / n0
     nrd_lo, nrd_hi = confint_proportions_2indep(
@@ -684,164 +680,174 @@ def cohort_effect(
         nrr = q1 / q0
     else:
         nrr = nrr_lo = nrr_hi = nrr_p = float("nan")
+    return dict(
+        rr=nrr,
+        rr_lo=nrr_lo,
+        rr_hi=nrr_hi,
+        rr_p=nrr_p,
+        rd=q1 - q0,
+        rd_lo=nrd_lo,
+        rd_hi=nrd_hi,
+        rd_p=float(2 * stats.norm.sf(abs(q1 - q0) / nrd_se)) if nrd_se > 0 else np.nan,
+    )
 
-    details: dict = {
-        "method": method,
-        "estimand": estimand,
-        "outcome": outcome,
-        "treatment": treatment,
-        "covariates": covariates,
-        "ps_model": fit,
-        "n_treated": n1,
-        "n_control": n0,
-        "ratio": int(ratio),
-    }
 
-    # ---- adjustment ---------------------------------------------------------------------
-    if method == "iptw":
-        p_t = t.mean()
-        if estimand == "ATE":
-            w = np.where(t, 1 / e, 1 / (1 - e))
-            if stabilised:
-                w = w * np.where(t, p_t, 1 - p_t)
-        else:
-            w = np.where(t, 1.0, e / (1 - e))
-            if stabilised:
-                w = w * np.where(t, 1.0, (1 - p_t) / p_t)
-        smooth = np.ones(len(w), dtype=bool)
-        if trim is not None:
-            lo_q, hi_q = np.quantile(w, [trim, 1 - trim])
-            smooth = (w >= lo_q) & (w <= hi_q)
-            details["n_truncated"] = int((~smooth).sum())
-            w = np.clip(w, lo_q, hi_q)
-        mu1, mu0, cov = _iptw_msandwich(x, t, y, e, w, estimand, smooth)
-        rd = mu1 - mu0
-        se_rd = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
-        g = np.array([1 / mu1, -1 / mu0])
-        se_lrr = float(np.sqrt(g @ cov @ g))
-        se_mu = np.sqrt(np.diag(cov))
-        # statsmodels weighted GLM with the fixed-weight robust sandwich, for comparison.
-        glm = sm.GLM(
-            y,
-            np.column_stack([np.ones(len(y)), t.astype(float)]),
-            family=sm.families.Gaussian(),
-            var_weights=w,
-        ).fit(cov_type="HC0")
-        details["glm_fixed_weight"] = {
-            "risk_difference": float(glm.params[1]),
-            "se": float(glm.bse[1]),
-        }
-        label = f"IPTW ({estimand})"
+def _iptw(
+    x: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    e: np.ndarray,
+    estimand: str,
+    stabilised: bool,
+    trim: float | None,
+) -> tuple[np.ndarray, float, float, float, float, np.ndarray, dict[str, Any]]:
+    """IPT weights, Hajek risks and their M-estimation standard errors."""
+    extra: dict[str, Any] = {}
+    p_t = t.mean()
+    if estimand == "ATE":
+        w = np.where(t, 1 / e, 1 / (1 - e))
+        if stabilised:
+            w = w * np.where(t, p_t, 1 - p_t)
     else:
-        sd_lp = float(np.std(lp, ddof=1))
-        width = np.inf if caliper is None else caliper * sd_lp
-        sets = _match(lp, t, width, int(ratio), replace, np.random.default_rng(seed))
-        if len(sets) < 2:
-            raise InputError(
-                "cohort_effect: fewer than two treated persons found a control within the "
-                "caliper; widen the caliper or check overlap"
-            )
-        w = np.zeros(len(y))
-        a_i = np.empty(len(sets))
-        b_i = np.empty(len(sets))
-        for s, (i, cs) in enumerate(sets):
-            w[i] = 1.0
-            w[cs] += 1.0 / len(cs)
-            a_i[s] = y[i]
-            b_i[s] = y[cs].mean()
-        m = len(sets)
-        mu1, mu0 = float(a_i.mean()), float(b_i.mean())
-        rd = mu1 - mu0
-        if not replace:
-            se_rd = float(np.std(a_i - b_i, ddof=1) / np.sqrt(m))
-            se_lrr = float(np.std(a_i / mu1 - b_i / mu0, ddof=1) / np.sqrt(m))
-            se_mu = np.array([np.std(a_i, ddof=1), np.std(b_i, ddof=1)]) / np.sqrt(m)
-        else:
-            ctrl = (~t) & (w > 0)
-            v1 = np.sum((a_i - mu1) ** 2) / m**2
-            v0 = np.sum(w[ctrl] ** 2 * (y[ctrl] - mu0) ** 2) / m**2
-            se_rd = float(np.sqrt(v1 + v0))
-            se_lrr = float(np.sqrt(v1 / mu1**2 + v0 / mu0**2))
-            se_mu = np.sqrt([v1, v0])
-        details["n_matched"] = m
-        details["n_unmatched"] = n1 - m
-        details["n_controls_used"] = int(((~t) & (w > 0)).sum())
-        details["caliper_width"] = width
-        details["matched_sets"] = sets
-        label = f"matching 1:{int(ratio)} (ATT)"
+        w = np.where(t, 1.0, e / (1 - e))
+        if stabilised:
+            w = w * np.where(t, 1.0, (1 - p_t) / p_t)
+    smooth = np.ones(len(w), dtype=bool)
+    if trim is not None:
+        lo_q, hi_q = np.quantile(w, [trim, 1 - trim])
+        smooth = (w >= lo_q) & (w <= hi_q)
+        extra["n_truncated"] = int((~smooth).sum())
+        w = np.clip(w, lo_q, hi_q)
+    mu1, mu0, cov = _iptw_msandwich(x, t, y, e, w, estimand, smooth)
+    se_rd = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
+    g = np.array([1 / mu1, -1 / mu0])
+    se_lrr = float(np.sqrt(g @ cov @ g))
+    se_mu = np.sqrt(np.diag(cov))
+    # statsmodels weighted GLM with the fixed-weight robust sandwich, for comparison.
+    glm = sm.GLM(
+        y,
+        np.column_stack([np.ones(len(y)), t.astype(float)]),
+        family=sm.families.Gaussian(),
+        var_weights=w,
+    ).fit(cov_type="HC0")
+    extra["glm_fixed_weight"] = {"risk_difference": float(glm.params[1]), "se": float(glm.bse[1])}
+    return w, mu1, mu0, se_rd, se_lrr, se_mu, extra
 
-    if mu0 <= 0 or mu1 <= 0:
+
+def _matching(
+    lp: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    caliper: float | None,
+    ratio: int,
+    replace: bool,
+    seed: int,
+) -> tuple[np.ndarray, float, float, float, float, np.ndarray, dict[str, Any]]:
+    """Caliper matching on the logit PS: weights, matched-set risks and standard errors."""
+    n1 = int(t.sum())
+    sd_lp = float(np.std(lp, ddof=1))
+    width = np.inf if caliper is None else caliper * sd_lp
+    sets = _match(lp, t, width, ratio, replace, np.random.default_rng(seed))
+    if len(sets) < 2:
         raise InputError(
-            "cohort_effect: no outcome events in one adjusted group; the risk ratio is undefined"
+            "cohort_effect: fewer than two treated persons found a control within the "
+            "caliper; widen the caliper or check overlap"
         )
-    rr = mu1 / mu0
+    w = np.zeros(len(y))
+    a_i = np.empty(len(sets))
+    b_i = np.empty(len(sets))
+    for s, (i, cs) in enumerate(sets):
+        w[i] = 1.0
+        w[cs] += 1.0 / len(cs)
+        a_i[s] = y[i]
+        b_i[s] = y[cs].mean()
+    m = len(sets)
+    mu1, mu0 = float(a_i.mean()), float(b_i.mean())
+    if not replace:
+        se_rd = float(np.std(a_i - b_i, ddof=1) / np.sqrt(m))
+        se_lrr = float(np.std(a_i / mu1 - b_i / mu0, ddof=1) / np.sqrt(m))
+        se_mu = np.array([np.std(a_i, ddof=1), np.std(b_i, ddof=1)]) / np.sqrt(m)
+    else:
+        ctrl = (~t) & (w > 0)
+        v1 = np.sum((a_i - mu1) ** 2) / m**2
+        v0 = np.sum(w[ctrl] ** 2 * (y[ctrl] - mu0) ** 2) / m**2
+        se_rd = float(np.sqrt(v1 + v0))
+        se_lrr = float(np.sqrt(v1 / mu1**2 + v0 / mu0**2))
+        se_mu = np.sqrt([v1, v0])
+    extra = dict(
+        n_matched=m,
+        n_unmatched=n1 - m,
+        n_controls_used=int(((~t) & (w > 0)).sum()),
+        caliper_width=width,
+        matched_sets=sets,
+    )
+    return w, mu1, mu0, se_rd, se_lrr, se_mu, extra
+
+
+def _effects_table(
+    mu1: float,
+    mu0: float,
+    se_rd: float,
+    se_lrr: float,
+    se_mu: np.ndarray,
+    z: float,
+    label: str,
+    naive: dict[str, float],
+) -> pd.DataFrame:
+    """Adjusted and naive risk ratio / difference and the adjusted risks, with E-values."""
+    rr, rd = mu1 / mu0, mu1 - mu0
     rr_lo, rr_hi, rr_p = _ratio_ci(rr, se_lrr, z)
     rd_lo, rd_hi, rd_p = _diff_ci(rd, se_rd, z)
     e_pt, e_ci = e_value(rr, rr_lo, rr_hi)
-    ne_pt, ne_ci = e_value(nrr, nrr_lo, nrr_hi) if np.isfinite(nrr) else (np.nan, np.nan)
-    effects = pd.DataFrame(
-        [
-            ("risk_ratio", rr, rr_lo, rr_hi, rr_p, "risk_ratio", label, e_pt, e_ci),
-            ("risk_difference", rd, rd_lo, rd_hi, rd_p, "risk_difference", label, np.nan, np.nan),
-            (
-                "risk_treated",
-                mu1,
-                mu1 - z * se_mu[0],
-                mu1 + z * se_mu[0],
-                np.nan,
-                "risk",
-                label,
-                np.nan,
-                np.nan,
-            ),
-            (
-                "risk_control",
-                mu0,
-                mu0 - z * se_mu[1],
-                mu0 + z * se_mu[1],
-                np.nan,
-                "risk",
-                label,
-                np.nan,
-                np.nan,
-            ),
-            (
-                "naive_risk_ratio",
-                nrr,
-                nrr_lo,
-                nrr_hi,
-                nrr_p,
-                "risk_ratio",
-                "naive",
-                ne_pt,
-                ne_ci,
-            ),
-            (
-                "naive_risk_difference",
-                q1 - q0,
-                nrd_lo,
-                nrd_hi,
-                float(2 * stats.norm.sf(abs(q1 - q0) / nrd_se)) if nrd_se > 0 else np.nan,
-                "risk_difference",
-                "naive",
-                np.nan,
-                np.nan,
-            ),
-        ],
-        columns=[
-            "term",
-            "estimate",
-            "lower",
-            "upper",
-            "p_value",
-            "scale",
-            "method",
-            "e_value",
-            "e_value_ci",
-        ],
+    nrr = naive["rr"]
+    ne_pt, ne_ci = (
+        e_value(nrr, naive["rr_lo"], naive["rr_hi"]) if np.isfinite(nrr) else (np.nan, np.nan)
     )
+    nan = np.nan
+    rows = [
+        ("risk_ratio", rr, rr_lo, rr_hi, rr_p, "risk_ratio", label, e_pt, e_ci),
+        ("risk_difference", rd, rd_lo, rd_hi, rd_p, "risk_difference", label, nan, nan),
+        ("risk_treated", mu1, mu1 - z * se_mu[0], mu1 + z * se_mu[0], nan, "risk", label, nan, nan),
+        ("risk_control", mu0, mu0 - z * se_mu[1], mu0 + z * se_mu[1], nan, "risk", label, nan, nan),
+        (
+            "naive_risk_ratio",
+            nrr,
+            naive["rr_lo"],
+            naive["rr_hi"],
+            naive["rr_p"],
+            "risk_ratio",
+            "naive",
+            ne_pt,
+            ne_ci,
+        ),
+        (
+            "naive_risk_difference",
+            naive["rd"],
+            naive["rd_lo"],
+            naive["rd_hi"],
+            naive["rd_p"],
+            "risk_difference",
+            "naive",
+            nan,
+            nan,
+        ),
+    ]
+    cols = [
+        "term",
+        "estimate",
+        "lower",
+        "upper",
+        "p_value",
+        "scale",
+        "method",
+        "e_value",
+        "e_value_ci",
+    ]
+    return pd.DataFrame(rows, columns=cols)
 
-    # ---- balance and overlap ------------------------------------------------------------
+
+def _balance(xdf: pd.DataFrame, t: np.ndarray, w: np.ndarray) -> pd.DataFrame:
+    """Covariate means and standardised differences before and after adjustment."""
     brow = []
     for col in xdf.columns:
         xv = xdf[col].to_numpy(float)
@@ -859,7 +865,11 @@ def cohort_effect(
                 "smd_after": smd(xv, t, w, binary),
             }
         )
-    balance = pd.DataFrame(brow)
+    return pd.DataFrame(brow)
+
+
+def _overlap(e: np.ndarray, t: np.ndarray, w: np.ndarray) -> pd.DataFrame:
+    """Propensity score distribution and weight diagnostics by group."""
     orow = []
     for flag, name in ((True, "treated"), (False, "control")):
         eg, wg = e[t == flag], w[t == flag]
@@ -879,24 +889,4 @@ def cohort_effect(
                 "ess": float(wg.sum() ** 2 / np.sum(wg**2)) if wg.sum() > 0 else 0.0,
             }
         )
-    details.update(
-        {
-            "balance": balance,
-            "overlap": pd.DataFrame(orow),
-            "max_abs_smd_before": float(balance["smd_before"].abs().max()),
-            "max_abs_smd_after": float(balance["smd_after"].abs().max()),
-            "data": pd.DataFrame(
-                {"treated": t, "outcome": y, "ps": e, "logit_ps": lp, "weight": w},
-                index=data.index,
-            ),
-        }
-    )
-    return CohortEffectResult(
-        design="cohort",
-        effects=effects,
-        main_term="risk_ratio",
-        scale="risk_ratio",
-        conf=conf,
-        assumptions=_ASSUMPTIONS,
-        details=details,
-    )
+    return pd.DataFrame(orow)

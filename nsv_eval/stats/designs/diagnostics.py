@@ -13,15 +13,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nsv_eval.stats.designs._text import _num
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.did import DiDResult, did
+from nsv_eval.stats.designs.its import ITSResult, _scalar_time, its, time_index
 
 __all__ = ["PlaceboResult", "leave_one_out", "placebo_in_time"]
 
@@ -41,6 +44,10 @@ class PlaceboResult:
         ITS: ``share_excluding_null``, ``expected_share``, ``rank_p_value`` (share of placebo
         effects at least as large as the real one). DiD: Wald ``statistic``, ``df``,
         ``p_value``.
+    null_value, conf, real_estimate : float
+        "No effect", the confidence level and the real (full-data) estimate.
+    event_study_pre : pandas.DataFrame, optional
+        (DiD) the pre-period rows of the event study.
     """
 
     design: str
@@ -49,7 +56,7 @@ class PlaceboResult:
     null_value: float
     conf: float
     real_estimate: float
-    details: dict[str, Any] = field(default_factory=dict)
+    event_study_pre: pd.DataFrame | None = None
 
     def table(self) -> pd.DataFrame:
         """The placebo estimates."""
@@ -69,73 +76,33 @@ class PlaceboResult:
         limit = stats.binom.ppf(0.95, k, 1 - self.conf)
         return bool(hits <= max(limit, 1))
 
-    def summary(self, lang: str = "da") -> str:
-        """Plain-language paragraph on the placebo check."""
-        k = len(self.placebos)
-        if self.design == "did":
-            p = self.test.get("p_value", np.nan)
-            if lang == "da":
-                s = f"Placebotest før start: {k} estimater fra perioderne før indsatsen"
-                if np.isfinite(p):
-                    s += f"; samlet Wald-test for, at de alle er 0: p = {_num(p, lang, 3)}. " + (
-                        "Ingen tegn på forskellige tendenser før start."
-                        if p >= 0.05
-                        else "Tendenserne før start var forskellige — antagelsen om "
-                        "parallelle tendenser er tvivlsom."
-                    )
-                else:
-                    s += "; ingen samlet test mulig."
-                return s
-            s = f"Pre-period placebo test: {k} estimates from periods before the start"
-            if np.isfinite(p):
-                s += f"; joint Wald test that all are 0: p = {_num(p, lang, 3)}. " + (
-                    "No sign of diverging pre-trends."
-                    if p >= 0.05
-                    else "Pre-trends differed; the parallel-trends assumption is doubtful."
-                )
-            else:
-                s += "; no joint test possible."
-            return s
-        hits = int(self.placebos["excludes_null"].sum())
-        exp_pct = 100 * (1 - self.conf)
-        rank = self.test.get("rank_p_value", np.nan)
-        if lang == "da":
-            s = (
-                f"Placebotest i tid: modellen er refittet på perioden før indsatsen med {k} falske "
-                f"starttidspunkter. {hits} af {k} placebo-intervaller udelukker 'ingen effekt' "
-                f"(ved tilfældighed forventes ca. {_num(exp_pct, lang, 0)} %). "
-            )
-            s += (
-                "Ingen tegn på, at modellen finder effekter, hvor der ikke er nogen."
-                if self.passed
-                else "Modellen finder for ofte 'effekter' uden indsats — tolk hovedresultatet "
-                "med forsigtighed (tendens eller sæson er måske ikke godt beskrevet)."
-            )
-            if np.isfinite(rank):
-                s += (
-                    f" Andel placebo-effekter mindst lige så store som den fundne: "
-                    f"{_num(100 * rank, lang, 0)} %."
-                )
-            return s
-        s = (
-            f"Placebo-in-time test: the model was refitted on the pre-intervention period with {k} "
-            f"fake start dates. {hits} of {k} placebo intervals exclude 'no effect' (about "
-            f"{_num(exp_pct, lang, 0)}% expected by chance). "
+    def summary(self) -> str:
+        """Compact numeric table: the joint test and the placebo estimates (no prose)."""
+        head = " | ".join(
+            [f"placebo ({self.design})", f"conf: {self.conf:g}"]
+            + [f"{k}: {v:.4g}" for k, v in self.test.items()]
         )
-        s += (
-            "No sign that the model finds effects where there are none."
-            if self.passed
-            else "The model finds 'effects' without an intervention too often — interpret the "
-            "main result with caution (trend or seasonality may be misspecified)."
-        )
-        if np.isfinite(rank):
-            s += f" Share of placebo effects at least as large as the real one: {_num(100 * rank, lang, 0)}%."
-        return s
+        body = self.placebos.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return head + "\n" + body
 
-    def plot(self, ax=None, *, lang: str = "da"):
-        """Placebo estimates with intervals, and the real estimate (ITS) for comparison."""
+    def plot(
+        self,
+        ax=None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Placebo estimates with intervals, and the real estimate (ITS) for comparison.
+
+        ``labels`` (keys ``placebo``, ``real``, ``ylabel``, ``title``;
+        :func:`nsv_eval.report.narrative.diagnostics.plot_labels`) and ``colors``
+        (``placebo``, ``null``, ``real``) override the defaults.
+        """
         import matplotlib.pyplot as plt
 
+        lab = {"placebo": "placebo", "real": "estimate", "ylabel": "estimate", "title": "placebo"}
+        lab.update(labels or {})
+        col = {"placebo": "C1", "null": "C6", "real": "C0", **(colors or {})}
         t = self.placebos
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
@@ -145,21 +112,16 @@ class PlaceboResult:
             t["estimate"],
             yerr=[t["estimate"] - t["lower"], t["upper"] - t["estimate"]],
             fmt="o",
-            color="#E69F00",
+            color=col["placebo"],
             capsize=2,
-            label="Placebo",
+            label=lab["placebo"],
         )
-        ax.axhline(self.null_value, color="black", lw=0.8)
+        ax.axhline(self.null_value, color=col["null"], lw=0.8)
         if self.design == "its" and np.isfinite(self.real_estimate):
-            ax.axhline(
-                self.real_estimate,
-                color="#0072B2",
-                ls="--",
-                label="Fundet effekt" if lang == "da" else "Estimated effect",
-            )
+            ax.axhline(self.real_estimate, color=col["real"], ls="--", label=lab["real"])
         ax.set_xticks(x, [str(v) for v in t["placebo"]], rotation=90)
-        ax.set_ylabel("Estimat" if lang == "da" else "Estimate")
-        ax.set_title("Placebotest" if lang == "da" else "Placebo test")
+        ax.set_ylabel(lab["ylabel"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False)
         return ax.figure
 
@@ -186,9 +148,6 @@ def placebo_in_time(
     -------
     PlaceboResult
     """
-    from nsv_eval.stats.designs.did import DiDResult
-    from nsv_eval.stats.designs.its import ITSResult, its
-
     if isinstance(result, DiDResult):
         gt = result.group_time()
         pre = gt[(~gt["post"]) & (~gt["reference"])]
@@ -212,23 +171,21 @@ def placebo_in_time(
             null_value=0.0,
             conf=result.conf,
             real_estimate=float(result.main_effect()["estimate"]),
-            details={"event_study_pre": result.aggregate("dynamic").query("value < 0")},
+            event_study_pre=result.aggregate("dynamic").query("value < 0"),
         )
     if not isinstance(result, ITSResult):
         raise TypeError(
             f"placebo_in_time supports ITS and DiD results, not {type(result).__name__}"
         )
-    call = dict(result.details["call"])
-    data: pd.DataFrame = result.details["data"]
-    post = result.details["_post"]
+    call = dict(result.call)
+    data: pd.DataFrame = result.data
+    post = result.post
     cf = result.counterfactual()
     times = cf["time"]
     pre_times = times[~post].to_numpy()
     # rows of the original data that belong to the pre-period
-    from nsv_eval.stats.designs.its import _scalar_time, time_index
-
     tnum = time_index(data[call["time"]])
-    start_num = _scalar_time(result.details["intervention_start"], data[call["time"]])
+    start_num = _scalar_time(result.intervention_start, data[call["time"]])
     pre_data = data[tnum < start_num]
     if fake_starts is None:
         n_pre = len(pre_times)
@@ -293,12 +250,10 @@ def leave_one_out(result: EffectResult) -> pd.DataFrame:
         ``left_out`` (cohort; missing for the full data), ``estimate``, ``lower``, ``upper``,
         ``p_value``, ``shift`` (change from the full-data estimate).
     """
-    from nsv_eval.stats.designs.did import DiDResult, did
-
     if not isinstance(result, DiDResult):
         raise TypeError("leave_one_out applies to difference-in-differences results (did())")
-    call = dict(result.details["call"])
-    data: pd.DataFrame = result.details["data"]
+    call = dict(result.call)
+    data: pd.DataFrame = result.data
     gcol = call["first_treated"]
     full = result.main_effect()
     cohorts = sorted(result.group_time()["group"].unique())
@@ -316,8 +271,6 @@ def leave_one_out(result: EffectResult) -> pd.DataFrame:
     kwargs = {
         k: v for k, v in call.items() if k not in ("outcome", "unit", "time", "first_treated")
     }
-    import warnings
-
     for g in cohorts:
         sub = data[data[gcol] != g]
         with warnings.catch_warnings():

@@ -23,6 +23,7 @@ can be badly biased when effects vary over time (Goodman-Bacon 2021); it warns a
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,42 +32,9 @@ import pandas as pd
 from scipy import stats
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num, did_conclusion
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["DiDResult", "TWFEResult", "did", "twfe"]
-
-ASSUMPTIONS_DID: dict[str, list[str]] = {
-    "da": [
-        "Parallelle tendenser: uden indsatsen ville de berørte enheder have udviklet sig som "
-        "sammenligningsgruppen (aldrig eller endnu ikke berørte enheder).",
-        "Ingen foregrebet effekt: udfaldet ændrer sig ikke før indsatsens start (ud over de "
-        "angivne 'anticipation'-perioder).",
-        "Indsatsen fortsætter, når den først er startet (forskudt, varig udrulning).",
-        "Ingen smitteeffekter mellem enheder (én enheds indsats påvirker ikke andres udfald).",
-    ],
-    "en": [
-        "Parallel trends: without the intervention, treated units would have evolved like the "
-        "comparison group (never or not-yet treated units).",
-        "No anticipation: outcomes do not change before the start (beyond the declared "
-        "anticipation periods).",
-        "Treatment is absorbing: once started, the intervention stays on (staggered adoption).",
-        "No spill-overs between units.",
-    ],
-}
-
-ASSUMPTIONS_TWFE: dict[str, list[str]] = {
-    "da": [
-        "Parallelle tendenser mellem berørte og ikke-berørte enheder.",
-        "Effekten er den samme for alle enheder og over tid; ved forskudt udrulning og "
-        "varierende effekter kan estimatet være skævt (brug did()).",
-    ],
-    "en": [
-        "Parallel trends between treated and untreated units.",
-        "Homogeneous effects across units and over time; with a staggered roll-out and "
-        "heterogeneous effects the estimate can be biased (use did()).",
-    ],
-}
 
 _AGG_KINDS = ("simple", "group", "dynamic", "calendar")
 
@@ -384,15 +352,63 @@ def _multiplier_bootstrap(
 # --------------------------------------------------------------------------------------
 # result class
 # --------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class DiDResult(EffectResult):
-    """Result of :func:`did`: group-time ATTs, aggregations and event-study plot."""
+    """Result of :func:`did`: group-time ATTs, aggregations and event-study plot.
+
+    Attributes
+    ----------
+    group_time_frame : pandas.DataFrame
+        ATT(g, t) (see :meth:`group_time`).
+    pretest_result : dict
+        Wald pre-test of parallel trends (see :meth:`pretest`).
+    control, base_period, anticipation, est_method, covariates
+        The settings used (``est_method`` is ``"reg"`` without covariates).
+    n_units : int
+        Units in the panel; :attr:`n_treated`, :attr:`n_cohorts` treated units and cohorts.
+    periods : list
+        The sorted distinct periods.
+    notes, skipped : list of str
+        What the estimator changed (e.g. last cohort used as comparison) and the ATT(g, t)
+        that could not be estimated.
+    call : dict
+        Keyword arguments of the call (for refits: placebo, leave-one-out).
+    data : pandas.DataFrame
+        The data as passed.
+    fit_state : dict
+        The cells, influence functions and bootstrap settings :meth:`aggregate` works on.
+    """
+
+    group_time_frame: pd.DataFrame
+    pretest_result: dict[str, float]
+    control: str
+    base_period: str
+    anticipation: int
+    est_method: str
+    covariates: list[str]
+    n_units: int
+    periods: list[Any]
+    notes: list[str]
+    skipped: list[str]
+    call: dict[str, Any]
+    data: pd.DataFrame
+    fit_state: dict[str, Any] = field(repr=False)
+
+    @property
+    def n_treated(self) -> int:
+        """Units ever treated in the panel."""
+        return int(np.isfinite(self.fit_state["panel"].gpos).sum())
+
+    @property
+    def n_cohorts(self) -> int:
+        """Treatment cohorts with estimated effects."""
+        return len(self.fit_state["glist"])
 
     def group_time(self) -> pd.DataFrame:
         """Tidy table of ATT(g, t): ``group``, ``time``, ``event_time``, ``att``, ``se``,
         ``lower``/``upper`` (pointwise), ``band_lower``/``band_upper`` (uniform band when
         bootstrapped, else pointwise), ``p_value``, ``post``, ``n_treated``, ``n_control``."""
-        return self.details["group_time"].copy()
+        return self.group_time_frame.copy()
 
     def aggregate(
         self,
@@ -427,68 +443,41 @@ class DiDResult(EffectResult):
             overall row), ``estimate``, ``se``, ``lower``, ``upper``, ``band_lower``,
             ``band_upper``, ``p_value``. The first row is the overall summary.
         """
-        state = self.details["_state"]
+        state = self.fit_state
         if uniform is not None and uniform != state["boot"]:
             state = {**state, "boot": bool(uniform)}
         return _aggregate(state, kind, min_e=min_e, max_e=max_e, balance_e=balance_e)
 
     def pretest(self) -> dict[str, float]:
         """Wald pre-test of parallel trends: all pre-treatment ATT(g, t) = 0 jointly."""
-        return dict(self.details["pretest"])
-
-    def _summary_text(self, lang: str) -> str:
-        row = self.main_effect()
-        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
-        pct = int(round(self.conf * 100))
-        st = self.details["_state"]
-        n_units = len(st["panel"].units)
-        n_treated = int(np.isfinite(st["panel"].gpos).sum())
-        n_cohorts = len(st["glist"])
-        ctrl = self.details["control"]
-        pre = self.details["pretest"]
-        excl = lo > 0 or hi < 0
-        if lang == "da":
-            ctrl_txt = "aldrig berørte" if ctrl == "never" else "endnu ikke berørte"
-            s = (
-                f"Forskudt difference-in-differences (Callaway & Sant'Anna) med {n_treated} "
-                f"berørte af {n_units} enheder i {n_cohorts} startkohorte(r), sammenlignet med "
-                f"{ctrl_txt} enheder. Den gennemsnitlige effekt blandt de berørte efter start er "
-                f"{_num(est, lang, 3)} ({pct} %-KI: {_num(lo, lang, 3)} til {_num(hi, lang, 3)}). "
-            )
-            return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
-        ctrl_txt = "never-treated" if ctrl == "never" else "not-yet-treated"
-        s = (
-            f"Staggered difference-in-differences (Callaway & Sant'Anna) with {n_treated} treated "
-            f"of {n_units} units in {n_cohorts} cohort(s), compared with {ctrl_txt} units. The "
-            f"average effect on the treated after the start is {_num(est, lang, 3)} ({pct}% CI "
-            f"{_num(lo, lang, 3)} to {_num(hi, lang, 3)}). "
-        )
-        return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
+        return dict(self.pretest_result)
 
     def plot(
         self,
         ax=None,
         *,
-        lang: str = "da",
         balance_e: int | None = None,
         band: Literal["uniform", "pointwise"] = "uniform",
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
     ):
         """Event-study plot: ATT by time relative to the start, with confidence bands.
 
         ``band="uniform"`` (default, as R ``did``): simultaneous bands from the multiplier
         bootstrap, which cover all event times together with the stated confidence;
-        ``"pointwise"``: one interval per event time.
+        ``"pointwise"``: one interval per event time. ``labels`` (keys ``pre``, ``post``,
+        ``xlabel``, ``ylabel``, ``title``; :func:`nsv_eval.report.narrative.did.plot_labels`)
+        and ``colors`` (``pre``, ``post``, ``zero``, ``start``) override the defaults.
         """
         import matplotlib.pyplot as plt
 
+        lab = {**EVENT_STUDY_LABELS, **(labels or {})}
+        col = {**EVENT_STUDY_COLORS, **(colors or {})}
         es = self.aggregate("dynamic", balance_e=balance_e, uniform=band == "uniform").iloc[1:]
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         pre = es["value"] < 0
-        for mask, colour, lab in (
-            (pre, "#E69F00", "Før start" if lang == "da" else "Pre-treatment"),
-            (~pre, "#0072B2", "Efter start" if lang == "da" else "Post-treatment"),
-        ):
+        for mask, colour, name in ((pre, col["pre"], lab["pre"]), (~pre, col["post"], lab["post"])):
             sub = es[mask]
             if sub.empty:
                 continue
@@ -499,20 +488,28 @@ class DiDResult(EffectResult):
                 fmt="o",
                 color=colour,
                 capsize=3,
-                label=lab,
+                label=name,
             )
-        ax.axhline(0, color="black", lw=0.8)
-        ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
-        if lang == "da":
-            ax.set_xlabel("Perioder i forhold til indsatsens start")
-            ax.set_ylabel("Estimeret effekt (ATT)")
-            ax.set_title("Effekt over tid (event study)")
-        else:
-            ax.set_xlabel("Periods relative to the start")
-            ax.set_ylabel("Estimated effect (ATT)")
-            ax.set_title("Event study")
+        ax.axhline(0, color=col["zero"], lw=0.8)
+        ax.axvline(-0.5, color=col["start"], ls="--", lw=0.8)
+        ax.set_xlabel(lab["xlabel"])
+        ax.set_ylabel(lab["ylabel"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False)
         return ax.figure
+
+
+EVENT_STUDY_LABELS: dict[str, str] = {
+    "pre": "pre",
+    "post": "post",
+    "xlabel": "event time",
+    "ylabel": "ATT",
+    "title": "event study",
+}
+"""Default (label-only) texts of the event-study plots (did, poisson_did)."""
+
+EVENT_STUDY_COLORS: dict[str, str] = {"pre": "C1", "post": "C0", "zero": "C6", "start": "C8"}
+"""Default colours of the event-study plots: entries of the rcParams colour cycle."""
 
 
 # --------------------------------------------------------------------------------------
@@ -590,6 +587,84 @@ def did(
     Analytic standard errors follow ``did::att_gt(bstrap=FALSE)``; aggregated standard errors
     include the term for estimating the cohort weights (``did:::wif``).
     """
+    _check_did_args(control, base_period, est_method, conf, anticipation)
+    panel = _prepare_panel(data, outcome, unit, time, first_treated, covariates, cluster, weights)
+    n = panel.y.shape[0]
+    gpos, glist, T_use = _comparison_design(panel, first_treated, control, anticipation)
+    method = est_method if covariates else "reg"
+    cells, infs, skipped = _group_time_cells(
+        panel, gpos, glist, T_use, control, base_period, anticipation, method
+    )
+    if skipped:
+        warnings.warn(
+            "did: some ATT(g,t) could not be estimated: " + "; ".join(skipped[:5]), stacklevel=2
+        )
+    if not cells:
+        raise InputError("no group-time effect could be estimated")
+    inf_mat = np.column_stack(infs)
+    att = np.array([c["att"] for c in cells])
+    gt, se = _group_time_inference(
+        panel, cells, att, inf_mat, conf, boot, n_boot, seed, boot_weights
+    )
+    # Wald pre-test (did::att_gt): pre-treatment cells with non-zero variance
+    pre = np.array([(c["g"] > c["t"]) and not c["reference"] for c in cells]) & (se > 0)
+    pretest = _wald(att[pre], inf_mat[:, pre], n)
+    state = dict(
+        panel=panel,
+        gpos=gpos,
+        glist=glist,
+        cells=cells,
+        att=att,
+        inf=inf_mat,
+        conf=conf,
+        boot=boot,
+        n_boot=n_boot,
+        seed=seed,
+        boot_weights=boot_weights,
+    )
+    return DiDResult(
+        design="did",
+        effects=_overall_effects(state),
+        main_term="att_simple",
+        scale="att",
+        conf=conf,
+        group_time_frame=gt,
+        pretest_result=pretest,
+        control=control,
+        base_period=base_period,
+        anticipation=anticipation,
+        est_method=method,
+        covariates=list(covariates or []),
+        n_units=n,
+        periods=list(panel.periods),
+        notes=panel.notes,
+        skipped=skipped,
+        fit_state=state,
+        call=dict(
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            first_treated=first_treated,
+            control=control,
+            covariates=covariates,
+            est_method=est_method,
+            anticipation=anticipation,
+            base_period=base_period,
+            boot=boot,
+            n_boot=n_boot,
+            boot_weights=boot_weights,
+            seed=seed,
+            conf=conf,
+            cluster=cluster,
+            weights=weights,
+        ),
+        data=data,
+    )
+
+
+def _check_did_args(
+    control: str, base_period: str, est_method: str, conf: float, anticipation: int
+) -> None:
     if control not in ("never", "notyet"):
         raise ValueError(f"control must be 'never' or 'notyet', not {control!r}")
     if base_period not in ("varying", "universal"):
@@ -600,8 +675,14 @@ def did(
         raise ValueError(f"conf must be in (0, 1), not {conf!r}")
     if anticipation < 0:
         raise ValueError("anticipation must be >= 0")
-    panel = _prepare_panel(data, outcome, unit, time, first_treated, covariates, cluster, weights)
-    n, T = panel.y.shape
+
+
+def _comparison_design(
+    panel: _Panel, first_treated: str, control: str, anticipation: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Cohort positions, the cohorts with effects and the periods used. Without
+    never-treated units the last cohort serves as comparison only (as ``did``)."""
+    T = panel.y.shape[1]
     gpos = panel.gpos.copy()
     glist = np.unique(gpos[np.isfinite(gpos)]).astype(int)
     if len(glist) == 0:
@@ -621,7 +702,21 @@ def did(
         panel.notes.append("no never-treated units: last cohort used as comparison only")
         if len(glist) == 0 or T_use < 2:
             raise InputError("not enough cohorts/periods for a not-yet-treated comparison")
-    method = est_method if covariates else "reg"
+    return gpos, glist, T_use
+
+
+def _group_time_cells(
+    panel: _Panel,
+    gpos: np.ndarray,
+    glist: np.ndarray,
+    T_use: int,
+    control: str,
+    base_period: str,
+    anticipation: int,
+    method: str,
+) -> tuple[list[dict[str, Any]], list[np.ndarray], list[str]]:
+    """Every ATT(g, t) 2 x 2 comparison: estimate and influence function (or why skipped)."""
+    n = panel.y.shape[0]
     tfac = 1 if base_period == "varying" else 0
     cells: list[dict[str, Any]] = []
     infs: list[np.ndarray] = []
@@ -637,8 +732,7 @@ def did(
             if base < 0:
                 skipped.append(f"g={panel.periods[g]!r}, t={panel.periods[c]!r}: no base period")
                 continue
-            reference = base_period == "universal" and base == c
-            if reference:
+            if base_period == "universal" and base == c:
                 cells.append(
                     dict(g=g, t=c, att=0.0, post=False, reference=True, n_treated=0, n_control=0)
                 )
@@ -654,19 +748,7 @@ def did(
                     f"g={panel.periods[g]!r}, t={panel.periods[c]!r}: no comparison units"
                 )
                 continue
-            idx = treat | ctrl
-            dy = panel.y[idx, c] - panel.y[idx, base]
-            d = treat[idx].astype(float)
-            xmat = np.ones((idx.sum(), 1))
-            if panel.x is not None:
-                xmat = np.column_stack([xmat, panel.x[idx, min(c, base), :]])
-            iw = None if panel.w is None else panel.w[idx]
-            if method == "dr":
-                att, inf_sub = _dr_did(dy, d, xmat, iw)
-            else:
-                att, inf_sub = _reg_did(dy, d, xmat, iw)
-            inf = np.zeros(n)
-            inf[idx] = inf_sub * (n / idx.sum())
+            att, inf = _cell_att(panel, treat, ctrl, c, base, method)
             cells.append(
                 dict(
                     g=g,
@@ -679,14 +761,42 @@ def did(
                 )
             )
             infs.append(inf)
-    if skipped:
-        warnings.warn(
-            "did: some ATT(g,t) could not be estimated: " + "; ".join(skipped[:5]), stacklevel=2
-        )
-    if not cells:
-        raise InputError("no group-time effect could be estimated")
-    inf_mat = np.column_stack(infs)
-    att = np.array([c["att"] for c in cells])
+    return cells, infs, skipped
+
+
+def _cell_att(
+    panel: _Panel, treat: np.ndarray, ctrl: np.ndarray, c: int, base: int, method: str
+) -> tuple[float, np.ndarray]:
+    """One 2 x 2 comparison: ATT and its influence function on all units."""
+    n = panel.y.shape[0]
+    idx = treat | ctrl
+    dy = panel.y[idx, c] - panel.y[idx, base]
+    d = treat[idx].astype(float)
+    xmat = np.ones((idx.sum(), 1))
+    if panel.x is not None:
+        xmat = np.column_stack([xmat, panel.x[idx, min(c, base), :]])
+    iw = None if panel.w is None else panel.w[idx]
+    if method == "dr":
+        att, inf_sub = _dr_did(dy, d, xmat, iw)
+    else:
+        att, inf_sub = _reg_did(dy, d, xmat, iw)
+    inf = np.zeros(n)
+    inf[idx] = inf_sub * (n / idx.sum())
+    return att, inf
+
+
+def _group_time_inference(
+    panel: _Panel,
+    cells: list[dict[str, Any]],
+    att: np.ndarray,
+    inf_mat: np.ndarray,
+    conf: float,
+    boot: bool,
+    n_boot: int,
+    seed: int,
+    boot_weights: str,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Standard errors (analytic or bootstrap), pointwise intervals and uniform bands."""
     se = _analytic_se(inf_mat, panel.cluster)
     ref = np.array([c["reference"] for c in cells])
     se[ref] = np.nan
@@ -716,26 +826,14 @@ def did(
     gt["reference"] = ref
     gt["n_treated"] = [c["n_treated"] for c in cells]
     gt["n_control"] = [c["n_control"] for c in cells]
-    # Wald pre-test (did::att_gt): pre-treatment cells with non-zero variance
-    pre = np.array([(c["g"] > c["t"]) and not c["reference"] for c in cells]) & (se > 0)
-    pretest = _wald(att[pre], inf_mat[:, pre], n)
-    state = dict(
-        panel=panel,
-        gpos=gpos,
-        glist=glist,
-        cells=cells,
-        att=att,
-        inf=inf_mat,
-        conf=conf,
-        boot=boot,
-        n_boot=n_boot,
-        seed=seed,
-        boot_weights=boot_weights,
-    )
+    return gt, se
+
+
+def _overall_effects(state: dict[str, Any]) -> pd.DataFrame:
+    """The overall row of every aggregation: the ``.table()`` of a DiD result."""
     rows = []
     for kind in _AGG_KINDS:
-        agg = _aggregate(state, kind)
-        r = agg.iloc[0]
+        r = _aggregate(state, kind).iloc[0]
         rows.append(
             dict(
                 term=f"att_{kind}",
@@ -746,49 +844,7 @@ def did(
                 p_value=r["p_value"],
             )
         )
-    effects = pd.DataFrame(rows)
-    details: dict[str, Any] = dict(
-        group_time=gt,
-        pretest=pretest,
-        control=control,
-        base_period=base_period,
-        anticipation=anticipation,
-        est_method=method,
-        covariates=list(covariates or []),
-        n_units=n,
-        periods=list(panel.periods),
-        notes=panel.notes,
-        skipped=skipped,
-        _state=state,
-        call=dict(
-            outcome=outcome,
-            unit=unit,
-            time=time,
-            first_treated=first_treated,
-            control=control,
-            covariates=covariates,
-            est_method=est_method,
-            anticipation=anticipation,
-            base_period=base_period,
-            boot=boot,
-            n_boot=n_boot,
-            boot_weights=boot_weights,
-            seed=seed,
-            conf=conf,
-            cluster=cluster,
-            weights=weights,
-        ),
-        data=data,
-    )
-    return DiDResult(
-        design="did",
-        effects=effects,
-        main_term="att_simple",
-        scale="att",
-        conf=conf,
-        assumptions=ASSUMPTIONS_DID,
-        details=details,
-    )
+    return pd.DataFrame(rows)
 
 
 def _wald(att_pre: np.ndarray, inf_pre: np.ndarray, n: int) -> dict[str, float]:
@@ -977,34 +1033,41 @@ def _aggregate(
 # --------------------------------------------------------------------------------------
 # two-way fixed effects
 # --------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class TWFEResult(EffectResult):
-    """Result of :func:`twfe`."""
+    """Result of :func:`twfe`.
 
-    def _summary_text(self, lang: str) -> str:
-        from nsv_eval.stats.designs._text import headline
+    Attributes
+    ----------
+    staggered : bool
+        Treatment starts at more than one time (the estimate may be biased).
+    n_cohorts, n_obs, n_clusters : int
+        Distinct start times, observations and clusters.
+    z : float
+        Normal critical value at ``conf``; intervals use t with ``n_clusters - 1`` df.
+    df_correction : float
+        The CR1 small-sample factor.
+    """
 
-        text = headline(self, lang)
-        if self.details.get("staggered"):
-            if lang == "da":
-                text += (
-                    f" Bemærk: indsatsen startede på {self.details['n_cohorts']} forskellige "
-                    "tidspunkter. Ved forskudt start kan en almindelig to-vejs fixed effects-model "
-                    "give et skævt estimat, fordi allerede berørte enheder bruges som kontrol; "
-                    "brug did() (Callaway & Sant'Anna) som hovedanalyse."
-                )
-            else:
-                text += (
-                    f" Note: the intervention started at {self.details['n_cohorts']} different "
-                    "times. With a staggered roll-out two-way fixed effects can be biased because "
-                    "already-treated units serve as controls; use did() (Callaway & Sant'Anna)."
-                )
-        return text
+    staggered: bool
+    n_cohorts: int
+    n_obs: int
+    n_clusters: int
+    z: float
+    df_correction: float
 
-    def plot(self, ax=None, *, lang: str = "da"):
-        """Point estimate with its confidence interval."""
+    def plot(
+        self,
+        ax=None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Point estimate with its confidence interval (``labels``: ``xlabel``)."""
         import matplotlib.pyplot as plt
 
+        lab = {"xlabel": "TWFE", **(labels or {})}
+        col = {"estimate": "C0", "zero": "C6", **(colors or {})}
         row = self.main_effect()
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 2.5))
@@ -1013,12 +1076,12 @@ class TWFEResult(EffectResult):
             [0],
             xerr=[[row["estimate"] - row["lower"]], [row["upper"] - row["estimate"]]],
             fmt="o",
-            color="#0072B2",
+            color=col["estimate"],
             capsize=4,
         )
-        ax.axvline(0, color="black", lw=0.8)
+        ax.axvline(0, color=col["zero"], lw=0.8)
         ax.set_yticks([])
-        ax.set_xlabel("Estimeret effekt (TWFE)" if lang == "da" else "Estimated effect (TWFE)")
+        ax.set_xlabel(lab["xlabel"])
         return ax.figure
 
 
@@ -1085,30 +1148,10 @@ def twfe(
     if (treated_col is None) == (first_treated is None):
         raise ValueError("give exactly one of treated_col or first_treated")
     cl = cluster or unit
-    cols = [outcome, unit, time, treated_col or first_treated] + ([cl] if cl != unit else [])
-    _require_columns(data, cols)
-    df = data[list(dict.fromkeys(cols))].copy()
-    y = pd.to_numeric(df[outcome], errors="coerce")
-    if y.isna().any():
-        row = df.index[y.isna().to_numpy()][0]
-        raise InputError(f"column {outcome!r} is missing or non-numeric (row {row})")
-    if treated_col is not None:
-        dcol = pd.to_numeric(df[treated_col], errors="coerce")
-        if dcol.isna().any() or not dcol.isin([0, 1]).all():
-            bad = dcol.isna() | ~dcol.isin([0, 1])
-            row = df.index[bad.to_numpy()][0]
-            raise InputError(f"column {treated_col!r} must be 0/1 (row {row})")
-        d = dcol.to_numpy(dtype=float)
-        starts = df.loc[dcol == 1].groupby(unit)[time].min()
-        n_cohorts = starts.nunique()
-    else:
-        g = pd.to_numeric(df[first_treated], errors="coerce").fillna(0)
-        tnum = pd.to_numeric(df[time], errors="coerce")
-        d = ((g > 0) & (tnum >= g)).to_numpy(dtype=float)
-        n_cohorts = g[g > 0].nunique()
+    df, y, d, n_cohorts = _twfe_data(data, outcome, unit, time, treated_col, first_treated, cl)
     ui = pd.factorize(df[unit])[0]
     ti = pd.factorize(df[time])[0]
-    yd = _demean_twoway(y.to_numpy(dtype=float), ui, ti)
+    yd = _demean_twoway(y, ui, ti)
     dd = _demean_twoway(d, ui, ti)
     sxx = float(dd @ dd)
     if sxx < 1e-12:
@@ -1123,7 +1166,6 @@ def twfe(
     k = 1 + (ti.max() + 1)  # treatment + time effects; unit effects nested in clusters (fixest)
     adj = n_cl / (n_cl - 1) * (n_obs - 1) / (n_obs - k)
     se = float(np.sqrt(adj * np.sum(score**2)) / sxx)
-    z = stats.norm.ppf(0.5 + conf / 2)
     tdist = stats.t(df=n_cl - 1)
     crit = tdist.ppf(0.5 + conf / 2)
     p = float(2 * tdist.sf(abs(b / se)))
@@ -1145,13 +1187,44 @@ def twfe(
         main_term="twfe",
         scale="att",
         conf=conf,
-        assumptions=ASSUMPTIONS_TWFE,
-        details=dict(
-            staggered=staggered,
-            n_cohorts=int(n_cohorts),
-            n_obs=n_obs,
-            n_clusters=int(n_cl),
-            z=z,
-            df_correction=adj,
-        ),
+        staggered=staggered,
+        n_cohorts=int(n_cohorts),
+        n_obs=n_obs,
+        n_clusters=int(n_cl),
+        z=float(stats.norm.ppf(0.5 + conf / 2)),
+        df_correction=adj,
     )
+
+
+def _twfe_data(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated_col: str | None,
+    first_treated: str | None,
+    cl: str,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+    """Validated columns, outcome, treatment indicator and the number of start times."""
+    cols = [outcome, unit, time, treated_col or first_treated] + ([cl] if cl != unit else [])
+    _require_columns(data, cols)
+    df = data[list(dict.fromkeys(cols))].copy()
+    y = pd.to_numeric(df[outcome], errors="coerce")
+    if y.isna().any():
+        row = df.index[y.isna().to_numpy()][0]
+        raise InputError(f"column {outcome!r} is missing or non-numeric (row {row})")
+    if treated_col is not None:
+        dcol = pd.to_numeric(df[treated_col], errors="coerce")
+        if dcol.isna().any() or not dcol.isin([0, 1]).all():
+            bad = dcol.isna() | ~dcol.isin([0, 1])
+            row = df.index[bad.to_numpy()][0]
+            raise InputError(f"column {treated_col!r} must be 0/1 (row {row})")
+        d = dcol.to_numpy(dtype=float)
+        starts = df.loc[dcol == 1].groupby(unit)[time].min()
+        n_cohorts = starts.nunique()
+    else:
+        g = pd.to_numeric(df[first_treated], errors="coerce").fillna(0)
+        tnum = pd.to_numeric(df[time], errors="coerce")
+        d = ((g > 0) & (tnum >= g)).to_numpy(dtype=float)
+        n_cohorts = g[g > 0].nunique()
+    return df, y.to_numpy(dtype=float), d, int(n_cohorts)

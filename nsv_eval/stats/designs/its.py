@@ -19,7 +19,8 @@ for residual autocorrelation.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -27,32 +28,12 @@ import pandas as pd
 from scipy import stats
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["ITSResult", "its", "time_index"]
 
 COUNT_FAMILIES = ("poisson", "quasipoisson", "negbin")
 FAMILIES = (*COUNT_FAMILIES, "gaussian")
-
-ASSUMPTIONS_ITS: dict[str, list[str]] = {
-    "da": [
-        "Udviklingen før indsatsen (niveau, lineær tendens og sæsonmønster) ville være "
-        "fortsat uændret uden indsatsen (den kontrafaktiske linje).",
-        "Ingen andre begivenheder eller ændringer i registrering skete samtidig med indsatsen.",
-        "Befolkningen/sammensætningen ændrer sig ikke brat ved starttidspunktet.",
-        "Restvariationen er håndteret: overspredning (kvasi-Poisson/negativ binomial) og "
-        "autokorrelation (se Durbin-Watson; brug evt. HAC-standardfejl).",
-    ],
-    "en": [
-        "The pre-intervention level, linear trend and seasonal pattern would have continued "
-        "unchanged without the intervention (the counterfactual line).",
-        "No other event or change in recording coincided with the intervention.",
-        "The population/case mix does not change abruptly at the start.",
-        "Residual variation is handled: overdispersion (quasi-Poisson/negative binomial) and "
-        "autocorrelation (see Durbin-Watson; use HAC standard errors if needed).",
-    ],
-}
 
 
 # --------------------------------------------------------------------------------------
@@ -122,9 +103,58 @@ def fourier_terms(x: np.ndarray, n_harmonics: int, period: float) -> pd.DataFram
 # --------------------------------------------------------------------------------------
 # result
 # --------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class ITSResult(EffectResult):
-    """Result of :func:`its`: level (and slope) change, counterfactual and diagnostics."""
+    """Result of :func:`its`: level (and slope) change, counterfactual and diagnostics.
+
+    Attributes
+    ----------
+    model : statsmodels GLMResults
+        The fitted segmented regression.
+    family, outcome, intervention_start, n_pre, n_post
+        The call and the number of periods before/after the start.
+    interval : {"t", "z"}
+        Reference distribution of the intervals; ``df_resid`` its degrees of freedom.
+    dispersion : float
+        Pearson chi2/df; ``negbin_alpha`` the NB2 dispersion (``negbin`` only).
+    durbin_watson, acf1, ljung_box_lag, ljung_box_p, autocorrelation_flag
+        Residual autocorrelation diagnostics (flag: Ljung-Box p < 0.05 or DW outside
+        1.5-2.5).
+    hac_lags, slope_change
+        Newey-West lags (None: model-based SE) and whether a slope change was fitted.
+    post : numpy.ndarray
+        Boolean mask of the post-intervention periods, in time order.
+    call : dict
+        The keyword arguments of the call (to refit, e.g. placebo starts).
+    data : pandas.DataFrame
+        The data as passed.
+    start_date : pandas.Timestamp, optional
+        Calendar roll-out date when the caller knows it (``intervention_start`` is the
+        first post period); not set by :func:`its`.
+    """
+
+    model: Any
+    family: str
+    outcome: str
+    intervention_start: Any
+    n_pre: int
+    n_post: int
+    interval: str
+    df_resid: float
+    dispersion: float
+    negbin_alpha: float | None
+    durbin_watson: float
+    acf1: float
+    ljung_box_lag: int
+    ljung_box_p: float
+    autocorrelation_flag: bool
+    hac_lags: int | None
+    slope_change: bool
+    post: np.ndarray
+    call: dict[str, Any]
+    data: pd.DataFrame
+    counterfactual_frame: pd.DataFrame = field(repr=False)
+    start_date: pd.Timestamp | None = None
 
     def counterfactual(self) -> pd.DataFrame:
         """Observed, fitted and counterfactual series.
@@ -137,100 +167,28 @@ class ITSResult(EffectResult):
             with ``counterfactual_lower``/``_upper`` (pointwise confidence limits) and, when an
             offset was given, ``offset``. Count families are on the count scale.
         """
-        return self.details["_counterfactual"].copy()
+        return self.counterfactual_frame.copy()
 
-    def _summary_text(self, lang: str) -> str:
-        d = self.details
-        row = self.main_effect()
-        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
-        pct = int(round(self.conf * 100))
-        ratio = self.scale.endswith("ratio")
-        start = d["intervention_start"]
-        excl = (lo > 1 or hi < 1) if ratio else (lo > 0 or hi < 0)
-        n_pre, n_post = d["n_pre"], d["n_post"]
-        if lang == "da":
-            if ratio:
-                change = (est - 1) * 100
-                word = "faldt" if change < 0 else "steg"
-                s = (
-                    f"Afbrudt tidsserie med {n_pre} perioder før og {n_post} efter start "
-                    f"({start}). Ved starten {word} niveauet med {_num(abs(change), lang, 1)} % i "
-                    f"forhold til den forventede udvikling uden indsats (rateratio "
-                    f"{_num(est, lang, 3)}; {pct} %-KI: {_num(lo, lang, 3)} til {_num(hi, lang, 3)}). "
-                )
-            else:
-                s = (
-                    f"Afbrudt tidsserie med {n_pre} perioder før og {n_post} efter start "
-                    f"({start}). Niveauændring ved start: {_num(est, lang, 2)} ({pct} %-KI: "
-                    f"{_num(lo, lang, 2)} til {_num(hi, lang, 2)}). "
-                )
-            s += (
-                "Intervallet udelukker 'ingen effekt'."
-                if excl
-                else "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-            )
-            if "slope" in set(self.effects["term"]):
-                sl = self.effects.set_index("term").loc["slope"]
-                s += (
-                    f" Ændring i hældning pr. tidsenhed: {_num(sl['estimate'], lang, 4)} "
-                    f"({_num(sl['lower'], lang, 4)} til {_num(sl['upper'], lang, 4)})."
-                )
-            if d.get("dispersion") is not None and self.details["family"] != "gaussian":
-                s += f" Overspredning (Pearson χ²/df): {_num(d['dispersion'], lang, 2)}."
-            s += f" Durbin-Watson: {_num(d['durbin_watson'], lang, 2)}"
-            s += (
-                " (tegn på autokorrelation i residualerne; overvej HAC-standardfejl)."
-                if d["autocorrelation_flag"]
-                else " (ingen tydelig autokorrelation)."
-            )
-            if d["hac_lags"] is not None:
-                s += f" Standardfejl er Newey-West (HAC) med {d['hac_lags']} lag."
-            return s
-        if ratio:
-            change = (est - 1) * 100
-            word = "fell" if change < 0 else "rose"
-            s = (
-                f"Interrupted time series with {n_pre} periods before and {n_post} after the start "
-                f"({start}). At the start the level {word} by {_num(abs(change), lang, 1)}% "
-                f"relative to the expected course without the intervention (rate ratio "
-                f"{_num(est, lang, 3)}; {pct}% CI {_num(lo, lang, 3)} to {_num(hi, lang, 3)}). "
-            )
-        else:
-            s = (
-                f"Interrupted time series with {n_pre} periods before and {n_post} after the start "
-                f"({start}). Level change at the start: {_num(est, lang, 2)} ({pct}% CI "
-                f"{_num(lo, lang, 2)} to {_num(hi, lang, 2)}). "
-            )
-        s += (
-            "The interval excludes 'no effect'."
-            if excl
-            else "The data cannot rule out that the intervention had no effect."
-        )
-        if "slope" in set(self.effects["term"]):
-            sl = self.effects.set_index("term").loc["slope"]
-            s += (
-                f" Change in slope per time unit: {_num(sl['estimate'], lang, 4)} "
-                f"({_num(sl['lower'], lang, 4)} to {_num(sl['upper'], lang, 4)})."
-            )
-        if d.get("dispersion") is not None and self.details["family"] != "gaussian":
-            s += f" Overdispersion (Pearson chi2/df): {_num(d['dispersion'], lang, 2)}."
-        s += f" Durbin-Watson: {_num(d['durbin_watson'], lang, 2)}"
-        s += (
-            " (residual autocorrelation; consider HAC standard errors)."
-            if d["autocorrelation_flag"]
-            else " (no clear autocorrelation)."
-        )
-        if d["hac_lags"] is not None:
-            s += f" Standard errors are Newey-West (HAC) with {d['hac_lags']} lags."
-        return s
-
-    def plot(self, ax=None, *, lang: str = "da", per: float | None = 100_000):
+    def plot(
+        self,
+        ax=None,
+        *,
+        per: float | None = 100_000,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
         """Observed points, fitted line, dashed counterfactual and a line at the start.
 
         With an offset the series are drawn as rates per ``per`` (e.g. per 100,000).
+        ``labels`` (keys ``observed``, ``fitted``, ``counterfactual``, ``time``, ``rate``,
+        ``title``; :func:`nsv_eval.report.narrative.its.plot_labels` gives them in a report
+        language) and ``colors`` (keys ``observed``, ``fitted``, ``counterfactual``,
+        ``start``) override the defaults (colour-cycle entries ``"C0"``...).
         """
         import matplotlib.pyplot as plt
 
+        lab = {**PLOT_LABELS, **(labels or {})}
+        col = {**PLOT_COLORS, **(colors or {})}
         cf = self.counterfactual()
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5))
@@ -241,36 +199,45 @@ class ITSResult(EffectResult):
         if isinstance(xs.dtype, pd.PeriodDtype):
             xs = xs.dt.to_timestamp()
         x = xs.to_numpy()
-        post = self.details["_post"]
+        post = self.post
         obs, fit = cf["observed"].to_numpy() * scale, cf["fitted"].to_numpy() * scale
         cfv = cf["counterfactual"].to_numpy() * scale
         cfl = cf["counterfactual_lower"].to_numpy() * scale
         cfu = cf["counterfactual_upper"].to_numpy() * scale
-        ax.plot(x, obs, "o", ms=4, color="#555555", label=_lab("observed", lang))
-        ax.plot(x, fit, "-", color="#0072B2", label=_lab("fitted", lang))
-        ax.plot(x[post], cfv[post], "--", color="#D55E00", label=_lab("counterfactual", lang))
-        ax.fill_between(x[post], cfl[post], cfu[post], color="#D55E00", alpha=0.15, lw=0)
-        ax.axvline(x[post][0], color="black", ls=":", lw=1)
-        ylab = self.details["outcome"]
-        if "offset" in cf.columns and per:
-            ylab = (f"Rate pr. {per:,.0f}" if lang == "da" else f"Rate per {per:,.0f}").replace(
-                ",", "." if lang == "da" else ","
-            )
-        ax.set_ylabel(ylab)
-        ax.set_xlabel("Tid" if lang == "da" else "Time")
-        ax.set_title(
-            "Afbrudt tidsserie: observeret, model og forløb uden indsats"
-            if lang == "da"
-            else "Interrupted time series: observed, model and counterfactual"
+        ax.plot(x, obs, "o", ms=4, color=col["observed"], label=lab["observed"])
+        ax.plot(x, fit, "-", color=col["fitted"], label=lab["fitted"])
+        ax.plot(x[post], cfv[post], "--", color=col["counterfactual"], label=lab["counterfactual"])
+        ax.fill_between(
+            x[post], cfl[post], cfu[post], color=col["counterfactual"], alpha=0.15, lw=0
         )
+        ax.axvline(x[post][0], color=col["start"], ls=":", lw=1)
+        ylab = self.outcome
+        if "offset" in cf.columns and per:
+            ylab = lab["rate"].format(per=per)
+        ax.set_ylabel(ylab)
+        ax.set_xlabel(lab["time"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False)
         return ax.figure
 
 
-def _lab(key: str, lang: str) -> str:
-    da = {"observed": "Observeret", "fitted": "Model", "counterfactual": "Uden indsats (forventet)"}
-    en = {"observed": "Observed", "fitted": "Fitted", "counterfactual": "Counterfactual"}
-    return (da if lang == "da" else en)[key]
+PLOT_LABELS: dict[str, str] = {
+    "observed": "observed",
+    "fitted": "fitted",
+    "counterfactual": "counterfactual",
+    "time": "time",
+    "rate": "rate per {per:,.0f}",
+    "title": "ITS",
+}
+"""Default (label-only) texts of :meth:`ITSResult.plot`; reports pass their own."""
+
+PLOT_COLORS: dict[str, str] = {
+    "observed": "C9",
+    "fitted": "C0",
+    "counterfactual": "C3",
+    "start": "C6",
+}
+"""Default colours of :meth:`ITSResult.plot`: entries of the rcParams colour cycle."""
 
 
 # --------------------------------------------------------------------------------------
@@ -336,19 +303,88 @@ def its(
     ITSResult
         ``.table()`` rows ``level`` (main; rate ratio or absolute change), ``slope`` (when
         asked; ratio or change per time unit) and ``trend`` (pre-intervention trend per time
-        unit); ``.counterfactual()``; ``.plot()``; ``details`` with the fitted model,
+        unit); ``.counterfactual()``; ``.plot()``; typed attributes with the fitted model,
         dispersion, Durbin-Watson and Ljung-Box autocorrelation diagnostics.
     """
-    import statsmodels.api as sm
-    from statsmodels.stats.diagnostic import acorr_ljungbox
-    from statsmodels.stats.stattools import durbin_watson
+    _check_args(family, interval, conf, hac_lags)
+    df, tnum, order, y = _validate(data, outcome, time, offset, season_col, family)
+    t0 = _scalar_time(intervention_start, df[time])
+    post = (tnum >= t0).astype(float)
+    n_pre, n_post = int((post == 0).sum()), int(post.sum())
+    if n_pre < 3 or n_post < 1:
+        raise InputError(
+            f"intervention_start {intervention_start!r}: need at least 3 periods before and 1 "
+            f"after (have {n_pre} and {n_post})"
+        )
+    X, off = _design(
+        df, order, tnum, t0, post, slope_change, season_col, n_harmonics, period, offset
+    )
+    res, alpha = _fit(y, X, off, family, hac_lags)
+    use_t = family in ("gaussian", "quasipoisson") if interval == "auto" else interval == "t"
+    crit = stats.t.ppf(0.5 + conf / 2, res.df_resid) if use_t else stats.norm.ppf(0.5 + conf / 2)
+    ratio = family in COUNT_FAMILIES
+    effects = _effects(res, slope_change, use_t, crit, ratio)
+    cf = _counterfactual(res, X, off, slope_change, family, crit, df[time], y)
+    if offset:
+        cf["offset"] = df[offset].to_numpy(dtype=float)
+    diag = _diagnostics(res, family)
+    return ITSResult(
+        design="its",
+        effects=effects,
+        main_term="level",
+        scale="rate_ratio" if ratio else "difference",
+        conf=conf,
+        model=res,
+        family=family,
+        outcome=outcome,
+        intervention_start=intervention_start,
+        n_pre=n_pre,
+        n_post=n_post,
+        interval="t" if use_t else "z",
+        df_resid=float(res.df_resid),
+        dispersion=float(np.sum(res.resid_pearson**2) / res.df_resid),
+        negbin_alpha=alpha,
+        hac_lags=hac_lags,
+        slope_change=slope_change,
+        counterfactual_frame=cf,
+        post=post.astype(bool),
+        call=dict(
+            outcome=outcome,
+            time=time,
+            offset=offset,
+            season_col=season_col,
+            n_harmonics=n_harmonics,
+            period=period,
+            family=family,
+            slope_change=slope_change,
+            hac_lags=hac_lags,
+            conf=conf,
+        ),
+        data=data,
+        **diag,
+    )
 
+
+def _check_args(family: str, interval: str, conf: float, hac_lags: int | None) -> None:
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
     if interval not in ("auto", "t", "z"):
         raise ValueError(f"interval must be 'auto', 't' or 'z', not {interval!r}")
     if not 0 < conf < 1:
         raise ValueError(f"conf must be in (0, 1), not {conf!r}")
+    if hac_lags is not None and hac_lags < 0:
+        raise ValueError("hac_lags must be >= 0")
+
+
+def _validate(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str,
+    offset: str | None,
+    season_col: str | None,
+    family: str,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Check columns and values; the data sorted by time, its numeric time, order and y."""
     if not isinstance(data, pd.DataFrame):
         raise InputError("data must be a pandas DataFrame")
     cols = [outcome, time] + [c for c in (offset, season_col) if c]
@@ -367,23 +403,31 @@ def its(
     if len(np.unique(tnum)) != len(tnum):
         dup = pd.Series(tnum).duplicated()
         raise InputError(f"column {time!r}: duplicated period {df.loc[dup.idxmax(), time]!r}")
-    y = pd.to_numeric(df[outcome], errors="coerce")
-    if y.isna().any():
-        row = int(order[int(np.flatnonzero(y.isna().to_numpy())[0])])
+    yv = pd.to_numeric(df[outcome], errors="coerce")
+    if yv.isna().any():
+        row = int(order[int(np.flatnonzero(yv.isna().to_numpy())[0])])
         raise InputError(f"column {outcome!r} is missing or non-numeric (row {row})")
-    y = y.to_numpy(dtype=float)
+    y = yv.to_numpy(dtype=float)
     if family in COUNT_FAMILIES and ((y < 0).any() or not np.allclose(y, np.round(y))):
         row = int(order[int(np.flatnonzero((y < 0) | ~np.isclose(y, np.round(y)))[0])])
         raise InputError(f"column {outcome!r}: counts must be non-negative integers (row {row})")
-    t0 = _scalar_time(intervention_start, df[time])
-    post = (tnum >= t0).astype(float)
-    n_pre, n_post = int((post == 0).sum()), int(post.sum())
-    if n_pre < 3 or n_post < 1:
-        raise InputError(
-            f"intervention_start {intervention_start!r}: need at least 3 periods before and 1 "
-            f"after (have {n_pre} and {n_post})"
-        )
-    # design: time counted from the first period so the intercept is the starting level
+    return df, tnum, order, y
+
+
+def _design(
+    df: pd.DataFrame,
+    order: np.ndarray,
+    tnum: np.ndarray,
+    t0: float,
+    post: np.ndarray,
+    slope_change: bool,
+    season_col: str | None,
+    n_harmonics: int,
+    period: float,
+    offset: str | None,
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Design matrix (time counted from the first period, so the intercept is the starting
+    level) and the log offset."""
     tt = tnum - tnum[0]
     X = pd.DataFrame({"const": 1.0, "trend": tt, "level": post})
     if slope_change:
@@ -404,6 +448,15 @@ def its(
             row = int(order[int(np.flatnonzero((ov.isna() | (ov <= 0)).to_numpy())[0])])
             raise InputError(f"column {offset!r} must be positive (row {row})")
         off = np.log(ov.to_numpy(dtype=float))
+    return X, off
+
+
+def _fit(
+    y: np.ndarray, X: pd.DataFrame, off: np.ndarray | None, family: str, hac_lags: int | None
+) -> tuple[Any, float | None]:
+    """The GLM fit (NB2 dispersion by maximum likelihood first for ``negbin``)."""
+    import statsmodels.api as sm
+
     alpha = None
     if family == "gaussian":
         fam = sm.families.Gaussian()
@@ -422,21 +475,15 @@ def its(
     if family == "quasipoisson":
         fit_kw["scale"] = "X2"
     if hac_lags is not None:
-        if hac_lags < 0:
-            raise ValueError("hac_lags must be >= 0")
         fit_kw.update(cov_type="HAC", cov_kwds={"maxlags": int(hac_lags)})
     if family == "gaussian":
         fit_kw["use_t"] = True
-    res = model.fit(**fit_kw)
+    return model.fit(**fit_kw), alpha
+
+
+def _effects(res: Any, slope_change: bool, use_t: bool, crit: float, ratio: bool) -> pd.DataFrame:
+    """Wald estimates, intervals and p-values of level (slope) and trend."""
     params, cov = res.params, res.cov_params()
-    pearson = float(np.sum(res.resid_pearson**2) / res.df_resid)
-    if interval == "auto":
-        use_t = family in ("gaussian", "quasipoisson")
-    else:
-        use_t = interval == "t"
-    q = 0.5 + conf / 2
-    crit = stats.t.ppf(q, res.df_resid) if use_t else stats.norm.ppf(q)
-    ratio = family in COUNT_FAMILIES
     rows = []
     terms = ["level"] + (["slope"] if slope_change else []) + ["trend"]
     for term in terms:
@@ -447,8 +494,21 @@ def its(
         if ratio:
             b, lo, hi = np.exp(b), np.exp(lo), np.exp(hi)
         rows.append(dict(term=term, estimate=b, lower=lo, upper=hi, p_value=p, se=se))
-    effects = pd.DataFrame(rows)
-    # counterfactual: intervention terms set to zero, seasonality and offset kept
+    return pd.DataFrame(rows)
+
+
+def _counterfactual(
+    res: Any,
+    X: pd.DataFrame,
+    off: np.ndarray | None,
+    slope_change: bool,
+    family: str,
+    crit: float,
+    time_values: pd.Series,
+    y: np.ndarray,
+) -> pd.DataFrame:
+    """Counterfactual: intervention terms set to zero, seasonality and offset kept."""
+    params, cov = res.params, res.cov_params()
     X0 = X.copy()
     X0["level"] = 0.0
     if slope_change:
@@ -457,9 +517,9 @@ def its(
     var0 = np.einsum("ij,jk,ik->i", X0.to_numpy(), cov.to_numpy(), X0.to_numpy())
     zc = crit
     inv = np.exp if family != "gaussian" else (lambda v: v)
-    cf = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "time": df[time].to_numpy(),
+            "time": time_values.to_numpy(),
             "observed": y,
             "fitted": res.fittedvalues.to_numpy(),
             "counterfactual": inv(eta0),
@@ -467,55 +527,23 @@ def its(
             "counterfactual_upper": inv(eta0 + zc * np.sqrt(var0)),
         }
     )
-    if offset:
-        cf["offset"] = df[offset].to_numpy(dtype=float)
+
+
+def _diagnostics(res: Any, family: str) -> dict[str, Any]:
+    """Residual autocorrelation: Durbin-Watson, lag-1 ACF, Ljung-Box and the flag."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.stats.stattools import durbin_watson
+
     resid = res.resid_deviance if family != "gaussian" else res.resid_response
     resid = np.asarray(resid)
     dw = float(durbin_watson(resid))
     nlag = max(1, min(12, len(resid) // 5))
     lb = acorr_ljungbox(resid, lags=[nlag])
-    acf1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
     lb_p = float(lb["lb_pvalue"].iloc[0])
-    details: dict[str, Any] = dict(
-        model=res,
-        family=family,
-        outcome=outcome,
-        intervention_start=intervention_start,
-        n_pre=n_pre,
-        n_post=n_post,
-        interval="t" if use_t else "z",
-        df_resid=float(res.df_resid),
-        dispersion=pearson,
-        negbin_alpha=alpha,
+    return dict(
         durbin_watson=dw,
-        acf1=acf1,
+        acf1=float(np.corrcoef(resid[:-1], resid[1:])[0, 1]),
         ljung_box_lag=nlag,
         ljung_box_p=lb_p,
         autocorrelation_flag=bool(lb_p < 0.05 or dw < 1.5 or dw > 2.5),
-        hac_lags=hac_lags,
-        slope_change=slope_change,
-        _counterfactual=cf,
-        _post=post.astype(bool),
-        call=dict(
-            outcome=outcome,
-            time=time,
-            offset=offset,
-            season_col=season_col,
-            n_harmonics=n_harmonics,
-            period=period,
-            family=family,
-            slope_change=slope_change,
-            hac_lags=hac_lags,
-            conf=conf,
-        ),
-        data=data,
-    )
-    return ITSResult(
-        design="its",
-        effects=effects,
-        main_term="level",
-        scale="rate_ratio" if ratio else "difference",
-        conf=conf,
-        assumptions=ASSUMPTIONS_ITS,
-        details=details,
     )

@@ -36,7 +36,8 @@ implementation, and an application to SVARs. *J. Applied Econometrics* 34(1), 1-
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -44,33 +45,10 @@ import pandas as pd
 from scipy import stats
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num, did_conclusion
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.did import EVENT_STUDY_COLORS, EVENT_STUDY_LABELS
 
 __all__ = ["PoissonDiDResult", "poisson_did"]
-
-ASSUMPTIONS: dict[str, list[str]] = {
-    "da": [
-        "Parallelle tendenser på log-skala: uden indsatsen ville raten i de berørte enheder "
-        "have ændret sig med samme faktor som i sammenligningsenhederne (endnu ikke eller "
-        "aldrig berørte).",
-        "Ingen foregrebet effekt: raten ændrer sig ikke før indsatsens start.",
-        "Indsatsen fortsætter, når den først er startet (forskudt, varig udrulning).",
-        "Ingen smitteeffekter mellem enheder.",
-        "Antallet af hændelser følger personårene (offset); overspredning er tilladt, fordi "
-        "standardfejlene er klyngerobuste på enhedsniveau.",
-    ],
-    "en": [
-        "Parallel trends on the log scale: without the intervention the treated units' rate "
-        "would have changed by the same factor as the comparison units' (not-yet or never "
-        "treated).",
-        "No anticipation: the rate does not change before the start.",
-        "Treatment is absorbing once started (staggered adoption).",
-        "No spill-overs between units.",
-        "Counts are proportional to person-time (offset); over-dispersion is allowed because "
-        "standard errors are cluster-robust by unit.",
-    ],
-}
 
 _AGG_KINDS = ("simple", "group", "dynamic", "calendar")
 
@@ -123,14 +101,54 @@ def _sup_t_crit(vcov: np.ndarray, conf: float, n_sim: int, seed: int) -> float:
     return max(z, float(np.quantile(np.max(np.abs(draws), axis=1), conf)))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PoissonDiDResult(EffectResult):
-    """Result of :func:`poisson_did`: cell effects, aggregations, pre-test and event study."""
+    """Result of :func:`poisson_did`: cell effects, aggregations, pre-test and event study.
+
+    Attributes
+    ----------
+    cell_frame : pandas.DataFrame
+        Cohort x period effects (see :meth:`cells`).
+    pretest_result : dict
+        The lead test (see :meth:`pretest`).
+    control, fe, family, exposure, weights, covariates
+        The settings of the call.
+    n_units, n_treated, n_cohorts, n_obs : int
+        Units, treated units, cohorts with effects, observations used by the fit.
+    periods : list
+        Periods used.
+    notes : list of str
+        What the estimator left out and why.
+    model : pyfixest model
+        The main fit.
+    call : dict
+        Keyword arguments of the call.
+    fit_state : dict
+        Coefficients, covariances and cohort sizes :meth:`aggregate` works on.
+    """
+
+    cell_frame: pd.DataFrame
+    pretest_result: dict[str, float]
+    control: str
+    fe: str
+    family: str
+    exposure: str | None
+    weights: str | None
+    covariates: list[str]
+    n_units: int
+    n_treated: int
+    n_cohorts: int
+    n_obs: int
+    periods: list[Any]
+    notes: list[str]
+    model: Any = field(repr=False)
+    call: dict[str, Any]
+    fit_state: dict[str, Any] = field(repr=False)
 
     def cells(self) -> pd.DataFrame:
         """Cohort x period effects: ``group``, ``time``, ``event_time``, ``log_rr``, ``se``,
         ``rate_ratio``, ``lower``, ``upper`` (pointwise), ``p_value``, ``n_units``, ``post``."""
-        return self.details["cells"].copy()
+        return self.cell_frame.copy()
 
     def aggregate(
         self, kind: Literal["simple", "group", "dynamic", "calendar"] = "dynamic"
@@ -145,49 +163,31 @@ class PoissonDiDResult(EffectResult):
         cells of the pre-test fit (:meth:`pretest`) are added as negative event times
         (``source="pretest"``), so the event study shows the leads as well.
         """
-        return _aggregate(self.details["_state"], kind)
+        return _aggregate(self.fit_state, kind)
 
     def pretest(self) -> dict[str, float]:
         """Joint test that the pre-period effects (leads against g - 1, aggregated by event
         time) are zero; F test with the cluster small-sample correction (``_lead_test``)."""
-        return dict(self.details["pretest"])
+        return dict(self.pretest_result)
 
-    def _summary_text(self, lang: str) -> str:
-        row = self.main_effect()
-        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
-        pct = int(round(self.conf * 100))
-        d = self.details
-        excl = lo > 1 or hi < 1
-        pre = d["pretest"]
-        if lang == "da":
-            ctrl = (
-                "endnu ikke eller aldrig berørte" if d["control"] == "notyet" else "aldrig berørte"
-            )
-            s = (
-                f"Poisson difference-in-differences (udvidet to-vejs fixed effects, Wooldridge) "
-                f"med {d['n_treated']} berørte af {d['n_units']} enheder i {d['n_cohorts']} "
-                f"startkohorte(r), sammenlignet med {ctrl} enheder"
-                + (" med personår som offset. " if d["exposure"] else ". ")
-                + f"Efter start var raten {_num(est, lang, 2)} gange det forventede uden indsatsen "
-                f"(rateratio, {pct} %-KI: {_num(lo, lang, 2)} til {_num(hi, lang, 2)}). "
-            )
-            return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
-        ctrl = "not-yet or never treated" if d["control"] == "notyet" else "never-treated"
-        s = (
-            f"Poisson difference-in-differences (extended two-way fixed effects, Wooldridge) with "
-            f"{d['n_treated']} treated of {d['n_units']} units in {d['n_cohorts']} cohort(s), "
-            f"compared with {ctrl} units"
-            + (" with person-time as offset. " if d["exposure"] else ". ")
-            + f"After the start the rate "
-            f"was {_num(est, lang, 2)} times the expected rate without the intervention (rate "
-            f"ratio, {pct}% CI {_num(lo, lang, 2)} to {_num(hi, lang, 2)}). "
-        )
-        return s + did_conclusion(excl, pre.get("p_value", np.nan), lang)
+    def plot(
+        self,
+        ax=None,
+        *,
+        band: Literal["uniform", "pointwise"] = "uniform",
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Event study: rate ratio by period relative to the start with a uniform band.
 
-    def plot(self, ax=None, *, lang: str = "da", band: Literal["uniform", "pointwise"] = "uniform"):
-        """Event study: rate ratio by period relative to the start with a uniform band."""
+        ``labels`` (keys ``pre``, ``post``, ``xlabel``, ``ylabel``, ``title``;
+        :func:`nsv_eval.report.narrative.poisson_did.plot_labels`) and ``colors`` (``pre``,
+        ``post``, ``zero``, ``start``) override the defaults.
+        """
         import matplotlib.pyplot as plt
 
+        lab = {**EVENT_STUDY_LABELS, "ylabel": "rate ratio", **(labels or {})}
+        col = {**EVENT_STUDY_COLORS, **(colors or {})}
         es = self.aggregate("dynamic").iloc[1:]
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
@@ -195,10 +195,7 @@ class PoissonDiDResult(EffectResult):
             ("rr_band_lower", "rr_band_upper") if band == "uniform" else ("rr_lower", "rr_upper")
         )
         pre = es["value"] < 0
-        for mask, colour, lab in (
-            (pre, "#E69F00", "Før start" if lang == "da" else "Pre-treatment"),
-            (~pre, "#0072B2", "Efter start" if lang == "da" else "Post-treatment"),
-        ):
+        for mask, colour, name in ((pre, col["pre"], lab["pre"]), (~pre, col["post"], lab["post"])):
             sub = es[mask & es["se"].notna()]
             if sub.empty:
                 continue
@@ -209,19 +206,14 @@ class PoissonDiDResult(EffectResult):
                 fmt="o",
                 color=colour,
                 capsize=3,
-                label=lab,
+                label=name,
             )
         ax.set_yscale("log")
-        ax.axhline(1, color="black", lw=0.8)
-        ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
-        if lang == "da":
-            ax.set_xlabel("Perioder i forhold til indsatsens start")
-            ax.set_ylabel("Rateratio")
-            ax.set_title("Effekt over tid (event study)")
-        else:
-            ax.set_xlabel("Periods relative to the start")
-            ax.set_ylabel("Rate ratio")
-            ax.set_title("Event study")
+        ax.axhline(1, color=col["zero"], lw=0.8)
+        ax.axvline(-0.5, color=col["start"], ls="--", lw=0.8)
+        ax.set_xlabel(lab["xlabel"])
+        ax.set_ylabel(lab["ylabel"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False)
         return ax.figure
 
@@ -354,6 +346,134 @@ def poisson_did(
     Wald with the F small-sample correction). A cohort x period cell without any event has no
     finite effect; its observations are left out of the fit with a warning.
     """
+    _check_args(data, control, fe, family, conf, anticipation, covariates)
+    cov = list(covariates or [])
+    cl = cluster or unit
+    df, notes = _validate(
+        data, outcome, unit, time, first_treated, exposure, weights, cov, cl, family
+    )
+    df, cohorts, periods, notes = _cohorts(df, unit, first_treated, control, anticipation, notes)
+    n_units = df[unit].nunique()
+    unit_g = df.groupby(unit)["_g"].first()
+    size = unit_g.value_counts()
+    offset = _offset(df, exposure)
+    spec = _Spec(
+        df=df,
+        outcome=outcome,
+        cohorts=cohorts,
+        periods=periods,
+        anticipation=anticipation,
+        control=control,
+        family=family,
+        cov=cov,
+        extra=_covariate_terms(df, cov, cohorts, periods),
+        fe_terms=f"{unit} + _t" if fe == "unit" else "_g + _t",
+        cluster=cl,
+        offset=offset,
+        weights=weights,
+    )
+    post_cells, pre_cells = _cell_list(spec, leads=False)
+    m, beta, vc, names, post_cells, pre_cells, n_fit = _fit_cells(spec, post_cells, pre_cells)
+    if not any(t >= g for g, t in post_cells):
+        raise InputError("poisson_did: no post-treatment cohort x period cell has any event")
+    n_used = _check_fit(spec, m, beta, names, n_fit, notes)
+    cell_tab = _cell_table(beta, vc, names, post_cells, pre_cells, periods, size, conf, family)
+    # pre-test: leads against g - 1 (the main fit already has them with control="never")
+    lead_names: list[str] = []
+    lead_cells: list = []
+    lead_beta = lead_vc = None
+    if control == "never":
+        lead_names = names[len(post_cells) :]
+        lead_cells = pre_cells
+        lead_beta, lead_vc = beta, vc
+    elif pretest:
+        post2, lead_cells = _cell_list(spec, leads=True)
+        if lead_cells:
+            _, lead_beta, lead_vc, names2, post2, lead_cells, _ = _fit_cells(
+                spec, post2, lead_cells
+            )
+            lead_names = names2[len(post2) :]
+    n_clusters = int(df.loc[:, cl].nunique())
+    pretest_res = (
+        _lead_test(lead_beta, lead_vc, lead_names, lead_cells, periods, size, n_clusters)
+        if lead_names
+        else {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+    )
+    lead_tab = None
+    if lead_names:
+        lead_tab = pd.DataFrame(
+            {
+                "group": [c[0] for c in lead_cells],
+                "event_time": [
+                    int(np.searchsorted(periods, c[1]) - np.searchsorted(periods, c[0]))
+                    for c in lead_cells
+                ],
+                "name": lead_names,
+            }
+        )
+    state = dict(
+        cells=cell_tab,
+        names=names,
+        beta=beta,
+        vcov=vc,
+        leads=lead_tab,
+        lead_beta=lead_beta if lead_names else None,
+        lead_vcov=lead_vc if lead_names else None,
+        size=size,
+        conf=conf,
+        n_sim=n_sim,
+        seed=seed,
+        link=family,
+    )
+    return PoissonDiDResult(
+        design="poisson_did",
+        effects=_overall_effects(state),
+        main_term="rate_ratio",
+        scale="rate_ratio" if family == "poisson" else "difference",
+        conf=conf,
+        cell_frame=cell_tab,
+        pretest_result=pretest_res,
+        control=control,
+        fe=fe,
+        family=family,
+        exposure=exposure,
+        weights=weights,
+        covariates=cov,
+        n_units=int(n_units),
+        n_treated=int((unit_g > 0).sum()),
+        n_cohorts=len(cohorts),
+        n_obs=n_used,
+        periods=list(periods),
+        notes=notes,
+        model=m,
+        fit_state=state,
+        call=dict(
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            first_treated=first_treated,
+            exposure=exposure,
+            weights=weights,
+            covariates=covariates,
+            control=control,
+            fe=fe,
+            cluster=cluster,
+            family=family,
+            conf=conf,
+            anticipation=anticipation,
+        ),
+    )
+
+
+def _check_args(
+    data: Any,
+    control: str,
+    fe: str,
+    family: str,
+    conf: float,
+    anticipation: int,
+    covariates: list[str] | None,
+) -> None:
     if control not in ("notyet", "never"):
         raise ValueError(f"control must be 'notyet' or 'never', not {control!r}")
     if fe not in ("unit", "cohort"):
@@ -366,10 +486,24 @@ def poisson_did(
         raise ValueError("anticipation must be >= 0")
     if not isinstance(data, pd.DataFrame):
         raise InputError("data must be a pandas DataFrame")
-    cov = list(covariates or [])
-    if cov and fe == "unit":
+    if covariates and fe == "unit":
         raise ValueError("time-invariant covariates need fe='cohort' (unit effects absorb them)")
-    cl = cluster or unit
+
+
+def _validate(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    first_treated: str,
+    exposure: str | None,
+    weights: str | None,
+    cov: list[str],
+    cl: str,
+    family: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The used columns checked (numbers, one row per unit and period, constant cohort),
+    with ``_g`` (cohort, 0 = never) and ``_t`` (numeric period)."""
     cols = [outcome, unit, time, first_treated, *cov]
     cols += [c for c in (exposure, weights, cl) if c]
     missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
@@ -409,9 +543,24 @@ def poisson_did(
     if tnum.isna().any():
         row = df.index[tnum.isna().to_numpy()][0]
         raise InputError(f"column {time!r} must be numeric (row {row})")
-    periods = np.sort(tnum.unique())
-    notes: list[str] = []
-    g = g.where(g <= periods[-1], 0)  # treated after the window: never treated here
+    df["_g"] = g.to_numpy()
+    df["_t"] = tnum.to_numpy()
+    return df, []
+
+
+def _cohorts(
+    df: pd.DataFrame,
+    unit: str,
+    first_treated: str,
+    control: str,
+    anticipation: int,
+    notes: list[str],
+) -> tuple[pd.DataFrame, list, np.ndarray, list[str]]:
+    """Cohorts with effects and the periods used: units treated after the window are never
+    treated here, units treated in the first period(s) dropped, and without never-treated
+    units the last cohort is the comparison (as R etwfe/did)."""
+    periods = np.sort(df["_t"].unique())
+    g = df["_g"].where(df["_g"] <= periods[-1], 0)  # treated after the window: never treated
     first_ok = periods[min(anticipation, len(periods) - 1)]
     early = (g > 0) & (g <= first_ok)
     if early.any():
@@ -419,22 +568,18 @@ def poisson_did(
         warnings.warn(
             f"poisson_did: dropped {n_early} unit(s) treated (or anticipating) already in the "
             f"first period(s) (up to {first_ok!r}); they have no pre-treatment base period",
-            stacklevel=2,
+            stacklevel=3,
         )
         notes.append(f"{n_early} units treated in the first period dropped")
-        df, g, tnum = df[~early], g[~early], tnum[~early]
-    df["_g"] = g.to_numpy()
-    df["_t"] = tnum.to_numpy()
+    df = df.assign(_g=g.to_numpy())[~early.to_numpy()]
     cohorts = sorted(int(x) if float(x).is_integer() else x for x in df["_g"].unique() if x > 0)
     if not cohorts:
         raise InputError(f"column {first_treated!r}: no treated units")
-    has_never = bool((df["_g"] == 0).any())
-    if not has_never:
+    if not bool((df["_g"] == 0).any()):
         if control == "never":
             raise InputError(
                 f"column {first_treated!r}: there are no never-treated units; use control='notyet'"
             )
-        # as R etwfe/did: the last cohort is the comparison; periods from its start are dropped
         last = cohorts[-1]
         df = df[df["_t"] < last].copy()
         df.loc[df["_g"] == last, "_g"] = 0
@@ -442,88 +587,125 @@ def poisson_did(
         notes.append("no never-treated units: last cohort used as comparison only")
         if not cohorts:
             raise InputError("not enough cohorts for a not-yet-treated comparison")
-    periods = np.sort(df["_t"].unique())
-    n_units = df[unit].nunique()
-    unit_g = df.groupby(unit)["_g"].first()
-    size = unit_g.value_counts()
+    return df, cohorts, np.sort(df["_t"].unique()), notes
 
-    def cell_list(leads: bool) -> tuple[list, list]:
-        # "post" holds the treated cells and the anticipation cells (own effects, never
-        # aggregated, kept out of the counterfactual); "pre" the leads against the base
-        # period, which is ``anticipation`` periods before g - 1
-        post, pre = [], []
-        for gg in cohorts:
-            pg = int(np.searchsorted(periods, gg))
-            base = periods[pg - anticipation - 1] if pg - anticipation - 1 >= 0 else None
-            for t in periods:
-                pt = int(np.searchsorted(periods, t))
-                if pt >= pg - anticipation:
-                    post.append((gg, t))
-                elif (leads or control == "never") and t != base:
-                    pre.append((gg, t))
-        return post, pre
 
-    fe_terms = f"{unit} + _t" if fe == "unit" else "_g + _t"
-    off = None
-    if exposure:
-        df["_log_exposure"] = np.log(df[exposure].to_numpy())
-        off = "_log_exposure"
+@dataclass
+class _Spec:
+    """What the cell fits share: the prepared data and the model settings."""
+
+    df: pd.DataFrame
+    outcome: str
+    cohorts: list
+    periods: np.ndarray
+    anticipation: int
+    control: str
+    family: str
+    cov: list[str]
+    extra: list[str]
+    fe_terms: str
+    cluster: str
+    offset: str | None
+    weights: str | None
+    empty_cells: list[tuple[Any, Any]] = field(default_factory=list)
+
+
+def _offset(df: pd.DataFrame, exposure: str | None) -> str | None:
+    if not exposure:
+        return None
+    df["_log_exposure"] = np.log(df[exposure].to_numpy())
+    return "_log_exposure"
+
+
+def _covariate_terms(
+    df: pd.DataFrame, cov: list[str], cohorts: list, periods: np.ndarray
+) -> list[str]:
+    """Covariate main effects and cohort/period interactions (R etwfe), added to ``df``."""
     extra: list[str] = []
-    if cov:
-        for c in cov:
-            extra.append(c)
-            for gg in cohorts:
-                n = f"_{c}_g{len(extra)}"
-                df[n] = (df["_g"] == gg) * df[c]
-                extra.append(n)
-            for t in periods[1:]:
-                n = f"_{c}_t{len(extra)}"
-                df[n] = (df["_t"] == t) * df[c]
-                extra.append(n)
-            # R etwfe: demeaned by cohort and period (fixest::demean), i.e. two-way
-            dm = df[c] - df.groupby("_g")[c].transform("mean")
-            df[f"_{c}_dm"] = dm - dm.groupby(df["_t"]).transform("mean")
+    for c in cov:
+        extra.append(c)
+        for gg in cohorts:
+            n = f"_{c}_g{len(extra)}"
+            df[n] = (df["_g"] == gg) * df[c]
+            extra.append(n)
+        for t in periods[1:]:
+            n = f"_{c}_t{len(extra)}"
+            df[n] = (df["_t"] == t) * df[c]
+            extra.append(n)
+        # R etwfe: demeaned by cohort and period (fixest::demean), i.e. two-way
+        dm = df[c] - df.groupby("_g")[c].transform("mean")
+        df[f"_{c}_dm"] = dm - dm.groupby(df["_t"]).transform("mean")
+    return extra
 
-    empty_cells: list[tuple[Any, Any]] = []
 
-    def fit(cells_post, cells_pre):
-        data_fit = df
-        if family == "poisson":
-            # a cohort x period cell without any event has no finite maximum-likelihood effect
-            # (its log rate ratio runs off to minus infinity); its observations are left out of
-            # the fit, as fixest does with observations separated by the regressors
-            tot = df.groupby(["_g", "_t"])[outcome].sum()
-            empty = [c for c in cells_post + cells_pre if tot.get(c, 0.0) <= 0]
-            if empty:
-                gt = pd.MultiIndex.from_frame(df[["_g", "_t"]])
-                data_fit = df[~gt.isin(empty)]
-                for c in empty:
-                    if c not in empty_cells:
-                        empty_cells.append(c)
-                cells_post = [c for c in cells_post if c not in empty]
-                cells_pre = [c for c in cells_pre if c not in empty]
-        allc = cells_post + cells_pre
-        d2, names = _design(data_fit, "_g", "_t", allc)
-        inter = []
-        for c in cov:
-            for nm in names:
-                n = f"{nm}_{c}"
-                d2[n] = d2[nm] * d2[f"_{c}_dm"]
-                inter.append(n)
-        m, beta, vc = _fit(d2, outcome, names + extra + inter, fe_terms, cl, off, weights, family)
-        return m, beta, vc, names, cells_post, cells_pre, len(data_fit)
+def _cell_list(spec: _Spec, leads: bool) -> tuple[list, list]:
+    """ "post" holds the treated cells and the anticipation cells (own effects, never
+    aggregated, kept out of the counterfactual); "pre" the leads against the base period,
+    which is ``anticipation`` periods before g - 1."""
+    periods, anticipation = spec.periods, spec.anticipation
+    post, pre = [], []
+    for gg in spec.cohorts:
+        pg = int(np.searchsorted(periods, gg))
+        base = periods[pg - anticipation - 1] if pg - anticipation - 1 >= 0 else None
+        for t in periods:
+            pt = int(np.searchsorted(periods, t))
+            if pt >= pg - anticipation:
+                post.append((gg, t))
+            elif (leads or spec.control == "never") and t != base:
+                pre.append((gg, t))
+    return post, pre
 
-    post_cells, pre_cells = cell_list(leads=False)
-    m, beta, vc, names, post_cells, pre_cells, n_fit = fit(post_cells, pre_cells)
-    if not any(t >= g for g, t in post_cells):
-        raise InputError("poisson_did: no post-treatment cohort x period cell has any event")
-    if empty_cells:
-        txt = ", ".join(f"{g!r}/{t!r}" for g, t in empty_cells[:6])
-        notes.append(f"{len(empty_cells)} cohort x period cell(s) without events left out")
+
+def _fit_cells(spec: _Spec, cells_post: list, cells_pre: list):
+    """Fit the model with one effect per cell; cells without events are left out."""
+    df = spec.df
+    data_fit = df
+    if spec.family == "poisson":
+        # a cohort x period cell without any event has no finite maximum-likelihood effect
+        # (its log rate ratio runs off to minus infinity); its observations are left out of
+        # the fit, as fixest does with observations separated by the regressors
+        tot = df.groupby(["_g", "_t"])[spec.outcome].sum()
+        empty = [c for c in cells_post + cells_pre if tot.get(c, 0.0) <= 0]
+        if empty:
+            gt = pd.MultiIndex.from_frame(df[["_g", "_t"]])
+            data_fit = df[~gt.isin(empty)]
+            for c in empty:
+                if c not in spec.empty_cells:
+                    spec.empty_cells.append(c)
+            cells_post = [c for c in cells_post if c not in empty]
+            cells_pre = [c for c in cells_pre if c not in empty]
+    allc = cells_post + cells_pre
+    d2, names = _design(data_fit, "_g", "_t", allc)
+    inter = []
+    for c in spec.cov:
+        for nm in names:
+            n = f"{nm}_{c}"
+            d2[n] = d2[nm] * d2[f"_{c}_dm"]
+            inter.append(n)
+    m, beta, vc = _fit(
+        d2,
+        spec.outcome,
+        names + spec.extra + inter,
+        spec.fe_terms,
+        spec.cluster,
+        spec.offset,
+        spec.weights,
+        spec.family,
+    )
+    return m, beta, vc, names, cells_post, cells_pre, len(data_fit)
+
+
+def _check_fit(
+    spec: _Spec, m: Any, beta: pd.Series, names: list[str], n_fit: int, notes: list[str]
+) -> int:
+    """Warnings and notes on cells and observations the fit left out; the observations used."""
+    if spec.empty_cells:
+        txt = ", ".join(f"{g!r}/{t!r}" for g, t in spec.empty_cells[:6])
+        notes.append(f"{len(spec.empty_cells)} cohort x period cell(s) without events left out")
         warnings.warn(
-            f"poisson_did: {len(empty_cells)} cohort x period cell(s) without any event have no "
-            f"finite effect and were left out of the fit (cohort/period: {txt})",
-            stacklevel=2,
+            f"poisson_did: {len(spec.empty_cells)} cohort x period cell(s) without any event "
+            f"have no finite effect and were left out of the fit (cohort/period: {txt})",
+            stacklevel=3,
         )
     dropped = [nm for nm in names if nm not in beta.index]
     if dropped:
@@ -537,8 +719,23 @@ def poisson_did(
         warnings.warn(
             f"poisson_did: the fit dropped {n_fit - n_used} of {n_fit} observations "
             "(units without any events carry no information in a Poisson fixed-effects model)",
-            stacklevel=2,
+            stacklevel=3,
         )
+    return n_used
+
+
+def _cell_table(
+    beta: pd.Series,
+    vc: pd.DataFrame,
+    names: list[str],
+    post_cells: list,
+    pre_cells: list,
+    periods: np.ndarray,
+    size: pd.Series,
+    conf: float,
+    family: str,
+) -> pd.DataFrame:
+    """Cell effects with pointwise intervals, on the log and the ratio scale."""
     allc = post_cells + pre_cells
     cell_tab = pd.DataFrame(
         {
@@ -562,52 +759,11 @@ def poisson_did(
     cell_tab["rate_ratio"] = link(cell_tab["log_rr"])
     cell_tab["lower"] = link(cell_tab["lower_log"])
     cell_tab["upper"] = link(cell_tab["upper_log"])
-    # pre-test: leads against g - 1 (the main fit already has them with control="never")
-    if control == "never":
-        lead_names = names[len(post_cells) :]
-        lead_cells = pre_cells
-        lead_beta, lead_vc = beta, vc
-    elif not pretest:
-        lead_names = []
-    else:
-        post2, lead_cells = cell_list(leads=True)
-        if lead_cells:
-            _, lead_beta, lead_vc, names2, post2, lead_cells, _ = fit(post2, lead_cells)
-            lead_names = names2[len(post2) :]
-        else:
-            lead_names = []
-    n_clusters = int(df.loc[:, cl].nunique())
-    pretest = (
-        _lead_test(lead_beta, lead_vc, lead_names, lead_cells, periods, size, n_clusters)
-        if lead_names
-        else {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
-    )
-    lead_tab = None
-    if lead_names:
-        lead_tab = pd.DataFrame(
-            {
-                "group": [c[0] for c in lead_cells],
-                "event_time": [
-                    int(np.searchsorted(periods, c[1]) - np.searchsorted(periods, c[0]))
-                    for c in lead_cells
-                ],
-                "name": lead_names,
-            }
-        )
-    state = dict(
-        cells=cell_tab,
-        names=names,
-        beta=beta,
-        vcov=vc,
-        leads=lead_tab,
-        lead_beta=lead_beta if lead_names else None,
-        lead_vcov=lead_vc if lead_names else None,
-        size=size,
-        conf=conf,
-        n_sim=n_sim,
-        seed=seed,
-        link=family,
-    )
+    return cell_tab
+
+
+def _overall_effects(state: dict[str, Any]) -> pd.DataFrame:
+    """The overall row of every aggregation: the ``.table()`` of the result."""
     rows = []
     for kind in _AGG_KINDS:
         r = _aggregate(state, kind).iloc[0]
@@ -622,49 +778,7 @@ def poisson_did(
                 se=r["se"],
             )
         )
-    effects = pd.DataFrame(rows)
-    n_treated = int((unit_g > 0).sum())
-    return PoissonDiDResult(
-        design="poisson_did",
-        effects=effects,
-        main_term="rate_ratio",
-        scale="rate_ratio" if family == "poisson" else "difference",
-        conf=conf,
-        assumptions=ASSUMPTIONS,
-        details=dict(
-            cells=cell_tab,
-            pretest=pretest,
-            control=control,
-            fe=fe,
-            family=family,
-            exposure=exposure,
-            weights=weights,
-            covariates=cov,
-            n_units=int(n_units),
-            n_treated=n_treated,
-            n_cohorts=len(cohorts),
-            n_obs=n_used,
-            periods=list(periods),
-            notes=notes,
-            model=m,
-            _state=state,
-            call=dict(
-                outcome=outcome,
-                unit=unit,
-                time=time,
-                first_treated=first_treated,
-                exposure=exposure,
-                weights=weights,
-                covariates=covariates,
-                control=control,
-                fe=fe,
-                cluster=cluster,
-                family=family,
-                conf=conf,
-                anticipation=anticipation,
-            ),
-        ),
-    )
+    return pd.DataFrame(rows)
 
 
 def _prev(periods: np.ndarray, g: float) -> float:

@@ -21,9 +21,36 @@ Written by hand: a three-line monotone transformation that no statistics library
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["ratio_from_additive"]
+from nsv_eval.stats.designs.base import EffectResult
+
+__all__ = ["AdditiveRatioResult", "ratio_from_additive"]
+
+
+@dataclass(kw_only=True)
+class AdditiveRatioResult(EffectResult):
+    """An additive effect (DiD ATT, synthetic-control average gap) shown as the ratio
+    observed / counterfactual (:func:`ratio_from_additive`); ``design`` names the design
+    that estimated the additive effect.
+
+    Attributes
+    ----------
+    observed_mean : float
+        The treated units' observed mean over the post period (held fixed).
+    counterfactual_mean : float
+        ``observed_mean - additive``.
+    additive, additive_lower, additive_upper : float
+        The additive effect and its confidence limits (NaN when unknown).
+    """
+
+    observed_mean: float
+    counterfactual_mean: float
+    additive: float
+    additive_lower: float = float("nan")
+    additive_upper: float = float("nan")
 
 
 def ratio_from_additive(

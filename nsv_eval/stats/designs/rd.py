@@ -19,32 +19,13 @@ import contextlib
 import io
 import math
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from nsv_eval.stats.designs.base import EffectResult
-
-ASSUMPTIONS = {
-    "da": [
-        "Intet andet end indsatsen ændrer sig brat ved skæringspunktet (fx en aldersgrænse); "
-        "udfaldet ville uden indsatsen have fortsat jævnt hen over grænsen.",
-        "Ingen kan flytte sig over grænsen (fx kan fødselsdatoen ikke manipuleres); tjekkes "
-        "med tæthedstesten.",
-        "Ved en fuzzy RD: at krydse grænsen virker kun gennem indsatsen, og ingen bliver "
-        "mindre tilbøjelig til indsatsen af at krydse den (monotoni). Effekten gælder dem, der "
-        "får indsatsen, fordi de krydser grænsen (compliers), lige ved grænsen.",
-    ],
-    "en": [
-        "Nothing but the intervention changes abruptly at the cutoff (e.g. an age limit); "
-        "without it the outcome would continue smoothly across the cutoff.",
-        "Nobody can sort across the cutoff (e.g. birth dates cannot be manipulated); checked "
-        "by the density test.",
-        "Fuzzy RD: crossing the cutoff works only through the intervention, and nobody is put "
-        "off it by crossing (monotonicity). The effect is that of compliers at the cutoff.",
-    ],
-}
 
 
 def _check(data: pd.DataFrame, cols: list[str]) -> None:
@@ -180,22 +161,59 @@ def rd_fit(
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RDResult(EffectResult):
     """Result of :func:`rd`: ``effect`` (sharp) or ``late`` with ``first_stage`` and
-    ``reduced_form`` (fuzzy); ``details`` holds the binned means (``bins``), the bandwidth
-    and the minimum detectable effect."""
+    ``reduced_form`` (fuzzy).
 
-    def plot(self, ax=None, *, label_y: str | None = None, label_x: str | None = None):
-        """Binned means with the local-linear fit on each side within the bandwidth."""
+    Attributes
+    ----------
+    cutoff : float
+        The cutoff.
+    bandwidth, bandwidth_bias : float
+        Main and bias-correction bandwidths of the headline fit.
+    mde : float
+        Minimum detectable effect (2.8 x the robust SE of the headline).
+    bins : pandas.DataFrame
+        Binned means of the outcome (:func:`binned_means`); ``bins_treatment`` those of the
+        treatment (fuzzy RD, else None).
+    outcome : str
+        The outcome column.
+    fuzzy : bool
+        Fuzzy (True) or sharp design.
+    """
+
+    cutoff: float
+    bandwidth: float
+    bandwidth_bias: float
+    mde: float
+    bins: pd.DataFrame = field(repr=False)
+    bins_treatment: pd.DataFrame | None = field(default=None, repr=False)
+    outcome: str
+    fuzzy: bool
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        label_y: str | None = None,
+        label_x: str | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Binned means with the local-linear fit on each side within the bandwidth.
+
+        ``colors`` (keys ``left``, ``right``, ``cutoff``) override the defaults (entries of
+        the rcParams colour cycle).
+        """
         import matplotlib.pyplot as plt
 
+        col = {"left": "C0", "right": "C3", "cutoff": "C9", **(colors or {})}
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
-        bins: pd.DataFrame = self.details["bins"]
-        c = self.details["cutoff"]
-        h = self.details["bandwidth"]
-        for side, colour in ((bins["x"] < c, "#0072B2"), (bins["x"] >= c, "#D55E00")):
+        bins = self.bins
+        c = self.cutoff
+        h = self.bandwidth
+        for side, colour in ((bins["x"] < c, col["left"]), (bins["x"] >= c, col["right"])):
             b = bins[side]
             ax.scatter(b["x"], b["mean"], s=18, color=colour, zorder=3)
             w = b[(b["x"] - c).abs() <= h]
@@ -205,7 +223,7 @@ class RDResult(EffectResult):
                 lo, hi = (w["x"].min(), c) if (w["x"] < c).all() else (c, w["x"].max())
                 xs = np.linspace(lo, hi, 20)
                 ax.plot(xs, np.polyval(coef, xs), color=colour, lw=2)
-        ax.axvline(c, color="0.4", ls="--", lw=1)
+        ax.axvline(c, color=col["cutoff"], ls="--", lw=1)
         if label_y:
             ax.set_ylabel(label_y)
         if label_x:
@@ -291,7 +309,7 @@ def rd(
     RDResult
         ``table()``: ``term``, ``estimate`` (conventional), ``lower``/``upper``/``p_value``
         (robust bias-corrected), ``se``, ``se_robust``, ``bandwidth``, ``n_left``,
-        ``n_right``. ``details``: ``bins``, ``cutoff``, ``bandwidth``, ``mde`` (2.8 x the
+        ``n_right``. Attributes ``bins``, ``cutoff``, ``bandwidth``, ``mde`` (2.8 x the
         robust SE of the headline: the true effect that a 5 % two-sided test detects with
         80 % power).
 
@@ -332,27 +350,22 @@ def rd(
             raise ValueError(f"rd: no jump in {treatment!r} at the cutoff (first stage 0)")
         rows += [main.row("late"), first.row("first_stage"), reduced.row("reduced_form")]
         term, scale = "late", "difference"
-    effects = pd.DataFrame(rows)
-    details = {
-        "cutoff": cutoff,
-        "bandwidth": main.h,
-        "bandwidth_bias": main.b,
-        "mde": mde(main.se_robust, conf),
-        "bins": binned_means(data, outcome, running, weights, cutoff=cutoff),
-        "bins_treatment": (
-            binned_means(data, treatment, running, cutoff=cutoff) if treatment else None
-        ),
-        "outcome": outcome,
-        "fuzzy": treatment is not None,
-    }
     return RDResult(
         design="rd_fuzzy" if treatment else "rd",
-        effects=effects,
+        effects=pd.DataFrame(rows),
         main_term=term,
         scale=scale,
         conf=conf,
-        assumptions=ASSUMPTIONS,
-        details=details,
+        cutoff=cutoff,
+        bandwidth=main.h,
+        bandwidth_bias=main.b,
+        mde=mde(main.se_robust, conf),
+        bins=binned_means(data, outcome, running, weights, cutoff=cutoff),
+        bins_treatment=(
+            binned_means(data, treatment, running, cutoff=cutoff) if treatment else None
+        ),
+        outcome=outcome,
+        fuzzy=treatment is not None,
     )
 
 

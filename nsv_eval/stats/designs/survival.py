@@ -21,7 +21,7 @@ Stat. Med. 26:2389).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,6 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.cohort import design_matrix
 
@@ -45,7 +44,7 @@ __all__ = [
     "plot_kaplan_meier",
 ]
 
-_OI_CYCLE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
+_CYCLE = [f"C{i}" for i in range(7)]  # rcParams colour cycle (report.theme sets the palette)
 
 
 # --------------------------------------------------------------------------------------
@@ -171,8 +170,19 @@ def kaplan_meier(
     return pd.concat(out, ignore_index=True)
 
 
-def plot_kaplan_meier(km: pd.DataFrame, by: str | None = None, ax=None, lang: str = "da"):
+def plot_kaplan_meier(
+    km: pd.DataFrame,
+    by: str | None = None,
+    ax=None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    colors: Sequence[str] | None = None,
+):
     """Step plot of a :func:`kaplan_meier` frame, with confidence bands.
+
+    ``labels`` (keys ``xlabel``, ``ylabel``;
+    :func:`nsv_eval.report.narrative.survival.km_plot_labels`) and ``colors`` (one per
+    group, default ``"C0"``-``"C6"``) override the defaults.
 
     Returns
     -------
@@ -184,9 +194,11 @@ def plot_kaplan_meier(km: pd.DataFrame, by: str | None = None, ax=None, lang: st
         fig, ax = plt.subplots(figsize=(6.5, 4))
     else:
         fig = ax.figure
+    lab = {"xlabel": "time", "ylabel": "survival", **(labels or {})}
+    cyc = list(colors or _CYCLE)
     groups = [(None, km)] if by is None else list(km.groupby(by, sort=True))
     for i, (key, g) in enumerate(groups):
-        col = _OI_CYCLE[i % len(_OI_CYCLE)]
+        col = cyc[i % len(cyc)]
         t = g["time"].to_numpy()
         s = g["survival"].to_numpy()
         ax.step(t, s, where="post", color=col, lw=2, label=None if key is None else str(key))
@@ -198,10 +210,9 @@ def plot_kaplan_meier(km: pd.DataFrame, by: str | None = None, ax=None, lang: st
             color=col,
             alpha=0.15,
         )
-    da = lang == "da"
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("Tid" if da else "Time")
-    ax.set_ylabel("Andel uden hændelse" if da else "Proportion event-free")
+    ax.set_xlabel(lab["xlabel"])
+    ax.set_ylabel(lab["ylabel"])
     ax.set_title("Kaplan-Meier")
     if by is not None:
         ax.legend(frameon=False, title=by)
@@ -212,72 +223,41 @@ def plot_kaplan_meier(km: pd.DataFrame, by: str | None = None, ax=None, lang: st
 # --------------------------------------------------------------------------------------
 # Cox regression
 # --------------------------------------------------------------------------------------
-_COX_ASSUMPTIONS = {
-    "da": [
-        "Proportionale hazards: forholdet mellem grupperne i den øjeblikkelige risiko er "
-        "det samme gennem hele opfølgningen.",
-        "Censurering (fx flytning eller afslutning af opfølgning) er uafhængig af risikoen "
-        "for hændelsen, givet de variable i modellen.",
-        "Kontinuerte variable virker lineært på log-hazard; der er justeret for de "
-        "vigtige confoundere.",
-    ],
-    "en": [
-        "Proportional hazards: the ratio of the instantaneous risks between groups is the "
-        "same throughout follow-up.",
-        "Censoring (e.g. moving away, end of follow-up) is independent of the risk of the "
-        "event, given the variables in the model.",
-        "Continuous variables act linearly on the log hazard; the important confounders "
-        "are adjusted for.",
-    ],
-}
-
-
-@dataclass
+@dataclass(kw_only=True)
 class CoxResult(EffectResult):
-    """Hazard ratios from :func:`cox`; ``details["model"]`` holds the statsmodels fit."""
+    """Hazard ratios from :func:`cox`.
 
-    def _summary_text(self, lang: str) -> str:
-        row = self.main_effect()
-        d = self.details
-        hr, lo, hi, p = (float(row[c]) for c in ("estimate", "lower", "upper", "p_value"))
-        pct = int(round(self.conf * 100))
-        others = [c for c in d["columns"] if c != self.main_term]
-        if lang == "da":
-            adj = f", justeret for {', '.join(others)}" if others else ""
-            change = (
-                f"{_num(100 * (1 - hr), lang, 0)} % lavere"
-                if hr < 1
-                else f"{_num(100 * (hr - 1), lang, 0)} % højere"
-            )
-            txt = (
-                f"Cox-regression med {d['n']} personer og {d['n_events']} hændelser"
-                f"{adj}: hazardratio for {self.main_term} {_num(hr, lang)} ({pct} %-KI: "
-                f"{_num(lo, lang)} til {_num(hi, lang)}, p = {_num(p, lang, 3)}), dvs. en "
-                f"{change} øjeblikkelig risiko for hændelsen."
-            )
-            if lo > 1 or hi < 1:
-                return txt + " Intervallet udelukker 'ingen forskel'."
-            return txt + " Data kan ikke udelukke, at der ingen forskel er."
-        adj = f", adjusted for {', '.join(others)}" if others else ""
-        change = (
-            f"{_num(100 * (1 - hr), lang, 0)}% lower"
-            if hr < 1
-            else f"{_num(100 * (hr - 1), lang, 0)}% higher"
-        )
-        txt = (
-            f"Cox regression with {d['n']} persons and {d['n_events']} events{adj}: hazard "
-            f"ratio for {self.main_term} {_num(hr, lang)} ({pct}% CI {_num(lo, lang)} to "
-            f"{_num(hi, lang)}, p = {_num(p, lang, 3)}), i.e. a {change} instantaneous risk "
-            "of the event."
-        )
-        if lo > 1 or hi < 1:
-            return txt + " The interval excludes 'no difference'."
-        return txt + " The data cannot rule out no difference."
+    Attributes
+    ----------
+    model : statsmodels PHRegResults
+        The fit.
+    columns : list of str
+        Design columns (one row of ``.table()`` each).
+    n, n_events : int
+        Persons and events.
+    ties : str
+        Tie handling; ``strata`` the strata column (or None).
+    """
 
-    def plot(self, ax=None, lang: str = "da"):
-        """Forest plot of the hazard ratios (log scale)."""
+    model: Any = field(repr=False)
+    columns: list[str]
+    n: int
+    n_events: int
+    ties: str
+    strata: str | None = None
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Forest plot of the hazard ratios (log scale); ``labels``: ``xlabel``, ``title``."""
         import matplotlib.pyplot as plt
 
+        lab = {"xlabel": "hazard ratio (log)", "title": "Cox", **(labels or {})}
+        col = {"estimate": "C0", "null": "C8", **(colors or {})}
         t = self.table().iloc[::-1]
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(t) + 1.4))
@@ -289,16 +269,15 @@ class CoxResult(EffectResult):
             y,
             xerr=[t["estimate"] - t["lower"], t["upper"] - t["estimate"]],
             fmt="o",
-            color="#0072B2",
-            ecolor="#0072B2",
+            color=col["estimate"],
+            ecolor=col["estimate"],
             capsize=3,
         )
-        ax.axvline(1, color="grey", ls="--", lw=1)
+        ax.axvline(1, color=col["null"], ls="--", lw=1)
         ax.set_xscale("log")
         ax.set_yticks(y, t["term"])
-        da = lang == "da"
-        ax.set_xlabel("Hazardratio (log-skala)" if da else "Hazard ratio (log scale)")
-        ax.set_title("Cox-regression" if da else "Cox regression")
+        ax.set_xlabel(lab["xlabel"])
+        ax.set_title(lab["title"])
         fig.tight_layout()
         return fig
 
@@ -384,15 +363,12 @@ def cox(
         main_term=main_term,
         scale="hazard_ratio",
         conf=conf,
-        assumptions=_COX_ASSUMPTIONS,
-        details={
-            "model": fit,
-            "columns": list(x.columns),
-            "n": int(len(data)),
-            "n_events": int(data[event].astype(float).sum()),
-            "ties": ties,
-            "strata": strata,
-        },
+        model=fit,
+        columns=list(x.columns),
+        n=int(len(data)),
+        n_events=int(data[event].astype(float).sum()),
+        ties=ties,
+        strata=strata,
     )
 
 
@@ -416,22 +392,6 @@ def _last_variance(
     return float(np.sum(t1) + np.sum(t2) - 2 * np.sum(t3))
 
 
-_CIF_ASSUMPTIONS = {
-    "da": [
-        "Censurering (fx afsluttet opfølgning) er uafhængig af risikoen for hændelserne.",
-        "Død og andre konkurrerende hændelser behandles som det, de er: efter dem kan "
-        "hændelsen ikke længere ske. Derfor bruges den kumulerede incidens og ikke 1 minus "
-        "Kaplan-Meier, som ville overvurdere risikoen.",
-    ],
-    "en": [
-        "Censoring (e.g. end of follow-up) is independent of the risk of the events.",
-        "Death and other competing events are treated as what they are: after them the "
-        "event can no longer happen. Hence the cumulative incidence, not 1 minus "
-        "Kaplan-Meier, which would overestimate the risk.",
-    ],
-}
-
-
 @dataclass
 class CumulativeIncidenceResult:
     """Result of :func:`cumulative_incidence`.
@@ -444,15 +404,17 @@ class CumulativeIncidenceResult:
         an event of any type. Limits are undefined where the CIF is 1.
     by : str or None
     conf : float
-    assumptions : dict
-    details : dict
+    event_of_interest : object
+        The event code whose incidence is estimated.
+    competing : list
+        Codes of the competing events.
     """
 
     frame: pd.DataFrame
     by: str | None
     conf: float
-    assumptions: dict[str, list[str]] = field(default_factory=lambda: _CIF_ASSUMPTIONS)
-    details: dict[str, Any] = field(default_factory=dict)
+    event_of_interest: Any = 1
+    competing: list[Any] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """The tidy estimate frame."""
@@ -502,41 +464,26 @@ class CumulativeIncidenceResult:
             {"estimate": est, "se": se, "lower": est - z * se, "upper": est + z * se, "p_value": p}
         )
 
-    def summary(self, lang: str = "da", time: float | None = None) -> str:
-        """Plain-language description of the CIF at ``time`` (default: last time)."""
-        t = float(self.frame["time"].max()) if time is None else time
-        a = self.at(t)
-        pct = int(round(self.conf * 100))
-        lines = []
-        for r in a.to_dict("records"):
-            grp = "" if self.by is None else f"{self.by} = {r[self.by]}: "
-            if lang == "da":
-                lines.append(
-                    f"{grp}efter {_num(t, lang, 0)} tidsenheder har {_num(100 * r['cif'], lang, 1)} % "
-                    f"haft hændelsen ({pct} %-KI: {_num(100 * r['lower'], lang, 1)} til "
-                    f"{_num(100 * r['upper'], lang, 1)} %); 1 minus Kaplan-Meier, der "
-                    "behandler de konkurrerende hændelser som censurering, ville give "
-                    f"{_num(100 * r['one_minus_km'], lang, 1)} %."
-                )
-            else:
-                lines.append(
-                    f"{grp}after {_num(t, lang, 0)} time units {_num(100 * r['cif'], lang, 1)}% "
-                    f"had the event ({pct}% CI {_num(100 * r['lower'], lang, 1)} to "
-                    f"{_num(100 * r['upper'], lang, 1)}%); 1 minus Kaplan-Meier, which treats "
-                    "competing events as censoring, would give "
-                    f"{_num(100 * r['one_minus_km'], lang, 1)}%."
-                )
-        head = "Forudsætninger:" if lang == "da" else "Assumptions:"
-        return (
-            "\n".join(lines)
-            + "\n\n"
-            + head
-            + "\n"
-            + "\n".join(f"- {x}" for x in self.assumptions.get(lang, []))
-        )
+    def summary(self) -> str:
+        """Compact numeric table: the CIF, its interval and 1 - KM at the last time."""
+        t = float(self.frame["time"].max())
+        head = f"cumulative incidence | conf: {self.conf:g} | time: {t:g}"
+        body = self.at(t).to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return head + "\n" + body
 
-    def plot(self, ax=None, lang: str = "da", show_km: bool = True):
+    def plot(
+        self,
+        ax=None,
+        show_km: bool = True,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Sequence[str] | None = None,
+    ):
         """Step plot of the CIF with confidence bands, and 1 - KM dashed for comparison.
+
+        ``labels`` (keys ``cif``, ``km``, ``xlabel``, ``ylabel``, ``title``;
+        :func:`nsv_eval.report.narrative.survival.cif_plot_labels`) and ``colors`` (one per
+        group, default ``"C0"``-``"C6"``) override the defaults.
 
         Returns
         -------
@@ -544,23 +491,20 @@ class CumulativeIncidenceResult:
         """
         import matplotlib.pyplot as plt
 
+        lab = {"cif": "CIF", "km": "1 - KM", "xlabel": "time", "ylabel": "CIF", "title": "CIF"}
+        lab.update(labels or {})
+        cyc = list(colors or _CYCLE)
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 4))
         else:
             fig = ax.figure
-        da = lang == "da"
         groups = [(None, self.frame)] if self.by is None else list(self.frame.groupby(self.by))
         for i, (key, g) in enumerate(groups):
-            col = _OI_CYCLE[i % len(_OI_CYCLE)]
+            col = cyc[i % len(cyc)]
             t = g["time"].to_numpy()
-            lab = "" if key is None else f"{key}: "
+            prefix = "" if key is None else f"{key}: "
             ax.step(
-                t,
-                g["cif"].to_numpy(),
-                where="post",
-                color=col,
-                lw=2,
-                label=lab + ("Kumuleret incidens" if da else "Cumulative incidence"),
+                t, g["cif"].to_numpy(), where="post", color=col, lw=2, label=prefix + lab["cif"]
             )
             ax.fill_between(
                 t,
@@ -578,15 +522,11 @@ class CumulativeIncidenceResult:
                     color=col,
                     lw=1.2,
                     ls="--",
-                    label=lab + ("1 − Kaplan-Meier (overvurderer)" if da else "1 − KM (biased)"),
+                    label=prefix + lab["km"],
                 )
-        ax.set_xlabel("Tid" if da else "Time")
-        ax.set_ylabel("Andel med hændelsen" if da else "Proportion with the event")
-        ax.set_title(
-            "Kumuleret incidens med konkurrerende risici"
-            if da
-            else "Cumulative incidence with competing risks"
-        )
+        ax.set_xlabel(lab["xlabel"])
+        ax.set_ylabel(lab["ylabel"])
+        ax.set_title(lab["title"])
         ax.legend(frameon=False)
         fig.tight_layout()
         return fig
@@ -718,5 +658,6 @@ def cumulative_incidence(
         frame=frame,
         by=by,
         conf=conf,
-        details={"event_of_interest": event_of_interest, "competing": competing},
+        event_of_interest=event_of_interest,
+        competing=list(competing),
     )

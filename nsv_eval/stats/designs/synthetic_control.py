@@ -25,8 +25,8 @@ Table 2 and California's rank 1 of 39 (``tests/test_synthetic_control.py``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,49 +34,9 @@ import pandas as pd
 from scipy import optimize
 
 from nsv_eval.errors import InputError
-from nsv_eval.stats.designs._text import _num
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["SyntheticControlResult", "synthetic_control"]
-
-# Okabe & Ito colour-blind-safe palette.
-_OI = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
-
-_ASSUMPTIONS = {
-    "da": [
-        "Uden indsatsen ville den behandlede enhed have fulgt den syntetiske kontrol: "
-        "den vægtede kombination af kontrolenheder, der lignede den bedst før indsatsen.",
-        "Kontrolenhederne (donorerne) er ikke selv ramt af indsatsen eller af lignende "
-        "tiltag i perioden, og indsatsen smitter ikke af på dem.",
-        "Den syntetiske kontrol passer godt før indsatsen (lav RMSPE); en dårlig tilpasning "
-        "før betyder, at forskellen efter ikke kan tolkes som en effekt.",
-        "Ingen andre store hændelser ramte kun den behandlede enhed samtidig med indsatsen.",
-        "Placebotesten forudsætter, at den behandlede enhed kunne have været en hvilken "
-        "som helst af enhederne; p-værdien kan ikke blive mindre end 1 delt med antallet "
-        "af enheder.",
-    ],
-    "en": [
-        "Without the intervention the treated unit would have followed the synthetic "
-        "control: the weighted combination of control units that resembled it best before "
-        "the intervention.",
-        "The control (donor) units were not affected by the intervention or by similar "
-        "measures in the period, and the intervention did not spill over to them.",
-        "The synthetic control fits well before the intervention (low RMSPE); a poor "
-        "pre-period fit means the post-period gap cannot be read as an effect.",
-        "No other major event hit only the treated unit at the time of the intervention.",
-        "The placebo test assumes the treated unit could have been any of the units; the "
-        "p-value cannot be smaller than 1 divided by the number of units.",
-    ],
-}
 
 
 # --------------------------------------------------------------------------------------
@@ -109,17 +69,6 @@ def _simplex_weights(
     if total <= 0:  # pragma: no cover - nnls with the constraint row never returns 0
         return np.full(x0.shape[1], 1.0 / x0.shape[1])
     return w / total
-
-
-def _fmt_time(t: Any) -> str:
-    """A period for prose: 2000 rather than 2000.0, dates as ISO dates."""
-    if isinstance(t, (int, np.integer)):
-        return str(int(t))
-    if isinstance(t, (float, np.floating)) and float(t).is_integer():
-        return str(int(t))
-    if isinstance(t, pd.Timestamp):
-        return t.date().isoformat()
-    return str(t)
 
 
 _TIE_BREAK = 1e-6  # weight of the predictor-distance tie-break in the inner problem
@@ -322,157 +271,116 @@ def _fit_one(
 # --------------------------------------------------------------------------------------
 # result
 # --------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class SyntheticControlResult(EffectResult):
     """Result of :func:`synthetic_control`.
 
     Besides the :class:`EffectResult` contract it exposes the donor ``weights``, the
     ``path`` (treated, synthetic, gap over time), ``balance`` of the predictors,
     ``placebos`` (one row per unit: pre/post RMSPE, ratio, included in the p-value) and
-    ``placebo_gaps`` (unit x time gaps of the placebo runs).
+    ``placebo_gaps`` (unit x time gaps of the placebo runs), and as attributes:
+
+    Attributes
+    ----------
+    treated_unit, outcome, intervention_start
+        The call.
+    v : pandas.Series
+        Predictor weights V; ``v_max`` the largest, ``v_concentrated`` True when V puts
+        90 % or more on one predictor (a warning was issued).
+    pre_rmspe, post_rmspe, ratio : float
+        The treated unit's RMSPE before/after and their ratio; ``pre_outcome_sd`` the SD
+        of its pre-period outcome.
+    rank, n_permutation : int
+        Rank of the treated ratio among the ``n_permutation`` units in the test.
+    excluded : list
+        Placebo units left out of the test; ``mspe_cutoff`` and ``exact_fit_tol`` the rules,
+        ``n_exact_fit`` placebos left out as exact fits, ``treated_exact_fit`` the treated
+        unit itself fitted exactly (no test).
+    placebo_run : bool
+        Whether the placebo test ran.
+    pre_times, post_times : list
+        Periods before and from the start.
+    data : pandas.DataFrame
+        The data as passed.
     """
+
+    treated_unit: Any
+    outcome: str
+    intervention_start: Any
+    weights_frame: pd.DataFrame = field(repr=False)
+    v: pd.Series
+    v_max: float
+    v_concentrated: bool
+    path_frame: pd.DataFrame = field(repr=False)
+    balance_frame: pd.DataFrame = field(repr=False)
+    placebo_frame: pd.DataFrame = field(repr=False)
+    placebo_gap_frame: pd.DataFrame = field(repr=False)
+    pre_rmspe: float
+    post_rmspe: float
+    ratio: float
+    rank: int
+    n_permutation: int
+    excluded: list[Any]
+    mspe_cutoff: float | None
+    placebo_run: bool
+    pre_outcome_sd: float
+    exact_fit_tol: float | None
+    treated_exact_fit: bool
+    n_exact_fit: int
+    pre_times: list[Any]
+    post_times: list[Any]
+    data: pd.DataFrame = field(repr=False)
 
     @property
     def weights(self) -> pd.DataFrame:
         """Donor weights, largest first (columns ``unit``, ``weight``)."""
-        return self.details["weights"].copy()
+        return self.weights_frame.copy()
 
     @property
     def path(self) -> pd.DataFrame:
         """Treated and synthetic outcome and their gap over time."""
-        return self.details["path"].copy()
+        return self.path_frame.copy()
 
     @property
     def balance(self) -> pd.DataFrame:
         """Predictor values of the treated unit, the synthetic control and the donor mean."""
-        return self.details["balance"].copy()
+        return self.balance_frame.copy()
 
     @property
     def placebos(self) -> pd.DataFrame:
         """In-space placebo statistics, one row per unit (the treated unit first)."""
-        return self.details["placebos"].copy()
+        return self.placebo_frame.copy()
 
     @property
     def placebo_gaps(self) -> pd.DataFrame:
         """Gap paths of the placebo runs (long: ``unit``, ``time``, ``gap``)."""
-        return self.details["placebo_gaps"].copy()
+        return self.placebo_gap_frame.copy()
 
     @property
     def p_value(self) -> float:
         """Permutation p-value of the post/pre RMSPE ratio."""
         return float(self.main_effect()["p_value"])
 
-    def _summary_text(self, lang: str) -> str:
-        d = self.details
-        row = self.main_effect()
-        est, lo, hi, p = (float(row[c]) for c in ("estimate", "lower", "upper", "p_value"))
-        w = d["weights"]
-        top = w[w["weight"] >= 0.01]
-        donors = ", ".join(
-            f"{u} ({_num(x, lang)})" for u, x in zip(top["unit"], top["weight"], strict=True)
-        )
-        treated = d["treated_unit"]
-        unit_word = d.get("outcome", "")
-        last_t, last_gap = d["path"].iloc[-1][["time", "gap"]]
-        pct = int(round(self.conf * 100))
-        n_units, rank = d["n_permutation"], d["rank"]
-        pre = d["pre_rmspe"]
-        sd_pre = d["pre_outcome_sd"]
-        if lang == "da":
-            direction = "under" if est < 0 else "over"
-            txt = (
-                f"Syntetisk kontrol for {treated} ({unit_word}) er bygget af {len(top)} "
-                f"kontrolenheder: {donors}. Før indsatsen var den gennemsnitlige afvigelse "
-                f"(RMSPE) {_num(pre, lang)} mod en spredning i {treated}s udfald på "
-                f"{_num(sd_pre, lang)}. Efter indsatsen lå {treated} i gennemsnit "
-                f"{_num(abs(est), lang)} {direction} den syntetiske kontrol; i den sidste "
-                f"periode ({_fmt_time(last_t)}) var forskellen {_num(last_gap, lang)}. "
-            )
-            if d.get("v_concentrated"):
-                txt += (
-                    f"Prediktorvægtene (V) lægger {_num(100 * d['v_max'], lang, 0)} % på én "
-                    f"prediktor ({d['v'].idxmax()}), så donorerne er valgt næsten kun efter "
-                    "den. "
-                )
-            if not d.get("placebo_run", True):
-                return txt + (
-                    "Placebotesten er ikke kørt, så der er hverken p-værdi eller konfidensinterval."
-                )
-            txt += (
-                f"Placebotest: {treated}s forhold mellem RMSPE efter og før er nr. {rank} af "
-                f"{n_units} enheder, dvs. p = {_num(p, lang, 3)} (mindst mulige p er "
-                f"{_num(1 / n_units, lang, 3)})."
-            )
-            if np.isfinite(lo) and np.isfinite(hi):
-                txt += (
-                    f" Et {pct} %-konfidensinterval for den gennemsnitlige forskel, fundet "
-                    "ved at invertere placebotesten under antagelse af en konstant effekt "
-                    f"(Firpo & Possebom 2018), går fra {_num(lo, lang)} til {_num(hi, lang)}."
-                )
-            else:
-                txt += (
-                    f" Der kan ikke angives et {pct} %-konfidensinterval: med {n_units} "
-                    "enheder er placebofordelingen for grov, eller ingen konstant effekt "
-                    "er forenelig med data."
-                )
-            if d.get("excluded"):
-                txt += (
-                    f" {len(d['excluded'])} placeboenheder med en før-tilpasning mere end "
-                    f"{_num(d['mspe_cutoff'], lang, 0)} gange dårligere (MSPE) end "
-                    f"{treated}s er udeladt af testen."
-                )
-            return txt
-        direction = "below" if est < 0 else "above"
-        txt = (
-            f"The synthetic control for {treated} ({unit_word}) is built from {len(top)} "
-            f"control units: {donors}. Before the intervention the root mean squared "
-            f"prediction error (RMSPE) was {_num(pre, lang)}, against a standard deviation "
-            f"of {_num(sd_pre, lang)} in {treated}'s outcome. After the intervention "
-            f"{treated} was on average {_num(abs(est), lang)} {direction} its synthetic "
-            f"control; in the last period ({_fmt_time(last_t)}) the gap was "
-            f"{_num(last_gap, lang)}. "
-        )
-        if d.get("v_concentrated"):
-            txt += (
-                f"The predictor weights (V) put {_num(100 * d['v_max'], lang, 0)}% on one "
-                f"predictor ({d['v'].idxmax()}), so the donors are chosen almost by it alone. "
-            )
-        if not d.get("placebo_run", True):
-            return txt + "The placebo test was not run, so there is no p-value or interval."
-        txt += (
-            f"Placebo test: {treated}'s ratio of post- to pre-intervention RMSPE ranks "
-            f"{rank} of {n_units} units, p = {_num(p, lang, 3)} (the smallest possible p is "
-            f"{_num(1 / n_units, lang, 3)})."
-        )
-        if np.isfinite(lo) and np.isfinite(hi):
-            txt += (
-                f" A {pct}% confidence interval for the average gap, obtained by inverting "
-                "the placebo test under a constant effect (Firpo & Possebom 2018), runs "
-                f"from {_num(lo, lang)} to {_num(hi, lang)}."
-            )
-        else:
-            txt += (
-                f" No {pct}% confidence interval can be given: with {n_units} units the "
-                "placebo distribution is too coarse, or no constant effect is compatible "
-                "with the data."
-            )
-        if d.get("excluded"):
-            txt += (
-                f" {len(d['excluded'])} placebo units whose pre-period fit (MSPE) was more "
-                f"than {_num(d['mspe_cutoff'], lang, 0)} times worse than {treated}'s are "
-                "left out of the test."
-            )
-        return txt
-
-    def plot(self, ax=None, lang: str = "da"):
+    def plot(
+        self,
+        ax=None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
         """Treated vs synthetic path (left) and gap with placebo gaps (right).
 
         Parameters
         ----------
         ax : sequence of two matplotlib Axes, optional
             Where to draw; a new figure with two panels is made when omitted.
-        lang : {"da", "en"}
-            Language of labels.
+        labels : mapping, optional
+            Texts (keys ``synthetic`` with ``{treated}``, ``time``, ``path_title``,
+            ``placebos``, ``gap``, ``gap_title``;
+            :func:`nsv_eval.report.narrative.synthetic_control.plot_labels`).
+        colors : mapping, optional
+            Colours (keys ``treated``, ``synthetic``, ``placebo``, ``gap``, ``reference``);
+            default entries of the rcParams colour cycle.
 
         Returns
         -------
@@ -480,6 +388,8 @@ class SyntheticControlResult(EffectResult):
         """
         import matplotlib.pyplot as plt
 
+        lab = {**SC_PLOT_LABELS, **(labels or {})}
+        col = {**SC_PLOT_COLORS, **(colors or {})}
         if ax is None:
             fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         else:
@@ -487,29 +397,28 @@ class SyntheticControlResult(EffectResult):
             if len(axes) != 2:
                 raise ValueError("synthetic_control plot needs two axes")
             fig = axes[0].figure
-        d = self.details
-        path = d["path"]
-        start = d["intervention_start"]
-        da = lang == "da"
-        treated = str(d["treated_unit"])
+        path = self.path_frame
+        start = self.intervention_start
+        treated = str(self.treated_unit)
         a0, a1 = axes
-        a0.plot(path["time"], path["treated"], color=_OI["black"], lw=2, label=treated)
+        a0.plot(path["time"], path["treated"], color=col["treated"], lw=2, label=treated)
         a0.plot(
             path["time"],
             path["synthetic"],
-            color=_OI["blue"],
+            color=col["synthetic"],
             lw=2,
             ls="--",
-            label=f"Syntetisk {treated}" if da else f"Synthetic {treated}",
+            label=lab["synthetic"].format(treated=treated),
         )
-        a0.axvline(start, color="grey", ls=":", lw=1)
-        a0.set_xlabel("Tid" if da else "Time")
-        a0.set_ylabel(d.get("outcome", ""))
-        a0.set_title("Faktisk og syntetisk forløb" if da else "Actual and synthetic path")
+        a0.axvline(start, color=col["reference"], ls=":", lw=1)
+        a0.set_xlabel(lab["time"])
+        a0.set_ylabel(self.outcome)
+        a0.set_title(lab["path_title"])
         a0.legend(frameon=False)
 
-        pg = d["placebo_gaps"]
-        incl = set(d["placebos"].loc[d["placebos"]["included"], "unit"])
+        pg = self.placebo_gap_frame
+        plc = self.placebo_frame
+        incl = set(plc.loc[plc["included"], "unit"])
         first = True
         for unit, g in pg.groupby("unit", sort=False):
             if unit not in incl:
@@ -517,21 +426,41 @@ class SyntheticControlResult(EffectResult):
             a1.plot(
                 g["time"],
                 g["gap"],
-                color=_OI["sky"],
+                color=col["placebo"],
                 lw=0.8,
                 alpha=0.6,
-                label=("Placebo (donorer)" if da else "Placebos (donors)") if first else None,
+                label=lab["placebos"] if first else None,
             )
             first = False
-        a1.plot(path["time"], path["gap"], color=_OI["vermillion"], lw=2.2, label=treated)
-        a1.axhline(0, color="grey", lw=0.8)
-        a1.axvline(start, color="grey", ls=":", lw=1)
-        a1.set_xlabel("Tid" if da else "Time")
-        a1.set_ylabel("Forskel (faktisk − syntetisk)" if da else "Gap (actual − synthetic)")
-        a1.set_title("Forskel og placebotest" if da else "Gap and placebo test")
+        a1.plot(path["time"], path["gap"], color=col["gap"], lw=2.2, label=treated)
+        a1.axhline(0, color=col["reference"], lw=0.8)
+        a1.axvline(start, color=col["reference"], ls=":", lw=1)
+        a1.set_xlabel(lab["time"])
+        a1.set_ylabel(lab["gap"])
+        a1.set_title(lab["gap_title"])
         a1.legend(frameon=False)
         fig.tight_layout()
         return fig
+
+
+SC_PLOT_LABELS: dict[str, str] = {
+    "synthetic": "synthetic {treated}",
+    "time": "time",
+    "path_title": "path",
+    "placebos": "placebos",
+    "gap": "gap",
+    "gap_title": "gap",
+}
+"""Default (label-only) texts of :meth:`SyntheticControlResult.plot`."""
+
+SC_PLOT_COLORS: dict[str, str] = {
+    "treated": "C6",
+    "synthetic": "C0",
+    "placebo": "C5",
+    "gap": "C3",
+    "reference": "C8",
+}
+"""Default colours of :meth:`SyntheticControlResult.plot`: rcParams colour-cycle entries."""
 
 
 # --------------------------------------------------------------------------------------
@@ -573,7 +502,7 @@ def synthetic_control(
         pre-period mean squared prediction error directly. When given, the predictor
         importance matrix V is chosen to minimise the pre-period outcome MSPE (nested
         optimisation as in the ``Synth`` package). A ``UserWarning`` is issued when V puts
-        90 % or more on one predictor (``details["v_concentrated"]``): the donor weights
+        90 % or more on one predictor (``.v_concentrated``): the donor weights
         are then chosen to match essentially that predictor alone.
     donors : list, optional
         Units allowed in the synthetic control (default: every unit except the treated).
@@ -590,7 +519,7 @@ def synthetic_control(
         and a unit lies inside the convex hull of the others. Such placebos are left out of
         the permutation test and the interval (in the spirit of ADH 2010, who leave out
         placebos whose fit is not comparable); when the treated unit itself is fitted
-        exactly, p-value and interval are NaN (``details["treated_exact_fit"]``) — the
+        exactly, p-value and interval are NaN (``.treated_exact_fit``) — the
         synthetic control has fitted noise and the test is not defined. None keeps every
         placebo.
     mspe_cutoff : float, optional
@@ -614,6 +543,119 @@ def synthetic_control(
         Missing columns, duplicated unit-time rows, missing outcome values, unknown units
         or periods, or too few pre-periods.
     """
+    y, panel, donor_list, pre_times, post_times, fit_times = _validate(
+        data,
+        outcome,
+        unit,
+        time,
+        treated_unit,
+        intervention_start,
+        predictors,
+        donors,
+        pre_period,
+        conf,
+    )
+    xmat = None
+    if predictors is not None:
+        if len(predictors) == 0:
+            raise InputError("synthetic_control: predictors is empty")
+        xmat, _ = _build_predictors(
+            {c: p[[treated_unit, *donor_list]] for c, p in panel.items()},
+            predictors,
+            pre_times,
+            list(y.index),
+        )
+    main = _fit_one(y, xmat, treated_unit, donor_list, fit_times, fit_times, post_times)
+    v_max = float(main.v.max())
+    v_concentrated = xmat is not None and len(main.v) > 1 and v_max >= _V_CONCENTRATED
+    if v_concentrated:
+        warnings.warn(
+            f"synthetic_control: the predictor weights V put {v_max:.0%} on "
+            f"{main.v.idxmax()!r}, so the donor weights are chosen essentially to match that "
+            "one predictor. The pre-period loss is often flat in V (V is weakly identified "
+            "while W may still be stable): check the V rows of .table() and .balance, and "
+            "compare with the outcome-only fit (predictors=None).",
+            UserWarning,
+            stacklevel=2,
+        )
+    pre_sd = float(y.loc[pre_times, treated_unit].std(ddof=1))
+    plc, gaps = _placebos(
+        y,
+        xmat,
+        main,
+        treated_unit,
+        donor_list,
+        fit_times,
+        post_times,
+        placebo,
+        mspe_cutoff,
+        exact_fit_tol,
+        pre_sd,
+    )
+    treated_exact = bool(plc["exact_fit"].iloc[0])
+    used = plc[plc["included"]]
+    r_treated = float(plc["ratio"].iloc[0])
+    n_perm = len(used)
+    rank = int((used["ratio"] >= r_treated).sum())
+    p_value = rank / n_perm if placebo and not treated_exact else float("nan")
+    post_gap = main.path.set_index("time").loc[post_times, "gap"].to_numpy()
+    est = float(post_gap.mean())
+    lower, upper = _interval(used, main.pre_rmspe, post_gap, est, conf, placebo, treated_exact)
+    return SyntheticControlResult(
+        design="synthetic_control",
+        effects=_effects_table(est, lower, upper, p_value, post_times, post_gap, main.v),
+        main_term="avg_post_gap",
+        scale="difference",
+        conf=conf,
+        treated_unit=treated_unit,
+        outcome=outcome,
+        intervention_start=intervention_start,
+        weights_frame=(
+            main.weights.rename("weight")
+            .rename_axis("unit")
+            .reset_index()
+            .sort_values("weight", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        ),
+        v=main.v,
+        v_max=v_max,
+        v_concentrated=v_concentrated,
+        path_frame=main.path,
+        balance_frame=_balance(y, xmat, main, outcome, treated_unit, donor_list, fit_times),
+        placebo_frame=plc,
+        placebo_gap_frame=pd.concat(gaps, ignore_index=True),
+        pre_rmspe=main.pre_rmspe,
+        post_rmspe=main.post_rmspe,
+        ratio=r_treated,
+        rank=rank,
+        n_permutation=n_perm,
+        excluded=plc.loc[~plc["included"], "unit"].tolist(),
+        mspe_cutoff=mspe_cutoff,
+        placebo_run=placebo,
+        pre_outcome_sd=pre_sd,
+        exact_fit_tol=exact_fit_tol,
+        treated_exact_fit=treated_exact,
+        n_exact_fit=int((plc["exact_fit"] & ~plc["treated"]).sum()),
+        pre_times=pre_times,
+        post_times=post_times,
+        data=data,
+    )
+
+
+def _validate(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated_unit: Hashable,
+    intervention_start: Any,
+    predictors: Sequence[PredictorSpec] | None,
+    donors: Sequence[Hashable] | None,
+    pre_period: Sequence[Any] | None,
+    conf: float,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list, list, list, list]:
+    """Columns, units and periods checked; the outcome (time x unit, treated first), the
+    wide panel of every used column, donors, pre/post periods and the fitted pre-period."""
     for col in (outcome, unit, time):
         if col not in data.columns:
             raise InputError(f"synthetic_control: column {col!r} not in the data")
@@ -637,20 +679,7 @@ def synthetic_control(
             raise InputError(f"synthetic_control: column {c!r} must be numeric")
     panel = {c: data.pivot(index=time, columns=unit, values=c).sort_index() for c in cols}
     y = panel[outcome]
-    units = list(y.columns)
-    if treated_unit not in units:
-        raise InputError(f"synthetic_control: treated unit {treated_unit!r} not in {unit!r}")
-    if donors is None:
-        donor_list = [u for u in units if u != treated_unit]
-    else:
-        donor_list = list(donors)
-        unknown = [u for u in donor_list if u not in units]
-        if unknown:
-            raise InputError(f"synthetic_control: donors {unknown} not in column {unit!r}")
-        if treated_unit in donor_list:
-            raise InputError("synthetic_control: the treated unit cannot be a donor")
-    if len(donor_list) < 2:
-        raise InputError("synthetic_control: need at least two donor units")
+    donor_list = _donors(list(y.columns), unit, treated_unit, donors)
     y = y[[treated_unit, *donor_list]]
     all_times = list(y.index)
     pre_times = [t for t in all_times if t < intervention_start]
@@ -672,33 +701,43 @@ def synthetic_control(
             f"synthetic_control: {outcome!r} is missing for {unit}={u_bad!r} at {time}={t_bad}"
             " (the panel must be balanced)"
         )
+    return y, panel, donor_list, pre_times, post_times, fit_times
 
-    xmat = None
-    if predictors is not None:
-        if len(predictors) == 0:
-            raise InputError("synthetic_control: predictors is empty")
-        xmat, _ = _build_predictors(
-            {c: p[[treated_unit, *donor_list]] for c, p in panel.items()},
-            predictors,
-            pre_times,
-            all_times,
-        )
 
-    main = _fit_one(y, xmat, treated_unit, donor_list, fit_times, fit_times, post_times)
-    v_max = float(main.v.max())
-    v_concentrated = xmat is not None and len(main.v) > 1 and v_max >= _V_CONCENTRATED
-    if v_concentrated:
-        warnings.warn(
-            f"synthetic_control: the predictor weights V put {v_max:.0%} on "
-            f"{main.v.idxmax()!r}, so the donor weights are chosen essentially to match that "
-            "one predictor. The pre-period loss is often flat in V (V is weakly identified "
-            "while W may still be stable): check the V rows of .table() and .balance, and "
-            "compare with the outcome-only fit (predictors=None).",
-            UserWarning,
-            stacklevel=2,
-        )
+def _donors(
+    units: list, unit: str, treated_unit: Hashable, donors: Sequence[Hashable] | None
+) -> list:
+    if treated_unit not in units:
+        raise InputError(f"synthetic_control: treated unit {treated_unit!r} not in {unit!r}")
+    if donors is None:
+        donor_list = [u for u in units if u != treated_unit]
+    else:
+        donor_list = list(donors)
+        unknown = [u for u in donor_list if u not in units]
+        if unknown:
+            raise InputError(f"synthetic_control: donors {unknown} not in column {unit!r}")
+        if treated_unit in donor_list:
+            raise InputError("synthetic_control: the treated unit cannot be a donor")
+    if len(donor_list) < 2:
+        raise InputError("synthetic_control: need at least two donor units")
+    return donor_list
 
-    # ---- placebos --------------------------------------------------------------------
+
+def _placebos(
+    y: pd.DataFrame,
+    xmat: pd.DataFrame | None,
+    main: _Fit,
+    treated_unit: Hashable,
+    donor_list: list,
+    fit_times: list,
+    post_times: list,
+    placebo: bool,
+    mspe_cutoff: float | None,
+    exact_fit_tol: float | None,
+    pre_sd: float,
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """In-space placebos (each donor as the treated unit, the real one left out of the
+    pools): RMSPE ratios and which placebos enter the test; the gap paths."""
     rows = [
         {
             "unit": treated_unit,
@@ -723,29 +762,31 @@ def synthetic_control(
     plc["included"] = True
     if mspe_cutoff is not None:
         plc["included"] = plc["treated"] | (plc["pre_mspe_relative"] <= mspe_cutoff)
-    pre_sd = float(y.loc[pre_times, treated_unit].std(ddof=1))
     plc["exact_fit"] = False
     if exact_fit_tol is not None:
         plc["exact_fit"] = plc["pre_rmspe"] <= exact_fit_tol * pre_sd
         plc["included"] = plc["included"] & (plc["treated"] | ~plc["exact_fit"])
-    treated_exact = bool(plc["exact_fit"].iloc[0])
-    excluded = plc.loc[~plc["included"], "unit"].tolist()
-    used = plc[plc["included"]]
-    r_treated = float(plc["ratio"].iloc[0])
-    n_perm = len(used)
-    rank = int((used["ratio"] >= r_treated).sum())
-    p_value = rank / n_perm if placebo and not treated_exact else float("nan")
+    return plc, gaps
 
-    post_gap = main.path.set_index("time").loc[post_times, "gap"].to_numpy()
-    est = float(post_gap.mean())
 
-    # ---- interval: invert the RMSPE-ratio test for a constant effect theta --------------
-    # Under H0: effect = theta for every post period, the treated post-gaps minus theta are
-    # exchangeable with the placebo gaps. Accept theta when the permutation p-value of the
-    # treated ratio R(theta) = sqrt(mean((gap - theta)^2)) / pre_rmspe exceeds alpha. The
-    # placebo ratios do not depend on theta (the treated unit is not in their donor pools),
-    # so the accepted set is {theta : R(theta) <= c}, c = m-th largest placebo ratio,
-    # i.e. theta in mean(gap) +/- sqrt((c * pre_rmspe)^2 - var(gap)).
+def _interval(
+    used: pd.DataFrame,
+    pre_rmspe: float,
+    post_gap: np.ndarray,
+    est: float,
+    conf: float,
+    placebo: bool,
+    treated_exact: bool,
+) -> tuple[float, float]:
+    """Invert the RMSPE-ratio test for a constant effect theta (Firpo & Possebom 2018).
+
+    Under H0: effect = theta for every post period, the treated post-gaps minus theta are
+    exchangeable with the placebo gaps. Accept theta when the permutation p-value of the
+    treated ratio R(theta) = sqrt(mean((gap - theta)^2)) / pre_rmspe exceeds alpha. The
+    placebo ratios do not depend on theta (the treated unit is not in their donor pools),
+    so the accepted set is {theta : R(theta) <= c}, c = m-th largest placebo ratio,
+    i.e. theta in mean(gap) +/- sqrt((c * pre_rmspe)^2 - var(gap)).
+    """
     lower = upper = float("nan")
     alpha = 1.0 - conf
     plac_ratios = np.sort(used.loc[~used["treated"], "ratio"].to_numpy(float))[::-1]
@@ -757,56 +798,48 @@ def synthetic_control(
             m += 1
         if 1 <= m <= j:
             c = plac_ratios[m - 1]
-            half_sq = (c * main.pre_rmspe) ** 2 - float(np.var(post_gap))
+            half_sq = (c * pre_rmspe) ** 2 - float(np.var(post_gap))
             if half_sq >= 0:
                 half = float(np.sqrt(half_sq))
                 lower, upper = est - half, est + half
+    return lower, upper
 
-    rows_tab = [
-        {
-            "term": "avg_post_gap",
-            "estimate": est,
-            "lower": lower,
-            "upper": upper,
-            "p_value": p_value,
-        }
-    ]
+
+def _effects_table(
+    est: float,
+    lower: float,
+    upper: float,
+    p_value: float,
+    post_times: list,
+    post_gap: np.ndarray,
+    v: pd.Series,
+) -> pd.DataFrame:
+    """Average post gap (main), one row per post period and one per predictor weight V
+    (uniform when the outcome's pre-period values are the predictors; no intervals)."""
+    nan = np.nan
+    rows = [dict(term="avg_post_gap", estimate=est, lower=lower, upper=upper, p_value=p_value)]
     for t, g in zip(post_times, post_gap, strict=True):
-        rows_tab.append(
-            {
-                "term": f"gap_{t}",
-                "estimate": float(g),
-                "lower": np.nan,
-                "upper": np.nan,
-                "p_value": np.nan,
-            }
-        )
-    # V, the predictor importance (uniform when the outcome's pre-period values are the
-    # predictors): one row per predictor, no interval.
-    for label, vk in main.v.items():
-        rows_tab.append(
-            {
-                "term": f"v[{label}]",
-                "estimate": float(vk),
-                "lower": np.nan,
-                "upper": np.nan,
-                "p_value": np.nan,
-            }
-        )
-    effects = pd.DataFrame(rows_tab)
+        rows.append(dict(term=f"gap_{t}", estimate=float(g), lower=nan, upper=nan, p_value=nan))
+    for label, vk in v.items():
+        rows.append(dict(term=f"v[{label}]", estimate=float(vk), lower=nan, upper=nan, p_value=nan))
+    return pd.DataFrame(rows)
 
-    weights = (
-        main.weights.rename("weight")
-        .rename_axis("unit")
-        .reset_index()
-        .sort_values("weight", ascending=False, kind="stable")
-        .reset_index(drop=True)
-    )
+
+def _balance(
+    y: pd.DataFrame,
+    xmat: pd.DataFrame | None,
+    main: _Fit,
+    outcome: str,
+    treated_unit: Hashable,
+    donor_list: list,
+    fit_times: list,
+) -> pd.DataFrame:
+    """Predictor values of the treated unit, the synthetic control and the donor mean."""
     if xmat is not None:
         xm = xmat
     else:
         xm = y.loc[fit_times].set_axis([f"{outcome} ({t})" for t in fit_times])
-    balance = pd.DataFrame(
+    return pd.DataFrame(
         {
             "predictor": list(xm.index),
             "treated": xm[treated_unit].to_numpy(float),
@@ -814,40 +847,4 @@ def synthetic_control(
             "donor_mean": xm[donor_list].mean(axis=1).to_numpy(float),
             "v_weight": main.v.to_numpy(),
         }
-    )
-    details = {
-        "treated_unit": treated_unit,
-        "outcome": outcome,
-        "intervention_start": intervention_start,
-        "weights": weights,
-        "v": main.v,
-        "v_max": v_max,
-        "v_concentrated": v_concentrated,
-        "path": main.path,
-        "balance": balance,
-        "placebos": plc,
-        "placebo_gaps": pd.concat(gaps, ignore_index=True),
-        "pre_rmspe": main.pre_rmspe,
-        "post_rmspe": main.post_rmspe,
-        "ratio": r_treated,
-        "rank": rank,
-        "n_permutation": n_perm,
-        "excluded": excluded,
-        "mspe_cutoff": mspe_cutoff,
-        "placebo_run": placebo,
-        "pre_outcome_sd": pre_sd,
-        "exact_fit_tol": exact_fit_tol,
-        "treated_exact_fit": treated_exact,
-        "n_exact_fit": int((plc["exact_fit"] & ~plc["treated"]).sum()),
-        "pre_times": pre_times,
-        "post_times": post_times,
-    }
-    return SyntheticControlResult(
-        design="synthetic_control",
-        effects=effects,
-        main_term="avg_post_gap",
-        scale="difference",
-        conf=conf,
-        assumptions=_ASSUMPTIONS,
-        details=details,
     )

@@ -1,0 +1,71 @@
+"""Words for the count difference-in-differences
+(:class:`nsv_eval.stats.designs.poisson_did.PoissonDiDResult`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nsv_eval.report.narrative import did as _did
+from nsv_eval.report.narrative._fmt import fmt
+from nsv_eval.report.narrative.common import did_conclusion, register
+from nsv_eval.stats.designs.poisson_did import PoissonDiDResult
+
+ASSUMPTIONS: dict[str, list[str]] = {
+    "da": [
+        "Parallelle tendenser på log-skala: uden indsatsen ville raten i de berørte enheder "
+        "have ændret sig med samme faktor som i sammenligningsenhederne (endnu ikke eller "
+        "aldrig berørte).",
+        "Ingen foregrebet effekt: raten ændrer sig ikke før indsatsens start.",
+        "Indsatsen fortsætter, når den først er startet (forskudt, varig udrulning).",
+        "Ingen smitteeffekter mellem enheder.",
+        "Antallet af hændelser følger personårene (offset); overspredning er tilladt, fordi "
+        "standardfejlene er klyngerobuste på enhedsniveau.",
+    ],
+    "en": [
+        "Parallel trends on the log scale: without the intervention the treated units' rate "
+        "would have changed by the same factor as the comparison units' (not-yet or never "
+        "treated).",
+        "No anticipation: the rate does not change before the start.",
+        "Treatment is absorbing once started (staggered adoption).",
+        "No spill-overs between units.",
+        "Counts are proportional to person-time (offset); over-dispersion is allowed because "
+        "standard errors are cluster-robust by unit.",
+    ],
+}
+
+
+@register(PoissonDiDResult, "poisson_did", ASSUMPTIONS)
+def summary(r: PoissonDiDResult, lang: str = "da") -> str:
+    """The paragraph on a Poisson DiD: units, cohorts, comparison, offset, rate ratio."""
+    row = r.main_effect()
+    est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
+    pct = int(round(r.conf * 100))
+    excl = lo > 1 or hi < 1
+    p = r.pretest_result.get("p_value", np.nan)
+    if lang == "da":
+        ctrl = "endnu ikke eller aldrig berørte" if r.control == "notyet" else "aldrig berørte"
+        s = (
+            f"Poisson difference-in-differences (udvidet to-vejs fixed effects, Wooldridge) "
+            f"med {r.n_treated} berørte af {r.n_units} enheder i {r.n_cohorts} "
+            f"startkohorte(r), sammenlignet med {ctrl} enheder"
+            + (" med personår som offset. " if r.exposure else ". ")
+            + f"Efter start var raten {fmt(est, lang, 2)} gange det forventede uden indsatsen "
+            f"(rateratio, {pct} %-KI: {fmt(lo, lang, 2)} til {fmt(hi, lang, 2)}). "
+        )
+        return s + did_conclusion(excl, p, lang)
+    ctrl = "not-yet or never treated" if r.control == "notyet" else "never-treated"
+    s = (
+        f"Poisson difference-in-differences (extended two-way fixed effects, Wooldridge) with "
+        f"{r.n_treated} treated of {r.n_units} units in {r.n_cohorts} cohort(s), "
+        f"compared with {ctrl} units"
+        + (" with person-time as offset. " if r.exposure else ". ")
+        + f"After the start the rate "
+        f"was {fmt(est, lang, 2)} times the expected rate without the intervention (rate "
+        f"ratio, {pct}% CI {fmt(lo, lang, 2)} to {fmt(hi, lang, 2)}). "
+    )
+    return s + did_conclusion(excl, p, lang)
+
+
+def plot_labels(lang: str = "da") -> dict[str, str]:
+    """Texts of the event-study plot (:meth:`PoissonDiDResult.plot`) in ``lang``."""
+    return {**_did.plot_labels(lang), "ylabel": "Rateratio" if lang == "da" else "Rate ratio"}
