@@ -14,6 +14,7 @@ import numpy as np
 from nsv_eval import stats
 from nsv_eval.analyses.effects import Triangulation
 from nsv_eval.report.format import fmt_date, fmt_number, fmt_p
+from nsv_eval.report.narrative import ci_label
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.rd import RDResult
 
@@ -28,7 +29,7 @@ def its_sentence(res, what: str) -> str:
         f"Modellen bygger på {res.n_pre} måneder før og {res.n_post} måneder efter starten "
         f"({fmt_date(res.start_date)}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
         f"{'under' if change < 0 else 'over'} det forventede niveau uden indsats (rateratio "
-        f"{fmt_number(est, 2)}; 95 %-KI: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
+        f"{fmt_number(est, 2)}; {ci_label(res.conf)}: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
     )
     if hi < 1:
         s += "Faldet er større, end tilfældigheder kan forklare."
@@ -75,7 +76,7 @@ def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
     s = (
         f"{n_treated} af {n_units} kommuner startede i perioden; hver startårgang er sammenlignet "
         f"med kommuner, der {ctrl} havde startet. Efter start ændrede {what} sig i gennemsnit "
-        f"med {fmt_number(est, 1)} {unit} (95 %-KI: {fmt_number(lo, 1)} til {fmt_number(hi, 1)}), "
+        f"med {fmt_number(est, 1)} {unit} ({ci_label(res.conf)}: {fmt_number(lo, 1)} til {fmt_number(hi, 1)}), "
         f"svarende til en rateratio på ca. {fmt_number(r['estimate'], 2)}. "
     )
     return s + _did_verdict_da(lo, hi, 0, res)
@@ -91,7 +92,7 @@ def poisson_did_sentence(res, what: str) -> str:
         f"{res.n_treated} af {res.n_units} kommuner startede i perioden; hver startårgang er "
         f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
         f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
-        f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
+        f"indsatsen (rateratio, {ci_label(res.conf)}: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
         f"{'et fald' if est < 1 else 'en stigning'} på ca. {fmt_number(abs(1 - est) * 100, 0)} %. "
     )
     return s + _did_verdict_da(lo, hi, 1, res)
@@ -105,7 +106,7 @@ def negative_control_sentence(nc_res) -> str:
     s = (
         "**Negativ kontrol.** Faldforebyggelse kan ikke forhindre andre akutte indlæggelser end "
         "faldulykker. Samme justerede sammenligning af disse indlæggelser giver en risikoratio "
-        f"på {fmt_number(est, 2)} (95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}). "
+        f"på {fmt_number(est, 2)} ({ci_label(nc_res.conf)}: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}). "
     )
     if hi < 1:
         s += (

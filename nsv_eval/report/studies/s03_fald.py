@@ -299,7 +299,9 @@ class FallsStudy:
                 "did_att",
                 did_res,
                 "Robusthedstjek (kommunernes rater, hver kommune lige meget): raten ændrede sig "
-                "med {value} faldulykker pr. 1.000 borgere 65+ pr. år (95 %-KI: {lo} til {hi}), "
+                "med {value} faldulykker pr. 1.000 borgere 65+ pr. år ("
+                + ci_label(self.conf)
+                + ": {lo} til {hi}), "
                 "svarende til en rateratio på ca. {rr}.",
                 decimals=1,
                 texts={
@@ -341,7 +343,7 @@ class FallsStudy:
         return [
             Section(
                 text=f"Kommunens egen startårgang ({own}): rateratio "
-                f"{fmt_number(g['rate_ratio'], 2)} (95 %-KI: "
+                f"{fmt_number(g['rate_ratio'], 2)} ({ci_label(self.conf)}: "
                 f"{interval(g['rr_lower'], g['rr_upper'], 2)})."
             )
         ]
@@ -545,7 +547,7 @@ class FallsStudy:
             verdict += (
                 " Blandt deltagerne var risikoen for en faldulykke "
                 f"{fmt_number(crr['estimate'], 2)} gange risikoen hos sammenlignelige "
-                f"ikke-deltagere (95 %-KI: {interval(crr['lower'], crr['upper'], 2)})"
+                f"ikke-deltagere ({ci_label(self.conf)}: {interval(crr['lower'], crr['upper'], 2)})"
                 + (
                     "; dette kan dog være påvirket af, at deltagerne er skrøbeligere på måder, "
                     "data ikke viser."

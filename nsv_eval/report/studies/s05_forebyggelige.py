@@ -353,7 +353,9 @@ class PreventableStudy:
             "did_att",
             cs_res,
             "Robusthedstjek (kommunernes rater, hver kommune lige meget): raten ændrede sig med "
-            "{value} forebyggelige indlæggelser pr. 1.000 borgere 65+ pr. år (95 %-KI: {lo} til "
+            "{value} forebyggelige indlæggelser pr. 1.000 borgere 65+ pr. år ("
+            + ci_label(self.conf)
+            + ": {lo} til "
             "{hi}).",
             decimals=1,
             texts={"lo": fmt_number(cs["lower"], 1), "hi": fmt_number(cs["upper"], 1)},
@@ -372,7 +374,7 @@ class PreventableStudy:
             ),
             Section(
                 text="**Robusthedstjek (Callaway & Sant'Anna på kommunernes rater).** Ændring "
-                f"{fmt_number(cs['estimate'], 1)} pr. 1.000 borgere 65+ pr. år (95 %-KI: "
+                f"{fmt_number(cs['estimate'], 1)} pr. 1.000 borgere 65+ pr. år ({ci_label(self.conf)}: "
                 f"{fmt_number(cs['lower'], 1)} til {fmt_number(cs['upper'], 1)}). "
                 + cs_mde.text_da("pr. 1.000 borgere 65+ pr. år"),
                 findings=[cs_key],
