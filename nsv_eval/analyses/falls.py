@@ -1,24 +1,27 @@
 """Study 3 (*Fald blandt ældre*): fall injuries among residents 65+ and the falls programme.
 
-What notebook ``03_fald`` computes, kept out of the notebook:
+The numbers of study 3 (the sections, words and figures are in
+:mod:`nsv_eval.report.studies.s03_fald`, :mod:`nsv_eval.report.figures` and
+:mod:`nsv_eval.report.sentences`):
 
 * :func:`resolve_start` — the kommune's roll-out date of an intervention, from the data
   (``rollout``) or from the ``intervention_dates`` parameter (also used by study 5);
-* :func:`kommune_its`, :func:`its_placebo`, :func:`its_figure` — interrupted time series of
-  the kommune's monthly 65+ series (person-years as offset, Fourier seasonality by month,
-  quasi-Poisson; Lopez Bernal et al. 2017) with its placebo-in-time check (also used by
-  study 5);
-* :func:`did_check` (can the national DiD be estimated on this period?), :func:`national_did`, :func:`did_rate_ratio`, :func:`twfe_contrast` — staggered
+* :func:`its_check` — can the kommune's interrupted time series be analysed? (the series,
+  :func:`~nsv_eval.analyses.effects.kommune_its` and its placebo are generic effect helpers
+  in :mod:`nsv_eval.analyses.effects`, also used by study 5 and the business case);
+* :func:`did_check` (can the national DiD be estimated on this period?), :func:`national_did`,
+  :func:`twfe_contrast` (the ratio form: :func:`nsv_eval.analyses.effects.did_rate_ratio`) — staggered
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
 * :func:`national_poisson_did`, :func:`effect_mde` — the main DiD estimate, a person-year
   weighted count DiD (extended two-way fixed effects Poisson), and the minimum detectable
   effect shown next to every estimate;
-* :func:`participant_cohort`, :func:`cohort_iptw`, :func:`love_plot` — participants vs
+* :func:`participant_cohort`, :func:`cohort_iptw`, :func:`balance_table` — participants vs
   comparable non-participants (person-level ``cohort_falls``), inverse probability of
   treatment weighting, balance;
-* :func:`triangulation` — do the designs that estimate the same kind of quantity agree?
+* triangulation (:func:`nsv_eval.analyses.effects.triangulation`) — do the designs that
+  estimate the same kind of quantity agree?
 
 Which quantity each design estimates
 ------------------------------------

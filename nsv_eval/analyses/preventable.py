@@ -6,10 +6,10 @@ What notebook ``05_forebyggelige`` computes, kept out of the notebook:
   region and the country, and its indirectly standardised ratio (ISR, age × sex, the
   country's rates = 100);
 * the acute team's effect on the kommune's preventable admissions 65+: an interrupted time
-  series (shared with study 3: :func:`nsv_eval.analyses.falls.kommune_its`) and a synthetic
+  series (shared with study 3: :func:`nsv_eval.analyses.effects.kommune_its`) and a synthetic
   control (:func:`acute_team_sc`; Abadie, Diamond & Hainmueller 2010) on the annual rate
   per 1,000 person-years 65+, with kommuner that never had an acute team as donors;
-* :func:`sc_rate_ratio` and :func:`nsv_eval.analyses.falls.triangulation` — the synthetic
+* :func:`sc_rate_ratio` and :func:`nsv_eval.analyses.effects.triangulation` — the synthetic
   control's average post-period gap as a ratio to the synthetic path, compared with the ITS
   rate ratio.
 """

@@ -4,7 +4,7 @@ What study 04 (*Genindlæggelser*) computes, kept out of the notebook:
 
 * the indicator (``readmission_65``: ``readmit_30d`` / ``readmit_index`` of the cube) by
   year and area and the indirectly standardised ratio come from
-  :mod:`nsv_eval.analyses.profile` and :mod:`nsv_eval.analyses.plots`;
+  :mod:`nsv_eval.analyses.profile` (figures: :mod:`nsv_eval.report.figures`);
 * the effect of the follow-up home visit (*opfølgende hjemmebesøg*) on readmission is
   estimated here, on ``cohort_readmission`` (:mod:`nsv_eval.clean.cohorts`).
 
