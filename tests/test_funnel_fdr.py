@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from nsv_eval.errors import InputError
+from nsv_eval.report import narrative
 from nsv_eval.stats.indicators import funnel_limits
 
 DATA = Path(__file__).parent / "data" / "indicators"
@@ -119,7 +120,9 @@ def test_funnel_plot_rings_fdr_outliers() -> None:
 
     d, _ = _kommuner(np.random.default_rng(6), outliers=6)
     res = funnel_limits(d, "obs", "expected", statistic="ratio", fdr=0.05)
-    fig = funnel_plot(d, "obs", "expected", statistic="ratio", fdr=0.05)
+    fig = funnel_plot(
+        d, "obs", "expected", statistic="ratio", fdr=0.05, labels=narrative.funnel.plot_labels()
+    )
     rings = [c for c in fig.axes[0].collections if str(c.get_label()).startswith("Afviger")]
     assert len(rings) == 1 and rings[0].get_label() == "Afviger (FDR 5 %)"
     assert len(rings[0].get_offsets()) == int(res.units["outlier_fdr"].sum()) > 0

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsv_eval.reference import AGE_BANDS, esp2013
+from nsv_eval.report import narrative
 from nsv_eval.stats.indicators import (
     compare,
     concentration_index,
@@ -222,8 +223,10 @@ def test_compare_rule_and_danish_labels():
     )
     out = compare(res, 4.0, polarity="low_is_good")
     assert list(out.comparison) == ["higher", "similar", "lower", "not_compared"]
-    assert list(out.comparison_da) == ["højere", "som", "lavere", "ikke sammenlignet"]
+    labels = out.comparison.map(narrative.indicators.COMPARISON_DA)
+    assert list(labels) == ["højere", "som", "lavere", "ikke sammenlignet"]
     assert list(out.rag) == ["worse", "similar", "better", "not_compared"]
+    assert list(out.rag.map(narrative.indicators.RAG_DA))[:3] == ["dårligere", "som", "bedre"]
     with_ci = compare(res, 4.0, benchmark_lower=3.6, benchmark_upper=7.5)
     assert list(with_ci.comparison) == ["higher", "similar", "lower", "not_compared"]
 

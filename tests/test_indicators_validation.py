@@ -13,6 +13,7 @@ from conftest import title_of
 
 from nsv_eval.errors import InputError
 from nsv_eval.reference import AGE_BANDS
+from nsv_eval.report import narrative, theme
 from nsv_eval.stats.indicators import (
     compare,
     dsr,
@@ -121,6 +122,8 @@ def test_funnel_plot_draws_and_highlights(units):
         title="Genindlæggelser, andel",
         xlabel="Udskrivelser",
         ylabel="Andel",
+        labels=narrative.funnel.plot_labels("da"),
+        colors=theme.FUNNEL_COLORS,
     )
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]

@@ -20,7 +20,7 @@ import pytest
 from scipy import stats as sps
 
 from nsv_eval.analyses import effects, falls, load_prepared, preventable
-from nsv_eval.report import sentences
+from nsv_eval.report import narrative, sentences
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_effect_mde_from_se_and_from_interval(falls_pdid, falls_panel):
     assert add.mde == pytest.approx(
         (sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * cs.main_effect()["se"]
     )
-    assert "80 % styrke" in add.text_da("pr. 1.000")
+    assert "80 % styrke" in narrative.power.mde_text(add, "pr. 1.000")
 
 
 # --------------------------------------------------------------------------------------

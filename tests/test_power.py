@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from nsv_eval.report import narrative
 from nsv_eval.stats import its
 from nsv_eval.stats import power as pw
 
@@ -26,9 +27,10 @@ def test_mde_from_se_gives_the_promised_power():
     assert m.mde == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-5)
     assert pw.power_from_se(m.mde, 0.1) == pytest.approx(0.8, abs=0.001)
     assert m.ratio_decrease == pytest.approx(np.exp(-m.mde))
-    assert "80 % styrke" in m.text_da() and "rateratio på 0,76" in m.text_da()
+    txt = narrative.power.mde_text(m)
+    assert "80 % styrke" in txt and "rateratio på 0,76" in txt
     add = pw.mde_from_se(2.0, scale="additive")
-    assert "±5,6 pr. 1.000" in add.text_da("pr. 1.000")
+    assert "±5,6 pr. 1.000" in narrative.power.mde_text(add, "pr. 1.000")
     assert np.isnan(pw.mde_from_se(float("nan")).mde)
     d = m.to_dict()
     assert d["mde_ratio"] == pytest.approx(m.ratio_decrease) and d["mde_power"] == 0.8

@@ -17,6 +17,7 @@ import pytest
 from conftest import title_of
 from scipy import stats
 
+from nsv_eval.report import narrative
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.triangulate import triangulate
 
@@ -54,9 +55,12 @@ def test_agreement_case_with_hand_computed_q():
     assert tr.overlap and tr.same_direction
     assert tr.verdict == "agree"
     t = tr.table()
-    assert list(t["name"][:2]) == ["Afbrudt tidsserie", "Syntetisk kontrol"]
+    assert list(t["name"][:2]) == ["its", "synthetic_control"]  # codes; the words are narrative's
+    assert narrative.triangulation.names(tr, "da") == ["Afbrudt tidsserie", "Syntetisk kontrol"]
     assert len(t) == 3 and t["verdict"].eq("agree").all()
-    assert "forenelige" in tr.summary("da") and "Interrupted time series" in tr.summary("en")
+    da, en = narrative.summarise(tr, "da"), narrative.summarise(tr, "en")
+    assert "forenelige" in da and "Interrupted time series" in en
+    assert "agree" in tr.summary() and "forenelige" not in tr.summary()
 
 
 def test_disagreement_case():
@@ -69,7 +73,7 @@ def test_disagreement_case():
     assert tr.i2 == pytest.approx((q - 1) / q, rel=1e-10)
     assert not tr.overlap and not tr.same_direction
     assert tr.verdict == "disagree"
-    da = tr.summary("da")
+    da = narrative.summarise(tr, "da")
     assert "forskellige svar" in da and "overlapper ikke" in da
 
 
@@ -95,8 +99,9 @@ def test_scale_rules():
     with pytest.raises(ValueError, match="ratios with differences"):
         triangulate(_result("its", 0.9, 0.8, 1.0), _result("did", -0.1, -0.2, 0.0, "att"))
     tr = triangulate(_result("its", 0.9, 0.8, 1.0), _result("cox", 0.92, 0.85, 1.0, "hazard_ratio"))
-    assert any("rare" in n for n in tr.notes)
-    assert "sjældent" in tr.summary("da")
+    assert tr.notes == ["mixed_ratio_kinds"]
+    assert "sjældent" in narrative.summarise(tr, "da")
+    assert "rare" in narrative.summarise(tr, "en")
     with pytest.raises(ValueError, match="at least two"):
         triangulate(_result("its", 0.9, 0.8, 1.0))
     with pytest.raises(ValueError, match="no usable interval"):
@@ -119,5 +124,5 @@ def test_real_designs_mpdta_did_and_twfe_agree():
     import matplotlib
 
     matplotlib.use("Agg")
-    fig = tr.plot()
+    fig = tr.plot(labels=narrative.triangulation.plot_labels(tr, "da"))
     assert "enige" in title_of(fig.axes[0])

@@ -16,7 +16,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -225,7 +225,9 @@ class Prepared:
         if path.exists():
             try:
                 with path.open("rb") as fh:
-                    return pickle.load(fh)
+                    cached = pickle.load(fh)
+                if not _stale(cached):
+                    return cached
             except Exception:  # noqa: BLE001 - a broken entry is simply recomputed
                 pass
         result = fn()
@@ -273,3 +275,18 @@ def filter_ages(df: pd.DataFrame, min_age: int) -> pd.DataFrame:
     """Rows of ``df`` whose ``age_band`` starts at or above ``min_age``."""
     bands = AGE_BANDS[min(min_age // 5, len(AGE_BANDS) - 1) :]
     return df[df["age_band"].isin(bands)]
+
+
+def _stale(obj: object) -> bool:
+    """A pickled result written by an older version of its class: a dataclass instance (or
+    one inside a dict, list or tuple) that lacks one of the class's current fields (the memo
+    key does not know the code version)."""
+    if isinstance(obj, dict):
+        return any(_stale(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_stale(v) for v in obj)
+    return (
+        is_dataclass(obj)
+        and not isinstance(obj, type)
+        and any(f.name not in vars(obj) for f in fields(obj))
+    )

@@ -331,7 +331,7 @@ def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05)
     Ratio scales: from the log-scale SE when the result has one (``se`` of a
     :func:`~nsv_eval.stats.poisson_did` row), else recovered from the Wald interval on the
     log scale; additive scales: from ``se`` or the interval. Returns an
-    :class:`~nsv_eval.stats.power.MDE` (``.text_da()``, ``.to_dict()``).
+    :class:`~nsv_eval.stats.power.MDE` (``.to_dict()``; its sentence: ``report.narrative.power.mde_text``).
     """
     from nsv_eval.stats import power as pw
 

@@ -165,7 +165,8 @@ def profile_table(
     pandas.DataFrame
         ``indicator``, ``label``, ``unit``, ``numerator``, ``estimate``, ``lower``, ``upper``,
         ``region``, ``land``, ``vs_region``, ``vs_land``, ``isr``, ``isr_lower``,
-        ``isr_upper``, ``isr_category``, ``note_reason`` (why the kommune's value cannot be
+        ``isr_upper``, ``isr_category`` (comparison codes of :func:`nsv_eval.stats.compare`),
+        ``note_reason`` (why the kommune's value cannot be
         estimated — no denominator, no or too few events — as :func:`_why` data; ``""``
         when it can; the report layer words it).
     """
@@ -204,12 +205,12 @@ def profile_table(
                 "upper": st.at["kommune", "upper"],
                 "region": st.at["region", "estimate"],
                 "land": st.at["land", "estimate"],
-                "vs_region": vs_region["comparison_da"].iloc[0],
-                "vs_land": vs_land["comparison_da"].iloc[0],
+                "vs_region": vs_region["comparison"].iloc[0],
+                "vs_land": vs_land["comparison"].iloc[0],
                 "isr": ir["estimate"],
                 "isr_lower": ir["lower"],
                 "isr_upper": ir["upper"],
-                "isr_category": ir_cat["comparison_da"].iloc[0],
+                "isr_category": ir_cat["comparison"].iloc[0],
                 "note_reason": _profile_note(ind, st.loc["kommune"], years),
             }
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from nsv_eval.analyses import profile
+from nsv_eval.report.narrative._fmt import fmt
 
 MIN_EVENTS_RATE = 10
 """Fewest events behind a published rate or standardised rate (PHE: below 10 the rate is
@@ -39,7 +40,7 @@ REASONS_DA: Mapping[str, str] = {
     ),
     "too_few_person_years": (
         "befolkningen er for lille (under "
-        + f"{MIN_PERSON_YEARS_LE:,}".replace(",", ".")
+        + fmt(MIN_PERSON_YEARS_LE, "da", 0)
         + " personår pr. køn i {periode}, jf. PHE's regel)"
     ),
     "no_respondents": "ingen svarpersoner fra {area} i Sundhedsprofilen {aar}",

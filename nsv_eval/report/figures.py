@@ -31,6 +31,7 @@ from nsv_eval.report.disclosure import hide_small
 from nsv_eval.report.format import fmt_number
 from nsv_eval.report.i18n import _
 from nsv_eval.report.narrative import fmt
+from nsv_eval.report.narrative import funnel as narrative_funnel
 from nsv_eval.stats.designs.cohort import CohortEffectResult
 from nsv_eval.stats.designs.rd import RDResult
 
@@ -129,7 +130,8 @@ def funnel(
         title=f"{ind.label_da}: standardiseret ratio, {years[0]}–{years[-1]}",
         xlabel="Forventet antal (ud fra landets alders- og kønsspecifikke rater)",
         ylabel="Observeret / forventet × 100",
-        target_label="Landsgennemsnit (100)",
+        labels={**narrative_funnel.plot_labels("da"), "target": "Landsgennemsnit (100)"},
+        colors=theme.FUNNEL_COLORS,
         ax=ax,
     )
     return fig
@@ -651,6 +653,8 @@ def uptake_funnel(shown: pd.DataFrame, kommune: int):
         title="Andel, der tog imod besøget ved 75 år",
         xlabel="Borgere, der fyldte 75",
         ylabel="Tog imod (%)",
+        labels=narrative_funnel.plot_labels("da"),
+        colors=theme.FUNNEL_COLORS,
     )
 
 

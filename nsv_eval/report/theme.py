@@ -68,6 +68,17 @@ ROLE_COLOURS: dict[str, str] = {
 }
 """Fixed colours for recurring roles, so a kommune is the same blue in every report."""
 
+FUNNEL_COLORS: dict[str, str] = {
+    "limit_inner": OKABE_ITO["blue"],
+    "limit_outer": OKABE_ITO["sky_blue"],
+    "limit_other": "#999999",
+    "target": OKABE_ITO["black"],
+    "unit": "#999999",
+    "edge": OKABE_ITO["black"],
+    "highlight": OKABE_ITO["vermillion"],
+}
+"""Colours of :func:`nsv_eval.stats.indicators.funnel_plot` in reports (``colors=``)."""
+
 LABELS_DA: dict[str, str] = {
     # geography and time
     "kommune": "Kommune",

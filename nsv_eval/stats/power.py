@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nsv_eval.stats.designs.did import did
+from nsv_eval.stats.designs.poisson_did import poisson_did
+
 __all__ = [
     "MDE",
     "cohort_mde",
@@ -114,23 +117,6 @@ class MDE:
             out["mde_ratio"] = self.ratio_decrease
             out["mde_pct_decrease"] = self.pct_decrease
         return out
-
-    def text_da(self, unit: str = "", decimals: int = 1) -> str:
-        """The Danish sentence a report shows next to the estimate."""
-        from nsv_eval.report.format import fmt_number
-
-        pw = int(round(self.power * 100))
-        head = f"Med disse data er den mindste effekt, vi kunne påvise med {pw} % styrke, "
-        if not np.isfinite(self.mde):
-            return "Med disse data kan den mindste påviselige effekt ikke beregnes."
-        if self.scale == "log":
-            return head + (
-                f"en rateratio på {fmt_number(self.ratio_decrease, 2)} (et fald på "
-                f"{fmt_number(self.pct_decrease, 0)} %) eller {fmt_number(self.ratio_increase, 2)} "
-                "(en stigning)."
-            )
-        u = f" {unit}" if unit else ""
-        return head + f"en ændring på ±{fmt_number(self.mde, decimals)}{u}."
 
 
 def mde_from_se(
@@ -423,10 +409,8 @@ def _fit_design(
     time: str,
     first_treated: str,
     exposure: str,
-    control: str,
-):
-    from nsv_eval.stats.designs.did import did
-    from nsv_eval.stats.designs.poisson_did import poisson_did
+    control: Literal["never", "notyet"],
+) -> tuple[float, float, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -444,8 +428,8 @@ def _fit_design(
             )
             m = r.main_effect()
             return float(m["log_estimate"]), float(m["se"]), float(m["p_value"])
-        r = did(d, "rate", unit, time, first_treated, control=control)
-        m = r.main_effect()
+        cs = did(d, "rate", unit, time, first_treated, control=control)
+        m = cs.main_effect()
         return float(m["estimate"]), float(m["se"]), float(m["p_value"])
 
 
@@ -463,7 +447,7 @@ def did_panel_power(
     time: str = "year",
     first_treated: str = "first_treated",
     exposure: str = "person_years",
-    control: str = "notyet",
+    control: Literal["never", "notyet"] = "notyet",
 ) -> dict[str, float]:
     """Power of a staggered DiD to detect a planted rate ratio, by simulation.
 

@@ -18,11 +18,15 @@ from nsv_eval.report.narrative import (  # noqa: F401  (register narratives)
     cohort,
     diagnostics,
     did,
+    funnel,
+    indicators,
     its,
     poisson_did,
+    power,
     rd,
     survival,
     synthetic_control,
+    triangulation,
 )
 from nsv_eval.report.narrative._fmt import ci_label, fmt
 from nsv_eval.report.narrative.common import (

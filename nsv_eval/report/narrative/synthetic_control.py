@@ -104,7 +104,7 @@ def summary(r: SyntheticControlResult, lang: str = "da") -> str:
                 "enheder er placebofordelingen for grov, eller ingen konstant effekt "
                 "er forenelig med data."
             )
-        if r.excluded:
+        if r.excluded and r.mspe_cutoff is not None:
             txt += (
                 f" {len(r.excluded)} placeboenheder med en før-tilpasning mere end "
                 f"{fmt(r.mspe_cutoff, lang, 0)} gange dårligere (MSPE) end "
@@ -145,7 +145,7 @@ def summary(r: SyntheticControlResult, lang: str = "da") -> str:
             "placebo distribution is too coarse, or no constant effect is compatible "
             "with the data."
         )
-    if r.excluded:
+    if r.excluded and r.mspe_cutoff is not None:
         txt += (
             f" {len(r.excluded)} placebo units whose pre-period fit (MSPE) was more "
             f"than {fmt(r.mspe_cutoff, lang, 0)} times worse than {treated}'s are "

@@ -18,6 +18,7 @@ from nsv_eval.report import figures
 from nsv_eval.report.estimable import not_estimable_da
 from nsv_eval.report.format import fmt_number
 from nsv_eval.report.narrative import ci_label
+from nsv_eval.report.narrative.indicators import COMPARISON_DA
 from nsv_eval.report.sections import Section, key_result
 
 FUNNEL_INDICATORS = ("preventable_65", "readmission_65", "fall_injury_65")
@@ -43,8 +44,12 @@ def with_notes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def profile_table(prep: Prepared, kommune: int, years: Sequence[int]) -> pd.DataFrame:
-    """:func:`nsv_eval.analyses.profile.profile_table` with the ``note`` worded."""
-    return with_notes(profile.profile_table(prep, kommune, years))
+    """:func:`nsv_eval.analyses.profile.profile_table` with the ``note`` and the comparison
+    categories worded (``vs_region``, ``vs_land``, ``isr_category``: lavere/som/højere)."""
+    tab = with_notes(profile.profile_table(prep, kommune, years))
+    for col in ("vs_region", "vs_land", "isr_category"):
+        tab[col] = tab[col].map(COMPARISON_DA)
+    return tab
 
 
 def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) -> pd.DataFrame:

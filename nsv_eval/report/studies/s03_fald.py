@@ -204,7 +204,7 @@ class FallsStudy:
             res,
             "Kommunens tidsserie: efter starten var faldulykkerne {value_ci} gange det forventede "
             "niveau uden indsats (rateratio; afbrudt tidsserie). {mde}",
-            texts={"mde": its_mde.text_da()},
+            texts={"mde": narrative.power.mde_text(its_mde)},
             **its_mde.to_dict(),
         )
         fig = figures.its_figure(res, title=f"Faldulykker blandt borgere 65+ i {self.navn}")
@@ -215,7 +215,7 @@ class FallsStudy:
                 "diskretion. Linjerne er modellens månedlige værdier (med sæsonudsving).*",
                 findings=[key],
             ),
-            Section(text=sentences.its_sentence(res, "faldulykkerne") + " " + its_mde.text_da()),
+            Section(text=sentences.its_sentence(res, "faldulykkerne") + " " + narrative.power.mde_text(its_mde)),
         ]
 
     def its_placebo(self) -> list[Section]:
@@ -256,7 +256,7 @@ class FallsStudy:
             "Alle kommuner (difference-in-differences på antal faldulykker, vægtet med personår): "
             "efter start var faldulykkerne {value_ci} gange det forventede niveau uden "
             "faldforebyggelse (rateratio). {mde}",
-            texts={"mde": pdid_mde.text_da()},
+            texts={"mde": narrative.power.mde_text(pdid_mde)},
             control=self.did_control,
             pretest_p=pre.get("p_value"),
             **pdid_mde.to_dict(),
@@ -270,7 +270,7 @@ class FallsStudy:
             Section(
                 text=sentences.poisson_did_sentence(pdid, "faldulykkerne")
                 + " "
-                + pdid_mde.text_da(),
+                + narrative.power.mde_text(pdid_mde),
                 figure=fig,
                 after="*Orange punkter (før start) bør ligge omkring 1, hvis kommunerne fulgte "
                 "samme tendens før start; blå punkter er rateratioen 0, 1, 2, … år efter start. "
@@ -325,7 +325,7 @@ class FallsStudy:
             "**Robusthedstjek (Callaway & Sant'Anna).** "
             + sentences.did_sentence(did_res, did_ratio, "raten", unit)
             + " "
-            + cs_mde.text_da(unit)
+            + narrative.power.mde_text(cs_mde, unit)
         )
         return [Section(text=text, findings=keys)]
 
@@ -424,7 +424,7 @@ class FallsStudy:
         tab = falls.cohort_effect_table(res)
         t = res.table().set_index("term")
         coh_mde = falls.effect_mde(res)
-        mde_text = coh_mde.text_da().replace("en rateratio", "en risikoratio")
+        mde_text = narrative.power.mde_text(coh_mde).replace("en rateratio", "en risikoratio")
         key = key_effect(
             "cohort_risk_ratio",
             res,

@@ -16,7 +16,7 @@ from nsv_eval import stats
 from nsv_eval.analyses import profile
 from nsv_eval.analyses import readmissions as rm
 from nsv_eval.analyses.data import Area, Prepared
-from nsv_eval.report import figures
+from nsv_eval.report import figures, narrative
 from nsv_eval.report.disclosure import THRESHOLD, fmt_count
 from nsv_eval.report.format import fmt_ci, fmt_number
 from nsv_eval.report.narrative import ci_label
@@ -76,7 +76,7 @@ def share(
             st.loc[["kommune"]].reset_index(),
             float(st.at["region", "estimate"]),
             polarity="low_is_good",
-        )["comparison_da"].iloc[0]
+        )["comparison"].map(narrative.indicators.COMPARISON_DA).iloc[0]
         key = key_result(
             "readmission_share",
             k["estimate"],
@@ -127,7 +127,7 @@ def standardised(
         own.to_frame().T[["estimate", "lower", "upper"]].astype(float),
         100.0,
         polarity="low_is_good",
-    )["comparison_da"].iloc[0]
+    )["comparison"].map(narrative.indicators.COMPARISON_DA).iloc[0]
     word = ISR_WORDS_DA.get(cat, "et antal, der ikke kan sammenlignes med landet")
     if 0 < own["observed"] < THRESHOLD or not own["expected"] > 0:
         key = key_result(
@@ -309,7 +309,7 @@ def _effect_keys(res, area: Area, conf: float) -> list:
                 "aendring": fmt_number(abs(change), 0),
                 "retning": "færre" if change > 0 else "flere",
                 "sikker": sikker,
-                "mde": rr_mde.text_da().replace("en rateratio", "en risikoratio"),
+                "mde": narrative.power.mde_text(rr_mde).replace("en rateratio", "en risikoratio"),
             },
             design="cohort_iptw",
             p_value=rr["p_value"],

@@ -191,7 +191,7 @@ class PreventableStudy:
             "Kommunens tidsserie: efter akutteamets start var de forebyggelige indlæggelser "
             "{value_ci} gange det forventede niveau uden akutteam (rateratio; afbrudt "
             "tidsserie). {mde}",
-            texts={"mde": its_mde.text_da()},
+            texts={"mde": narrative.power.mde_text(its_mde)},
             **its_mde.to_dict(),
         )
         out = [
@@ -204,7 +204,7 @@ class PreventableStudy:
             Section(
                 text=sentences.its_sentence(res, "de forebyggelige indlæggelser")
                 + " "
-                + its_mde.text_da()
+                + narrative.power.mde_text(its_mde)
             ),
         ]
         plac = effects.its_placebo(res)
@@ -335,7 +335,7 @@ class PreventableStudy:
             "Alle kommuner (difference-in-differences på antal, vægtet med personår): efter "
             "akutteamets start var de forebyggelige indlæggelser {value_ci} gange det forventede "
             "niveau uden akutteam (rateratio). {mde}",
-            texts={"mde": pdid_mde.text_da()},
+            texts={"mde": narrative.power.mde_text(pdid_mde)},
             pretest_p=pdid.pretest().get("p_value"),
             **pdid_mde.to_dict(),
         )
@@ -365,7 +365,7 @@ class PreventableStudy:
             Section(
                 text=sentences.poisson_did_sentence(pdid, "de forebyggelige indlæggelser")
                 + " "
-                + pdid_mde.text_da(),
+                + narrative.power.mde_text(pdid_mde),
                 figure=fig,
                 after="*Orange punkter (før start) bør ligge omkring 1; blå punkter er "
                 "rateratioen 0, 1, 2, … år efter start. Lodrette streger er samtidige "
@@ -376,7 +376,7 @@ class PreventableStudy:
                 text="**Robusthedstjek (Callaway & Sant'Anna på kommunernes rater).** Ændring "
                 f"{fmt_number(cs['estimate'], 1)} pr. 1.000 borgere 65+ pr. år ({ci_label(self.conf)}: "
                 f"{fmt_number(cs['lower'], 1)} til {fmt_number(cs['upper'], 1)}). "
-                + cs_mde.text_da("pr. 1.000 borgere 65+ pr. år"),
+                + narrative.power.mde_text(cs_mde, "pr. 1.000 borgere 65+ pr. år"),
                 findings=[cs_key],
             ),
         ]

@@ -14,8 +14,7 @@ cohort, ...) returns a subclass of :class:`EffectResult`. The contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -48,9 +47,6 @@ class EffectResult:
         ``"att"``; used to decide what "no effect" means (1 for ratios, 0 otherwise).
     conf : float
         Confidence level of the intervals.
-    details : dict
-        Private to the module that fills it (designs not yet converted to typed fields);
-        callers read typed attributes instead.
     """
 
     design: str
@@ -58,8 +54,6 @@ class EffectResult:
     main_term: str
     scale: str
     conf: float = 0.95
-    details: dict[str, Any] = field(default_factory=dict)
-    assumptions: dict[str, list[str]] = field(default_factory=dict)  # TRANSITIONAL
 
     def __post_init__(self) -> None:
         missing = [c for c in TABLE_COLUMNS if c not in self.effects.columns]
@@ -84,21 +78,12 @@ class EffectResult:
         """The value of the headline estimate meaning 'no effect' (1 for ratios, else 0)."""
         return 1.0 if self.scale.endswith("ratio") else 0.0
 
-    def summary(self, lang: str | None = None) -> str:
-        """Compact numeric table (statsmodels style): design, scale, conf and the estimates."""
-        if lang is not None:  # TRANSITIONAL: designs not yet moved to report.narrative
-            text = self._summary_text(lang)  # type: ignore[attr-defined]
-            items = self.assumptions.get(lang) or []
-            if items:
-                head = "Forudsætninger:" if lang == "da" else "Assumptions:"
-                text += "\n\n" + head + "\n" + "\n".join(f"- {a}" for a in items)
-            return text
+    def summary(self) -> str:
+        """Compact numeric table (statsmodels style): design, scale, conf and the estimates.
+
+        The plain-language summary is :func:`nsv_eval.report.narrative.summarise`.
+        """
         return summary_table(self.design, self.scale, self.conf, self.table())
-
-    def _summary_text(self, lang: str) -> str:  # TRANSITIONAL
-        from nsv_eval.stats.designs._text import headline
-
-        return headline(self, lang)
 
     def plot(self, ax=None):  # pragma: no cover - overridden by designs
         """Main figure of the design (overridden by each design)."""

@@ -25,7 +25,7 @@ alternative, a weighted GLM with a robust (HC0) sandwich that treats the weights
 is conservative for the ATE and can be anti-conservative for the ATT; statsmodels has no
 M-estimator for IPTW, so the stacked sandwich is written here (about 30 lines). The
 fixed-weight GLM sandwich (statsmodels ``GLM(var_weights=w).fit(cov_type="HC0")``) is kept
-in ``details["glm_fixed_weight"]`` for comparison. For matching without replacement the
+in ``.glm_fixed_weight`` for comparison. For matching without replacement the
 variance uses the matched-set differences (paired analysis, as recommended by Austin 2011,
 Stat. Med. 30:1292); with replacement a sandwich conditional on the matched sets (control
 weights = how often each control is used), which ignores the matching uncertainty and tends

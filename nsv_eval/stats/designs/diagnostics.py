@@ -149,34 +149,44 @@ def placebo_in_time(
     PlaceboResult
     """
     if isinstance(result, DiDResult):
-        gt = result.group_time()
-        pre = gt[(~gt["post"]) & (~gt["reference"])]
-        placebos = pd.DataFrame(
-            {
-                "placebo": [
-                    f"g={g}, t={t}" for g, t in zip(pre["group"], pre["time"], strict=True)
-                ],
-                "event_time": pre["event_time"].to_numpy(),
-                "estimate": pre["att"].to_numpy(),
-                "lower": pre["lower"].to_numpy(),
-                "upper": pre["upper"].to_numpy(),
-                "p_value": pre["p_value"].to_numpy(),
-            }
-        )
-        placebos["excludes_null"] = (placebos["lower"] > 0) | (placebos["upper"] < 0)
-        return PlaceboResult(
-            design="did",
-            placebos=placebos.reset_index(drop=True),
-            test=result.pretest(),
-            null_value=0.0,
-            conf=result.conf,
-            real_estimate=float(result.main_effect()["estimate"]),
-            event_study_pre=result.aggregate("dynamic").query("value < 0"),
-        )
+        return _did_placebos(result)
     if not isinstance(result, ITSResult):
         raise TypeError(
             f"placebo_in_time supports ITS and DiD results, not {type(result).__name__}"
         )
+    return _its_placebos(result, fake_starts, min_segment)
+
+
+def _did_placebos(result: DiDResult) -> PlaceboResult:
+    """Pre-treatment ATT(g, t) as placebos, with the Wald pre-test."""
+    gt = result.group_time()
+    pre = gt[(~gt["post"]) & (~gt["reference"])]
+    placebos = pd.DataFrame(
+        {
+            "placebo": [f"g={g}, t={t}" for g, t in zip(pre["group"], pre["time"], strict=True)],
+            "event_time": pre["event_time"].to_numpy(),
+            "estimate": pre["att"].to_numpy(),
+            "lower": pre["lower"].to_numpy(),
+            "upper": pre["upper"].to_numpy(),
+            "p_value": pre["p_value"].to_numpy(),
+        }
+    )
+    placebos["excludes_null"] = (placebos["lower"] > 0) | (placebos["upper"] < 0)
+    return PlaceboResult(
+        design="did",
+        placebos=placebos.reset_index(drop=True),
+        test=result.pretest(),
+        null_value=0.0,
+        conf=result.conf,
+        real_estimate=float(result.main_effect()["estimate"]),
+        event_study_pre=result.aggregate("dynamic").query("value < 0"),
+    )
+
+
+def _its_placebos(
+    result: ITSResult, fake_starts: list[Any] | None, min_segment: int
+) -> PlaceboResult:
+    """The ITS refitted on the pre-period with fake starts."""
     call = dict(result.call)
     data: pd.DataFrame = result.data
     post = result.post

@@ -84,24 +84,18 @@ def _as_position(values: pd.Series, periods: np.ndarray, name: str) -> np.ndarra
     return out
 
 
-def _prepare_panel(
-    data: pd.DataFrame,
+def _check_panel_columns(
+    df: pd.DataFrame,
     outcome: str,
     unit: str,
     time: str,
     first_treated: str,
-    covariates: list[str] | None,
+    cov: list[str],
     cluster: str | None,
-    weights: str | None = None,
-) -> _Panel:
-    if not isinstance(data, pd.DataFrame):
-        raise InputError("data must be a pandas DataFrame")
-    cov = list(covariates or [])
-    cols = [outcome, unit, time, first_treated, *cov] + ([cluster] if cluster else [])
-    cols += [weights] if weights else []
-    _require_columns(data, cols)
-    df = data[list(dict.fromkeys(cols))].copy()
-    notes: list[str] = []
+    weights: str | None,
+) -> pd.DataFrame:
+    """Numbers where numbers belong, one row per unit and period, cohort, cluster and
+    weight constant within unit."""
     for c in (unit, time):
         if df[c].isna().any():
             row = df.index[df[c].isna().to_numpy()][0]
@@ -151,6 +145,14 @@ def _prepare_panel(
                 f"column {weights!r} varies within {unit} {u!r}; unit weights must be constant "
                 "over time (as R did's weightsname; use the person-time of a base period)"
             )
+    return df
+
+
+def _drop_incomplete(
+    df: pd.DataFrame, outcome: str, unit: str, time: str, cov: list[str], notes: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop units with missing outcome/covariates, then units not observed in every period
+    (a balanced panel is required); the periods."""
     # drop units with missing outcome/covariates, then units not observed in every period
     miss = df[[outcome, *cov]].isna().any(axis=1)
     if miss.any():
@@ -158,7 +160,7 @@ def _prepare_panel(
         warnings.warn(
             f"did: dropped {len(bad_units)} unit(s) with missing {outcome!r}/covariates "
             "(a balanced panel is required)",
-            stacklevel=3,
+            stacklevel=4,
         )
         notes.append(f"{len(bad_units)} units dropped for missing values")
         df = df[~df[unit].isin(bad_units)]
@@ -169,12 +171,35 @@ def _prepare_panel(
         warnings.warn(
             f"did: dropped {len(unbalanced)} unit(s) not observed in all {len(periods)} periods "
             "(a balanced panel is required)",
-            stacklevel=3,
+            stacklevel=4,
         )
         notes.append(f"{len(unbalanced)} units dropped for an unbalanced panel")
         df = df[~df[unit].isin(unbalanced)]
     if df.empty:
         raise InputError("no complete units left after removing missing values")
+    return df, periods
+
+
+def _prepare_panel(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    first_treated: str,
+    covariates: list[str] | None,
+    cluster: str | None,
+    weights: str | None = None,
+) -> _Panel:
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("data must be a pandas DataFrame")
+    cov = list(covariates or [])
+    cols = [outcome, unit, time, first_treated, *cov] + ([cluster] if cluster else [])
+    cols += [weights] if weights else []
+    _require_columns(data, cols)
+    df = data[list(dict.fromkeys(cols))].copy()
+    notes: list[str] = []
+    df = _check_panel_columns(df, outcome, unit, time, first_treated, cov, cluster, weights)
+    df, periods = _drop_incomplete(df, outcome, unit, time, cov, notes)
     df = df.sort_values([unit, time])
     units = df[unit].drop_duplicates().to_numpy()
     n, T = len(units), len(periods)
@@ -895,6 +920,95 @@ def _combine(
     return est, f
 
 
+def _aggregate_table(
+    state: dict[str, Any],
+    kind: str,
+    labels: list[Any],
+    overall: tuple[float, np.ndarray],
+    ests: list[float],
+    ifs: list[np.ndarray],
+) -> pd.DataFrame:
+    """Standard errors (analytic or bootstrap), pointwise intervals and uniform bands of the
+    overall and the disaggregated estimates of one aggregation."""
+    panel: _Panel = state["panel"]
+    conf = state["conf"]
+    all_est = np.array([overall[0], *ests])
+    all_if = np.column_stack([overall[1], *ifs]) if ifs else overall[1][:, None]
+    se = _analytic_se(all_if, panel.cluster)
+    z = stats.norm.ppf(0.5 + conf / 2)
+    crit = z
+    if state["boot"]:
+        bse, bcrit = _multiplier_bootstrap(
+            all_if, panel.cluster, state["n_boot"], state["seed"], conf, state["boot_weights"]
+        )
+        se = bse
+        if len(ests) > 0:
+            # uniform band over the disaggregated rows (not the overall one)
+            _, bcrit2 = _multiplier_bootstrap(
+                all_if[:, 1:],
+                panel.cluster,
+                state["n_boot"],
+                state["seed"],
+                conf,
+                state["boot_weights"],
+            )
+            crit = bcrit2 if np.isfinite(bcrit2) else z
+    tiny = se <= np.sqrt(np.finfo(float).eps) * 10
+    se = np.where(tiny, np.nan, se)
+    out = pd.DataFrame(
+        {
+            "kind": kind,
+            "term": ["overall"] + [f"{kind}={v}" for v in labels],
+            "value": [np.nan, *labels] if labels else [np.nan],
+            "estimate": all_est,
+            "se": se,
+        }
+    )
+    out["lower"] = out["estimate"] - z * out["se"]
+    out["upper"] = out["estimate"] + z * out["se"]
+    band = np.r_[z, np.full(len(labels), crit)]
+    out["band_lower"] = out["estimate"] - band * out["se"]
+    out["band_upper"] = out["estimate"] + band * out["se"]
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["estimate"] / out["se"]))
+    return out
+
+
+def _agg_group(
+    att: np.ndarray,
+    inf: np.ndarray,
+    cg: np.ndarray,
+    post: np.ndarray,
+    glist: np.ndarray,
+    pgg: np.ndarray,
+    unit_g: np.ndarray,
+    uw: np.ndarray | None,
+    panel: _Panel,
+    labels: list[Any],
+    ests: list[float],
+    ifs: list[np.ndarray],
+) -> tuple[float, np.ndarray]:
+    """Group aggregation: the effect per cohort (appended to ``labels``/``ests``/``ifs``),
+    then their cohort-size weighted average with the weights' influence function."""
+    gkept: list[int] = []
+    for g in glist:
+        keep = np.flatnonzero((cg == g) & post)
+        if len(keep) == 0:
+            continue
+        e, f = _combine(att, inf, keep, np.full(len(keep), 1 / len(keep)), None)
+        labels.append(panel.periods[g])
+        gkept.append(int(g))
+        ests.append(e)
+        ifs.append(f)
+    gi_keep = np.array(gkept)
+    pk = pgg[np.searchsorted(glist, gi_keep)]
+    w = pk / pk.sum()
+    a = np.array(ests)
+    fm = np.column_stack(ifs)
+    # weights' influence function: indicator of each unit's cohort vs each aggregated cohort
+    wif = _wif(np.arange(len(gi_keep)), pk, unit_g, gi_keep, uw)
+    return (float(np.sum(a * w)), fm @ w + wif @ a)
+
+
 def _aggregate(
     state: dict[str, Any],
     kind: str,
@@ -908,7 +1022,6 @@ def _aggregate(
     panel: _Panel = state["panel"]
     cells = state["cells"]
     att, inf = state["att"], state["inf"]
-    conf = state["conf"]
     n = inf.shape[0]
     cg = np.array([c["g"] for c in cells])
     ct = np.array([c["t"] for c in cells])
@@ -928,24 +1041,7 @@ def _aggregate(
         w = pg[keep] / pg[keep].sum()
         overall = _combine(att, inf, keep, w, _wif(keep, pg, unit_g, cg, uw))
     elif kind == "group":
-        gkept: list[int] = []
-        for g in glist:
-            keep = np.flatnonzero((cg == g) & post)
-            if len(keep) == 0:
-                continue
-            e, f = _combine(att, inf, keep, np.full(len(keep), 1 / len(keep)), None)
-            labels.append(panel.periods[g])
-            gkept.append(int(g))
-            ests.append(e)
-            ifs.append(f)
-        gi_keep = np.array(gkept)
-        pk = pgg[np.searchsorted(glist, gi_keep)]
-        w = pk / pk.sum()
-        a = np.array(ests)
-        fm = np.column_stack(ifs)
-        # weights' influence function: indicator of each unit's cohort vs each aggregated cohort
-        wif = _wif(np.arange(len(gi_keep)), pk, unit_g, gi_keep, uw)
-        overall = (float(np.sum(a * w)), fm @ w + wif @ a)
+        overall = _agg_group(att, inf, cg, post, glist, pgg, unit_g, uw, panel, labels, ests, ifs)
     elif kind == "dynamic":
         include = np.ones(len(cells), dtype=bool)
         eseq = np.unique(ce)
@@ -989,45 +1085,7 @@ def _aggregate(
         a = np.array(ests)
         fm = np.column_stack(ifs)
         overall = (float(a.mean()), fm.mean(axis=1))
-    all_est = np.array([overall[0], *ests])
-    all_if = np.column_stack([overall[1], *ifs]) if ifs else overall[1][:, None]
-    se = _analytic_se(all_if, panel.cluster)
-    z = stats.norm.ppf(0.5 + conf / 2)
-    crit = z
-    if state["boot"]:
-        bse, bcrit = _multiplier_bootstrap(
-            all_if, panel.cluster, state["n_boot"], state["seed"], conf, state["boot_weights"]
-        )
-        se = bse
-        if len(ests) > 0:
-            # uniform band over the disaggregated rows (not the overall one)
-            _, bcrit2 = _multiplier_bootstrap(
-                all_if[:, 1:],
-                panel.cluster,
-                state["n_boot"],
-                state["seed"],
-                conf,
-                state["boot_weights"],
-            )
-            crit = bcrit2 if np.isfinite(bcrit2) else z
-    tiny = se <= np.sqrt(np.finfo(float).eps) * 10
-    se = np.where(tiny, np.nan, se)
-    out = pd.DataFrame(
-        {
-            "kind": kind,
-            "term": ["overall"] + [f"{kind}={v}" for v in labels],
-            "value": [np.nan, *labels] if labels else [np.nan],
-            "estimate": all_est,
-            "se": se,
-        }
-    )
-    out["lower"] = out["estimate"] - z * out["se"]
-    out["upper"] = out["estimate"] + z * out["se"]
-    band = np.r_[z, np.full(len(labels), crit)]
-    out["band_lower"] = out["estimate"] - band * out["se"]
-    out["band_upper"] = out["estimate"] + band * out["se"]
-    out["p_value"] = 2 * stats.norm.sf(np.abs(out["estimate"] / out["se"]))
-    return out
+    return _aggregate_table(state, kind, labels, overall, ests, ifs)
 
 
 # --------------------------------------------------------------------------------------
@@ -1206,7 +1264,8 @@ def _twfe_data(
     cl: str,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
     """Validated columns, outcome, treatment indicator and the number of start times."""
-    cols = [outcome, unit, time, treated_col or first_treated] + ([cl] if cl != unit else [])
+    cols = [outcome, unit, time, str(treated_col or first_treated)]
+    cols += [cl] if cl != unit else []
     _require_columns(data, cols)
     df = data[list(dict.fromkeys(cols))].copy()
     y = pd.to_numeric(df[outcome], errors="coerce")

@@ -378,52 +378,11 @@ def poisson_did(
         raise InputError("poisson_did: no post-treatment cohort x period cell has any event")
     n_used = _check_fit(spec, m, beta, names, n_fit, notes)
     cell_tab = _cell_table(beta, vc, names, post_cells, pre_cells, periods, size, conf, family)
-    # pre-test: leads against g - 1 (the main fit already has them with control="never")
-    lead_names: list[str] = []
-    lead_cells: list = []
-    lead_beta = lead_vc = None
-    if control == "never":
-        lead_names = names[len(post_cells) :]
-        lead_cells = pre_cells
-        lead_beta, lead_vc = beta, vc
-    elif pretest:
-        post2, lead_cells = _cell_list(spec, leads=True)
-        if lead_cells:
-            _, lead_beta, lead_vc, names2, post2, lead_cells, _ = _fit_cells(
-                spec, post2, lead_cells
-            )
-            lead_names = names2[len(post2) :]
-    n_clusters = int(df.loc[:, cl].nunique())
-    pretest_res = (
-        _lead_test(lead_beta, lead_vc, lead_names, lead_cells, periods, size, n_clusters)
-        if lead_names
-        else {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+    pretest_res, lead_tab, lead_beta, lead_vc = _pretest(
+        spec, pretest, names, beta, vc, post_cells, pre_cells, size, int(df.loc[:, cl].nunique())
     )
-    lead_tab = None
-    if lead_names:
-        lead_tab = pd.DataFrame(
-            {
-                "group": [c[0] for c in lead_cells],
-                "event_time": [
-                    int(np.searchsorted(periods, c[1]) - np.searchsorted(periods, c[0]))
-                    for c in lead_cells
-                ],
-                "name": lead_names,
-            }
-        )
-    state = dict(
-        cells=cell_tab,
-        names=names,
-        beta=beta,
-        vcov=vc,
-        leads=lead_tab,
-        lead_beta=lead_beta if lead_names else None,
-        lead_vcov=lead_vc if lead_names else None,
-        size=size,
-        conf=conf,
-        n_sim=n_sim,
-        seed=seed,
-        link=family,
+    state = _fit_state(
+        cell_tab, names, beta, vc, lead_tab, lead_beta, lead_vc, size, conf, n_sim, seed, family
     )
     return PoissonDiDResult(
         design="poisson_did",
@@ -463,6 +422,86 @@ def poisson_did(
             anticipation=anticipation,
         ),
     )
+
+
+def _fit_state(
+    cell_tab: pd.DataFrame,
+    names: list[str],
+    beta: pd.Series,
+    vc: pd.DataFrame,
+    lead_tab: pd.DataFrame | None,
+    lead_beta: Any,
+    lead_vc: Any,
+    size: pd.Series,
+    conf: float,
+    n_sim: int,
+    seed: int,
+    family: str,
+) -> dict[str, Any]:
+    """What :func:`_aggregate` works on."""
+    has_leads = lead_tab is not None
+    return dict(
+        cells=cell_tab,
+        names=names,
+        beta=beta,
+        vcov=vc,
+        leads=lead_tab,
+        lead_beta=lead_beta if has_leads else None,
+        lead_vcov=lead_vc if has_leads else None,
+        size=size,
+        conf=conf,
+        n_sim=n_sim,
+        seed=seed,
+        link=family,
+    )
+
+
+def _pretest(
+    spec: _Spec,
+    pretest: bool,
+    names: list[str],
+    beta: pd.Series,
+    vc: pd.DataFrame,
+    post_cells: list,
+    pre_cells: list,
+    size: pd.Series,
+    n_clusters: int,
+) -> tuple[dict[str, float], pd.DataFrame | None, Any, Any]:
+    """Lead test and the lead cells for the event study: the leads against g - 1 come from
+    the main fit with ``control="never"``, else from a refit with lead cells."""
+    # pre-test: leads against g - 1 (the main fit already has them with control="never")
+    lead_names: list[str] = []
+    lead_cells: list = []
+    lead_beta = lead_vc = None
+    if spec.control == "never":
+        lead_names = names[len(post_cells) :]
+        lead_cells = pre_cells
+        lead_beta, lead_vc = beta, vc
+    elif pretest:
+        post2, lead_cells = _cell_list(spec, leads=True)
+        if lead_cells:
+            _, lead_beta, lead_vc, names2, post2, lead_cells, _ = _fit_cells(
+                spec, post2, lead_cells
+            )
+            lead_names = names2[len(post2) :]
+    pretest_res = (
+        _lead_test(lead_beta, lead_vc, lead_names, lead_cells, spec.periods, size, n_clusters)
+        if lead_names
+        else {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+    )
+    lead_tab = None
+    if lead_names:
+        lead_tab = pd.DataFrame(
+            {
+                "group": [c[0] for c in lead_cells],
+                "event_time": [
+                    int(np.searchsorted(spec.periods, c[1]) - np.searchsorted(spec.periods, c[0]))
+                    for c in lead_cells
+                ],
+                "name": lead_names,
+            }
+        )
+    return pretest_res, lead_tab, lead_beta, lead_vc
 
 
 def _check_args(
@@ -795,7 +834,7 @@ def _lead_test(
     periods: np.ndarray,
     size: pd.Series,
     n_clusters: int,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Joint test that the leads, aggregated by event time (cohort-size weights), are zero.
 
     Testing every cohort x period lead separately would need a cluster-robust covariance of

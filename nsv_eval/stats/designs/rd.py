@@ -21,6 +21,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -335,7 +336,9 @@ def rd(
             raise ValueError(f"rd: column {col!r} is constant; there is no jump to estimate")
     cl = data[cluster].to_numpy() if cluster else None
     wt = data[weights].to_numpy(float) if weights else None
-    common = dict(cluster=cl, weights=wt, p=p, kernel=kernel, bwselect=bwselect, conf=conf)
+    common: dict[str, Any] = dict(
+        cluster=cl, weights=wt, p=p, kernel=kernel, bwselect=bwselect, conf=conf
+    )
     rows = []
     if treatment is None:
         main = rd_fit(y, x, cutoff, h=h, **common)

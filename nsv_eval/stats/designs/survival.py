@@ -422,10 +422,11 @@ class CumulativeIncidenceResult:
 
     def at(self, time: float) -> pd.DataFrame:
         """CIF (and 1 - KM) at ``time`` for each group: the last row at or before it."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         groups = [(None, self.frame)] if self.by is None else self.frame.groupby(self.by)
         for key, g in groups:
             h = g[g["time"] <= time]
+            r: dict[str, Any]
             if h.empty:
                 r = {"cif": 0.0, "se": 0.0, "lower": 0.0, "upper": 0.0, "one_minus_km": 0.0}
             else:
@@ -587,67 +588,7 @@ def cumulative_incidence(
         work[by] = data[by]
     out = []
     for key, g in _groups(work, by, "cumulative_incidence"):
-        t = g["_t"].to_numpy(float)
-        c = g["_c"].to_numpy(int)
-        start = pd.DataFrame(
-            {
-                "time": [0.0],
-                "at_risk": [len(t)],
-                "events": [0],
-                "competing_events": [0],
-                "cif": [0.0],
-                "se": [0.0],
-                "lower": [0.0],
-                "upper": [0.0],
-                "one_minus_km": [0.0],
-                "conf": [conf],
-            }
-        )
-        if (c == 0).all():  # no events in this group: the CIF stays 0
-            if by is not None:
-                start.insert(0, by, key[0] if isinstance(key, tuple) else key)
-            out.append(start)
-            continue
-        # statsmodels wants the status codes 1..K to be present up to K = max(status)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ci = CumIncidenceRight(t, c)
-        times = np.asarray(ci.times, dtype=float)
-        f = np.asarray(ci.cinc[0], dtype=float)
-        se = np.asarray(ci.cinc_se[0], dtype=float)
-        # risk sets and counts at each distinct time (same grid as statsmodels)
-        ts = np.sort(t)
-        n = (len(t) - np.searchsorted(ts, times, side="left")).astype(float)
-        pos = np.searchsorted(times, t)
-        d1 = np.bincount(pos[c == 1], minlength=len(times)).astype(float)
-        d2 = np.bincount(pos[c == 2], minlength=len(times)).astype(float)
-        keep = (d1 + d2) > 0
-        # 1 - KM for the event of interest, competing events treated as censoring
-        km = 1.0 - np.cumprod(1.0 - d1 / n)
-        s_all = np.cumprod(1.0 - (d1 + d2) / n)
-        s_prev = np.r_[1.0, s_all[:-1]]
-        if len(se) and not np.isfinite(se[-1]):
-            se = se.copy()
-            se[-1] = np.sqrt(max(_last_variance(n, d1 + d2, d1, s_prev, f), 0.0))
-        lo, hi = _loglog_limits(f, se, z)
-        zero = f == 0
-        lo[zero] = 0.0
-        hi[zero] = 0.0
-        fr = pd.DataFrame(
-            {
-                "time": times,
-                "at_risk": n.astype(int),
-                "events": d1.astype(int),
-                "competing_events": d2.astype(int),
-                "cif": f,
-                "se": se,
-                "lower": lo,
-                "upper": hi,
-                "one_minus_km": km,
-                "conf": conf,
-            }
-        )[keep]
-        if not len(fr) or fr["time"].iloc[0] > 0:  # events at time 0 make their own row
-            fr = pd.concat([start, fr], ignore_index=True)
+        fr = _aalen_johansen(g["_t"].to_numpy(float), g["_c"].to_numpy(int), z, conf)
         if by is not None:
             fr.insert(0, by, key[0] if isinstance(key, tuple) else key)
         out.append(fr)
@@ -661,3 +602,65 @@ def cumulative_incidence(
         event_of_interest=event_of_interest,
         competing=list(competing),
     )
+
+
+def _aalen_johansen(t: np.ndarray, c: np.ndarray, z: float, conf: float) -> pd.DataFrame:
+    """One group's CIF (code 1; code 2 competing, 0 censored) with log(-log) limits and
+    1 - KM, at time 0 and at each distinct time with an event of any type."""
+    start = pd.DataFrame(
+        {
+            "time": [0.0],
+            "at_risk": [len(t)],
+            "events": [0],
+            "competing_events": [0],
+            "cif": [0.0],
+            "se": [0.0],
+            "lower": [0.0],
+            "upper": [0.0],
+            "one_minus_km": [0.0],
+            "conf": [conf],
+        }
+    )
+    if (c == 0).all():  # no events in this group: the CIF stays 0
+        return start
+    # statsmodels wants the status codes 1..K to be present up to K = max(status)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ci = CumIncidenceRight(t, c)
+    times = np.asarray(ci.times, dtype=float)
+    f = np.asarray(ci.cinc[0], dtype=float)
+    se = np.asarray(ci.cinc_se[0], dtype=float)
+    # risk sets and counts at each distinct time (same grid as statsmodels)
+    ts = np.sort(t)
+    n = (len(t) - np.searchsorted(ts, times, side="left")).astype(float)
+    pos = np.searchsorted(times, t)
+    d1 = np.bincount(pos[c == 1], minlength=len(times)).astype(float)
+    d2 = np.bincount(pos[c == 2], minlength=len(times)).astype(float)
+    keep = (d1 + d2) > 0
+    # 1 - KM for the event of interest, competing events treated as censoring
+    km = 1.0 - np.cumprod(1.0 - d1 / n)
+    s_all = np.cumprod(1.0 - (d1 + d2) / n)
+    s_prev = np.r_[1.0, s_all[:-1]]
+    if len(se) and not np.isfinite(se[-1]):
+        se = se.copy()
+        se[-1] = np.sqrt(max(_last_variance(n, d1 + d2, d1, s_prev, f), 0.0))
+    lo, hi = _loglog_limits(f, se, z)
+    zero = f == 0
+    lo[zero] = 0.0
+    hi[zero] = 0.0
+    fr = pd.DataFrame(
+        {
+            "time": times,
+            "at_risk": n.astype(int),
+            "events": d1.astype(int),
+            "competing_events": d2.astype(int),
+            "cif": f,
+            "se": se,
+            "lower": lo,
+            "upper": hi,
+            "one_minus_km": km,
+            "conf": conf,
+        }
+    )[keep]
+    if not len(fr) or fr["time"].iloc[0] > 0:  # events at time 0 make their own row
+        fr = pd.concat([start, fr], ignore_index=True)
+    return fr

@@ -171,7 +171,7 @@ def _predictor_label(col: str, periods: Any, agg: str) -> str:
     if periods is None:
         return f"{col} ({agg}, pre-period)"
     if np.isscalar(periods):
-        return f"{col} ({periods})"
+        return f"{col} ({periods!s})"
     p = list(periods)
     return f"{col} ({agg} {p[0]}-{p[-1]})" if len(p) > 1 else f"{col} ({p[0]})"
 
@@ -555,29 +555,9 @@ def synthetic_control(
         pre_period,
         conf,
     )
-    xmat = None
-    if predictors is not None:
-        if len(predictors) == 0:
-            raise InputError("synthetic_control: predictors is empty")
-        xmat, _ = _build_predictors(
-            {c: p[[treated_unit, *donor_list]] for c, p in panel.items()},
-            predictors,
-            pre_times,
-            list(y.index),
-        )
+    xmat = _predictor_matrix(panel, predictors, treated_unit, donor_list, pre_times, y)
     main = _fit_one(y, xmat, treated_unit, donor_list, fit_times, fit_times, post_times)
-    v_max = float(main.v.max())
-    v_concentrated = xmat is not None and len(main.v) > 1 and v_max >= _V_CONCENTRATED
-    if v_concentrated:
-        warnings.warn(
-            f"synthetic_control: the predictor weights V put {v_max:.0%} on "
-            f"{main.v.idxmax()!r}, so the donor weights are chosen essentially to match that "
-            "one predictor. The pre-period loss is often flat in V (V is weakly identified "
-            "while W may still be stable): check the V rows of .table() and .balance, and "
-            "compare with the outcome-only fit (predictors=None).",
-            UserWarning,
-            stacklevel=2,
-        )
+    v_max, v_concentrated = _v_concentration(main, xmat)
     pre_sd = float(y.loc[pre_times, treated_unit].std(ddof=1))
     plc, gaps = _placebos(
         y,
@@ -610,13 +590,7 @@ def synthetic_control(
         treated_unit=treated_unit,
         outcome=outcome,
         intervention_start=intervention_start,
-        weights_frame=(
-            main.weights.rename("weight")
-            .rename_axis("unit")
-            .reset_index()
-            .sort_values("weight", ascending=False, kind="stable")
-            .reset_index(drop=True)
-        ),
+        weights_frame=_weights_frame(main),
         v=main.v,
         v_max=v_max,
         v_concentrated=v_concentrated,
@@ -702,6 +676,56 @@ def _validate(
             " (the panel must be balanced)"
         )
     return y, panel, donor_list, pre_times, post_times, fit_times
+
+
+def _predictor_matrix(
+    panel: dict[str, pd.DataFrame],
+    predictors: Sequence[PredictorSpec] | None,
+    treated_unit: Hashable,
+    donor_list: list,
+    pre_times: list,
+    y: pd.DataFrame,
+) -> pd.DataFrame | None:
+    """Predictors x units (None: the pre-period outcomes are the predictors)."""
+    if predictors is None:
+        return None
+    if len(predictors) == 0:
+        raise InputError("synthetic_control: predictors is empty")
+    xmat, _ = _build_predictors(
+        {c: p[[treated_unit, *donor_list]] for c, p in panel.items()},
+        predictors,
+        pre_times,
+        list(y.index),
+    )
+    return xmat
+
+
+def _v_concentration(main: _Fit, xmat: pd.DataFrame | None) -> tuple[float, bool]:
+    """Largest predictor weight and whether V is concentrated (then warn)."""
+    v_max = float(main.v.max())
+    v_concentrated = xmat is not None and len(main.v) > 1 and v_max >= _V_CONCENTRATED
+    if v_concentrated:
+        warnings.warn(
+            f"synthetic_control: the predictor weights V put {v_max:.0%} on "
+            f"{main.v.idxmax()!r}, so the donor weights are chosen essentially to match that "
+            "one predictor. The pre-period loss is often flat in V (V is weakly identified "
+            "while W may still be stable): check the V rows of .table() and .balance, and "
+            "compare with the outcome-only fit (predictors=None).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return v_max, v_concentrated
+
+
+def _weights_frame(main: _Fit) -> pd.DataFrame:
+    """Donor weights, largest first."""
+    return (
+        main.weights.rename("weight")
+        .rename_axis("unit")
+        .reset_index()
+        .sort_values("weight", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _donors(

@@ -18,13 +18,13 @@ inverse-variance estimate is therefore shown for orientation only.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nsv_eval.stats.designs._text import _num
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = ["TriangulationResult", "triangulate"]
@@ -32,23 +32,10 @@ __all__ = ["TriangulationResult", "triangulate"]
 RATIO_SCALES = ("rate_ratio", "risk_ratio", "hazard_ratio", "odds_ratio", "ratio")
 DIFFERENCE_SCALES = ("att", "difference", "risk_difference", "rate_difference", "mean_difference")
 
-DESIGN_NAMES_DA: dict[str, str] = {
-    "its": "Afbrudt tidsserie",
-    "did": "Difference-in-differences",
-    "twfe": "To-vejs fixed effects",
-    "synthetic_control": "Syntetisk kontrol",
-    "cohort": "Matchet kohorte",
-    "cox": "Cox-regression",
-}
-
-DESIGN_NAMES_EN: dict[str, str] = {
-    "its": "Interrupted time series",
-    "did": "Difference-in-differences",
-    "twfe": "Two-way fixed effects",
-    "synthetic_control": "Synthetic control",
-    "cohort": "Matched cohort",
-    "cox": "Cox regression",
-}
+NOTE_MIXED_RATIOS = "mixed_ratio_kinds"
+"""Note code: ratios of different kinds (rate/risk/hazard) compared on the log scale."""
+NOTE_MIXED_CONF = "mixed_conf"
+"""Note code: the designs used different confidence levels."""
 
 
 def _family(scale: str) -> str:
@@ -76,6 +63,11 @@ class TriangulationResult:
         True when one value lies inside every confidence interval.
     pooled : dict
         Inverse-variance pooled estimate on the original scale (orientation only).
+    notes : list of str
+        Codes :data:`NOTE_MIXED_RATIOS`, :data:`NOTE_MIXED_CONF` (the words are in
+        :mod:`nsv_eval.report.narrative.triangulation`).
+    auto_names : bool
+        True when no names were given (``name`` is then the design code).
     """
 
     designs: pd.DataFrame
@@ -92,19 +84,13 @@ class TriangulationResult:
     notes: list[str] = field(default_factory=list)
     auto_names: bool = False
 
-    def _names(self, lang: str) -> str:
-        if self.auto_names:
-            table = DESIGN_NAMES_DA if lang == "da" else DESIGN_NAMES_EN
-            return ", ".join(table.get(d, d) for d in self.designs["design"])
-        return ", ".join(self.designs["name"])
-
     def table(self) -> pd.DataFrame:
         """One row per design plus the agreement statistics as columns of a last ``pooled`` row."""
         t = self.designs.copy()
         pooled = pd.DataFrame(
             [
                 dict(
-                    name="pooled (orientering)",
+                    name="pooled",
                     design="pooled",
                     scale=t["scale"].iloc[0],
                     estimate=self.pooled["estimate"],
@@ -120,69 +106,33 @@ class TriangulationResult:
         t["i2"] = self.i2
         return t
 
-    def summary(self, lang: str = "da") -> str:
-        """Plain-language sentence on whether the designs agree."""
-        k = len(self.designs)
-        pct = int(round(self.conf * 100))
-        names = self._names(lang)
-        if lang == "da":
-            head = {
-                "agree": f"De {k} designs ({names}) peger i samme retning og er statistisk forenelige",
-                "disagree": f"De {k} designs ({names}) giver forskellige svar",
-                "inconclusive": f"De {k} designs ({names}) er ikke entydigt enige",
-            }[self.verdict]
-            s = (
-                f"{head}: {pct} %-konfidensintervallerne "
-                + ("overlapper" if self.overlap else "overlapper ikke")
-                + f", og testen for forskel (Cochrans Q) giver p = {_num(self.q_p_value, lang, 3)} "
-                f"(I² = {_num(100 * self.i2, lang, 0)} %)."
-            )
-            if not self.same_direction:
-                s += " Estimaterne peger i hver sin retning."
-            if self.verdict == "disagree":
-                s += (
-                    " Resultatet afhænger af designvalget; se på forudsætningerne for hvert design."
-                )
-            s += (
-                " Bemærk: designs på samme data er ikke uafhængige, så testen er forsigtig "
-                "(den overser snarere end overdriver uenighed)."
-            )
-            return s + "".join(f" {n}" for n in self.notes_da())
-        head = {
-            "agree": f"The {k} designs ({names}) point the same way and are statistically compatible",
-            "disagree": f"The {k} designs ({names}) give different answers",
-            "inconclusive": f"The {k} designs ({names}) do not clearly agree",
-        }[self.verdict]
-        s = (
-            f"{head}: the {pct}% confidence intervals "
-            + ("overlap" if self.overlap else "do not overlap")
-            + f", and the heterogeneity test (Cochran's Q) gives p = {_num(self.q_p_value, lang, 3)} "
-            f"(I² = {_num(100 * self.i2, lang, 0)}%)."
+    def summary(self) -> str:
+        """Compact numeric table: the designs, Q, I² and the verdict (a label)."""
+        head = (
+            f"triangulation | verdict: {self.verdict} | Q: {self.q:.4g} (df {self.q_df}, "
+            f"p {self.q_p_value:.4g}) | I2: {self.i2:.4g} | conf: {self.conf:g}"
         )
-        if not self.same_direction:
-            s += " The estimates point in opposite directions."
-        if self.verdict == "disagree":
-            s += " The answer depends on the design; revisit each design's assumptions."
-        s += " Note: designs on the same data are not independent, so the test is conservative."
-        return s + "".join(f" {n}" for n in self.notes)
+        cols = ["name", "estimate", "lower", "upper", "p_value"]
+        body = self.designs[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return head + "\n" + body
 
-    def notes_da(self) -> list[str]:
-        """Danish versions of the notes (scale conversions)."""
-        out = []
-        for n in self.notes:
-            if n.startswith("Ratios of different kinds"):
-                out.append(
-                    "Forskellige typer ratioer (rate-, risiko-, hazardratio) er sammenlignet på "
-                    "log-skala; det er kun en god tilnærmelse, når udfaldet er sjældent."
-                )
-            else:
-                out.append(n)
-        return out
+    def plot(
+        self,
+        ax=None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
+    ):
+        """Forest plot of the designs' estimates and intervals.
 
-    def plot(self, ax=None, *, lang: str = "da"):
-        """Forest plot of the designs' estimates and intervals."""
+        ``labels`` (keys ``xlabel``, ``title``;
+        :func:`nsv_eval.report.narrative.triangulation.plot_labels`) and ``colors``
+        (``estimate``, ``null``) override the defaults.
+        """
         import matplotlib.pyplot as plt
 
+        lab = {"xlabel": "estimate", "title": self.verdict, **(labels or {})}
+        col = {"estimate": "C0", "null": "C6", **(colors or {})}
         t = self.designs
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 0.6 * len(t) + 1.5))
@@ -192,20 +142,16 @@ class TriangulationResult:
             ypos,
             xerr=[t["estimate"] - t["lower"], t["upper"] - t["estimate"]],
             fmt="s",
-            color="#0072B2",
+            color=col["estimate"],
             capsize=3,
         )
         null = 1.0 if self.scale_family == "ratio" else 0.0
-        ax.axvline(null, color="black", lw=0.8)
+        ax.axvline(null, color=col["null"], lw=0.8)
         if self.scale_family == "ratio":
             ax.set_xscale("log")
         ax.set_yticks(ypos, t["name"])
-        ax.set_xlabel("Estimeret effekt" if lang == "da" else "Estimated effect")
-        verdict = {
-            "da": {"agree": "enige", "disagree": "uenige", "inconclusive": "ikke entydigt enige"},
-            "en": {"agree": "agree", "disagree": "disagree", "inconclusive": "inconclusive"},
-        }[lang][self.verdict]
-        ax.set_title(("Designs: " if lang == "en" else "Designs er ") + verdict)
+        ax.set_xlabel(lab["xlabel"])
+        ax.set_title(lab["title"])
         return ax.figure
 
 
@@ -223,7 +169,8 @@ def triangulate(
         (rate/risk/hazard ratio) are compared on the log scale; differences (ATT, absolute
         differences) on their own scale. Ratios and differences cannot be mixed.
     names : list of str, optional
-        Display names; default the Danish design names.
+        Display names; default the design codes (``auto_names``; reports name them via
+        :mod:`nsv_eval.report.narrative.triangulation`).
     alpha : float
         Significance level of the heterogeneity test.
 
@@ -253,46 +200,13 @@ def triangulate(
     fam = fams.pop()
     notes: list[str] = []
     if fam == "ratio" and len({r.scale for r in results}) > 1:
-        notes.append(
-            "Ratios of different kinds (rate/risk/hazard) are compared on the log scale; this is "
-            "a good approximation only when the outcome is rare."
-        )
+        notes.append(NOTE_MIXED_RATIOS)
     confs = {round(r.conf, 6) for r in results}
-    rows = []
-    for i, r in enumerate(results):
-        row = r.main_effect()
-        est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
-        if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
-            raise ValueError(f"triangulate: result {i + 1} ({r.design}) has no usable interval")
-        z = stats.norm.ppf(0.5 + r.conf / 2)
-        if fam == "ratio":
-            if lo <= 0:
-                raise ValueError(f"triangulate: result {i + 1} has a non-positive ratio limit")
-            theta, se = np.log(est), (np.log(hi) - np.log(lo)) / (2 * z)
-        else:
-            theta, se = est, (hi - lo) / (2 * z)
-        name = names[i] if names else DESIGN_NAMES_DA.get(r.design, r.design)
-        null = r.null_value
-        rows.append(
-            dict(
-                name=name,
-                design=r.design,
-                scale=r.scale,
-                estimate=est,
-                lower=lo,
-                upper=hi,
-                p_value=float(row.get("p_value", np.nan)),
-                excludes_null=bool(lo > null or hi < null),
-                theta=theta,
-                se_common=se,
-            )
-        )
+    rows = [_design_row(i, r, fam, names) for i, r in enumerate(results)]
     t = pd.DataFrame(rows)
     conf = results[0].conf if len(confs) == 1 else 0.95
     if len(confs) > 1:
-        notes.append(
-            "The designs used different confidence levels; the overlap check uses each one's own."
-        )
+        notes.append(NOTE_MIXED_CONF)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         # only the fixed-effect part and Q are used; the random-effects parts may warn
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -303,15 +217,7 @@ def triangulate(
     dfq = len(t) - 1
     p = float(stats.chi2.sf(q, dfq))
     i2 = float(max(0.0, (q - dfq) / q)) if q > 0 else 0.0
-    overlap = bool(t["lower"].max() <= t["upper"].min())
-    signs = np.sign(t["theta"].to_numpy())
-    same_dir = bool(np.all(signs >= 0) or np.all(signs <= 0))
-    if p < alpha or not overlap:
-        verdict = "disagree"
-    elif p >= 2 * alpha and overlap and same_dir:
-        verdict = "agree"
-    else:
-        verdict = "inconclusive"
+    overlap, same_dir, verdict = _verdict(t, p, alpha)
     zc = stats.norm.ppf(0.5 + conf / 2)
     pe, pse = float(ce.mean_effect_fe), float(ce.sd_eff_w_fe)
     back = np.exp if fam == "ratio" else (lambda v: v)
@@ -336,3 +242,45 @@ def triangulate(
         notes=notes,
         auto_names=names is None,
     )
+
+
+def _design_row(i: int, r: EffectResult, fam: str, names: list[str] | None) -> dict:
+    """One design's headline estimate with its SE on the common (log or raw) scale."""
+    row = r.main_effect()
+    est, lo, hi = float(row["estimate"]), float(row["lower"]), float(row["upper"])
+    if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        raise ValueError(f"triangulate: result {i + 1} ({r.design}) has no usable interval")
+    z = stats.norm.ppf(0.5 + r.conf / 2)
+    if fam == "ratio":
+        if lo <= 0:
+            raise ValueError(f"triangulate: result {i + 1} has a non-positive ratio limit")
+        theta, se = np.log(est), (np.log(hi) - np.log(lo)) / (2 * z)
+    else:
+        theta, se = est, (hi - lo) / (2 * z)
+    null = r.null_value
+    return dict(
+        name=names[i] if names else r.design,
+        design=r.design,
+        scale=r.scale,
+        estimate=est,
+        lower=lo,
+        upper=hi,
+        p_value=float(row.get("p_value", np.nan)),
+        excludes_null=bool(lo > null or hi < null),
+        theta=theta,
+        se_common=se,
+    )
+
+
+def _verdict(t: pd.DataFrame, p: float, alpha: float) -> tuple[bool, bool, str]:
+    """Overlap of the intervals, same direction, and the verdict (see :func:`triangulate`)."""
+    overlap = bool(t["lower"].max() <= t["upper"].min())
+    signs = np.sign(t["theta"].to_numpy())
+    same_dir = bool(np.all(signs >= 0) or np.all(signs <= 0))
+    if p < alpha or not overlap:
+        verdict = "disagree"
+    elif p >= 2 * alpha and overlap and same_dir:
+        verdict = "agree"
+    else:
+        verdict = "inconclusive"
+    return overlap, same_dir, verdict

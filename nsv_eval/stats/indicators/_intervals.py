@@ -74,6 +74,6 @@ def poisson_limits(o: np.ndarray, conf: float) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
-def method_label(o: np.ndarray) -> np.ndarray:
+def method_label(o: np.ndarray | float) -> np.ndarray:
     """``"exact"`` or ``"Byar"`` per count, following :func:`poisson_limits`."""
     return np.where(np.asarray(o, dtype=float) < BYAR_THRESHOLD, "exact", "Byar")

@@ -13,21 +13,6 @@ from ._validate import check_columns, check_frame, numeric_column
 
 LOWER, SIMILAR, HIGHER, NOT_COMPARED = "lower", "similar", "higher", "not_compared"
 
-#: Danish labels for the comparison codes (management reads Danish).
-DANISH = {
-    LOWER: "lavere",
-    SIMILAR: "som",
-    HIGHER: "højere",
-    NOT_COMPARED: "ikke sammenlignet",
-}
-#: Danish labels when a polarity says which direction is good.
-DANISH_RAG = {
-    "better": "bedre",
-    "similar": "som",
-    "worse": "dårligere",
-    NOT_COMPARED: "ikke sammenlignet",
-}
-
 
 def compare(
     data: pd.DataFrame,
@@ -67,14 +52,14 @@ def compare(
     benchmark_lower, benchmark_upper : float or str, optional
         The benchmark's own limits (value or column name); both or neither.
     polarity : {"high_is_good", "low_is_good"}, optional
-        Adds ``rag`` (``"better"``/``"similar"``/``"worse"``) and ``rag_da``.
+        Adds ``rag`` (``"better"``/``"similar"``/``"worse"``).
 
     Returns
     -------
     pandas.DataFrame
-        ``data`` with ``benchmark``, ``comparison`` (``"lower"``, ``"similar"``,
-        ``"higher"``, ``"not_compared"``) and ``comparison_da`` (``"lavere"``, ``"som"``,
-        ``"højere"``, ``"ikke sammenlignet"``), plus ``rag``/``rag_da`` with a polarity.
+        ``data`` with ``benchmark`` and ``comparison`` (``"lower"``, ``"similar"``,
+        ``"higher"``, ``"not_compared"``), plus ``rag`` with a polarity. Reader labels:
+        :mod:`nsv_eval.report.narrative.indicators`.
 
     References
     ----------
@@ -101,6 +86,8 @@ def compare(
         return np.full(len(data), float(v))
 
     b = resolve(benchmark, "benchmark")
+    if b is None:
+        raise InputError("benchmark must be a number or a column name, not None.")
     b_lo = resolve(benchmark_lower, "benchmark_lower")
     b_hi = resolve(benchmark_upper, "benchmark_upper")
     lo = numeric_column(data, lower, [], allow_nan=True, nonnegative=False)
@@ -118,7 +105,6 @@ def compare(
         out["benchmark_lower"] = b_lo
         out["benchmark_upper"] = b_hi
     out["comparison"] = pd.Series(code, index=data.index, dtype="str")
-    out["comparison_da"] = out["comparison"].map(DANISH)
     if polarity is not None:
         good = HIGHER if polarity == "high_is_good" else LOWER
         bad = LOWER if polarity == "high_is_good" else HIGHER
@@ -126,8 +112,7 @@ def compare(
             {good: "better", bad: "worse", SIMILAR: "similar", NOT_COMPARED: NOT_COMPARED}
         )
         out["rag"] = rag
-        out["rag_da"] = rag.map(DANISH_RAG)
     return out
 
 
-__all__ = ["compare", "DANISH"]
+__all__ = ["HIGHER", "LOWER", "NOT_COMPARED", "SIMILAR", "compare"]

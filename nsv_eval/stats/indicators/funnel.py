@@ -27,7 +27,7 @@ The PHE ``flag`` column is left as it is (per-unit limits, no multiplicity contr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,17 +56,30 @@ HIGH_998, HIGH_95 = "High (0.001)", "High (0.025)"
 LOW_998, LOW_95 = "Low (0.001)", "Low (0.025)"
 NOT_SIGNIFICANT = "Not significant"
 
-#: Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "grey": "#999999",
+#: Default colours of :func:`funnel_plot`: entries of the rcParams colour cycle (reports
+#: pass ``report.theme.FUNNEL_COLORS``).
+FUNNEL_COLORS: dict[str, str] = {
+    "limit_inner": "C0",  # first level (95 %)
+    "limit_outer": "C5",  # last level (99.8 %)
+    "limit_other": "C8",
+    "target": "C6",
+    "unit": "C8",
+    "edge": "C6",
+    "highlight": "C3",
+}
+
+#: Default (label-only) texts of :func:`funnel_plot`; ``limit`` takes ``{level}`` (in per
+#: cent) unless a key ``"limit:<level>"`` (e.g. ``"limit:0.998"``) gives that level's text.
+FUNNEL_LABELS: dict[str, str] = {
+    "target": "target",
+    "limit": "{level}% limit",
+    "fdr": "outlier ({tag})",
+    "x_proportion": "denominator",
+    "x_rate": "person-time",
+    "x_ratio": "expected",
+    "y_proportion": "proportion",
+    "y_rate": "rate",
+    "y_ratio": "observed / expected",
 }
 
 _DEFAULT_MULTIPLIER = {"proportion": 1.0, "rate": 100_000.0, "ratio": 1.0}
@@ -296,6 +309,38 @@ def funnel_limits(
 
     est = num / den
     var = _unit_variance(statistic, theta, den)
+    z, z_adj, phi, disp_p, tau2, phi_used = _dispersion(est, theta, var, winsor, overdispersion)
+    limits = _limit_table(statistic, overdispersion, lv, theta, mult, den, grid, phi_used, tau2)
+
+    flags = _unit_flags(statistic, overdispersion, lv, theta, est, num, den, z_adj)
+    units = data.copy()
+    units["numerator"] = num
+    units["denominator"] = den
+    units["x"] = den
+    units["estimate"] = est * mult
+    units["z"] = z
+    units["z_adjusted"] = z_adj
+    units["flag"] = pd.Series(flags, index=data.index, dtype="str")
+
+    _p_values(units, statistic, overdispersion, theta, est, num, den, z_adj, fdr)
+    return FunnelResult(
+        statistic=statistic,
+        target=theta * mult,
+        multiplier=mult,
+        limits=limits,
+        units=units,
+        overdispersion=overdispersion,
+        phi=phi,
+        tau2=tau2,
+        dispersion_p=disp_p,
+        levels=lv,
+    )
+
+
+def _dispersion(
+    est: np.ndarray, theta: float, var: np.ndarray, winsor: float, overdispersion: Any
+) -> tuple[np.ndarray, np.ndarray, float, float, float, float]:
+    """z-scores, adjusted z-scores, φ (winsorised), its test, τ² and the φ used."""
     z = (est - theta) / np.sqrt(var)
     n_units = len(z)
     zw = np.asarray(mstats.winsorize(z, limits=(winsor, winsor)), dtype=float)
@@ -314,7 +359,21 @@ def funnel_limits(
         z_adj = (est - theta) / np.sqrt(var + tau2)
     else:
         z_adj = z.copy()
+    return z, z_adj, phi, disp_p, tau2, phi_used
 
+
+def _limit_table(
+    statistic: str,
+    overdispersion: Any,
+    lv: tuple[float, ...],
+    theta: float,
+    mult: float,
+    den: np.ndarray,
+    grid: Any,
+    phi_used: float,
+    tau2: float,
+) -> pd.DataFrame:
+    """Control limits on the PHE grid (exact) or a log grid (adjusted for dispersion)."""
     # --- control limits on the grid -------------------------------------------------
     axis_x = den  # denominators, person-years or expected counts
     a_min, a_max = phe_axis(float(axis_x.min()), float(axis_x.max()))
@@ -359,8 +418,20 @@ def funnel_limits(
                 lo = np.maximum(lo, 0)
             rows += _limit_rows(lev, "lower", xs, lo * mult)
             rows += _limit_rows(lev, "upper", xs, hi * mult)
-    limits = pd.DataFrame(rows, columns=["level", "side", "x", "limit"])
+    return pd.DataFrame(rows, columns=["level", "side", "x", "limit"])
 
+
+def _unit_flags(
+    statistic: str,
+    overdispersion: Any,
+    lv: tuple[float, ...],
+    theta: float,
+    est: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    z_adj: np.ndarray,
+) -> np.ndarray:
+    """Each unit's flag against the innermost and outermost level."""
     # --- unit flags ------------------------------------------------------------------
     lo_lev, hi_lev = lv[0], lv[-1]
     if overdispersion is None:
@@ -393,15 +464,21 @@ def funnel_limits(
         flags[z_adj > z1] = HIGH_95
         flags[z_adj > z3] = HIGH_998
 
-    units = data.copy()
-    units["numerator"] = num
-    units["denominator"] = den
-    units["x"] = den
-    units["estimate"] = est * mult
-    units["z"] = z
-    units["z_adjusted"] = z_adj
-    units["flag"] = pd.Series(flags, index=data.index, dtype="str")
+    return flags
 
+
+def _p_values(
+    units: pd.DataFrame,
+    statistic: str,
+    overdispersion: Any,
+    theta: float,
+    est: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    z_adj: np.ndarray,
+    fdr: float | None,
+) -> None:
+    """Add each unit's two-sided p-value and, with ``fdr``, the Benjamini-Hochberg columns."""
     # --- p-values and false-discovery-rate control --------------------------------------
     if overdispersion is None and statistic != "proportion":
         expected = theta * den if statistic == "rate" else den
@@ -422,19 +499,7 @@ def funnel_limits(
         flag_fdr = np.where(
             reject & high, f"High ({tag})", np.where(reject, f"Low ({tag})", NOT_SIGNIFICANT)
         )
-        units["flag_fdr"] = pd.Series(flag_fdr, index=data.index, dtype="str")
-    return FunnelResult(
-        statistic=statistic,
-        target=theta * mult,
-        multiplier=mult,
-        limits=limits,
-        units=units,
-        overdispersion=overdispersion,
-        phi=phi,
-        tau2=tau2,
-        dispersion_p=disp_p,
-        levels=lv,
-    )
+        units["flag_fdr"] = pd.Series(flag_fdr, index=units.index, dtype="str")
 
 
 def _limit_rows(level: float, side: str, x: np.ndarray, lim: np.ndarray) -> list[dict]:
@@ -455,6 +520,38 @@ def _flags(est: np.ndarray, bounds: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _draw_limits(ax: Any, res: FunnelResult, lab: dict, colour: dict) -> None:
+    """The control-limit lines, one style per level."""
+    styles = {
+        res.levels[0]: ("--", colour["limit_inner"]),
+        res.levels[-1]: ("-", colour["limit_outer"]),
+    }
+    for lev in res.levels:
+        ls, col = styles.get(lev, (":", colour["limit_other"]))
+        text = lab.get(f"limit:{lev:g}") or lab["limit"].format(level=f"{lev * 100:g}")
+        for i, side in enumerate(("lower", "upper")):
+            part = res.limits[(res.limits["level"] == lev) & (res.limits["side"] == side)]
+            part = part.sort_values("x")
+            ax.plot(
+                part["x"], part["limit"], ls=ls, color=col, lw=1.3, label=text if i == 0 else None
+            )
+
+
+def _frame(ax: Any, res: FunnelResult) -> None:
+    """Axis limits around the units and the target."""
+    units = res.units
+    # Frame the units, not the limits: exact limits explode as x -> 0, which would squash
+    # every point onto the target line.
+    est = units["estimate"].to_numpy(float)
+    est = est[np.isfinite(est)]
+    if est.size:
+        lo_y = min(est.min(), res.target)
+        hi_y = max(est.max(), res.target)
+        pad = 0.15 * (hi_y - lo_y or abs(res.target) or 1.0)
+        ax.set_ylim(max(lo_y - pad, 0.0) if lo_y >= 0 else lo_y - pad, hi_y + pad)
+        ax.set_xlim(0, float(units["x"].max()) * 1.05)
+
+
 def funnel_plot(
     data: pd.DataFrame,
     numerator: str,
@@ -470,11 +567,11 @@ def funnel_plot(
     title: str | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
-    target_label: str = "Gennemsnit",
-    limit_label: str = "{level} % kontrolgrænse",
     ax: Any = None,
     result: FunnelResult | None = None,
     fdr: float | None = None,
+    labels: Mapping[str, str] | None = None,
+    colors: Mapping[str, str] | None = None,
 ):
     """Draw a funnel plot: units, target line, control limits and a highlighted unit.
 
@@ -488,10 +585,7 @@ def funnel_plot(
         Value(s) of ``label`` to highlight (e.g. the user's kommune); drawn in vermillion
         and annotated with the label text.
     title, xlabel, ylabel : str, optional
-        Texts (Danish or English; any Unicode). Defaults are Danish.
-    target_label, limit_label : str
-        Legend texts; ``limit_label`` may contain ``{level}`` (formatted Danish style,
-        e.g. ``"99,8"``).
+        Texts (any language; any Unicode). Default axis texts come from ``labels``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; a new figure is created otherwise.
     result : FunnelResult, optional
@@ -500,11 +594,16 @@ def funnel_plot(
         Ring the units that are outliers after Benjamini-Hochberg false-discovery-rate
         control at this rate (see :func:`funnel_limits`; also honoured for a ``result``
         computed with ``fdr``).
+    labels : mapping, optional
+        Legend and axis texts overriding :data:`FUNNEL_LABELS` (reports pass
+        :func:`nsv_eval.report.narrative.funnel.plot_labels`).
+    colors : mapping, optional
+        Colours overriding :data:`FUNNEL_COLORS` (keys ``limit_inner``, ``limit_outer``,
+        ``limit_other``, ``target``, ``unit``, ``edge``, ``highlight``).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure (colours from the Okabe-Ito palette).
     """
     import matplotlib.pyplot as plt
 
@@ -523,20 +622,10 @@ def funnel_plot(
         fig, ax = plt.subplots(figsize=(7.5, 5))
     else:
         fig = ax.figure
-    styles = {
-        res.levels[0]: ("--", OKABE_ITO["blue"]),
-        res.levels[-1]: ("-", OKABE_ITO["sky_blue"]),
-    }
-    for lev in res.levels:
-        ls, col = styles.get(lev, (":", OKABE_ITO["grey"]))
-        text = limit_label.format(level=f"{lev * 100:g}".replace(".", ","))
-        for i, side in enumerate(("lower", "upper")):
-            part = res.limits[(res.limits["level"] == lev) & (res.limits["side"] == side)]
-            part = part.sort_values("x")
-            ax.plot(
-                part["x"], part["limit"], ls=ls, color=col, lw=1.3, label=text if i == 0 else None
-            )
-    ax.axhline(res.target, color=OKABE_ITO["black"], lw=1.2, label=target_label)
+    lab = {**FUNNEL_LABELS, **(labels or {})}
+    colour = {**FUNNEL_COLORS, **(colors or {})}
+    _draw_limits(ax, res, lab, colour)
+    ax.axhline(res.target, color=colour["target"], lw=1.2, label=lab["target"])
     units = res.units
     is_hi = np.zeros(len(units), dtype=bool)
     if highlight is not None:
@@ -551,8 +640,8 @@ def funnel_plot(
         units.loc[~is_hi, "x"],
         units.loc[~is_hi, "estimate"],
         s=22,
-        color=OKABE_ITO["grey"],
-        edgecolor=OKABE_ITO["black"],
+        color=colour["unit"],
+        edgecolor=colour["edge"],
         linewidth=0.3,
         zorder=3,
     )
@@ -564,10 +653,10 @@ def funnel_plot(
             out["estimate"],
             s=110,
             facecolors="none",
-            edgecolors=OKABE_ITO["black"],
+            edgecolors=colour["edge"],
             linewidth=1.1,
             zorder=5,
-            label=f"Afviger ({tag})",
+            label=lab["fdr"].format(tag=tag),
         )
     if is_hi.any():
         hi_units = units.loc[is_hi]
@@ -575,8 +664,8 @@ def funnel_plot(
             hi_units["x"],
             hi_units["estimate"],
             s=70,
-            color=OKABE_ITO["vermillion"],
-            edgecolor=OKABE_ITO["black"],
+            color=colour["highlight"],
+            edgecolor=colour["edge"],
             linewidth=0.6,
             zorder=4,
         )
@@ -586,28 +675,25 @@ def funnel_plot(
                 (row["x"], row["estimate"]),
                 xytext=(6, 6),
                 textcoords="offset points",
-                color=OKABE_ITO["vermillion"],
+                color=colour["highlight"],
                 fontweight="bold",
             )
-    default_x = {"proportion": "Antal (nævner)", "rate": "Personår", "ratio": "Forventet antal"}
-    default_y = {"proportion": "Andel", "rate": "Rate", "ratio": "Observeret / forventet"}
-    ax.set_xlabel(xlabel or default_x[res.statistic])
-    ax.set_ylabel(ylabel or default_y[res.statistic])
+    ax.set_xlabel(xlabel or lab[f"x_{res.statistic}"])
+    ax.set_ylabel(ylabel or lab[f"y_{res.statistic}"])
     if title:
         ax.set_title(title)
-    # Frame the units, not the limits: exact limits explode as x -> 0, which would squash
-    # every point onto the target line.
-    est = units["estimate"].to_numpy(float)
-    est = est[np.isfinite(est)]
-    if est.size:
-        lo_y = min(est.min(), res.target)
-        hi_y = max(est.max(), res.target)
-        pad = 0.15 * (hi_y - lo_y or abs(res.target) or 1.0)
-        ax.set_ylim(max(lo_y - pad, 0.0) if lo_y >= 0 else lo_y - pad, hi_y + pad)
-        ax.set_xlim(0, float(units["x"].max()) * 1.05)
+    _frame(ax, res)
     ax.legend(frameon=False, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
 
-__all__ = ["FunnelResult", "funnel_limits", "funnel_plot", "phe_axis", "phe_grid", "OKABE_ITO"]
+__all__ = [
+    "FUNNEL_COLORS",
+    "FUNNEL_LABELS",
+    "FunnelResult",
+    "funnel_limits",
+    "funnel_plot",
+    "phe_axis",
+    "phe_grid",
+]

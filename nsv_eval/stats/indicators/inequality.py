@@ -72,6 +72,87 @@ def _back(v: np.ndarray, value_type: str) -> np.ndarray:
     return v
 
 
+def _check_sii_args(
+    value_type: str,
+    value: str | None,
+    numerator: str | None,
+    se: str | None,
+    lower: str | None,
+    upper: str | None,
+    reps: int,
+) -> None:
+    if value_type not in ("other", "rate", "proportion"):
+        raise InputError(f"value_type must be 'other', 'rate' or 'proportion', not {value_type!r}.")
+    if value is None and numerator is None:
+        raise InputError("sii needs value= (with se= or lower=/upper=) or numerator=.")
+    if value is None and value_type == "other":
+        raise InputError("numerator= needs value_type='rate' or 'proportion'.")
+    if value is not None and se is None and (lower is None or upper is None) and numerator is None:
+        raise InputError("sii needs se= or both lower= and upper= to simulate the limits.")
+    if int(reps) < 100:
+        raise InputError(f"reps must be at least 100, not {reps!r}.")
+
+
+def _group_se(sub: pd.DataFrame, pop: np.ndarray, value_type: str, key: dict) -> np.ndarray:
+    """Standard errors of the groups' values on the transformed scale: given, or from the
+    limits (given, exact Poisson for rates, Wilson for proportions)."""
+    if "se" in sub:
+        s = sub["se"].to_numpy(float)
+    else:
+        if "lo" in sub:
+            lo, hi = sub["lo"].to_numpy(float), sub["hi"].to_numpy(float)
+        elif value_type == "rate":
+            lo, hi = (lim / pop for lim in poisson_limits(sub["x"].to_numpy(float), 0.95))
+        else:
+            lo, hi = wilson(sub["x"].to_numpy(float), pop, 0.95)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (_transform(hi, value_type) - _transform(lo, value_type)) / _Z95 / 2
+    if not np.isfinite(s).all() or (s < 0).any():
+        raise InputError(f"{group_label(key)}: standard errors could not be formed (check limits).")
+    return s
+
+
+def _sii_simulation(
+    v: np.ndarray,
+    s: np.ndarray,
+    pop: np.ndarray,
+    reps: int,
+    rng: np.random.Generator,
+    value_type: str,
+    multiplier: float,
+    c: float,
+) -> dict[str, float]:
+    """SII by weighted least squares on the ridit ranks, RII, and their simulated limits."""
+    k = len(v)
+    a, rank = _ranks(pop)
+    # point estimate: weighted least squares of y on (1, rank), weights = shares
+    fit = sm.WLS(v, np.column_stack([np.ones(k), rank]), weights=a).fit()
+    intercept, slope = (float(p) for p in fit.params)
+    # simulation (PHE's SimulationFunc): y·√a = α√a + β·b√a, solved for all draws at once
+    sqa = np.sqrt(a)
+    m = np.vstack([sqa, rank * sqa])
+    solve = np.linalg.solve(m @ m.T, m)
+    draws = rng.normal(_transform(v, value_type)[:, None], s[:, None], size=(k, reps))
+    params = solve @ (_back(draws, value_type) * sqa[:, None])
+    sims_sii = np.sort(params[1] * multiplier)
+    sims_rii = (params[1] + params[0]) / params[0]
+    if multiplier < 0:
+        sims_rii = 1 / sims_rii
+    sims_rii = np.sort(sims_rii)
+    cv = c + (1 - c) / 2
+    pos_lo, pos_hi = round(reps * (1 - cv)) - 1, round(reps * cv) - 1
+    rii_val = (intercept + slope) / intercept
+    return {
+        "estimate": slope * multiplier,
+        "lower": float(sims_sii[pos_lo]),
+        "upper": float(sims_sii[pos_hi]),
+        "rii": 1 / rii_val if multiplier < 0 else rii_val,
+        "rii_lower": float(sims_rii[pos_lo]),
+        "rii_upper": float(sims_rii[pos_hi]),
+        "intercept": intercept * multiplier,
+    }
+
+
 def sii(
     data: pd.DataFrame,
     group: str,
@@ -159,16 +240,7 @@ def sii(
     data = check_frame(data)
     by_ = as_by(by)
     c = check_conf(conf)
-    if value_type not in ("other", "rate", "proportion"):
-        raise InputError(f"value_type must be 'other', 'rate' or 'proportion', not {value_type!r}.")
-    if value is None and numerator is None:
-        raise InputError("sii needs value= (with se= or lower=/upper=) or numerator=.")
-    if value is None and value_type == "other":
-        raise InputError("numerator= needs value_type='rate' or 'proportion'.")
-    if value is not None and se is None and (lower is None or upper is None) and numerator is None:
-        raise InputError("sii needs se= or both lower= and upper= to simulate the limits.")
-    if int(reps) < 100:
-        raise InputError(f"reps must be at least 100, not {reps!r}.")
+    _check_sii_args(value_type, value, numerator, se, lower, upper, reps)
     reps = int(reps)
     check_columns(data, [group, population, value, numerator, se, lower, upper, *by_])
     grp_order = _order(data, group, order)
@@ -210,51 +282,14 @@ def sii(
             raise InputError(f"{group_label(key)}: rates must be > 0 for the log scale.")
         if value_type == "proportion" and ((v <= 0) | (v >= 1)).any():
             raise InputError(f"{group_label(key)}: proportions must lie strictly in (0, 1).")
-        if "se" in sub:
-            s = sub["se"].to_numpy(float)
-        else:
-            if "lo" in sub:
-                lo, hi = sub["lo"].to_numpy(float), sub["hi"].to_numpy(float)
-            elif value_type == "rate":
-                lo, hi = (lim / pop for lim in poisson_limits(sub["x"].to_numpy(float), 0.95))
-            else:
-                lo, hi = wilson(sub["x"].to_numpy(float), pop, 0.95)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                s = (_transform(hi, value_type) - _transform(lo, value_type)) / _Z95 / 2
-        if not np.isfinite(s).all() or (s < 0).any():
-            raise InputError(
-                f"{group_label(key)}: standard errors could not be formed (check limits)."
-            )
-        a, rank = _ranks(pop)
-        # point estimate: weighted least squares of y on (1, rank), weights = shares
-        fit = sm.WLS(v, np.column_stack([np.ones(k), rank]), weights=a).fit()
-        intercept, slope = (float(p) for p in fit.params)
-        # simulation (PHE's SimulationFunc): y·√a = α√a + β·b√a, solved for all draws at once
-        sqa = np.sqrt(a)
-        m = np.vstack([sqa, rank * sqa])
-        solve = np.linalg.solve(m @ m.T, m)
-        draws = rng.normal(_transform(v, value_type)[:, None], s[:, None], size=(k, reps))
-        params = solve @ (_back(draws, value_type) * sqa[:, None])
-        sims_sii = np.sort(params[1] * multiplier)
-        sims_rii = (params[1] + params[0]) / params[0]
-        if multiplier < 0:
-            sims_rii = 1 / sims_rii
-        sims_rii = np.sort(sims_rii)
-        cv = c + (1 - c) / 2
-        pos_lo, pos_hi = round(reps * (1 - cv)) - 1, round(reps * cv) - 1
-        rii_val = (intercept + slope) / intercept
+        s = _group_se(sub, pop, value_type, key)
+        est = _sii_simulation(v, s, pop, reps, rng, value_type, multiplier, c)
         rows.append(
             {
                 **key,
                 "numerator": float(sub["x"].sum()) if "x" in sub else np.nan,
                 "denominator": float(pop.sum()),
-                "estimate": slope * multiplier,
-                "lower": float(sims_sii[pos_lo]),
-                "upper": float(sims_sii[pos_hi]),
-                "rii": 1 / rii_val if multiplier < 0 else rii_val,
-                "rii_lower": float(sims_rii[pos_lo]),
-                "rii_upper": float(sims_rii[pos_hi]),
-                "intercept": intercept * multiplier,
+                **est,
                 "n_groups": k,
                 "conf": c,
                 "method": f"SII (PHE), simulated CI, {reps} reps",

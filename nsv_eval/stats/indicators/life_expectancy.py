@@ -131,18 +131,7 @@ def life_expectancy(
         starts = sub["start"].to_numpy(float)
         dx = sub["d"].to_numpy(float)
         px = sub["p"].to_numpy(float)
-        note = ""
-        if len(starts) != len(bands):
-            missing = sorted(set(bands) - set(starts))
-            note = f"missing age band(s) {[f'{m:g}' for m in missing]}"
-        elif px.sum() <= min_population:
-            note = f"total population {px.sum():g} <= {min_population:g}"
-        elif (px <= 0).any():
-            note = "an age band has zero population"
-        elif (dx > px).any():
-            note = "an age band has more deaths than population"
-        elif dx[-1] <= 0:
-            note = "no deaths in the open age band"
+        note = _group_note(starts, bands, px, dx, min_population)
         res = pd.DataFrame({"age_start": starts})
         for k, v in key.items():
             res[k] = v
@@ -223,3 +212,22 @@ def _chiang(starts: np.ndarray, dx: np.ndarray, px: np.ndarray, a0: float):
 
 
 __all__ = ["life_expectancy", "MIN_POPULATION"]
+
+
+def _group_note(
+    starts: np.ndarray, bands: np.ndarray, px: np.ndarray, dx: np.ndarray, min_population: float
+) -> str:
+    """Why a group's life expectancy is not calculated (PHE rules); "" when it is."""
+    note = ""
+    if len(starts) != len(bands):
+        missing = sorted(set(bands) - set(starts))
+        note = f"missing age band(s) {[f'{m:g}' for m in missing]}"
+    elif px.sum() <= min_population:
+        note = f"total population {px.sum():g} <= {min_population:g}"
+    elif (px <= 0).any():
+        note = "an age band has zero population"
+    elif (dx > px).any():
+        note = "an age band has more deaths than population"
+    elif dx[-1] <= 0:
+        note = "no deaths in the open age band"
+    return note
