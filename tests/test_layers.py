@@ -16,8 +16,10 @@ level *and* inside functions (a function-level import does not dodge the rule):
 The test scans every ``.py`` file under ``nsv_eval/`` (``import x``, ``from x import y``,
 relative imports resolved against the importing module; ``from pkg import sub`` counts as an
 import of ``pkg.sub`` when ``sub`` is a module). It fails with file, line, importing and
-imported module for every violation. A second test runs the same checker on a temporary
-package tree with a planted forbidden import and asserts it is reported.
+imported module for every violation. Parts of one layer may import each other, but not both
+ways: ``test_no_cycles_between_parts`` fails on any cycle between top-level parts (a
+function-level import does not hide one). Further tests run the same checkers on a temporary
+package tree with a planted forbidden import or cycle and assert it is reported.
 """
 
 from __future__ import annotations
@@ -129,9 +131,7 @@ def imports_of(path: Path, root: Path) -> list[tuple[int, str]]:
     return sorted(set(found))
 
 
-def check_layers(
-    root: Path, layers: dict[str, int] = LAYERS
-) -> tuple[list[Violation], list[str]]:
+def check_layers(root: Path, layers: dict[str, int] = LAYERS) -> tuple[list[Violation], list[str]]:
     """Every layer violation under ``root`` and every module whose layer is unknown."""
     violations: list[Violation] = []
     unknown: list[str] = []
@@ -150,11 +150,47 @@ def check_layers(
     return violations, unknown
 
 
+def part_cycles(root: Path) -> list[tuple[str, str]]:
+    """Pairs of top-level parts (``nsv_eval.clean``, ``nsv_eval.ingest``, …) that import each
+    other, directly or through other parts, counting function-level imports: within one
+    layer the rule allows both directions, and a function-level import must not hide a
+    cycle."""
+
+    def part(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    edges: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        me = part(module_name(path, root))
+        for _, imported in imports_of(path, root):
+            other = part(imported)
+            if other != me and other != root.name:
+                edges.setdefault(me, set()).add(other)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo.extend(edges.get(node, ()))
+        return False
+
+    return sorted((a, b) for a in edges for b in edges[a] if reaches(b, a))
+
+
 def test_package_respects_the_layers() -> None:
     violations, unknown = check_layers(PACKAGE_DIR)
     assert not unknown, f"modules without a layer in LAYERS: {sorted(set(unknown))}"
     new = [v for v in violations if (v.importer, v.imported) not in PENDING]
     assert not new, "imports against the layer rule:\n" + "\n".join(map(str, new))
+
+
+def test_no_cycles_between_parts() -> None:
+    """No two parts of the package import each other (module- or function-level)."""
+    assert part_cycles(PACKAGE_DIR) == []
 
 
 def test_pending_entries_are_still_violations() -> None:
@@ -215,17 +251,37 @@ def test_checker_passes_a_clean_tree(toy_package: Path) -> None:
     ("rel", "source", "importer", "imported", "line"),
     [
         # module-level absolute import, numbers layer reading the report layer
-        ("stats/bad.py", "import os\nfrom nsv_eval.report import render\n",
-         "nsv_eval.stats.bad", "nsv_eval.report.render", 2),
+        (
+            "stats/bad.py",
+            "import os\nfrom nsv_eval.report import render\n",
+            "nsv_eval.stats.bad",
+            "nsv_eval.report.render",
+            2,
+        ),
         # function-level import: does not dodge the rule
-        ("analyses/bad.py", "def f():\n    from nsv_eval.report.render import x\n    return x\n",
-         "nsv_eval.analyses.bad", "nsv_eval.report.render", 2),
+        (
+            "analyses/bad.py",
+            "def f():\n    from nsv_eval.report.render import x\n    return x\n",
+            "nsv_eval.analyses.bad",
+            "nsv_eval.report.render",
+            2,
+        ),
         # relative import resolved: analyses/bad.py -> ..report
-        ("analyses/bad.py", "\n\nfrom ..report import render\n",
-         "nsv_eval.analyses.bad", "nsv_eval.report.render", 3),
+        (
+            "analyses/bad.py",
+            "\n\nfrom ..report import render\n",
+            "nsv_eval.analyses.bad",
+            "nsv_eval.report.render",
+            3,
+        ),
         # plain `import x` inside a class body
-        ("stats/bad.py", "class A:\n    import nsv_eval.analyses.data\n",
-         "nsv_eval.stats.bad", "nsv_eval.analyses.data", 2),
+        (
+            "stats/bad.py",
+            "class A:\n    import nsv_eval.analyses.data\n",
+            "nsv_eval.stats.bad",
+            "nsv_eval.analyses.data",
+            2,
+        ),
     ],
 )
 def test_checker_reports_a_forbidden_import(
@@ -236,6 +292,19 @@ def test_checker_reports_a_forbidden_import(
     assert [(v.importer, v.imported, v.line) for v in violations] == [(importer, imported, line)]
     message = str(violations[0])
     assert str(toy_package / rel) in message and importer in message and imported in message
+
+
+def test_cycle_check_finds_a_function_level_cycle(toy_package: Path) -> None:
+    _write(toy_package, "ingest/__init__.py", "")
+    _write(toy_package, "clean/__init__.py", "")
+    _write(toy_package, "clean/cli.py", "from nsv_eval.ingest import core\n")
+    _write(toy_package, "ingest/core.py", "")
+    assert part_cycles(toy_package) == []
+    _write(toy_package, "ingest/cli.py", "def f():\n    from nsv_eval.clean import cli\n")
+    assert part_cycles(toy_package) == [
+        ("nsv_eval.clean", "nsv_eval.ingest"),
+        ("nsv_eval.ingest", "nsv_eval.clean"),
+    ]
 
 
 def test_checker_reports_a_module_without_layer(toy_package: Path) -> None:
