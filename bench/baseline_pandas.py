@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nsv_eval import reference
+from nsv_eval.definitions import codelists
 
 AGE_BANDS = np.asarray(reference.AGE_BANDS, dtype=object)
 EVENTS = [
@@ -112,9 +113,9 @@ def flag(courses: pd.DataFrame, persons: pd.DataFrame, p0, p1) -> pd.DataFrame:
     death = pd.to_datetime(c["death_date"])
     died = (death <= pd.to_datetime(dis_d)).fillna(False).to_numpy(bool)
     codes = pd.Series(c["diagnosis"].dropna().unique(), dtype="string")
-    dx = pd.DataFrame({"medical": reference.is_medical(codes).to_numpy(bool)}, index=codes)
+    dx = pd.DataFrame({"medical": codelists.is_medical(codes).to_numpy(bool)}, index=codes)
     for col in ["preventable", "fall_injury", "hip_fracture", "copd", "diabetes", "heart_failure"]:
-        dx[col] = reference.ICD10[col].matches(codes).to_numpy(bool)
+        dx[col] = codelists.ICD10[col].matches(codes).to_numpy(bool)
     d = dx.reindex(c["diagnosis"].astype("string")).fillna(False).astype(bool).to_numpy()
     medical, prev, fall, hip, copd, diab, hf = d.T
     acute = c["acute"].to_numpy(bool)

@@ -31,7 +31,7 @@ Which planted quantity each design should recover
     kommune size and baseline rate (small next to the interval width at any scale tested).
 ``falls_did_ratio``
     The same ATT as a ratio to the treated kommuners' counterfactual mean rate
-    (:func:`nsv_eval.analyses.falls.did_rate_ratio`: observed mean held fixed, ATT limits mapped).
+    (:func:`nsv_eval.analyses.effects.did_rate_ratio`: observed mean held fixed, ATT limits mapped).
     Truth: ``realised_kommune_level.rate_ratio`` (about 0.82 = 1 - participation x (1 - 0.6)),
     *not* the planted individual rate ratio 0.6, which only participants experience.
 ``followup_iptw``
@@ -71,7 +71,7 @@ Which planted quantity each design should recover
     ``anticipation=1``: teams start on the 1st of any month, the annual panel's
     ``first_treated`` is the first *full* year, so the start year itself is partly treated and
     must not serve as the base period. Expressed as a ratio to the counterfactual
-    (:func:`~nsv_eval.analyses.falls.did_rate_ratio`). Truth: ``acute_team.realised_kommune_level.rate_ratio``.
+    (:func:`~nsv_eval.analyses.effects.did_rate_ratio`). Truth: ``acute_team.realised_kommune_level.rate_ratio``.
 ``falls_cohort_iptw`` (informative)
     Participants vs comparable non-participants (``cohort_falls``; IPTW for the ATT,
     :func:`nsv_eval.analyses.falls.cohort_iptw`), risk of a fall injury within 365 days,
@@ -204,12 +204,12 @@ def _row(result, term: str | None = None) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------------------
 def falls_did(prep, truth: dict) -> list[Estimate]:
     """Staggered DiD of the annual fall-injury rate 65+ (ATT per 1,000 and as a ratio)."""
-    from nsv_eval.analyses import falls
+    from nsv_eval.analyses import effects, falls
 
     real = truth["falls_programme"]["realised_kommune_level"]
     panel = falls.national_panel(prep)
     res, _ = falls.national_did(panel, control="notyet", conf=CONF)
-    ratio = falls.did_rate_ratio(res, panel)
+    ratio = effects.did_rate_ratio(res, panel)
     return [
         Estimate(
             "falls_did_att",
@@ -403,7 +403,7 @@ def acute_team(prep, truth: dict) -> list[Estimate]:
             "realised kommune-level rate ratio",
             "ratio",
             float(team["realised_kommune_level"]["rate_ratio"]),
-            *_row(falls.did_rate_ratio(res, panel), "att_ratio"),
+            *_row(effects.did_rate_ratio(res, panel), "att_ratio"),
         )
     )
     out.append(

@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from nsv_eval import reference
+from nsv_eval.definitions import codelists
 
 AGE_BAND_LABELS = list(reference.AGE_BANDS)
 
@@ -49,7 +50,7 @@ def _dx_table(con: duckdb.DuckDBPyConnection) -> None:
     codes = con.execute("SELECT DISTINCT diagnosis FROM contacts WHERE diagnosis IS NOT NULL").df()
     s = codes["diagnosis"].astype("string")
     dx = pd.DataFrame({"diagnosis": s})
-    dx["medical"] = reference.is_medical(s).to_numpy(bool)
+    dx["medical"] = codelists.is_medical(s).to_numpy(bool)
     for col, key in [
         ("dx_prev", "preventable"),
         ("dx_fall", "fall_injury"),
@@ -58,7 +59,7 @@ def _dx_table(con: duckdb.DuckDBPyConnection) -> None:
         ("dx_diab", "diabetes"),
         ("dx_hf", "heart_failure"),
     ]:
-        dx[col] = reference.ICD10[key].matches(s).to_numpy(bool)
+        dx[col] = codelists.ICD10[key].matches(s).to_numpy(bool)
     con.register("dx_df", dx)
     con.execute("CREATE TEMP TABLE dx AS SELECT * FROM dx_df")
 

@@ -53,6 +53,26 @@ def test_memo_reuses_and_invalidates(prepared_dir: Path, tmp_path: Path) -> None
     assert len(calls) == 3
 
 
+def test_memo_is_keyed_by_the_code_version(
+    prepared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pickle made by another version of stats/analyses is never read back."""
+    from nsv_eval.analyses import data as data_mod
+
+    prep = load_prepared(prepared_dir, tmp_path / "shared")
+    calls = []
+
+    def run() -> str:
+        calls.append(1)
+        return f"result {len(calls)}"
+
+    assert prep.memo("fit", run) == "result 1"
+    assert prep.memo("fit", run) == "result 1"  # same code: reused
+    monkeypatch.setattr(data_mod, "code_fingerprint", lambda: "another-version")
+    assert prep.memo("fit", run) == "result 2"  # other code: recomputed, not unpickled
+    assert len(list((tmp_path / "shared" / "memo").glob("fit-*.pkl"))) == 2
+
+
 def test_missing_prepared_data_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(NsvError, match="make demo"):
         load_prepared(tmp_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from nsv_eval.analyses.business_case import business_case
+from nsv_eval.report.studies.s07_business_case import business_case_summary
 
 
 def test_point_estimates_closed_form() -> None:
@@ -83,7 +84,7 @@ def test_reproducible_and_summaries() -> None:
     b = business_case(120, 0.85, 0.75, 0.96, unit_cost=(30_000, 40_000), programme_cost=300_000)
     assert a.table().equals(b.table())
     assert 0 < a.share_net_positive < 1
-    da, en = a.summary("da"), a.summary("en")
+    da, en = business_case_summary(a, "da"), business_case_summary(a, "en")
     assert "mio. kr." in da and "95 %-KI" in da and "konfidensfordeling" in da
     assert "Sandsynligheden for" not in da
     assert "DKK" in en and "not a probability" in en

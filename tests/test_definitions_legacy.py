@@ -14,9 +14,9 @@ from pathlib import Path
 import yaml
 
 from nsv_eval import definitions as D
-from nsv_eval import reference
 from nsv_eval.analyses.catalogue import INDICATORS
 from nsv_eval.clean import flags
+from nsv_eval.definitions import codelists
 
 prepare = importlib.import_module("nsv_eval.clean.prepare")  # the module, not the function
 
@@ -43,9 +43,9 @@ EARLIER_CATALOGUE = {  # key: (kind, multiplier, min_age)
 
 def test_code_lists_are_the_earlier_ones():
     for name, prefixes in EARLIER_CODE_LISTS.items():
-        assert reference.ICD10[name].prefixes == tuple(prefixes.split()), name
-        assert "legacy" in reference.ICD10[name].source
-    assert reference.MEDICAL_CHAPTERS == tuple("ABCDEFGHIJKLMNOQR")
+        assert codelists.ICD10[name].prefixes == tuple(prefixes.split()), name
+        assert "legacy" in codelists.ICD10[name].source
+    assert codelists.MEDICAL_CHAPTERS == tuple("ABCDEFGHIJKLMNOQR")
 
 
 def test_thresholds_are_the_earlier_ones():

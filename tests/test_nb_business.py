@@ -3,7 +3,7 @@
 What is checked, and against what
 ---------------------------------
 * The arithmetic of :func:`nsv_eval.analyses.business_case.business_case` itself is tested in
-  ``tests/test_business_case.py`` (closed forms). Here: that :mod:`nsv_eval.analyses.business`
+  ``tests/test_business_case.py`` (closed forms). Here: that :mod:`nsv_eval.report.studies.s07_business_case`
   passes it the right inputs, i.e. for each intervention
   ``avoided = observed × (1/RR − 1)``, ``gross = avoided × unit cost`` (midpoint of a range),
   ``net = gross − programme cost``, where
@@ -24,10 +24,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from nsv_eval.analyses import business, falls, load_prepared
+from nsv_eval.analyses import effects, falls, load_prepared
 from nsv_eval.analyses import readmissions as rm
 from nsv_eval.errors import InputError
 from nsv_eval.reference import AGE_BANDS
+from nsv_eval.report import figures
+from nsv_eval.report.studies import s07_business_case as business
 
 YEARS = range(2010, 2025)
 
@@ -97,7 +99,7 @@ def test_acute_team_inputs(prep, prepared_dir, kommune, cases, defaults) -> None
     the roll-out table; the ratio is study 5's ITS level change."""
     c = cases["acute_team"]
     start = prep.start_date(kommune, "acute_team")
-    first = falls.first_post_month(start)
+    first = effects.first_post_month(start)
     assert c.observed == _cube_count(prepared_dir, kommune, "preventable", first)
     months = (2024 - first.year) * 12 + 12 - first.month + 1
     assert c.details["months"] == months
@@ -105,7 +107,7 @@ def test_acute_team_inputs(prep, prepared_dir, kommune, cases, defaults) -> None
     assert c.programme_cost == pytest.approx(
         defaults["acute_team_per_1000_65plus_per_year"] * py / 1000, rel=1e-9
     )
-    its = falls.kommune_its(prep, kommune, "preventable", start, years=YEARS)
+    its = effects.kommune_its(prep, kommune, "preventable", start, years=YEARS)
     assert c.rate_ratio == pytest.approx(float(its.main_effect()["estimate"]))
     assert c.period[0] == first
 
@@ -114,19 +116,19 @@ def test_falls_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
     """Observed fall injuries 65+ from the cube; participants from cohort_falls; the ratio is
     study 3's DiD converted to a rate ratio."""
     c = cases["falls_programme"]
-    first = falls.first_post_month(prep.start_date(kommune, "falls_programme"))
+    first = effects.first_post_month(prep.start_date(kommune, "falls_programme"))
     assert c.observed == _cube_count(prepared_dir, kommune, "fall_injury", first)
     cf = pd.read_parquet(prepared_dir / "cohort_falls.parquet")
     n_part = int((cf["participant"] & (cf["kommune_code"] == kommune)).sum())
     assert c.programme_cost == pytest.approx(n_part * defaults["falls_programme_per_participant"])
     panel = falls.national_panel(prep, years=YEARS)
     did, _ = falls.national_did(panel)
-    ratio = falls.did_rate_ratio(did, panel).main_effect()
+    ratio = effects.did_rate_ratio(did, panel).main_effect()
     assert c.rate_ratio == pytest.approx(float(ratio["estimate"]))
     # the simulation runs on the ATT's scale with the observed treated mean held fixed:
     # the avoided events' limits are the image of the ATT's limits (4,000 draws)
     att = did.main_effect()
-    base = falls.treated_post_mean(panel, did)
+    base = effects.treated_post_mean(panel, did)
     assert c.result.inputs["additive"] == pytest.approx(
         (att["estimate"], att["lower"], att["upper"], base)
     )
@@ -168,7 +170,7 @@ def test_summary_sentences_and_figure(cases) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = business.net_plot(list(cases.values()))
+    fig = figures.net_plot(list(cases.values()))
     assert len(fig.axes) == len(tab)
     plt.close(fig)
 
@@ -198,7 +200,7 @@ def test_falls_its_option(prep, kommune, defaults) -> None:
     costs = business.resolve_unit_costs(defaults, kommune)
     c = business.falls_case(prep, kommune, costs, years=YEARS, design="its", n_sim=2000)
     start = prep.start_date(kommune, "falls_programme")
-    its = falls.kommune_its(prep, kommune, "fall_injury", start, years=YEARS)
+    its = effects.kommune_its(prep, kommune, "fall_injury", start, years=YEARS)
     assert c.rate_ratio == pytest.approx(float(its.main_effect()["estimate"]))
     with pytest.raises(ValueError, match="design"):
         business.falls_case(prep, kommune, costs, years=YEARS, design="rct")

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from nsv_eval.analyses import falls, load_prepared, preventable
-from nsv_eval.report import narrative
+from nsv_eval.analyses import effects, falls, load_prepared, preventable
+from nsv_eval.report import narrative, sentences
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_effect_mde_from_se_and_from_interval(falls_pdid, falls_panel):
     assert mde.to_dict()["mde_ratio"] == pytest.approx(np.exp(-mde.mde))
     # a ratio result without a log-scale SE: recovered from its Wald interval
     cs, _ = falls.national_did(falls_panel)
-    ratio = falls.did_rate_ratio(cs, falls_panel)
+    ratio = effects.did_rate_ratio(cs, falls_panel)
     r = ratio.main_effect()
     if r["lower"] > 0:
         want = (sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * (
@@ -120,7 +120,7 @@ def test_negative_control_flags_the_frailty_bias(prep, truth):
     nc = falls.negative_control(df)
     m = nc.main_effect()
     assert m["lower"] > 1, (m["lower"], m["upper"])
-    assert "flere" in falls.negative_control_sentence(nc)
+    assert "flere" in sentences.negative_control_sentence(nc)
     # without the column (data prepared by an older version) there is no negative control
     assert falls.negative_control(df.drop(columns="nc_admission_365d")) is None
 
@@ -139,4 +139,4 @@ def test_negative_control_sentence_says_which_direction(lo, hi, word):
         main_term="risk_ratio",
         scale="risk_ratio",
     )
-    assert word in falls.negative_control_sentence(res)
+    assert word in sentences.negative_control_sentence(res)

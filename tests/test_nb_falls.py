@@ -30,6 +30,7 @@ import pytest
 
 from nsv_eval.analyses import effects, falls, load_prepared
 from nsv_eval.errors import InputError
+from nsv_eval.report import sentences
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,9 @@ def test_resolve_start_data_and_mapping(prep, truth):
 
 
 def test_first_post_month():
-    assert falls.first_post_month(pd.Timestamp("2014-01-01")) == pd.Timestamp("2014-01-01")
-    assert falls.first_post_month(pd.Timestamp("2017-03-15")) == pd.Timestamp("2017-04-01")
-    assert falls.first_post_month(pd.Timestamp("2017-12-31")) == pd.Timestamp("2018-01-01")
+    assert effects.first_post_month(pd.Timestamp("2014-01-01")) == pd.Timestamp("2014-01-01")
+    assert effects.first_post_month(pd.Timestamp("2017-03-15")) == pd.Timestamp("2017-04-01")
+    assert effects.first_post_month(pd.Timestamp("2017-12-31")) == pd.Timestamp("2018-01-01")
 
 
 # --------------------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def test_did_rate_ratio_matches_independent_computation(panel, did_notyet, truth
     p = panel[(panel["first_treated"] > 0) & (panel["year"] >= panel["first_treated"])]
     base = p["rate"].mean()
     m = did_notyet.main_effect()
-    r = falls.did_rate_ratio(did_notyet, panel)
+    r = effects.did_rate_ratio(did_notyet, panel)
     rr = r.main_effect()
     cf = base - m["estimate"]
     assert rr["estimate"] == pytest.approx(base / cf)
@@ -169,7 +170,7 @@ def test_kommune_its_mechanics(prep, truth):
     counterfactual equals the fitted values before the start (no intervention terms)."""
     k = _largest_treated(truth)
     start = falls.resolve_start(prep, k, "falls_programme")
-    res = falls.kommune_its(prep, k, "fall_injury", start)
+    res = effects.kommune_its(prep, k, "fall_injury", start)
     s = effects.monthly_series(prep, k, "fall_injury")
     assert res.n_pre == int((s["date"] < start).sum())
     assert res.n_pre + res.n_post == len(s)
@@ -179,9 +180,9 @@ def test_kommune_its_mechanics(prep, truth):
     assert cf["observed"].sum() == s["count"].sum()
     m = res.main_effect()
     assert res.scale == "rate_ratio" and 0 < m["lower"] < m["estimate"] < m["upper"]
-    plac = falls.its_placebo(res, max_fits=8)
+    plac = effects.its_placebo(res, max_fits=8)
     assert plac is not None and 1 <= len(plac.placebos) <= 8
-    assert (pd.to_datetime(plac.placebos["placebo"]) < falls.first_post_month(start)).all()
+    assert (pd.to_datetime(plac.placebos["placebo"]) < effects.first_post_month(start)).all()
 
 
 def test_its_check_rejects_tiny_series(prep, truth):
@@ -247,13 +248,13 @@ def test_cohort_check_small_and_scope(prep, cohort_land):
 # --------------------------------------------------------------------------------------
 def test_triangulation_skips_unusable_intervals(prep, truth, panel, did_notyet):
     k = _largest_treated(truth)
-    its = falls.kommune_its(prep, k, "fall_injury", falls.resolve_start(prep, k, "falls_programme"))
-    ratio = falls.did_rate_ratio(did_notyet, panel)
-    tri = falls.triangulation([its, ratio], ["ITS", "DiD"])
+    its = effects.kommune_its(prep, k, "fall_injury", falls.resolve_start(prep, k, "falls_programme"))
+    ratio = effects.did_rate_ratio(did_notyet, panel)
+    tri = effects.triangulation([its, ratio], ["ITS", "DiD"])
     assert tri.result is not None and tri.verdict in ("agree", "disagree", "inconclusive")
     assert tri.names == ["ITS", "DiD"]
-    assert falls.verdict_sentence(tri, "effekten").startswith("Designene (ITS, DiD)")
-    broken = falls.did_rate_ratio(did_notyet, panel)
+    assert sentences.verdict_sentence(tri, "effekten").startswith("Designene (ITS, DiD)")
+    broken = effects.did_rate_ratio(did_notyet, panel)
     broken.effects.loc[0, "lower"] = np.nan
-    tri2 = falls.triangulation([its, broken, None], ["ITS", "DiD", "X"])
-    assert tri2.result is None and "Færre end to" in falls.verdict_sentence(tri2, "effekten")
+    tri2 = effects.triangulation([its, broken, None], ["ITS", "DiD", "X"])
+    assert tri2.result is None and "Færre end to" in sentences.verdict_sentence(tri2, "effekten")

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nsv_eval.analyses import falls, load_prepared, preventable, profile
+from nsv_eval.analyses import effects, falls, load_prepared, preventable, profile
+from nsv_eval.report import sentences
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +150,7 @@ def test_comparison_table_isr_is_observed_over_expected(prep, treated):
 def test_direction_sentence(prep, treated, sc):
     _, res = sc
     start = falls.resolve_start(prep, treated, "acute_team")
-    its = falls.kommune_its(prep, treated, "preventable", start)
-    s = preventable.direction_sentence(its, preventable.sc_rate_ratio(res))
+    its = effects.kommune_its(prep, treated, "preventable", start)
+    s = sentences.direction_sentence(its, preventable.sc_rate_ratio(res))
     assert "peger" in s and "tidsseriens" in s
-    assert preventable.direction_sentence(None, None) == ""
+    assert sentences.direction_sentence(None, None) == ""

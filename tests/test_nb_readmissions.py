@@ -26,6 +26,7 @@ import pytest
 from nsv_eval.analyses import load_prepared
 from nsv_eval.analyses import readmissions as rm
 from nsv_eval.errors import InputError
+from nsv_eval.report import figures
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +227,6 @@ def test_tables_and_figures(national, iptw) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for fig in (rm.love_plot(iptw), rm.overlap_plot(iptw)):
+    for fig in (figures.love_plot(iptw), figures.overlap_plot(iptw)):
         assert fig.axes
         plt.close(fig)

@@ -141,7 +141,7 @@ def test_acute_team_pooled_its_and_did(prep, truth) -> None:
     intervals. The national Callaway & Sant'Anna DiD on the annual panel (with one year of
     anticipation, because the start year is partly treated) estimates the same kommune-level
     ratio; its interval ignores the uncertainty of the counterfactual mean (see
-    ``falls.did_rate_ratio``).
+    ``effects.did_rate_ratio``).
 
     Power: at scale 0.005 the ITS interval is about 0.3 wide and excludes 1 only in a
     minority of seeds (``bench/results/coverage.md``), so only containment is asserted, plus

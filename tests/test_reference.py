@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from nsv_eval import reference as ref
+from nsv_eval.definitions import codelists
 
 
 def test_98_kommuner_in_5_regions() -> None:
@@ -72,7 +73,7 @@ def test_icd10_lists() -> None:
             "junk",
         ]
     )
-    assert ref.ICD10["preventable"].matches(codes).tolist() == [
+    assert codelists.ICD10["preventable"].matches(codes).tolist() == [
         True,
         True,
         True,
@@ -85,7 +86,7 @@ def test_icd10_lists() -> None:
         False,
         False,
     ]
-    assert ref.ICD10["fall_injury"].matches(codes).tolist() == [
+    assert codelists.ICD10["fall_injury"].matches(codes).tolist() == [
         False,
         False,
         False,
@@ -98,9 +99,9 @@ def test_icd10_lists() -> None:
         False,
         False,
     ]
-    assert ref.ICD10["copd"].matches(codes).sum() == 1
-    assert ref.ICD10["diabetes"].matches(codes).sum() == 1
-    assert ref.ICD10["heart_failure"].matches(codes).sum() == 1
+    assert codelists.ICD10["copd"].matches(codes).sum() == 1
+    assert codelists.ICD10["diabetes"].matches(codes).sum() == 1
+    assert codelists.ICD10["heart_failure"].matches(codes).sum() == 1
     assert ref.is_valid_icd10(codes).tolist()[-1] is False
-    for cl in ref.ICD10.values():
+    for cl in codelists.ICD10.values():
         assert cl.source, f"{cl.name} must name its source"

@@ -22,8 +22,8 @@ from _report_tiny import (
 )
 from bs4 import BeautifulSoup
 
+from nsv_eval.analyses import dataquality as dq
 from nsv_eval.params import load_params
-from nsv_eval.report import dataquality as dq
 from nsv_eval.report.disclosure import check_disclosure
 from nsv_eval.report.render import run_study
 

@@ -32,12 +32,13 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import EMPTY_KOMMUNE
 
-from nsv_eval.analyses import INDICATORS, load_prepared, profile
+from nsv_eval.analyses import INDICATORS, load_prepared
 from nsv_eval.batch import run_batch, write_index
 from nsv_eval.reference import kommuner
 from nsv_eval.report.disclosure import check_disclosure
 from nsv_eval.report.estimable import REASONS_DA, not_estimable_da, reason_da
 from nsv_eval.report.studies import STUDIES
+from nsv_eval.report.studies import s02_kommuneprofil as s02
 
 SMALLEST = [825, 563, 741, 492, 482]
 YEARS = [2022, 2023, 2024]
@@ -80,7 +81,7 @@ def empty_prep(empty_kommune_prepared: Path, tmp_path_factory: pytest.TempPathFa
 def test_profile_table_says_why_nothing_can_be_estimated(empty_prep) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tab = profile.profile_table(empty_prep, EMPTY_KOMMUNE, YEARS).set_index("indicator")
+        tab = s02.profile_table(empty_prep, EMPTY_KOMMUNE, YEARS).set_index("indicator")
     assert list(tab.index) == list(INDICATORS)
     assert (tab["numerator"] == 0).all()
     assert tab["estimate"].isna().all()
@@ -98,7 +99,7 @@ def test_profile_table_says_why_nothing_can_be_estimated(empty_prep) -> None:
 def test_life_expectancy_and_survey_say_why(empty_prep) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        le = profile.life_expectancy_table(empty_prep, EMPTY_KOMMUNE, range(2020, 2025))
+        le = s02.life_expectancy_table(empty_prep, EMPTY_KOMMUNE, range(2020, 2025))
     own = le[le["level"] == "kommune"]
     assert sorted(own["sex"]) == ["F", "M"]  # the kommune's rows are kept
     assert own["estimate"].isna().all()
@@ -106,7 +107,7 @@ def test_life_expectancy_and_survey_say_why(empty_prep) -> None:
     assert (le.loc[le["level"] != "kommune", "note"] == "").all()
     assert le.loc[le["level"] == "land", "estimate"].notna().all()
 
-    sv = profile.survey_table(empty_prep, EMPTY_KOMMUNE)
+    sv = s02.survey_table(empty_prep, EMPTY_KOMMUNE)
     k = sv[sv["level"] == "kommune"]
     assert (k["respondents"] == 0).all() and k["estimate"].isna().all()
     assert k["note"].str.contains("ingen svarpersoner fra Svendborg Kommune").all()
@@ -119,7 +120,7 @@ def test_smallest_kommune_profile_without_denominator(prepared_dir: Path, tmp_pa
     prep = load_prepared(prepared_dir, tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tab = profile.profile_table(prep, 825, [2024])
+        tab = s02.profile_table(prep, 825, [2024])
     assert list(tab["indicator"]) == list(INDICATORS)
     missing = tab["estimate"].isna()
     assert missing.any()  # at this size something cannot be estimated

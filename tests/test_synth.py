@@ -37,6 +37,7 @@ import pytest
 import statsmodels.api as sm
 
 from nsv_eval import reference as ref
+from nsv_eval.definitions import codelists
 from nsv_eval.synth import SCHEMAS, generate, model
 
 FILES = [
@@ -96,9 +97,9 @@ def raw(synth_dir: Path) -> dict:
     dis_date = courses["discharge_time"].dt.normalize()
     death = pd.to_datetime(courses["death_date"])
     courses["died_in"] = (death <= dis_date).fillna(False).astype(bool)
-    courses["medical"] = ref.is_medical(courses["diagnosis"]).to_numpy()
-    courses["preventable"] = ref.ICD10["preventable"].matches(courses["diagnosis"]).to_numpy()
-    courses["fall_injury"] = ref.ICD10["fall_injury"].matches(courses["diagnosis"]).to_numpy()
+    courses["medical"] = codelists.is_medical(courses["diagnosis"]).to_numpy()
+    courses["preventable"] = codelists.ICD10["preventable"].matches(courses["diagnosis"]).to_numpy()
+    courses["fall_injury"] = codelists.ICD10["fall_injury"].matches(courses["diagnosis"]).to_numpy()
     courses["index"] = (
         courses["acute"]
         & courses["medical"]
@@ -248,7 +249,7 @@ def test_98_kommuner_in_5_regions(raw: dict) -> None:
 
 def test_diagnosis_codes_are_classified_as_intended() -> None:
     """Each generator group's codes fall in exactly the intended reference code lists."""
-    lists = {name: cl for name, cl in ref.ICD10.items()}
+    lists = {name: cl for name, cl in codelists.ICD10.items()}
     expect = {
         "prev_respiratory": {"preventable"},
         "prev_urinary": {"preventable"},
@@ -273,8 +274,8 @@ def test_diagnosis_codes_are_classified_as_intended() -> None:
                 assert not hit.any(), (g["name"], name)
     for name in model.READMISSION_MIX:
         g = model.GROUPS[model.GROUP_NAMES.index(name)]
-        assert ref.is_medical(pd.Series(list(g["codes"]))).all()
-    assert not ref.is_medical(pd.Series(list(model.GROUPS[10]["codes"]))).any()
+        assert codelists.is_medical(pd.Series(list(g["codes"]))).all()
+    assert not codelists.is_medical(pd.Series(list(model.GROUPS[10]["codes"]))).any()
 
 
 # ----------------------------------------------------------------------------------------

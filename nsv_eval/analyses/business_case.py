@@ -38,13 +38,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.ratio import ratio_from_additive
 
 
 @dataclass
 class BusinessCase:
-    """Result of :func:`business_case`: ``.table()``, ``.summary()``, ``.plot()``."""
+    """Result of :func:`business_case`: ``.table()``, ``.draws``, ``.share_net_positive`` (the
+    words and the figure: :func:`nsv_eval.report.studies.s07_business_case.business_case_summary`,
+    :func:`nsv_eval.report.figures.business_case_plot`)."""
 
     inputs: dict
     draws: pd.DataFrame
@@ -64,57 +65,6 @@ class BusinessCase:
         programme saves money.
         """
         return float((self.draws["net_saving"] > 0).mean())
-
-    def summary(self, lang: str = "da") -> str:
-        """Plain-language summary written from the numbers."""
-        t = self._table.set_index("quantity")
-        pct = int(round(self.conf * 100))
-        av, sv, net = t.loc["avoided"], t.loc["gross_saving"], t.loc["net_saving"]
-        p = self.share_net_positive * 100
-        if lang == "da":
-            return (
-                f"Indsatsen skønnes at have forebygget {fmt(av.estimate, lang, 0)} hændelser "
-                f"({pct} %-KI: {fmt(av.lower, lang, 0)} til {fmt(av.upper, lang, 0)}), svarende til "
-                f"en bruttobesparelse på {fmt(sv.estimate / 1e6, lang, 1)} mio. kr. "
-                f"({fmt(sv.lower / 1e6, lang, 1)} til {fmt(sv.upper / 1e6, lang, 1)} mio. kr.). "
-                f"Efter indsatsens udgift på {fmt(self.inputs['programme_cost'] / 1e6, lang, 1)} mio. kr. "
-                f"er nettoresultatet {fmt(net.estimate / 1e6, lang, 1)} mio. kr. "
-                f"({fmt(net.lower / 1e6, lang, 1)} til {fmt(net.upper / 1e6, lang, 1)} mio. kr.). "
-                f"{fmt(p, lang, 0)} % af den tilnærmede konfidensfordeling for nettoresultatet "
-                "ligger over nul (et mål for, hvor sikkert data udelukker et underskud, ikke en "
-                "sandsynlighed for, at indsatsen betaler sig)."
-            )
-        return (
-            f"The intervention is estimated to have avoided {fmt(av.estimate, lang, 0)} events "
-            f"({pct}% CI {fmt(av.lower, lang, 0)} to {fmt(av.upper, lang, 0)}), a gross saving of "
-            f"DKK {fmt(sv.estimate / 1e6, lang, 1)} million. After the programme cost of DKK "
-            f"{fmt(self.inputs['programme_cost'] / 1e6, lang, 1)} million the net result is DKK "
-            f"{fmt(net.estimate / 1e6, lang, 1)} million ({fmt(net.lower / 1e6, lang, 1)} to "
-            f"{fmt(net.upper / 1e6, lang, 1)}). {fmt(p, lang, 0)}% of the approximate "
-            "confidence distribution of the net result lies above zero (how firmly the data "
-            "rule out a loss, not a probability that the programme pays off)."
-        )
-
-    def plot(self, ax=None, lang: str = "da"):
-        """Histogram of the simulated net saving (million DKK)."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 3.5))
-        else:
-            fig = ax.figure
-        net = self.draws["net_saving"] / 1e6
-        ax.hist(net, bins=60, color="#0072B2", alpha=0.8)
-        ax.axvline(0, color="#D55E00", lw=1.5)
-        if lang == "da":
-            ax.set_xlabel("Nettobesparelse (mio. kr.)")
-            ax.set_ylabel("Antal simulationer")
-            ax.set_title("Tilnærmet konfidensfordeling for nettobesparelsen")
-        else:
-            ax.set_xlabel("Net saving (DKK million)")
-            ax.set_ylabel("Simulations")
-            ax.set_title("Approximate confidence distribution of the net saving")
-        return fig
 
 
 def business_case(

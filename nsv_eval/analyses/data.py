@@ -17,7 +17,7 @@ import pickle
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +86,24 @@ class Area:
             codes = kommuner().loc[lambda k: k["region_code"] == self.code, "kommune_code"]
             return df["kommune_code"].isin(codes)
         return pd.Series(True, index=df.index)
+
+
+@cache
+def code_fingerprint() -> str:
+    """SHA-256 (16 hex) of the source of ``nsv_eval.stats`` and ``nsv_eval.analyses``.
+
+    Part of every :meth:`Prepared.memo` key: a memo holds pickled result objects, and a
+    pickle made by another version of the code that computes them (another class layout,
+    another estimator) must not be read back. Without it, two checkouts sharing one cache
+    directory read each other's objects (seen when ``stats`` results became typed classes).
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for sub in ("stats", "analyses"):
+        for path in sorted((root / sub).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _fingerprint(manifest: dict) -> str:
@@ -191,13 +209,14 @@ class Prepared:
 
         For fits that many notebooks repeat on identical input — e.g. a propensity model on
         a region's cohort, refitted by the report of every kommune in that region — so a
-        batch fits it once. The cache key is the data fingerprint, ``name``, the keyword
-        arguments and, when given, the content hash of ``data`` (so a different input can
+        batch fits it once. The cache key is the data fingerprint, the code fingerprint
+        (:func:`code_fingerprint`), ``name``, the keyword arguments and, when given, the
+        content hash of ``data`` (so a different input or another version of the code can
         never return a stale result). Results are pickled; an unreadable cache entry is
         recomputed.
         """
         h = hashlib.sha256()
-        h.update(f"{name}|{self.fingerprint}|".encode())
+        h.update(f"{name}|{self.fingerprint}|{code_fingerprint()}|".encode())
         h.update(json.dumps(key, sort_keys=True, default=str).encode())
         if data is not None:
             h.update(str((data.shape, list(data.columns))).encode())

@@ -15,11 +15,17 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from nsv_eval import stats
 from nsv_eval.analyses.data import Area, Prepared
-from nsv_eval.stats.designs.ratio import ratio_from_additive
+from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult, ratio_from_additive
 
 
 def monthly_series(
@@ -131,3 +137,191 @@ def rate_ratio_from_att(
     if not (np.isfinite(lo) and np.isfinite(hi)):
         lo = hi = np.nan
     return float(est), float(lo), float(hi)
+
+
+def first_post_month(start: pd.Timestamp) -> pd.Timestamp:
+    """First whole calendar month from ``start`` (the month itself when it starts on the 1st)."""
+    start = pd.Timestamp(start)
+    first = start.to_period("M").to_timestamp()
+    return first if start.day == 1 else first + pd.offsets.MonthBegin(1)
+
+
+def kommune_series(
+    prep: Prepared, kommune: int, measure: str, years: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """The kommune's monthly 65+ series of ``measure`` (see :func:`effects.monthly_series`)."""
+    s = monthly_series(prep, kommune, measure)
+    if years is not None:
+        s = s[s["year"].isin(list(years))]
+    return s.reset_index(drop=True)
+
+
+def kommune_its(
+    prep: Prepared,
+    kommune: int,
+    measure: str,
+    start: pd.Timestamp,
+    *,
+    years: Sequence[int] | None = None,
+    conf: float = 0.95,
+    n_harmonics: int = 2,
+):
+    """Interrupted time series of the kommune's monthly 65+ counts around ``start``.
+
+    Quasi-Poisson segmented regression (level change, no slope change) with log
+    person-years as offset and ``n_harmonics`` Fourier pairs of the calendar month
+    (:func:`nsv_eval.stats.its`). The first post-intervention month is the first whole month
+    from ``start``.
+
+    Parameters
+    ----------
+    prep : Prepared
+    kommune : int
+    measure : str
+        Cube measure, e.g. ``"fall_injury"`` or ``"preventable"``.
+    start : pandas.Timestamp
+        Roll-out date.
+    years : sequence of int, optional
+        Calendar years of the series (default: all).
+    conf : float
+        Confidence level.
+    n_harmonics : int
+        Sine/cosine pairs for seasonality.
+
+    Returns
+    -------
+    ITSResult
+        The level-change rate ratio is the main effect; ``.data`` holds the monthly series,
+        ``.start_date`` the roll-out date.
+
+    Raises
+    ------
+    InputError
+        Fewer than 3 months before or 1 after the start within ``years``.
+    """
+    s = kommune_series(prep, kommune, measure, years)
+    first = first_post_month(start)
+    res = stats.its(
+        s,
+        "count",
+        "date",
+        first,
+        offset="person_years",
+        season_col="month",
+        n_harmonics=n_harmonics,
+        family="quasipoisson",
+        conf=conf,
+    )
+    res.start_date = pd.Timestamp(start)
+    return res
+
+
+def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
+    """Placebo-in-time check of an ITS: fake starts inside the pre-period.
+
+    At most ``max_fits`` fake starts, evenly spread over the admissible pre-period months
+    (every month leaving ``min_segment`` months on each side). Returns None when the
+    pre-period is too short for any fake start.
+    """
+    cf = res.counterfactual()
+    pre = cf.loc[~res.post, "time"].to_numpy()
+    cand = pre[min_segment : len(pre) - min_segment + 1]
+    if len(cand) == 0:
+        return None
+    if len(cand) > max_fits:
+        cand = cand[np.unique(np.linspace(0, len(cand) - 1, max_fits).round().astype(int))]
+    return stats.placebo_in_time(res, fake_starts=[pd.Timestamp(t) for t in cand])
+
+
+def treated_post_mean(panel: pd.DataFrame, res) -> float:
+    """Mean observed rate over the treated kommune-years after the start that the DiD uses.
+
+    The simple ATT of :func:`nsv_eval.stats.did` weights every post-treatment ATT(g, t) by
+    its cohort's size, i.e. it is the mean over treated kommune-years; its counterfactual is
+    this mean minus the ATT.
+    """
+    periods = res.periods
+    gt = res.group_time()
+    cohorts = set(gt["group"].unique())
+    p = panel[panel["year"].isin(periods) & panel["first_treated"].isin(cohorts)]
+    post = p[p["year"] >= p["first_treated"]]
+    return float(post["rate"].mean())
+
+
+def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
+    """The DiD simple ATT expressed as a rate ratio to the treated kommuner's counterfactual.
+
+    ``ratio = mean_post / (mean_post - ATT)`` with the observed mean held fixed, and the
+    interval ``mean_post / (mean_post - L)`` to ``mean_post / (mean_post - U)``
+    (:func:`nsv_eval.stats.designs.ratio_from_additive` via
+    :func:`nsv_eval.analyses.effects.rate_ratio_from_att`): the observed mean is known, so
+    the interval of the ATT maps exactly onto the ratio. A ratio of means is not the mean of
+    kommune ratios.
+
+    Returns
+    -------
+    EffectResult
+        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; attributes keep the
+        baseline, the counterfactual and the ATT.
+    """
+    row = res.main_effect()
+    base = treated_post_mean(panel, res)
+    est, lo, hi = rate_ratio_from_att(
+        float(row["estimate"]), float(row["lower"]), float(row["upper"]), base
+    )
+    tab = pd.DataFrame(
+        [dict(term="att_ratio", estimate=est, lower=lo, upper=hi, p_value=row["p_value"])]
+    )
+    return AdditiveRatioResult(
+        design="did",
+        effects=tab,
+        main_term="att_ratio",
+        scale="rate_ratio",
+        conf=res.conf,
+        observed_mean=base,
+        counterfactual_mean=base - float(row["estimate"]),
+        additive=float(row["estimate"]),
+        additive_lower=float(row["lower"]),
+        additive_upper=float(row["upper"]),
+    )
+
+
+@dataclass
+class Triangulation:
+    """Result of :func:`triangulation`: the comparison (or why none was possible)."""
+
+    result: Any | None
+    names: list[str] = field(default_factory=list)
+    reason_da: str = ""
+
+    @property
+    def verdict(self) -> str | None:
+        """``"agree"``, ``"disagree"``, ``"inconclusive"`` or None (no comparison)."""
+        return None if self.result is None else self.result.verdict
+
+
+def triangulation(results: Sequence[EffectResult], names: Sequence[str]) -> Triangulation:
+    """Compare the headline ratios of several designs (:func:`nsv_eval.stats.triangulate`).
+
+    Results without a finite interval are left out; with fewer than two left, no comparison
+    is made and ``reason_da`` says why.
+    """
+    keep, kept_names = [], []
+    for r, n in zip(results, names, strict=True):
+        if r is None:
+            continue
+        m = r.main_effect()
+        vals = np.array([m["estimate"], m["lower"], m["upper"]], dtype=float)
+        ok = np.isfinite(vals).all() and vals[2] > vals[1]
+        if ok and r.scale.endswith("ratio"):
+            ok = bool(vals[1] > 0)
+        if ok:
+            keep.append(r)
+            kept_names.append(n)
+    if len(keep) < 2:
+        return Triangulation(
+            None,
+            kept_names,
+            "Færre end to designs har et brugbart konfidensinterval; der kan ikke sammenlignes.",
+        )
+    return Triangulation(stats.triangulate(*keep, names=kept_names), kept_names)

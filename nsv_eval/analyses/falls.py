@@ -1,24 +1,27 @@
 """Study 3 (*Fald blandt ældre*): fall injuries among residents 65+ and the falls programme.
 
-What notebook ``03_fald`` computes, kept out of the notebook:
+The numbers of study 3 (the sections, words and figures are in
+:mod:`nsv_eval.report.studies.s03_fald`, :mod:`nsv_eval.report.figures` and
+:mod:`nsv_eval.report.sentences`):
 
 * :func:`resolve_start` — the kommune's roll-out date of an intervention, from the data
   (``rollout``) or from the ``intervention_dates`` parameter (also used by study 5);
-* :func:`kommune_its`, :func:`its_placebo`, :func:`its_figure` — interrupted time series of
-  the kommune's monthly 65+ series (person-years as offset, Fourier seasonality by month,
-  quasi-Poisson; Lopez Bernal et al. 2017) with its placebo-in-time check (also used by
-  study 5);
-* :func:`did_check` (can the national DiD be estimated on this period?), :func:`national_did`, :func:`did_rate_ratio`, :func:`twfe_contrast` — staggered
+* :func:`its_check` — can the kommune's interrupted time series be analysed? (the series,
+  :func:`~nsv_eval.analyses.effects.kommune_its` and its placebo are generic effect helpers
+  in :mod:`nsv_eval.analyses.effects`, also used by study 5 and the business case);
+* :func:`did_check` (can the national DiD be estimated on this period?), :func:`national_did`,
+  :func:`twfe_contrast` (the ratio form: :func:`nsv_eval.analyses.effects.did_rate_ratio`) — staggered
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
 * :func:`national_poisson_did`, :func:`effect_mde` — the main DiD estimate, a person-year
   weighted count DiD (extended two-way fixed effects Poisson), and the minimum detectable
   effect shown next to every estimate;
-* :func:`participant_cohort`, :func:`cohort_iptw`, :func:`love_plot` — participants vs
+* :func:`participant_cohort`, :func:`cohort_iptw`, :func:`balance_table` — participants vs
   comparable non-participants (person-level ``cohort_falls``), inverse probability of
   treatment weighting, balance;
-* :func:`triangulation` — do the designs that estimate the same kind of quantity agree?
+* triangulation (:func:`nsv_eval.analyses.effects.triangulation`) — do the designs that
+  estimate the same kind of quantity agree?
 
 Which quantity each design estimates
 ------------------------------------
@@ -33,10 +36,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from nsv_eval import stats
@@ -44,11 +46,7 @@ from nsv_eval.analyses import effects
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.errors import InputError
 from nsv_eval.reference import EDUCATION_LABELS_DA
-from nsv_eval.report import theme
-from nsv_eval.report.disclosure import hide_small
-from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
-from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
 MEASURE = "fall_injury"
 """Cube measure: acute admission courses with a fall-injury action diagnosis."""
@@ -139,24 +137,9 @@ def resolve_start(
     return prep.start_date(kommune, intervention)
 
 
-def first_post_month(start: pd.Timestamp) -> pd.Timestamp:
-    """First whole calendar month from ``start`` (the month itself when it starts on the 1st)."""
-    start = pd.Timestamp(start)
-    first = start.to_period("M").to_timestamp()
-    return first if start.day == 1 else first + pd.offsets.MonthBegin(1)
-
-
 # --------------------------------------------------------------------------------------
 # interrupted time series (shared with study 5)
 # --------------------------------------------------------------------------------------
-def kommune_series(
-    prep: Prepared, kommune: int, measure: str, years: Sequence[int] | None = None
-) -> pd.DataFrame:
-    """The kommune's monthly 65+ series of ``measure`` (see :func:`effects.monthly_series`)."""
-    s = effects.monthly_series(prep, kommune, measure)
-    if years is not None:
-        s = s[s["year"].isin(list(years))]
-    return s.reset_index(drop=True)
 
 
 def its_check(
@@ -174,8 +157,8 @@ def its_check(
     ``min_events`` events both before and after: with fewer, a rate ratio and its placebo
     test are dominated by chance (a handful of events decides the result).
     """
-    s = kommune_series(prep, kommune, measure, years)
-    first = first_post_month(start)
+    s = effects.kommune_series(prep, kommune, measure, years)
+    first = effects.first_post_month(start)
     pre, post = s[s["date"] < first], s[s["date"] >= first]
     if len(pre) < 3 or len(post) < 1:
         return (
@@ -188,202 +171,6 @@ def its_check(
             "eller efter starten); resultatet ville være styret af tilfældigheder."
         )
     return ""
-
-
-def kommune_its(
-    prep: Prepared,
-    kommune: int,
-    measure: str,
-    start: pd.Timestamp,
-    *,
-    years: Sequence[int] | None = None,
-    conf: float = 0.95,
-    n_harmonics: int = 2,
-):
-    """Interrupted time series of the kommune's monthly 65+ counts around ``start``.
-
-    Quasi-Poisson segmented regression (level change, no slope change) with log
-    person-years as offset and ``n_harmonics`` Fourier pairs of the calendar month
-    (:func:`nsv_eval.stats.its`). The first post-intervention month is the first whole month
-    from ``start``.
-
-    Parameters
-    ----------
-    prep : Prepared
-    kommune : int
-    measure : str
-        Cube measure, e.g. ``"fall_injury"`` or ``"preventable"``.
-    start : pandas.Timestamp
-        Roll-out date.
-    years : sequence of int, optional
-        Calendar years of the series (default: all).
-    conf : float
-        Confidence level.
-    n_harmonics : int
-        Sine/cosine pairs for seasonality.
-
-    Returns
-    -------
-    ITSResult
-        The level-change rate ratio is the main effect; ``.data`` holds the monthly series,
-        ``.start_date`` the roll-out date.
-
-    Raises
-    ------
-    InputError
-        Fewer than 3 months before or 1 after the start within ``years``.
-    """
-    s = kommune_series(prep, kommune, measure, years)
-    first = first_post_month(start)
-    res = stats.its(
-        s,
-        "count",
-        "date",
-        first,
-        offset="person_years",
-        season_col="month",
-        n_harmonics=n_harmonics,
-        family="quasipoisson",
-        conf=conf,
-    )
-    res.start_date = pd.Timestamp(start)
-    return res
-
-
-def its_placebo(res, *, max_fits: int = 24, min_segment: int = 6):
-    """Placebo-in-time check of an ITS: fake starts inside the pre-period.
-
-    At most ``max_fits`` fake starts, evenly spread over the admissible pre-period months
-    (every month leaving ``min_segment`` months on each side). Returns None when the
-    pre-period is too short for any fake start.
-    """
-    cf = res.counterfactual()
-    pre = cf.loc[~res.post, "time"].to_numpy()
-    cand = pre[min_segment : len(pre) - min_segment + 1]
-    if len(cand) == 0:
-        return None
-    if len(cand) > max_fits:
-        cand = cand[np.unique(np.linspace(0, len(cand) - 1, max_fits).round().astype(int))]
-    return stats.placebo_in_time(res, fake_starts=[pd.Timestamp(t) for t in cand])
-
-
-def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
-    """Observed yearly rate, the monthly model and the counterfactual (per ``per`` person-years).
-
-    Observed values are shown per calendar year (sum of events over sum of person-years),
-    because a small kommune's monthly or quarterly counts are mostly 1-4 and would have to be
-    hidden; years with 1-4 events are left out (disclosure). Model and counterfactual lines
-    are the model's monthly values; the counterfactual's 95 % band is clipped at twice the
-    highest plotted value so the series stays readable.
-    """
-    import matplotlib.pyplot as plt
-
-    cf = res.counterfactual()
-    post = np.asarray(res.post)
-    off = cf["offset"].to_numpy(float)
-    scale = per / off
-    x = pd.to_datetime(cf["time"])
-    yr = pd.DataFrame({"year": x.dt.year, "n": cf["observed"], "py": off})
-    yr = yr.groupby("year", as_index=False)[["n", "py"]].sum()
-    yr["rate"] = yr["n"] / yr["py"] * per
-    yr = hide_small(yr, "rate", "n")
-    yx = pd.to_datetime({"year": yr["year"], "month": 7, "day": 1})
-    fitted = cf["fitted"].to_numpy() * scale
-    cfv = cf["counterfactual"].to_numpy() * scale
-    cfl = cf["counterfactual_lower"].to_numpy() * scale
-    cfu = cf["counterfactual_upper"].to_numpy() * scale
-    xs = x.to_numpy()
-    top = 2 * np.nanmax(np.r_[fitted, cfv, yr["rate"].to_numpy(float)])
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    colours = theme.ROLE_COLOURS
-    ax.plot(yx, yr["rate"], "o", ms=6, color="#333333", label="Observeret (pr. år)")
-    ax.plot(xs, fitted, "-", color=colours["kommune"], lw=1.4, label="Model (pr. måned)")
-    ax.plot(
-        xs[post],
-        cfv[post],
-        "--",
-        color=colours["intervention"],
-        lw=1.6,
-        label="Forventet uden indsats",
-    )
-    ax.fill_between(
-        xs[post],
-        cfl[post],
-        np.minimum(cfu[post], top),
-        color=colours["intervention"],
-        alpha=0.15,
-        lw=0,
-        label="95 %-konfidensinterval",
-    )
-    ax.axvline(xs[post][0], color="black", ls=":", lw=1)
-    ax.set_ylabel(ylabel or f"Hændelser pr. {fmt(per, 'da', 0)} personår 65+")
-    ax.set_xlabel("")
-    ax.set_ylim(0, top)
-    ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
-    theme.finish(fig, title=title)
-    return fig
-
-
-def its_sentence(res, what: str) -> str:
-    """Plain Danish paragraph on an ITS result of :func:`kommune_its`."""
-    from nsv_eval.report.format import fmt_date, fmt_number
-
-    m = res.main_effect()
-    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
-    change = (est - 1) * 100
-    s = (
-        f"Modellen bygger på {res.n_pre} måneder før og {res.n_post} måneder efter starten "
-        f"({fmt_date(res.start_date)}). Efter starten lå {what} {fmt_number(abs(change), 0)} % "
-        f"{'under' if change < 0 else 'over'} det forventede niveau uden indsats (rateratio "
-        f"{fmt_number(est, 2)}; 95 %-KI: {fmt_number(lo, 2)}–{fmt_number(hi, 2)}). "
-    )
-    if hi < 1:
-        s += "Faldet er større, end tilfældigheder kan forklare."
-    elif lo > 1:
-        s += "Stigningen er større, end tilfældigheder kan forklare."
-    else:
-        s += "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    if res.autocorrelation_flag:
-        s += (
-            " Der er tegn på sammenhæng mellem nabomåneder (autokorrelation), så intervallet "
-            "kan være lidt for smalt."
-        )
-    return s
-
-
-def forest_plot(tri: Triangulation, *, title: str):
-    """Forest plot of the triangulated rate ratios (log axis, Danish tick labels)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullLocator
-
-    from nsv_eval.report.format import fmt_number
-
-    t = tri.result.designs
-    fig, ax = plt.subplots(figsize=(8, 0.7 * len(t) + 1.6))
-    y = np.arange(len(t))[::-1]
-    ax.errorbar(
-        t["estimate"],
-        y,
-        xerr=[t["estimate"] - t["lower"], t["upper"] - t["estimate"]],
-        fmt="s",
-        color=theme.ROLE_COLOURS["kommune"],
-        capsize=4,
-        ms=7,
-    )
-    ax.axvline(1, color="black", lw=0.8)
-    ax.set_xscale("log")
-    lo = min(float(t["lower"].min()), 0.9)
-    hi = max(float(t["upper"].max()), 1.1)
-    ticks = [v for v in (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5) if lo <= v <= hi]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticklabels([fmt_number(v, 2).rstrip("0").rstrip(",") for v in ticks])
-    ax.set_xlim(lo / 1.1, hi * 1.1)
-    ax.set_yticks(y, t["name"])
-    ax.set_ylim(-0.7, len(t) - 0.3)
-    ax.set_xlabel("Rateratio (under 1 = færre end forventet uden indsats)")
-    theme.finish(fig, title=title, x=False)
-    return fig
 
 
 # --------------------------------------------------------------------------------------
@@ -464,59 +251,6 @@ def national_did(
     return res, [str(w.message) for w in caught]
 
 
-def treated_post_mean(panel: pd.DataFrame, res) -> float:
-    """Mean observed rate over the treated kommune-years after the start that the DiD uses.
-
-    The simple ATT of :func:`nsv_eval.stats.did` weights every post-treatment ATT(g, t) by
-    its cohort's size, i.e. it is the mean over treated kommune-years; its counterfactual is
-    this mean minus the ATT.
-    """
-    periods = res.periods
-    gt = res.group_time()
-    cohorts = set(gt["group"].unique())
-    p = panel[panel["year"].isin(periods) & panel["first_treated"].isin(cohorts)]
-    post = p[p["year"] >= p["first_treated"]]
-    return float(post["rate"].mean())
-
-
-def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
-    """The DiD simple ATT expressed as a rate ratio to the treated kommuner's counterfactual.
-
-    ``ratio = mean_post / (mean_post - ATT)`` with the observed mean held fixed, and the
-    interval ``mean_post / (mean_post - L)`` to ``mean_post / (mean_post - U)``
-    (:func:`nsv_eval.stats.designs.ratio_from_additive` via
-    :func:`nsv_eval.analyses.effects.rate_ratio_from_att`): the observed mean is known, so
-    the interval of the ATT maps exactly onto the ratio. A ratio of means is not the mean of
-    kommune ratios.
-
-    Returns
-    -------
-    EffectResult
-        ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; attributes keep the
-        baseline, the counterfactual and the ATT.
-    """
-    row = res.main_effect()
-    base = treated_post_mean(panel, res)
-    est, lo, hi = effects.rate_ratio_from_att(
-        float(row["estimate"]), float(row["lower"]), float(row["upper"]), base
-    )
-    tab = pd.DataFrame(
-        [dict(term="att_ratio", estimate=est, lower=lo, upper=hi, p_value=row["p_value"])]
-    )
-    return AdditiveRatioResult(
-        design="did",
-        effects=tab,
-        main_term="att_ratio",
-        scale="rate_ratio",
-        conf=res.conf,
-        observed_mean=base,
-        counterfactual_mean=base - float(row["estimate"]),
-        additive=float(row["estimate"]),
-        additive_lower=float(row["lower"]),
-        additive_upper=float(row["upper"]),
-    )
-
-
 def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str | None]:
     """Two-way fixed-effects estimate on the same panel, with the warning it gives.
 
@@ -530,45 +264,6 @@ def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str 
         )
     msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
     return res, (msgs[0] if msgs else None)
-
-
-def _did_verdict_da(lo: float, hi: float, null: float, res) -> str:
-    """Whether a DiD interval excludes ``null``, and its pre-trend test, in Danish (shared
-    by :func:`did_sentence` and :func:`poisson_did_sentence`)."""
-    from nsv_eval.report.format import fmt_p
-
-    if hi < null:
-        s = "Faldet er større, end tilfældigheder kan forklare."
-    elif lo > null:
-        s = "Stigningen er større, end tilfældigheder kan forklare."
-    else:
-        s = "Data kan ikke udelukke, at indsatsen ingen effekt har haft."
-    p = res.pretest().get("p_value", np.nan)
-    if np.isfinite(p):
-        s += f" Test for ens tendenser før start: {fmt_p(p)}" + (
-            " (ingen tegn på forskelle)."
-            if p >= 0.05
-            else " — kommunerne fulgte forskellige tendenser før start; fortolk med forsigtighed."
-        )
-    return s
-
-
-def did_sentence(res, ratio: EffectResult, what: str, unit: str) -> str:
-    """Plain Danish paragraph on the national DiD (:func:`national_did`) and its ratio."""
-    from nsv_eval.report.format import fmt_number
-
-    m = res.main_effect()
-    r = ratio.main_effect()
-    n_units, n_treated = res.n_units, res.n_treated
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
-    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
-    s = (
-        f"{n_treated} af {n_units} kommuner startede i perioden; hver startårgang er sammenlignet "
-        f"med kommuner, der {ctrl} havde startet. Efter start ændrede {what} sig i gennemsnit "
-        f"med {fmt_number(est, 1)} {unit} (95 %-KI: {fmt_number(lo, 1)} til {fmt_number(hi, 1)}), "
-        f"svarende til en rateratio på ca. {fmt_number(r['estimate'], 2)}. "
-    )
-    return s + _did_verdict_da(lo, hi, 0, res)
 
 
 def event_study_table(res) -> pd.DataFrame:
@@ -628,23 +323,6 @@ def national_poisson_did(
             anticipation=anticipation,
         )
     return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
-
-
-def poisson_did_sentence(res, what: str) -> str:
-    """Plain Danish paragraph on the national Poisson DiD (:func:`national_poisson_did`)."""
-    from nsv_eval.report.format import fmt_number
-
-    m = res.main_effect()
-    ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
-    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
-    s = (
-        f"{res.n_treated} af {res.n_units} kommuner startede i perioden; hver startårgang er "
-        f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
-        f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
-        f"indsatsen (rateratio, 95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
-        f"{'et fald' if est < 1 else 'en stigning'} på ca. {fmt_number(abs(1 - est) * 100, 0)} %. "
-    )
-    return s + _did_verdict_da(lo, hi, 1, res)
 
 
 def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05):
@@ -787,39 +465,6 @@ def negative_control(
     return cohort_iptw(df, covariates=covariates, conf=conf, cache=cache, outcome=NEGATIVE_CONTROL)
 
 
-def negative_control_sentence(nc_res) -> str:
-    """Danish paragraph on the negative-control result, whichever direction it goes."""
-    from nsv_eval.report.format import fmt_number
-
-    m = nc_res.main_effect()
-    est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
-    s = (
-        "**Negativ kontrol.** Faldforebyggelse kan ikke forhindre andre akutte indlæggelser end "
-        "faldulykker. Samme justerede sammenligning af disse indlæggelser giver en risikoratio "
-        f"på {fmt_number(est, 2)} (95 %-KI: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}). "
-    )
-    if hi < 1:
-        s += (
-            "Deltagerne ser altså ud til at have *færre* indlæggelser, som programmet ikke kan "
-            "påvirke. Det er et tegn på, at sammenligningen er skæv i retning af en gunstig "
-            "effekt (fx sundere eller mere aktive deltagere), og at også faldeffekten kan være "
-            "overvurderet."
-        )
-    elif lo > 1:
-        s += (
-            "Deltagerne har altså *flere* indlæggelser, som programmet ikke kan påvirke. Det er "
-            "et tegn på, at deltagerne er skrøbeligere på måder, registrene ikke viser, og at "
-            "faldeffekten kan være undervurderet (skævhed mod »ingen effekt« eller »skade«)."
-        )
-    else:
-        s += (
-            "Den er forenelig med 1, så testen finder ingen skævhed; den kan dog kun afsløre "
-            "skævhed, der også påvirker andre indlæggelser, og et bredt interval udelukker ikke "
-            "en betydelig skævhed."
-        )
-    return s
-
-
 def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
     """Balance (SMD before/after) with Danish covariate names; kommune dummies summarised.
 
@@ -851,32 +496,6 @@ def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
     rows["smd_after"] = rows["smd_after"].abs()
     out = rows[["covariate", "smd_before", "smd_after"]].reset_index(drop=True)
     return out.head(max_rows) if max_rows else out
-
-
-def love_plot(res, *, title: str = "Balance før og efter vægtning", threshold: float = 0.1):
-    """Love plot (absolute SMD before/after weighting) with Danish covariate names."""
-    import matplotlib.pyplot as plt
-
-    b = balance_table(res).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.33 * len(b) + 1.6))
-    y = np.arange(len(b))
-    ax.scatter(
-        b["smd_before"],
-        y,
-        facecolors="none",
-        edgecolors=theme.ROLE_COLOURS["intervention"],
-        s=45,
-        label="Før vægtning",
-    )
-    ax.scatter(
-        b["smd_after"], y, color=theme.ROLE_COLOURS["kommune"], marker="D", s=32, label="Efter"
-    )
-    ax.axvline(threshold, color="grey", ls="--", lw=1)
-    ax.set_yticks(y, b["covariate"])
-    ax.set_xlabel("Absolut standardiseret forskel mellem deltagere og ikke-deltagere")
-    ax.legend(frameon=False, loc="lower right")
-    theme.finish(fig, title=title)
-    return fig
 
 
 def cohort_effect_table(res) -> pd.DataFrame:
@@ -911,71 +530,5 @@ def cohort_effect_table(res) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # triangulation
 # --------------------------------------------------------------------------------------
-@dataclass
-class Triangulation:
-    """Result of :func:`triangulation`: the comparison (or why none was possible)."""
-
-    result: Any | None
-    names: list[str] = field(default_factory=list)
-    reason_da: str = ""
-
-    @property
-    def verdict(self) -> str | None:
-        """``"agree"``, ``"disagree"``, ``"inconclusive"`` or None (no comparison)."""
-        return None if self.result is None else self.result.verdict
 
 
-VERDICT_DA = {
-    "agree": "peger i samme retning og er forenelige",
-    "disagree": "giver forskellige svar",
-    "inconclusive": "er ikke entydigt enige",
-}
-
-
-def triangulation(results: Sequence[EffectResult], names: Sequence[str]) -> Triangulation:
-    """Compare the headline ratios of several designs (:func:`nsv_eval.stats.triangulate`).
-
-    Results without a finite interval are left out; with fewer than two left, no comparison
-    is made and ``reason_da`` says why.
-    """
-    keep, kept_names = [], []
-    for r, n in zip(results, names, strict=True):
-        if r is None:
-            continue
-        m = r.main_effect()
-        vals = np.array([m["estimate"], m["lower"], m["upper"]], dtype=float)
-        ok = np.isfinite(vals).all() and vals[2] > vals[1]
-        if ok and r.scale.endswith("ratio"):
-            ok = bool(vals[1] > 0)
-        if ok:
-            keep.append(r)
-            kept_names.append(n)
-    if len(keep) < 2:
-        return Triangulation(
-            None,
-            kept_names,
-            "Færre end to designs har et brugbart konfidensinterval; der kan ikke sammenlignes.",
-        )
-    return Triangulation(stats.triangulate(*keep, names=kept_names), kept_names)
-
-
-def verdict_sentence(tri: Triangulation, what: str) -> str:
-    """A plain Danish sentence on whether the designs agree about ``what``."""
-    if tri.result is None:
-        return tri.reason_da
-    r = tri.result
-    t = r.designs
-    all_below = bool((t["upper"] < 1).all())
-    any_below = bool((t["upper"] < 1).any())
-    s = f"Designene ({', '.join(tri.names)}) {VERDICT_DA[r.verdict]} om {what}."
-    if r.verdict == "agree" and all_below:
-        s += " Alle finder et fald, der ikke kan forklares med tilfældigheder."
-    elif r.verdict == "agree" and any_below:
-        s += " Mindst ét design finder et sikkert fald; de øvrige er forenelige med det."
-    elif r.verdict == "agree":
-        s += " Ingen af dem kan dog udelukke, at indsatsen ingen effekt har haft."
-    elif r.verdict == "disagree":
-        s += " Resultatet afhænger af designet, og konklusionen er derfor usikker."
-    else:
-        s += " Resultaterne er for usikre til en fælles konklusion."
-    return s

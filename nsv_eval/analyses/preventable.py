@@ -6,10 +6,10 @@ What notebook ``05_forebyggelige`` computes, kept out of the notebook:
   region and the country, and its indirectly standardised ratio (ISR, age × sex, the
   country's rates = 100);
 * the acute team's effect on the kommune's preventable admissions 65+: an interrupted time
-  series (shared with study 3: :func:`nsv_eval.analyses.falls.kommune_its`) and a synthetic
+  series (shared with study 3: :func:`nsv_eval.analyses.effects.kommune_its`) and a synthetic
   control (:func:`acute_team_sc`; Abadie, Diamond & Hainmueller 2010) on the annual rate
   per 1,000 person-years 65+, with kommuner that never had an acute team as donors;
-* :func:`sc_rate_ratio` and :func:`nsv_eval.analyses.falls.triangulation` — the synthetic
+* :func:`sc_rate_ratio` and :func:`nsv_eval.analyses.effects.triangulation` — the synthetic
   control's average post-period gap as a ratio to the synthetic path, compared with the ITS
   rate ratio.
 """
@@ -26,9 +26,6 @@ from nsv_eval import stats
 from nsv_eval.analyses import effects, profile
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.reference import kommune_name
-from nsv_eval.report import theme
-from nsv_eval.report.disclosure import hide_small
-from nsv_eval.report.narrative import fmt
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
@@ -229,63 +226,6 @@ def donor_weights(res, *, min_weight: float = 0.01) -> pd.DataFrame:
     return w[["kommune_name", "weight_pct"]].reset_index(drop=True)
 
 
-def sc_figure(res, *, title: str, per: int = 1000):
-    """Actual vs synthetic rate (left) and the gap with the placebo gaps (right).
-
-    The kommune's yearly values from 1-4 events are left out (disclosure); placebo lines are
-    the donors' gaps (unnamed).
-    """
-    import matplotlib.pyplot as plt
-
-    panel = res.data
-    k = res.treated_unit
-    own = panel[panel["kommune_code"] == k].set_index("year")
-    path = res.path.set_index("time")
-    path = path.reindex(range(int(path.index.min()), int(path.index.max()) + 1))  # dropped year
-    path["count"] = own["count"].reindex(path.index)
-    shown = hide_small(path.reset_index(), ["treated", "gap"], "count").set_index("time")
-    start = res.intervention_start
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2))
-    c = theme.ROLE_COLOURS
-    a0.plot(shown.index, shown["treated"], "o-", color=c["kommune"], lw=2, ms=4, label="Kommunen")
-    a0.plot(
-        path.index,
-        path["synthetic"],
-        "--",
-        color=c["intervention"],
-        lw=2,
-        label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
-    )
-    a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a0.set_ylabel(f"Pr. {fmt(per, 'da', 0)} personår 65+")
-    a0.set_ylim(bottom=0)
-    a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
-    a0.legend(frameon=False, fontsize=8)
-    plc = res.placebos
-    incl = set(plc.loc[plc["included"], "unit"])
-    first = True
-    for unit, g in res.placebo_gaps.groupby("unit", sort=False):
-        if unit == k or unit not in incl:
-            continue
-        a1.plot(
-            g["time"],
-            g["gap"],
-            color=c["counterfactual"],
-            lw=0.7,
-            alpha=0.5,
-            label="Placebo (kommuner uden akutteam)" if first else None,
-        )
-        first = False
-    a1.plot(shown.index, shown["gap"], "o-", color=c["kommune"], lw=2.2, ms=4, label="Kommunen")
-    a1.axhline(0, color="black", lw=0.8)
-    a1.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a1.set_ylabel("Forskel: faktisk − syntetisk")
-    a1.set_title("Forskel og placebotest", fontsize="medium")
-    a1.legend(frameon=False, fontsize=8)
-    theme.finish(fig, title=title)
-    return fig
-
-
 def placebo_summary(res) -> dict[str, float]:
     """Pre/post RMSPE of the kommune, its RMSPE ratio and :func:`sc_inference`'s results."""
     return dict(
@@ -296,26 +236,3 @@ def placebo_summary(res) -> dict[str, float]:
     )
 
 
-def direction_sentence(its_res, sc_ratio: EffectResult | None) -> str:
-    """Qualitative ITS vs synthetic control comparison when no formal test is possible.
-
-    Says whether the two point estimates (rate ratios) point the same way and whether the
-    synthetic control's ratio lies inside the ITS confidence interval.
-    """
-    from nsv_eval.report.format import fmt_number
-
-    if its_res is None or sc_ratio is None:
-        return ""
-    a = its_res.main_effect()
-    b = float(sc_ratio.main_effect()["estimate"])
-    if not np.isfinite(b):
-        return ""
-    same = (float(a["estimate"]) - 1) * (b - 1) > 0
-    inside = float(a["lower"]) <= b <= float(a["upper"])
-    return (
-        f"Den syntetiske kontrol giver ikke et brugbart konfidensinterval til en formel "
-        "sammenligning, men dens "
-        f"rateratio på ca. {fmt_number(b, 2)} peger {'samme vej som' if same else 'modsat'} "
-        f"tidsseriens {fmt_number(a['estimate'], 2)} og ligger "
-        f"{'inden for' if inside else 'uden for'} tidsseriens konfidensinterval."
-    )

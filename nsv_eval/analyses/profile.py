@@ -26,8 +26,6 @@ from nsv_eval import stats
 from nsv_eval.analyses.catalogue import INDICATORS, Indicator
 from nsv_eval.analyses.data import Area, Prepared, filter_ages
 from nsv_eval.reference import esp2013, kommuner
-from nsv_eval.report.estimable import MIN_RESPONDENTS, not_estimable_da
-from nsv_eval.report.narrative.indicators import COMPARISON_DA
 
 LEVELS: tuple[str, ...] = ("kommune", "region", "land")
 
@@ -167,8 +165,10 @@ def profile_table(
     pandas.DataFrame
         ``indicator``, ``label``, ``unit``, ``numerator``, ``estimate``, ``lower``, ``upper``,
         ``region``, ``land``, ``vs_region``, ``vs_land``, ``isr``, ``isr_lower``,
-        ``isr_upper``, ``isr_category``, ``note`` (why the kommune's value cannot be
-        estimated — no denominator, no or too few events — in Danish; empty when it can).
+        ``isr_upper``, ``isr_category`` (comparison codes of :func:`nsv_eval.stats.compare`),
+        ``note_reason`` (why the kommune's value cannot be
+        estimated — no denominator, no or too few events — as :func:`_why` data; ``""``
+        when it can; the report layer words it).
     """
     rows = []
     for key in indicators or list(INDICATORS):
@@ -205,16 +205,27 @@ def profile_table(
                 "upper": st.at["kommune", "upper"],
                 "region": st.at["region", "estimate"],
                 "land": st.at["land", "estimate"],
-                "vs_region": vs_region["comparison"].map(COMPARISON_DA).iloc[0],
-                "vs_land": vs_land["comparison"].map(COMPARISON_DA).iloc[0],
+                "vs_region": vs_region["comparison"].iloc[0],
+                "vs_land": vs_land["comparison"].iloc[0],
                 "isr": ir["estimate"],
                 "isr_lower": ir["lower"],
                 "isr_upper": ir["upper"],
-                "isr_category": ir_cat["comparison"].map(COMPARISON_DA).iloc[0],
-                "note": _profile_note(ind, st.loc["kommune"], years),
+                "isr_category": ir_cat["comparison"].iloc[0],
+                "note_reason": _profile_note(ind, st.loc["kommune"], years),
             }
         )
     return pd.DataFrame(rows)
+
+
+MIN_RESPONDENTS = 20
+"""Fewest survey respondents behind a published survey estimate."""
+
+
+def _why(what: str, reason: str, **fields: object) -> dict[str, object]:
+    """Why a value cannot be estimated, as data: the subject, a reason code of
+    :data:`nsv_eval.report.estimable.REASONS_DA` and its fields. The report layer turns it
+    into the sentence (:func:`nsv_eval.report.studies.s02_kommuneprofil.with_notes`)."""
+    return {"what": what, "reason": reason, **fields}
 
 
 # what the denominator of an indicator counts, for the "cannot be estimated" sentence
@@ -229,21 +240,21 @@ def _periode(years: Sequence[int]) -> str:
     return str(ys[0]) if ys[0] == ys[-1] else f"{ys[0]}–{ys[-1]}"
 
 
-def _profile_note(ind: Indicator, row: pd.Series, years: Sequence[int]) -> str:
-    """Why the kommune's value is missing (Danish sentence), or ``""`` when it has one."""
+def _profile_note(ind: Indicator, row: pd.Series, years: Sequence[int]) -> dict | str:
+    """Why the kommune's value is missing (:func:`_why`), or ``""`` when it has one."""
     if pd.notna(row["estimate"]):
         return ""
     periode = _periode(years)
     if not row["denominator"] > 0:
-        return not_estimable_da(
+        return _why(
             ind.label_da,
             "no_denominator",
             denominator=_DENOMINATOR_DA.get(ind.denominator, ind.denominator),
             periode=periode,
         )
     if row["numerator"] == 0:
-        return not_estimable_da(ind.label_da, "no_events", events="hændelser", periode=periode)
-    return not_estimable_da(ind.label_da, "too_few_events", events="hændelser", periode=periode)
+        return _why(ind.label_da, "no_events", events="hændelser", periode=periode)
+    return _why(ind.label_da, "too_few_events", events="hændelser", periode=periode)
 
 
 def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) -> pd.DataFrame:
@@ -253,10 +264,10 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
     Returns
     -------
     pandas.DataFrame
-        ``sex``, ``area``, ``level``, ``estimate``, ``lower``, ``upper`` (years), ``note``.
+        ``sex``, ``area``, ``level``, ``estimate``, ``lower``, ``upper`` (years), ``note_reason``.
         The kommune always has a row per sex; when its value cannot be estimated (too few
         person-years, an empty age band, no deaths at the oldest ages, too wide an interval)
-        ``estimate`` is NaN and ``note`` says why in Danish. The best and worst kommune are
+        ``estimate`` is NaN and ``note_reason`` says why (:func:`_why`). The best and worst kommune are
         left out when no kommune has a value.
     """
     df = prep.summary("year_age_sex")
@@ -288,7 +299,7 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
                 "level": "kommune",
                 "area": Area("kommune", int(kommune)).name,
                 **({c: own[c].iloc[0] for c in cols} if has else dict.fromkeys(cols, np.nan)),
-                "note": ""
+                "note_reason": ""
                 if has
                 else _life_expectancy_note(
                     own["note"].iloc[0] if not own.empty else "missing", sex, periode
@@ -329,31 +340,31 @@ def life_expectancy_table(prep: Prepared, kommune: int, years: Sequence[int]) ->
                     "upper": row["upper"],
                 }
             )
-    return pd.DataFrame(out).assign(note=lambda d: d["note"].fillna(""))
+    return pd.DataFrame(out).assign(note_reason=lambda d: d["note_reason"].fillna(""))
 
 
-def _life_expectancy_note(note: str, sex: str, periode: str) -> str:
-    """Danish sentence for a life expectancy that :func:`stats.life_expectancy` left out."""
+def _life_expectancy_note(note: str, sex: str, periode: str) -> dict:
+    """Reason (:func:`_why`) for a life expectancy that :func:`stats.life_expectancy` left out."""
     what = f"Middellevetiden for {'mænd' if sex == 'M' else 'kvinder'} i kommunen"
     note = str(note)
     if note.startswith("total population"):
-        return not_estimable_da(what, "too_few_person_years", periode=periode)
+        return _why(what, "too_few_person_years", periode=periode)
     if note.startswith("missing age band") or "zero population" in note or note == "missing":
-        return not_estimable_da(
+        return _why(
             what, "no_population", group="en eller flere aldersgrupper", periode=periode
         )
     if "no deaths in the open age band" in note:
-        return not_estimable_da(
+        return _why(
             what,
             "no_events",
             events="dødsfald blandt borgere på 95 år og derover",
             periode=periode,
         )
     if "CI wider" in note:
-        return not_estimable_da(
+        return _why(
             what, "too_uncertain", detail="konfidensintervallet er bredere end 20 år"
         )
-    return not_estimable_da(
+    return _why(
         what, "too_uncertain", detail="flere dødsfald end borgere i en aldersgruppe"
     )
 
@@ -365,8 +376,9 @@ def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.Da
     -------
     pandas.DataFrame
         ``indicator``, ``label``, ``level``, ``area``, ``respondents``, ``estimate``,
-        ``lower``, ``upper`` (percent; mean score for mental well-being), ``note`` (why an
-        estimate is missing — no respondents from the area — in Danish; empty otherwise).
+        ``lower``, ``upper`` (percent; mean score for mental well-being), ``note_reason`` (why an
+        estimate is missing — no respondents from the area — as :func:`_why` data; ``""``
+        otherwise).
     """
     sv = prep.table("survey")
     if year is None:
@@ -385,15 +397,15 @@ def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.Da
         for col, (label, kind) in defs.items():
             r = stats.weighted_prevalence(part, col, "weight", kind=kind)
             row = r.iloc[0][["respondents", "estimate", "lower", "upper"]].to_dict()
-            note = ""
+            note: dict | str = ""
             if pd.isna(row["estimate"]):
                 n = row["respondents"]
                 if not n > 0:
-                    note = not_estimable_da(label, "no_respondents", area=area.name, aar=year)
+                    note = _why(label, "no_respondents", area=area.name, aar=year)
                 elif n < MIN_RESPONDENTS:
-                    note = not_estimable_da(label, "too_few_respondents", area=area.name, aar=year)
+                    note = _why(label, "too_few_respondents", area=area.name, aar=year)
                 else:
-                    note = not_estimable_da(label, "too_uncertain", detail="ingen brugbare vægte")
+                    note = _why(label, "too_uncertain", detail="ingen brugbare vægte")
             out.append(
                 {
                     "indicator": col,
@@ -402,7 +414,7 @@ def survey_table(prep: Prepared, kommune: int, year: int | None = None) -> pd.Da
                     "area": area.name,
                     "year": year,
                     **row,
-                    "note": note,
+                    "note_reason": note,
                 }
             )
     return pd.DataFrame(out)

@@ -4,7 +4,7 @@ What study 04 (*Genindlæggelser*) computes, kept out of the notebook:
 
 * the indicator (``readmission_65``: ``readmit_30d`` / ``readmit_index`` of the cube) by
   year and area and the indirectly standardised ratio come from
-  :mod:`nsv_eval.analyses.profile` and :mod:`nsv_eval.analyses.plots`;
+  :mod:`nsv_eval.analyses.profile` (figures: :mod:`nsv_eval.report.figures`);
 * the effect of the follow-up home visit (*opfølgende hjemmebesøg*) on readmission is
   estimated here, on ``cohort_readmission`` (:mod:`nsv_eval.clean.cohorts`).
 
@@ -45,8 +45,8 @@ from nsv_eval import stats
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.clean.cohorts import FOLLOWUP_VISIT_DAYS
 from nsv_eval.errors import InputError
+from nsv_eval.reference import DISCLOSURE_THRESHOLD as THRESHOLD
 from nsv_eval.reference import EDUCATION_LABELS_DA
-from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.stats.designs.cohort import CohortEffectResult
 from nsv_eval.stats.designs.survival import CumulativeIncidenceResult
 
@@ -57,14 +57,11 @@ __all__ = [
     "adequacy",
     "balance_table",
     "cif_by_visit",
-    "cif_plot",
     "cif_points",
     "effect_table",
     "followup_effect",
     "group_table",
     "readmission_cohort",
-    "love_plot",
-    "overlap_plot",
     "overlap_table",
     "pooled_table",
 ]
@@ -478,76 +475,6 @@ def overlap_table(result: CohortEffectResult) -> pd.DataFrame:
     )
 
 
-def love_plot(result: CohortEffectResult, ax=None, title: str | None = None):
-    """Love plot: absolute standardised mean differences before and after adjustment."""
-    import matplotlib.pyplot as plt
-
-    from nsv_eval.report import theme
-
-    b = result.balance.assign(label=lambda x: x["covariate"].map(covariate_label))
-    b = b.iloc[np.argsort(b["smd_before"].abs().to_numpy())]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(b) + 1.6))
-    else:
-        fig = ax.figure
-    y = np.arange(len(b))
-    ax.scatter(
-        b["smd_before"].abs(),
-        y,
-        color=theme.OKABE_ITO["vermillion"],
-        label="Før justering",
-        zorder=3,
-    )
-    ax.scatter(
-        b["smd_after"].abs(),
-        y,
-        color=theme.OKABE_ITO["blue"],
-        marker="D",
-        label="Efter justering",
-        zorder=3,
-    )
-    ax.axvline(0.1, color="#7F7F7F", ls="--", lw=1)
-    ax.set_yticks(y, b["label"])
-    ax.set_xlabel("Absolut standardiseret forskel (grænse 0,1)")
-    ax.set_xlim(left=0)
-    ax.legend(frameon=False, loc="lower right")
-    theme.finish(fig, title=title or "Balance mellem grupperne før og efter justering")
-    return fig
-
-
-def overlap_plot(result: CohortEffectResult, ax=None, title: str | None = None):
-    """Smoothed distribution of the propensity score with and without a visit.
-
-    Drawn as kernel density estimates (scipy ``gaussian_kde``) rather than a histogram, so
-    no bar shows the count of a handful of persons.
-    """
-    import matplotlib.pyplot as plt
-    from scipy.stats import gaussian_kde
-
-    from nsv_eval.report import theme
-
-    d = result.data
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    else:
-        fig = ax.figure
-    grid = np.linspace(0, 1, 201)
-    for flag, colour in ((True, theme.OKABE_ITO["vermillion"]), (False, theme.OKABE_ITO["blue"])):
-        ps = d.loc[d["treated"] == flag, "ps"].to_numpy(float)
-        if len(ps) < 2 or np.ptp(ps) == 0:
-            continue
-        dens = gaussian_kde(ps)(grid)
-        ax.plot(grid, dens, color=colour, lw=2, label=VISIT_LABELS[flag])
-        ax.fill_between(grid, dens, color=colour, alpha=0.15, lw=0)
-    ax.set_xlabel("Sandsynlighed for besøg ud fra borgerens kendetegn (propensity score)")
-    ax.set_ylabel("Tæthed")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
-    ax.legend(frameon=False)
-    theme.finish(fig, title=title or "Overlap: borgere med og uden besøg")
-    return fig
-
-
 # --------------------------------------------------------------------------------------
 # cumulative incidence with death as a competing risk
 # --------------------------------------------------------------------------------------
@@ -634,52 +561,6 @@ def _safe_grid(ev: np.ndarray, threshold: int) -> list[int]:
     if not acc and keep[-1] != len(ev):
         keep.append(len(ev))
     return keep
-
-
-def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
-    """Cumulative incidence of readmission (solid) and 1 - Kaplan-Meier (dashed) by visit."""
-    import matplotlib.pyplot as plt
-
-    from nsv_eval.report import theme
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 4.2))
-    else:
-        fig = ax.figure
-    colours = {
-        VISIT_LABELS[True]: theme.OKABE_ITO["vermillion"],
-        VISIT_LABELS[False]: theme.OKABE_ITO["blue"],
-    }
-    for key, g in points.groupby("visit", sort=False):
-        g = g.dropna(subset=["cif"])
-        col = colours.get(key, "#000000")
-        ax.plot(
-            g["time"],
-            100 * g["cif"],
-            color=col,
-            lw=2,
-            marker="o",
-            ms=3,
-            label=f"{key}: kumuleret incidens",
-        )
-        ax.fill_between(g["time"], 100 * g["lower"], 100 * g["upper"], color=col, alpha=0.15, lw=0)
-        ax.plot(
-            g["time"],
-            100 * g["one_minus_km"],
-            color=col,
-            lw=1.2,
-            ls="--",
-            label=f"{key}: 1 − Kaplan-Meier (døde regnes som censurerede)",
-        )
-    ax.set_xlabel("Dage efter udskrivelsen")
-    ax.set_ylabel("Genindlagt (%)")
-    ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=8.5, loc="upper left")
-    theme.finish(
-        fig,
-        title=title or "Genindlæggelse efter udskrivelsen, med død som konkurrerende hændelse",
-    )
-    return fig
 
 
 def pooled_table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nsv_eval.clean import _db
+from nsv_eval.ingest.cli import add_layout_options, add_quality_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,10 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--memory-limit", default=_db.DEFAULT_MEMORY_LIMIT, help="DuckDB memory limit (4GB)"
     )
     p.add_argument("--threads", type=int, default=_db.DEFAULT_THREADS, help="DuckDB threads")
-    _layout_args(p)
+    add_layout_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    from nsv_eval.ingest.cli import add_quality_options
-
     add_quality_options(p)
     p.set_defaults(func=_run)
 
@@ -76,22 +75,3 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _layout_args(p: argparse.ArgumentParser) -> None:
-    """``--format`` and ``--pseudonymised-key`` (shared with ``ingest``)."""
-    from nsv_eval.ingest.layouts import FORMATS
-
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="nsv",
-        help="layout of the hospital contacts: lpr3 (kontakter + diagnoser), lpr2 "
-        "(LPR_ADM + LPR_DIAG) or nsv (the tidy layout; default)",
-    )
-    p.add_argument(
-        "--pseudonymised-key",
-        default=None,
-        metavar="COLUMN",
-        help="a person column that already holds a pseudonym (e.g. PNR on Danmarks "
-        "Statistik's research servers): kept as it is, never validated as CPR, never "
-        "hashed again; a CPR column of another name is still pseudonymised",
-    )

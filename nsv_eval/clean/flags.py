@@ -14,7 +14,7 @@ are read from the indicator definition files (``nsv_eval/definitions``, the vari
 ``died_in_hospital``
     The person's ``death_date`` is on or before the course's discharge *date*.
 ``medical``
-    The action diagnosis is in a medical ICD-10 chapter (``nsv_eval.reference.is_medical``).
+    The action diagnosis is in a medical ICD-10 chapter (``nsv_eval.definitions.codelists.is_medical``).
 ``preventable``
     Acute, age >= 65 at admission and action diagnosis in ``ICD10["preventable"]``.
 ``fall_injury``
@@ -57,9 +57,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from nsv_eval import definitions, reference
+from nsv_eval import definitions
 from nsv_eval.clean import _db
 from nsv_eval.clean._db import Period, sql_date
+from nsv_eval.definitions import codelists
 
 COURSE_VARIANTS: dict[str, str] = definitions.COURSE_VARIANTS
 """The variant of each indicator definition (``nsv_eval/definitions``) this course-based
@@ -96,7 +97,7 @@ DX_FLAGS: dict[str, str] = {
     "dx_diabetes": "diabetes",
     "dx_heart_failure": "heart_failure",
 }
-"""Diagnosis-level flag column -> key of ``nsv_eval.reference.ICD10``."""
+"""Diagnosis-level flag column -> key of ``nsv_eval.definitions.codelists.ICD10``."""
 
 PERSON_COLUMNS = ("person_id", "kommune_code", "birth_date", "sex", "death_date")
 PERSON_OPTIONAL = {"education": "VARCHAR", "income_quintile": "TINYINT", "living_alone": "BOOLEAN"}
@@ -192,9 +193,9 @@ def install_dx_flags(con: duckdb.DuckDBPyConnection, src: str = "course_base") -
         f"SELECT DISTINCT diagnosis FROM {src} WHERE diagnosis IS NOT NULL ORDER BY 1"
     ).df()["diagnosis"]
     dx = pd.DataFrame({"diagnosis": codes.astype("string")})
-    dx["medical"] = reference.is_medical(dx["diagnosis"]).to_numpy(bool)
+    dx["medical"] = codelists.is_medical(dx["diagnosis"]).to_numpy(bool)
     for col, key in DX_FLAGS.items():
-        dx[col] = reference.ICD10[key].matches(dx["diagnosis"]).to_numpy(bool)
+        dx[col] = codelists.ICD10[key].matches(dx["diagnosis"]).to_numpy(bool)
     con.register("_dx_df", dx)
     con.execute("CREATE OR REPLACE TEMP TABLE dx AS SELECT * FROM _dx_df")
     con.unregister("_dx_df")

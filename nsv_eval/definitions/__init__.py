@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from nsv_eval.errors import InputError
+from nsv_eval.reference import normalise_icd10
 
 OFFICIAL = "official"
 KINDS = ("proportion", "rate")
@@ -102,8 +103,6 @@ class CodeSet:
     def matches(self, codes: Any) -> Any:
         """Boolean Series: which (raw SKS or normalised) codes start with one of the prefixes."""
         import pandas as pd
-
-        from nsv_eval.reference import normalise_icd10
 
         norm = normalise_icd10(pd.Series(codes, dtype="object"))
         return norm.str.startswith(self.prefixes).fillna(False).astype(bool)

@@ -48,7 +48,8 @@ def add_quality_options(p: argparse.ArgumentParser) -> None:
         metavar="SHARE",
         help="fail (exit 1, after writing everything) when a file has more rejected rows "
         f"than this share (default {DEFAULT_MAX_REJECT_SHARE:g} = "
-        f"{DEFAULT_MAX_REJECT_SHARE:.0%}; 1 = never)",
+        # argparse %-formats help texts: the percent sign is written %%
+        f"{DEFAULT_MAX_REJECT_SHARE * 100:.0f}%%; 1 = never)",
     )
     p.add_argument(
         "--extract-date",
@@ -90,9 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--mapping", help="YAML file {kind: {their_name: canonical_name}}")
     add_quality_options(p)
-    from nsv_eval.clean.cli import _layout_args
-
-    _layout_args(p)
+    add_layout_options(p)
     p.set_defaults(func=_run_ingest)
 
     s = subparsers.add_parser(
@@ -109,3 +108,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="show the register layout lpr3 or lpr2 instead of the tidy columns",
     )  # fmt: skip
     s.set_defaults(func=_run_schema)
+
+
+def add_layout_options(p: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--pseudonymised-key`` (shared by ``ingest`` and ``prepare``; moved
+    from ``clean/cli.py`` so the ingest CLI does not import the clean layer)."""
+    from nsv_eval.ingest.layouts import FORMATS
+
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="nsv",
+        help="layout of the hospital contacts: lpr3 (kontakter + diagnoser), lpr2 "
+        "(LPR_ADM + LPR_DIAG) or nsv (the tidy layout; default)",
+    )
+    p.add_argument(
+        "--pseudonymised-key",
+        default=None,
+        metavar="COLUMN",
+        help="a person column that already holds a pseudonym (e.g. PNR on Danmarks "
+        "Statistik's research servers): kept as it is, never validated as CPR, never "
+        "hashed again; a CPR column of another name is still pseudonymised",
+    )

@@ -6,8 +6,11 @@
   ``display_table``) and the report scanner (``check_disclosure``).
 * :mod:`~nsv_eval.report.findings` — the "Hovedresultater" box and key-results JSON.
 * :mod:`~nsv_eval.report.render` — papermill execution, HTML rendering, ``run_study``.
-* :mod:`~nsv_eval.report.studies` — the registry of study notebooks.
-* :mod:`~nsv_eval.report.dataquality` — what study 1 (Datakvalitet) computes.
+* :mod:`~nsv_eval.report.studies` — the registry of study notebooks and one module per
+  study (``sNN_<name>``) returning its :class:`~nsv_eval.report.sections.Section` list.
+* :mod:`~nsv_eval.report.sections` — ``Section`` and ``show`` (what a notebook displays).
+* :mod:`~nsv_eval.report.figures` — every figure; :mod:`~nsv_eval.report.sentences` —
+  Danish paragraphs on effect results shared by several studies.
 """
 
 from __future__ import annotations

@@ -43,10 +43,11 @@ from typing import Any, SupportsInt
 import numpy as np
 import pandas as pd
 
+from nsv_eval.reference import DISCLOSURE_THRESHOLD
 from nsv_eval.report.format import MISSING, fmt_date, fmt_int, fmt_number
 from nsv_eval.report.i18n import tr as _tr
 
-THRESHOLD = 5
+THRESHOLD = DISCLOSURE_THRESHOLD
 """Counts below this (and above 0) are suppressed."""
 
 MIN_EVENTS_FOR_RATE = 10

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from nsv_eval.analyses import profile
 from nsv_eval.report.narrative._fmt import fmt
 
 MIN_EVENTS_RATE = 10
 """Fewest events behind a published rate or standardised rate (PHE: below 10 the rate is
 too unstable; the disclosure layer flags such rates with ``*``)."""
 
-MIN_RESPONDENTS = 20
-"""Fewest survey respondents behind a published survey estimate."""
+MIN_RESPONDENTS = profile.MIN_RESPONDENTS
+"""Fewest survey respondents behind a published survey estimate (the analysis applies it:
+:data:`nsv_eval.analyses.profile.MIN_RESPONDENTS`)."""
 
 MIN_PERSON_YEARS_LE = 5000
 """Fewest person-years per sex behind a life expectancy (PHE's rule for Chiang II)."""

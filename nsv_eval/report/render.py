@@ -50,6 +50,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from nsv_eval import __version__
+from nsv_eval.analyses.data import Prepared
 from nsv_eval.errors import NsvError
 from nsv_eval.params import check_kommune, load_params, notebook_parameters, params_hash
 from nsv_eval.reference import kommune_name
@@ -169,8 +170,6 @@ def data_fingerprint(data_dir: str | Path) -> str:
     It is :attr:`nsv_eval.analyses.data.Prepared.fingerprint` (SHA-256 of the input
     fingerprints listed in ``manifest.json``), so a report can be matched to its caches.
     """
-    from nsv_eval.analyses.data import Prepared
-
     return Prepared(check_prepared(data_dir)).fingerprint
 
 

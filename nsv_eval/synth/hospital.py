@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from nsv_eval import reference
+from nsv_eval.definitions import codelists
 from nsv_eval.synth import model
 from nsv_eval.synth.model import DAYS_PER_YEAR, N_AGE, UNBORN
 from nsv_eval.synth.people import Period, exact_age, in_home_care
@@ -204,7 +204,7 @@ def simulate(
     t_end = period.end
     rm = RateModel(s, k, period)
     codes, code_group, group_codes, group_cum = model.code_table()
-    medical = reference.is_medical(np.array(codes, dtype=object)).to_numpy()
+    medical = codelists.is_medical(np.array(codes, dtype=object)).to_numpy()
     tables = model.group_tables()
 
     # ---- monthly intensity matrix, cumulative hazard and expected counts for truth

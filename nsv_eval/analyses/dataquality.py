@@ -2,7 +2,9 @@
 
 All functions read the prepared layout (ARCHITECTURE.md): ``reconciliation.json``,
 ``rejects-<kind>.csv``, ``manifest.json`` and the clean tables. They return aggregate
-tables only (no person-level rows); the notebook shows them through the disclosure layer.
+tables only (no person-level rows); :mod:`nsv_eval.report.studies.s01_datakvalitet` shows
+them through the disclosure layer. (Moved from ``report/dataquality.py``: numbers live in
+``analyses``.)
 Reject files are read column-wise (``reason``, ``column``) so the masked values in them
 never enter the notebook.
 """

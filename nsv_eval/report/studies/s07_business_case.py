@@ -1,5 +1,10 @@
 """Study 7 (*Business case*): admissions avoided, DKK saved and cost per avoided admission.
 
+The wiring of the business cases (moved whole from ``analyses/business.py``, which was easy
+to confuse with :mod:`nsv_eval.analyses.business_case`, the Monte Carlo model) and the
+sections of ``07_business_case.ipynb`` (:func:`key_results`, :func:`results`,
+:func:`net_figure`, :func:`assumptions`).
+
 For each of the kommune's interventions the effect is estimated exactly as in its effect
 study, by calling that study's functions, and passed with the kommune's observed events to
 :func:`nsv_eval.analyses.business_case.business_case` (Monte Carlo over the effect's
@@ -7,7 +12,7 @@ approximate confidence distribution of the effect and the unit-cost range; the o
 count is held fixed, its noise being already in the effect's interval):
 
 * **acute team** (*akutteam*) → preventable admissions 65+: interrupted time series of the
-  kommune's monthly series (:func:`nsv_eval.analyses.falls.kommune_its`, as study 5);
+  kommune's monthly series (:func:`nsv_eval.analyses.effects.kommune_its`, as study 5);
   observed = the kommune's preventable admissions 65+ from the first whole month of the
   team to the end of the period; programme cost = cost per year × years running.
 * **follow-up home visit** (*opfølgende hjemmebesøg*) → 30-day readmissions: IPTW risk
@@ -18,7 +23,7 @@ count is held fixed, its noise being already in the effect's interval):
 * **falls programme** (*faldforebyggelse*) → fall-injury admissions 65+: the staggered
   difference-in-differences ratio over all kommuner (default; study 3's
   :func:`~nsv_eval.analyses.falls.national_did` and
-  :func:`~nsv_eval.analyses.falls.did_rate_ratio`) or the kommune's own interrupted time
+  :func:`~nsv_eval.analyses.effects.did_rate_ratio`) or the kommune's own interrupted time
   series; observed = fall-injury admissions 65+ from the start to the end of the period;
   programme cost = participants × cost per participant.
 
@@ -40,8 +45,11 @@ from nsv_eval.analyses import effects, falls, preventable, readmissions
 from nsv_eval.analyses.business_case import BusinessCase, business_case
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.errors import InputError
+from nsv_eval.report import figures
 from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.report.format import fmt_date, fmt_number
+from nsv_eval.report.narrative import ci_label, fmt
+from nsv_eval.report.sections import Section, key_result
 from nsv_eval.stats.designs.base import EffectResult
 
 __all__ = [
@@ -53,7 +61,6 @@ __all__ = [
     "case_sentence",
     "falls_case",
     "followup_case",
-    "net_plot",
     "resolve_unit_costs",
     "summary_table",
 ]
@@ -263,11 +270,11 @@ def acute_team_case(
     y0, y1 = _period_bounds(years)
     if start is None:
         return _unavailable(case, "Kommunen har ikke haft et akutteam i perioden.")
-    first = falls.first_post_month(start)
+    first = effects.first_post_month(start)
     if first.year > y1:
         return _unavailable(case, f"Akutteamet startede {fmt_date(start)}, efter perioden.")
     try:
-        res = falls.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
+        res = effects.kommune_its(prep, kommune, preventable.MEASURE, start, years=years, conf=conf)
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Den afbrudte tidsserie kunne ikke beregnes ({exc}).")
     s = res.data
@@ -361,19 +368,19 @@ def falls_case(
     y0, y1 = _period_bounds(years)
     if start is None:
         return _unavailable(case, "Kommunen har ikke haft et faldforebyggelsesprogram i perioden.")
-    first = falls.first_post_month(start)
+    first = effects.first_post_month(start)
     if first.year > y1:
         return _unavailable(case, f"Programmet startede {fmt_date(start)}, efter perioden.")
-    s = falls.kommune_series(prep, kommune, falls.MEASURE, years)
+    s = effects.kommune_series(prep, kommune, falls.MEASURE, years)
     post = s[s["date"] >= first]
     try:
         if design == "its":
-            res = falls.kommune_its(prep, kommune, falls.MEASURE, start, years=years, conf=conf)
+            res = effects.kommune_its(prep, kommune, falls.MEASURE, start, years=years, conf=conf)
             case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
         else:
             panel = falls.national_panel(prep, years=years)
             did, _ = falls.national_did(panel, conf=conf)
-            res = falls.did_rate_ratio(did, panel)
+            res = effects.did_rate_ratio(did, panel)
             # the ratio is the image of the ATT's interval: simulate on the ATT's scale
             case.details["additive"] = (
                 res.additive,
@@ -526,47 +533,219 @@ def case_sentence(case: InterventionCase) -> str:
     )
 
 
-def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
-    """Simulated distributions of the net saving (million DKK), one panel per intervention."""
-    import matplotlib.pyplot as plt
 
-    from nsv_eval.report import theme
 
-    shown = [c for c in cases if c.available and c.result is not None]
-    if not shown:
-        raise ValueError("net_plot: no intervention has a business case")
-    fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.3 * len(shown) + 0.8), squeeze=False)
-    for ax, c in zip(axes[:, 0], shown, strict=True):
-        net = c.result.draws["net_saving"].to_numpy() / 1e6
-        lo, hi = np.quantile(net, [0.001, 0.999])
-        x = net[(net >= lo) & (net <= hi)]
-        width = (hi - lo) / 60 if hi > lo else 1.0
-        # bin edges on a grid through 0, so no bar straddles the break-even line
-        bins = width * np.arange(np.floor(lo / width), np.ceil(hi / width) + 1)
-        ax.hist(
-            x[x < 0], bins=bins, color=theme.OKABE_ITO["vermillion"], alpha=0.85, label="Underskud"
+# --------------------------------------------------------------------------------------
+# sections of 07_business_case.ipynb
+# --------------------------------------------------------------------------------------
+def key_results(cases: Sequence[InterventionCase], *, conf: float = 0.95) -> list[Section]:
+    """One key result per intervention: the net saving (or why there is no business case)."""
+    keys = []
+    for c in cases:
+        if not c.available:
+            keys.append(
+                key_result(f"{c.key}_business_case", c.reason_da, c.label_da + ": {value}", kind="text")
+            )
+            continue
+        t = c.result.table().set_index("quantity")
+        net = t.loc["net_saving"]
+        keys.append(
+            key_result(
+                f"{c.key}_net_saving",
+                float(net["estimate"]),
+                case_sentence(c).replace("{", "{{").replace("}", "}}"),
+                lower=float(net["lower"]),
+                upper=float(net["upper"]),
+                conf=conf,
+                decimals=0,
+                unit="kr.",
+                avoided=float(t.at["avoided", "estimate"]),
+                avoided_lower=float(t.at["avoided", "lower"]),
+                avoided_upper=float(t.at["avoided", "upper"]),
+                gross_saving=float(t.at["gross_saving", "estimate"]),
+                programme_cost=float(c.programme_cost),
+                share_net_positive=float(c.result.share_net_positive),
+                rate_ratio=c.rate_ratio,
+            )
         )
-        ax.hist(
-            x[x >= 0],
-            bins=bins,
-            color=theme.OKABE_ITO["bluish_green"],
-            alpha=0.85,
-            label="Overskud",
-        )
-        ax.axvline(0, color="black", lw=1)
-        ax.set_yticks([])
-        ax.set_title(
-            f"{c.label_da}: {fmt_number(100 * c.result.share_net_positive, 0)} % af "
-            "konfidensfordelingen over nul",
-            fontsize="medium",
-            loc="left",
-        )
-    axes[-1, 0].set_xlabel("Nettobesparelse i perioden (mio. kr.; besparelse minus udgift)")
-    axes[0, 0].legend(frameon=False, fontsize=9)
-    n = len(shown[0].result.draws)
-    theme.finish(
-        fig,
-        title=title
-        or f"Tilnærmet konfidensfordeling for nettobesparelsen ({fmt_number(n, 0)} simulationer)",
+    return [Section(findings=keys)]
+
+
+def results(
+    cases: Sequence[InterventionCase],
+    *,
+    navn: str,
+    period_start: int,
+    period_end: int,
+    conf: float = 0.95,
+) -> list[Section]:
+    """The summary table of all business cases (thousand DKK), or that there is none."""
+    tab = summary_table(cases)
+    if tab.empty:
+        return [
+            Section(
+                text="**Kommunen har ingen indsatser med et beregneligt effektestimat i perioden.**"
+            )
+        ]
+    k = 1000.0
+
+    def ci(est: float, lo: float, hi: float, d: int, sep: str) -> str:
+        return f"{fmt_number(est, d)} ({fmt_number(lo, d)}{sep}{fmt_number(hi, d)})"
+
+    shown = tab.assign(
+        effect=[ci(r.rate_ratio, r.rr_lower, r.rr_upper, 2, "–") for r in tab.itertuples()],
+        avoided_ci=[
+            ci(r.avoided, r.avoided_lower, r.avoided_upper, 0, " til ") for r in tab.itertuples()
+        ],
+        gross=tab["gross_saving"] / k,
+        cost=tab["programme_cost"] / k,
+        net=[
+            ci(r.net_saving / k, r.net_lower / k, r.net_upper / k, 0, " til ")
+            for r in tab.itertuples()
+        ],
+        cpa=tab["cost_per_avoided"] / k,
     )
-    return fig
+    derived = ["effect", "avoided_ci", "gross", "cost", "net", "cpa", "share_net_positive"]
+    return [
+        Section(
+            table=shown[["intervention", "outcome", "observed", *derived]],
+            table_options=dict(
+                count_cols="observed",
+                derived_cols={c: "observed" for c in derived},
+                labels={
+                    "intervention": "Indsats",
+                    "outcome": "Hændelser, indsatsen skal forebygge",
+                    "observed": "Observerede hændelser i perioden",
+                    "effect": f"Effekt: ratio ({ci_label(conf)})",
+                    "avoided_ci": f"Forebygget ({ci_label(conf)})",
+                    "gross": "Bruttobesparelse (1.000 kr.)",
+                    "cost": "Udgift til indsatsen (1.000 kr.)",
+                    "net": f"Netto (1.000 kr.; {ci_label(conf)})",
+                    "cpa": "Udgift pr. forebygget hændelse (1.000 kr.)",
+                    "share_net_positive": "Andel af konfidensfordelingen over nul (%)",
+                },
+                decimals={"gross": 0, "cost": 0, "cpa": 0, "share_net_positive": 0},
+                caption=f"Business case for {navn}, {period_start}–{period_end}",
+                notes=[
+                    "Ratio under 1 = færre hændelser med indsatsen. Forebygget = observerede × "
+                    "(1/ratio − 1). Netto = bruttobesparelse − udgift; negativt = underskud.",
+                    "Udgift pr. forebygget hændelse = udgiften til indsatsen / forebyggede "
+                    "hændelser (vises kun, når punktestimatet er et forebyggende antal).",
+                ],
+            ),
+        )
+    ]
+
+
+def net_figure(cases: Sequence[InterventionCase]) -> list[Section]:
+    """The confidence distributions of the net saving (nothing when no case is available)."""
+    if summary_table(cases).empty:
+        return []
+    return [Section(figure=figures.net_plot(cases))]
+
+
+def _unit_text(u: Cost) -> str:
+    return (
+        f"{fmt_number(u[0], 0)}–{fmt_number(u[1], 0)} kr."
+        if isinstance(u, tuple)
+        else f"{fmt_number(u, 0)} kr."
+    )
+
+
+def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) -> list[Section]:
+    """What each business case rests on (design, period, unit price, cost basis) and the
+    unit prices used."""
+    rows = []
+    for c in cases:
+        if not c.available:
+            rows.append(
+                {
+                    "intervention": c.label_da,
+                    "design": "Ingen beregning",
+                    "period": "",
+                    "unit": "",
+                    "basis": c.reason_da,
+                }
+            )
+            continue
+        rows.append(
+            {
+                "intervention": c.label_da,
+                "design": c.design_da,
+                "period": f"{fmt_date(c.period[0])} – {fmt_date(c.period[1])}",
+                "unit": _unit_text(c.unit_cost),
+                "basis": c.cost_basis_da,
+            }
+        )
+    prices = pd.DataFrame(
+        [
+            {
+                "key": label,
+                "value": (
+                    f"{fmt_number(costs[key][0], 0)}–{fmt_number(costs[key][1], 0)}"
+                    if isinstance(costs[key], tuple)
+                    else fmt_number(costs[key], 0)
+                ),
+            }
+            for key, label in COST_LABELS_DA.items()
+        ]
+    )
+    return [
+        Section(
+            table=pd.DataFrame(rows),
+            table_options=dict(
+                labels={
+                    "intervention": "Indsats",
+                    "design": "Hvordan effekten er beregnet",
+                    "period": "Periode",
+                    "unit": "Pris pr. forebygget hændelse",
+                    "basis": "Udgift til indsatsen",
+                },
+                caption="Forudsætninger for beregningen",
+            ),
+        ),
+        Section(
+            table=prices,
+            table_options=dict(
+                labels={"key": "Enhedspris", "value": "Kr."},
+                caption="Enhedspriser brugt i beregningen (illustrative; erstat med kommunens egne)",
+                notes=[
+                    "Et interval betyder, at prisen er usikker og trækkes jævnt fordelt inden "
+                    "for intervallet; udgiften til indsatsen regnes med midtpunktet.",
+                ],
+            ),
+        ),
+    ]
+
+
+def business_case_summary(bc: BusinessCase, lang: str = "da") -> str:
+    """Plain-language summary of a :class:`~nsv_eval.analyses.business_case.BusinessCase`
+    written from its numbers (moved whole from ``BusinessCase.summary``: words live in
+    ``report``)."""
+    t = bc._table.set_index("quantity")
+    pct = int(round(bc.conf * 100))
+    av, sv, net = t.loc["avoided"], t.loc["gross_saving"], t.loc["net_saving"]
+    p = bc.share_net_positive * 100
+    if lang == "da":
+        return (
+            f"Indsatsen skønnes at have forebygget {fmt(av.estimate, lang, 0)} hændelser "
+            f"({pct} %-KI: {fmt(av.lower, lang, 0)} til {fmt(av.upper, lang, 0)}), svarende til "
+            f"en bruttobesparelse på {fmt(sv.estimate / 1e6, lang, 1)} mio. kr. "
+            f"({fmt(sv.lower / 1e6, lang, 1)} til {fmt(sv.upper / 1e6, lang, 1)} mio. kr.). "
+            f"Efter indsatsens udgift på {fmt(bc.inputs['programme_cost'] / 1e6, lang, 1)} mio. kr. "
+            f"er nettoresultatet {fmt(net.estimate / 1e6, lang, 1)} mio. kr. "
+            f"({fmt(net.lower / 1e6, lang, 1)} til {fmt(net.upper / 1e6, lang, 1)} mio. kr.). "
+            f"{fmt(p, lang, 0)} % af den tilnærmede konfidensfordeling for nettoresultatet "
+            "ligger over nul (et mål for, hvor sikkert data udelukker et underskud, ikke en "
+            "sandsynlighed for, at indsatsen betaler sig)."
+        )
+    return (
+        f"The intervention is estimated to have avoided {fmt(av.estimate, lang, 0)} events "
+        f"({pct}% CI {fmt(av.lower, lang, 0)} to {fmt(av.upper, lang, 0)}), a gross saving of "
+        f"DKK {fmt(sv.estimate / 1e6, lang, 1)} million. After the programme cost of DKK "
+        f"{fmt(bc.inputs['programme_cost'] / 1e6, lang, 1)} million the net result is DKK "
+        f"{fmt(net.estimate / 1e6, lang, 1)} million ({fmt(net.lower / 1e6, lang, 1)} to "
+        f"{fmt(net.upper / 1e6, lang, 1)}). {fmt(p, lang, 0)}% of the approximate "
+        "confidence distribution of the net result lies above zero (how firmly the data "
+        "rule out a loss, not a probability that the programme pays off)."
+    )

@@ -164,7 +164,7 @@ def check_language(study: Study, lang: str) -> None:
 
 def default_notebook_dir() -> Path:
     """``notebooks/`` of the source tree the package runs from."""
-    return Path(__file__).resolve().parents[2] / "notebooks"
+    return Path(__file__).resolve().parents[3] / "notebooks"
 
 
 def get_study(name: str) -> Study:
