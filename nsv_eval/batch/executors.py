@@ -182,11 +182,8 @@ def publish_result(res: Mapping[str, Any]) -> dict[str, Any]:
             "json": None,
         }
     secs = time.monotonic() - t0
-    return base | out | {
-        "finished": now(),
-        "seconds": round((base.get("seconds") or 0.0) + secs, 3),
-        "publish_seconds": round(secs, 3),
-    }
+    total = round((base.get("seconds") or 0.0) + secs, 3)
+    return base | out | {"finished": now(), "seconds": total, "publish_seconds": round(secs, 3)}
 
 
 def crash_result(exc: BaseException) -> dict[str, Any]:
