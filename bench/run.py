@@ -459,7 +459,7 @@ def markdown(res: dict) -> str:
         f"{res['machine']['cpus']} cores, {res['machine']['mem_gb']} GB; commit "
         f"`{(res.get('git_commit') or '?')[:12]}`.",
         "",
-        f"Load average (1 min) at the start {(res['machine'].get('load_avg_at_start') or ['?'])[0]}"
+        f"Load average (1 min) at the start {(res['machine'].get('load_avg_at_start') or [0])[0]:.1f}"
         f"; per measurement before → after: {load_summary(res)}.",
         "",
         "| measurement | wall time | peak memory | ratio | target |",
