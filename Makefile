@@ -78,8 +78,10 @@ lint: $(STAMP) typecheck
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# BENCH_SCALE=1.0 (all of Denmark) is the full-scale benchmark; a shared machine: 0.2
+BENCH_SCALE ?= 1.0
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) bench/run.py --scale $(BENCH_SCALE)
 
 clean-data:
 	rm -rf $(SYNTH) $(PREPARED) reports

@@ -72,7 +72,8 @@ def floor_cube(
     Returns
     -------
     dict
-        ``{"rows": cube rows, "period": (start, end), "seconds": wall time}``.
+        ``{"rows": cube rows, "period": (start, end), "seconds": wall time, "stages":
+        {stage: seconds}}``.
     """
     t0 = time.perf_counter()
     raw = Path(raw_dir)
@@ -83,6 +84,14 @@ def floor_cube(
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET temp_directory = '{out_path.parent / (out_path.name + '.tmp')}'")
     con.execute(MACROS)
+    stages: dict[str, float] = {}
+    t_stage = time.perf_counter()
+
+    def done(name: str) -> None:
+        nonlocal t_stage
+        stages[name] = round(time.perf_counter() - t_stage, 3)
+        t_stage = time.perf_counter()
+
     con.execute(f"CREATE TEMP VIEW contacts AS SELECT * FROM '{raw / 'contacts.parquet'}'")
     con.execute(
         f"""CREATE TEMP TABLE persons AS
@@ -92,6 +101,7 @@ def floor_cube(
         FROM '{raw / "persons.parquet"}'"""
     )
     _dx_table(con)
+    done("read persons, diagnosis flags")
     # 1. chain contacts into courses: a contact starts a new course when it is admitted
     #    more than 4 h after the running maximum discharge of the earlier contacts.
     con.execute(
@@ -114,6 +124,7 @@ def floor_cube(
         FROM n GROUP BY person_id, cno
         """
     )
+    done("chain contacts into courses")
     lo, hi = con.execute("SELECT min(admit_time), max(admit_time) FROM courses").fetchone()
     p0 = lo.date().replace(day=1)
     p1 = (pd.Timestamp(hi.date()) + pd.offsets.MonthBegin(1)).date()  # exclusive end
@@ -162,6 +173,7 @@ def floor_cube(
         FROM f
         """
     )
+    done("flag courses")
     # 3. the cube: person-time by range join of age-band segments to months, events by month.
     con.execute(
         f"""
@@ -261,9 +273,15 @@ def floor_cube(
         ) TO '{out_path}' (FORMAT parquet, COMPRESSION zstd)
         """
     )
+    done("cube (person-time, events, write)")
     rows = con.execute(f"SELECT count(*) FROM '{out_path}'").fetchone()[0]
     con.close()
-    return {"rows": int(rows), "period": (str(p0), str(p1)), "seconds": time.perf_counter() - t0}
+    return {
+        "rows": int(rows),
+        "period": (str(p0), str(p1)),
+        "seconds": time.perf_counter() - t0,
+        "stages": stages,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -377,6 +377,11 @@ def test_failure_table_and_log(first: dict) -> None:
     assert '"data_fingerprint"' in text and '"git_commit"' in text  # the stamp
     assert text.count(" END ") == 2 and text.count(" SUBMIT ") == 2
     assert "326/datakvalitet: ok" in text and "101/datakvalitet: failed" in text
+    # local workers only execute: the parent published the report that ran (the one whose
+    # notebook raised was never published)
+    end = {ln.split()[2].rstrip(":"): ln for ln in text.splitlines() if " END " in ln}
+    assert "published by the parent" in end["326/datakvalitet"], end
+    assert "published by the parent" not in end["101/datakvalitet"], end
     assert "FAILED  580/datakvalitet: not run: parameters:" in text
 
 

@@ -166,3 +166,63 @@ def test_missing_admission_time_is_an_input_error() -> None:
     c["admit_time"] = pd.NaT
     with pytest.raises(InputError, match="admit_time"):
         chain_contacts(c)
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_one_pass_courses_and_stays_equal_two_passes(typed: bool) -> None:
+    """``chain_with_stays_sql`` (one window pass) gives exactly the courses of ``chain_sql``
+    and the stays of ``stays_sql`` (two passes) on random contacts with transfers, nested
+    contacts, gaps around 4 h, and — typed — LPR contact types, observation codes,
+    psychiatric units and contact causes."""
+    import numpy as np
+
+    from nsv_eval.clean import _db, courses, stays
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    person = rng.integers(0, 300, n)
+    start = pd.Timestamp("2015-01-01") + pd.to_timedelta(
+        rng.integers(0, 3 * 365 * 24 * 60, n), unit="min"
+    )
+    los = pd.to_timedelta(rng.choice([10, 200, 240, 250, 700, 720, 3000], n), unit="min")
+    df = pd.DataFrame(
+        {
+            "contact_id": rng.permutation(n) + 1,
+            "person_id": [f"p{i:04d}" for i in person],
+            "admit_time": start,
+            "discharge_time": start + los,
+            "acute": rng.random(n) < 0.6,
+            "diagnosis": rng.choice(["DJ189", "DZ039", "DS720", None, "DZ048", "DI500"], n),
+            "hospital": rng.choice(["H1", "H2"], n),
+        }
+    )
+    # chains of transfers: every fifth contact starts right at (or 4 h after) another's end
+    follow = np.arange(1, n, 5)
+    gap = pd.to_timedelta(rng.choice([0, 240, 241], len(follow)), unit="min")
+    df.loc[follow, "person_id"] = df.loc[follow - 1, "person_id"].to_numpy()
+    df.loc[follow, "admit_time"] = (df.loc[follow - 1, "discharge_time"] + gap).to_numpy()
+    df.loc[follow, "discharge_time"] = (df.loc[follow, "admit_time"] + los[follow]).to_numpy()
+    if typed:
+        df["contact_type"] = rng.choice(
+            ["inpatient", "emergency", "physical", "virtual", "outpatient"], n
+        )
+        df["contact_cause"] = rng.choice(["ALCC01", "ALCC02", None], n)
+        df["specialty"] = rng.choice(["Psykiatri", "intern medicin", None], n)
+    con = _db.connect()
+    try:
+        _db.register(con, "contacts_in", df)
+        courses.stage_contacts(con, "contacts_in")
+        courses.chain_sql(con, out="course_two")
+        stays.stays_sql(con, "contacts_in", out="stays_two")
+        assert courses.chain_with_stays_sql(con, out="course_one", stays_out="stays_one")
+        for one, two, key in [
+            ("course_one", "course_two", "course_id"),
+            ("stays_one", "stays_two", "stay_id"),
+        ]:
+            a = con.execute(f"SELECT * FROM {one} ORDER BY {key}").df()
+            b = con.execute(f"SELECT * FROM {two} ORDER BY {key}").df()
+            assert len(a) > 100
+            assert list(a.columns) == list(b.columns)
+            pd.testing.assert_frame_equal(a, b)
+    finally:
+        con.close()

@@ -19,6 +19,7 @@ import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +54,40 @@ def is_kernel_failure(error: str | None) -> bool:
     return bool(error) and bool(_KERNEL_FAILURE.match(str(error).strip()))
 
 
+STATUS_EXECUTED = "executed"
+"""A worker's outcome when the task asked to be published by the parent
+(``task["publish_in_parent"]``): the notebook ran and its key results are there; the
+result carries the pending report (:func:`nsv_eval.report.render.execute_study`)."""
+
+
 def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        from nsv_eval.report.render import run_study
+        from nsv_eval.report.render import execute_study, run_study
         from nsv_eval.report.warm import process_kernel, warm_disabled
 
         # every task of this worker process runs in the worker's one warm kernel
         kernel = None if warm_disabled() else process_kernel()
+        if task.get("publish_in_parent"):
+            run, pending = execute_study(
+                task["study"],
+                int(task["kommune"]),
+                data_dir=task["data_dir"],
+                out_dir=task["out_dir"],
+                params=task["params"],
+                shared_dir=task["shared_dir"],
+                notebook_dir=task.get("notebook_dir"),
+                timeout=task.get("timeout"),
+                kernel=kernel,
+                pdf=bool(task.get("pdf", False)),
+            )
+            return {
+                "status": STATUS_EXECUTED if pending is not None else run.status,
+                "error": run.error,
+                "html": None,
+                "json": None,
+                "executed": str(run.executed) if run.executed else None,
+                "pending": pending,
+            }
         run = run_study(
             task["study"],
             int(task["kommune"]),
@@ -126,6 +154,38 @@ def execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def publish_result(res: Mapping[str, Any]) -> dict[str, Any]:
+    """Publish a task the worker only executed (status :data:`STATUS_EXECUTED`).
+
+    Runs :func:`nsv_eval.report.render.publish_study` (HTML, disclosure checks, workbook,
+    PDF, atomic writes) on the pending report and returns the task's final outcome (the
+    worker's fields with ``status``, ``error``, ``html``, ``json`` replaced, ``seconds``
+    = execution + publishing, ``publish_seconds``). Never raises.
+    """
+    t0 = time.monotonic()
+    base = {k: v for k, v in res.items() if k != "pending"}
+    try:
+        from nsv_eval.report.render import publish_study
+
+        run = publish_study(res["pending"])
+        out = {
+            "status": run.status,
+            "error": run.error,
+            "html": str(run.html) if run.html else None,
+            "json": str(run.json) if run.json else None,
+        }
+    except Exception as exc:  # noqa: BLE001 - one task's failure must stay its own
+        out = {
+            "status": STATUS_FAILED,
+            "error": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            "html": None,
+            "json": None,
+        }
+    secs = time.monotonic() - t0
+    total = round((base.get("seconds") or 0.0) + secs, 3)
+    return base | out | {"finished": now(), "seconds": total, "publish_seconds": round(secs, 3)}
+
+
 def crash_result(exc: BaseException) -> dict[str, Any]:
     """The outcome recorded for a task whose worker died (or could not return a result)."""
     return {
@@ -180,12 +240,27 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
     a fresh worker — only its own task (:data:`WORKER_DEATH_RETRIES`), and is replaced. A
     ``concurrent.futures`` process pool cannot do this: one dead worker breaks the pool and
     fails every pending task, which is why the pool is written here.
+
+    A task with ``publish_in_parent`` is only executed by its worker; the parent publishes
+    it (:func:`publish_result`: HTML, checks, workbook, PDF) on a thread of its own while
+    the worker already executes its next task. A task is yielded — and so recorded as
+    done — only after it is published; a batch killed in between redoes it on
+    ``--resume`` (every file is written atomically).
     """
     ctx = multiprocessing.get_context("spawn")
     pending: deque[int] = deque(range(len(tasks)))
     deaths: Counter[int] = Counter()
     submitted: set[int] = set()
     workers: list[_Worker] = []
+    publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsv-publish")
+    publishing: dict[Future, int] = {}
+    wake_r, wake_w = socket.socketpair()  # a finished publish wakes the wait below
+    wake_r.setblocking(False)
+
+    def publish(index: int, res: dict[str, Any]) -> None:
+        fut = publisher.submit(publish_result, res)
+        publishing[fut] = index
+        fut.add_done_callback(lambda _f: wake_w.send(b"."))
 
     def start_worker() -> _Worker:
         parent, child = ctx.Pipe()
@@ -206,7 +281,21 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
                         submitted.add(w.index)
                         on_submit(tasks[w.index])
             busy = [w for w in workers if w.index is not None]
-            ready = mp_connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            ready = mp_connection.wait(
+                [w.conn for w in busy]
+                + [w.process.sentinel for w in busy]
+                + ([wake_r] if publishing else [])
+            )
+            if wake_r in ready:
+                try:
+                    while wake_r.recv(4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            for fut in [f for f in publishing if f.done()]:
+                index = publishing.pop(fut)
+                remaining -= 1
+                yield tasks[index], fut.result()
             for w in busy:
                 if w.conn in ready or w.process.sentinel in ready:
                     got = None
@@ -218,6 +307,9 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
                     if got is not None:
                         index, res = got
                         w.index = None
+                        if res.get("status") == STATUS_EXECUTED:
+                            publish(index, res)  # the worker gets its next task meanwhile
+                            continue
                         remaining -= 1
                         yield tasks[index], res
                         continue
@@ -241,6 +333,10 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
                             crash_result(RuntimeError(f"worker process exited with code {code}")),
                         )
     finally:
+        # a publish under way finishes (its files are written atomically either way)
+        publisher.shutdown(wait=True, cancel_futures=True)
+        wake_r.close()
+        wake_w.close()
         for w in workers:
             try:
                 w.conn.send(None)

@@ -375,6 +375,9 @@ class _Batch:
                         "notebook_dir": str(self.nb_dir),
                         "timeout": self.timeout,
                         "pdf": self.pdf,
+                        # local workers only execute; the parent renders and publishes
+                        # while the worker runs its next report (batch/executors.py)
+                        "publish_in_parent": self.executor == "local",
                     }
                 )
 
@@ -413,6 +416,8 @@ class _Batch:
                 self.record(key, by_study[t["study"]], t["fingerprint"], t["params_hash"])
                 self.save()
                 secs = f"{res['seconds']:.1f} s" if res.get("seconds") is not None else "? s"
+                if res.get("publish_seconds") is not None:
+                    secs += f" (of which {res['publish_seconds']:.1f} s published by the parent)"
                 err = f": {first_line(row['error'], 10_000)}" if row["error"] else ""
                 tries = res.get("attempts") or 1
                 if tries > 1:

@@ -79,6 +79,9 @@ def stage_contacts(con: duckdb.DuckDBPyConnection, src: str, *, what: str = "con
     # attendances are chained (the same ones as stays; virtual and LPR2 out-patient
     # contacts are not), see chain_sql for which courses count as admissions.
     ctype = "CAST(contact_type AS VARCHAR)" if "contact_type" in cols else "NULL::VARCHAR"
+    # carried for the stays built in the same chaining pass (chain_with_stays_sql)
+    cause = "CAST(contact_cause AS VARCHAR)" if "contact_cause" in cols else "NULL::VARCHAR"
+    specialty = "CAST(specialty AS VARCHAR)" if "specialty" in cols else "NULL::VARCHAR"
     from nsv_eval.clean.stays import ATTENDANCE_TYPES
 
     types = ", ".join(f"'{t}'" for t in ATTENDANCE_TYPES)
@@ -92,7 +95,9 @@ def stage_contacts(con: duckdb.DuckDBPyConnection, src: str, *, what: str = "con
                CAST(acute AS BOOLEAN) AS acute,
                CAST(diagnosis AS VARCHAR) AS diagnosis,
                {hospital} AS hospital,
-               {ctype} AS contact_type
+               {ctype} AS contact_type,
+               {cause} AS contact_cause,
+               {specialty} AS specialty
         FROM {src}
         WHERE {ctype} IS NULL OR {ctype} IN ({types})
         """
@@ -172,6 +177,114 @@ def chain_sql(
         WHERE admitted OR epoch(discharge_time - admit_time) >= {admit_seconds}
         """
     )
+
+
+def chain_with_stays_sql(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    out: str = "course_base",
+    stays_out: str = "stays",
+    gap_hours: float = CHAIN_GAP_HOURS,
+) -> bool:
+    """Courses (table ``out``) and hospital stays (table ``stays_out``) in one pass.
+
+    Courses and stays chain the same contacts (the physical attendances of ``contacts_n``)
+    by the same rule: a contact starts a new chain when it begins more than the gap after
+    the running maximum discharge of the person's earlier contacts. When the course gap
+    (:data:`CHAIN_GAP_HOURS`, legacy readmission definition) equals the stay gap
+    (:data:`nsv_eval.clean.stays.STAY_GAP_HOURS`, official definition) the chains are the
+    same, so the window sort over all contacts — the expensive part at register scale — is
+    done once and both tables are aggregated from one ``GROUP BY``: every stay is a chain,
+    and a course is a chain that is an admission (in-patient contact, or >= 12 h; see
+    :func:`chain_sql`). The result equals :func:`chain_sql` followed by
+    :func:`nsv_eval.clean.stays.stays_sql` (``tests/test_courses.py`` checks it).
+
+    Returns
+    -------
+    bool
+        True if both tables were built; False (nothing built) when the two gaps differ,
+        and the caller chains twice.
+    """
+    from nsv_eval.clean.stays import (
+        ADMISSION_MIN_HOURS,
+        OBSERVATION_PREFIXES,
+        PSYCHIATRIC_SPECIALTIES,
+        STAY_GAP_HOURS,
+    )
+
+    if round(gap_hours * 3600) != round(STAY_GAP_HOURS * 3600):
+        return False
+    gap_seconds = int(round(gap_hours * 3600))
+    admit_seconds = int(round(ADMISSION_MIN_HOURS * 3600))
+    obs = " OR ".join(f"starts_with(diagnosis, '{p}')" for p in OBSERVATION_PREFIXES)
+    psych = ", ".join(f"'{p}'" for p in PSYCHIATRIC_SPECIALTIES)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _chains AS
+        WITH w AS (
+            SELECT *,
+                   max(discharge_time) OVER (
+                       PARTITION BY person_id ORDER BY admit_time, contact_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max_dis
+            FROM contacts_n
+        ), n AS (
+            SELECT *,
+                   sum(CASE WHEN prev_max_dis IS NULL
+                                 OR admit_time > prev_max_dis + to_seconds({gap_seconds})
+                            THEN 1 ELSE 0 END) OVER (
+                       PARTITION BY person_id ORDER BY admit_time, contact_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS chain_no,
+                   coalesce({obs}, FALSE) AS obs,
+                   coalesce(lower(specialty) IN ({psych}), FALSE) AS psych
+            FROM w
+        )
+        SELECT person_id, chain_no,
+               min(admit_time) AS start,
+               max(discharge_time) AS "end",
+               CAST(count(*) AS INTEGER) AS n_contacts,
+               list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
+               first(acute ORDER BY admit_time, contact_id) AS acute,
+               first(diagnosis ORDER BY admit_time, contact_id) AS first_diagnosis,
+               coalesce(
+                   first(diagnosis ORDER BY admit_time, contact_id)
+                       FILTER (WHERE NOT obs AND diagnosis IS NOT NULL),
+                   first(diagnosis ORDER BY admit_time, contact_id)
+               ) AS action_diagnosis,
+               first(contact_cause ORDER BY admit_time, contact_id)
+                   FILTER (WHERE contact_cause IS NOT NULL) AS kontaktaarsag,
+               bool_or(NOT psych) AS somatic,
+               first(hospital ORDER BY admit_time, contact_id) AS hospital,
+               bool_or(contact_type IS NOT NULL) AS typed,
+               bool_or(contact_type IS NULL OR contact_type = 'inpatient') AS admitted
+        FROM n GROUP BY person_id, chain_no
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {stays_out} AS
+        SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS stay_id,
+               person_id, start, "end",
+               epoch("end" - start) / 3600.0 AS hours,
+               epoch("end" - start) / 3600.0 >= {float(ADMISSION_MIN_HOURS)} AS admission,
+               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
+               hospital
+        FROM _chains
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS course_id,
+               person_id, start AS admit_time, "end" AS discharge_time, n_contacts,
+               contact_ids, acute,
+               CASE WHEN typed THEN action_diagnosis ELSE first_diagnosis END AS diagnosis,
+               hospital
+        FROM _chains
+        WHERE admitted OR epoch("end" - start) >= {admit_seconds}
+        """
+    )
+    con.execute("DROP TABLE _chains")
+    return True
 
 
 def chain_contacts(contacts: _db.TableLike, *, gap_hours: float = CHAIN_GAP_HOURS) -> pd.DataFrame:

@@ -446,8 +446,11 @@ def _clean(
         n_contacts = con.execute("SELECT count(*) FROM contacts_n").fetchall()[0][0]
         if n_contacts == 0:
             raise NsvError(f"{tables['admissions']}: the contacts table has no rows")
-    with stages.stage("chain contacts into courses"):
-        courses.chain_sql(con)
+    with stages.stage("chain contacts into courses and stays"):
+        # one window pass over the contacts builds both tables when the gaps agree
+        one_pass = courses.chain_with_stays_sql(con)
+        if not one_pass:
+            courses.chain_sql(con)
     given = Period.coerce(period)
     if given is None:
         # The months spanned by *course* admissions: a transfer contact that continues a
@@ -482,7 +485,8 @@ def _clean(
             f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
         )
     with stages.stage("stays"):
-        stays.stays_sql(con, "admissions_in")
+        if not one_pass:
+            stays.stays_sql(con, "admissions_in")
         out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
         n_stays = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"

@@ -462,7 +462,22 @@ def _code_text(s: pd.Series) -> pd.Series:
     return out
 
 
+def _on_distinct(s: pd.Series, fn) -> pd.Series:
+    """The element-wise Series function ``fn`` applied to the distinct non-missing values of
+    ``s`` only and spread back (missing stays None): a code column of millions of rows has
+    a handful of distinct values, so the string operations in ``fn`` cost nothing."""
+    s = s.reset_index(drop=True)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = pd.Series(np.asarray(uniques, dtype=object), dtype="object")
+    vals = np.append(fn(u).to_numpy(dtype=object), None) if len(u) else np.array([None])
+    return pd.Series(vals[np.where(codes < 0, len(uniques), codes)], dtype="object")
+
+
 def _lpr3_type(s: pd.Series) -> pd.Series:
+    return _on_distinct(s, _lpr3_type_rows)
+
+
+def _lpr3_type_rows(s: pd.Series) -> pd.Series:
     t = _code_text(s).str.upper()
     out = t.map({"ALCA00": "physical", "ALCA03": "virtual"})
     # another ALCA code (not a physical attendance) or a word the schema accepts
@@ -474,6 +489,10 @@ def _lpr3_type(s: pd.Series) -> pd.Series:
 
 
 def _cause(s: pd.Series, lpr2: bool) -> pd.Series:
+    return _on_distinct(s, lambda u: _cause_rows(u, lpr2))
+
+
+def _cause_rows(s: pd.Series, lpr2: bool) -> pd.Series:
     t = _code_text(s)
     if lpr2:
         return t.map(lambda v: None if v is None else LPR2_KONTAARS.get(v, "other"))
@@ -586,13 +605,18 @@ def _layout_names(lay: Layout) -> set[str]:
 
 def read_action_diagnoses(
     paths: list[Path], lay: Layout, batch_rows: int = 500_000
-) -> tuple[dict[str, str], set[str], dict[str, int]]:
+) -> tuple[pd.Series, set[str], dict[str, int]]:
     """Action diagnosis (type A, not later disproved) by contact key from diagnosis tables.
+
+    Vectorised (pandas): the action-diagnosis rows of every batch are collected and the
+    first per contact key is kept, so the cost is a few passes over the table rather than a
+    Python loop over its rows (several million at national scale).
 
     Returns
     -------
     tuple
-        ``{contact key: code}``, the keys of contacts whose action diagnosis was later
+        Code by contact key (a Series with a unique index of keys), the keys of contacts
+        whose action diagnosis was later
         disproved, and counts (``rows``, ``action``, ``disproved``,
         ``duplicates``) for the ingest notes. A contact with two different action
         diagnoses keeps the first in file order (counted as ``duplicates``).
@@ -604,8 +628,9 @@ def read_action_diagnoses(
         read (named with file and line: a diagnosis table is not quarantined row by row).
     """
     known = _layout_names(lay)
-    out: dict[str, str] = {}
-    disproved: set[str] = set()
+    keys: list[pd.Series] = []
+    codes: list[pd.Series] = []
+    dis_keys: list[pd.Series] = []
     counts = {"rows": 0, "action": 0, "disproved": 0, "duplicates": 0}
     for p in paths:
         label = str(p)
@@ -643,16 +668,26 @@ def read_action_diagnoses(
             if idp is not None:
                 dis = _code_text(f[idp]).str.lower().isin(DISPROVED_TOKENS).to_numpy()
                 counts["disproved"] += int((a & dis).sum())
-                disproved |= set(key[a & dis].tolist())
+                dis_keys.append(key[a & dis].astype("string"))
                 a &= ~dis
-            for k, c in zip(key[a].tolist(), code[a].tolist(), strict=True):
-                if k in out:
-                    if out[k] != c:
-                        counts["duplicates"] += 1
-                    continue
-                out[k] = c
-                counts["action"] += 1
-    return out, disproved - set(out), counts
+            keys.append(key[a].astype("string"))
+            codes.append(code[a].astype("string"))
+    if keys:
+        k_all = pd.concat(keys, ignore_index=True)
+        c_all = pd.concat(codes, ignore_index=True)
+    else:
+        k_all = c_all = pd.Series([], dtype="string")
+    # the first action diagnosis of a contact in file order wins; a later *different*
+    # code of the same contact is counted as a duplicate (a repeat of the same code is not)
+    first = ~k_all.duplicated(keep="first")
+    out = pd.Series(c_all[first].to_numpy(), index=pd.Index(k_all[first].to_numpy()))
+    later = ~first
+    if later.any():
+        kept_code = k_all[later].map(out)
+        counts["duplicates"] = int((kept_code.to_numpy() != c_all[later].to_numpy()).sum())
+    counts["action"] = len(out)
+    disproved = set(pd.concat(dis_keys).tolist()) if dis_keys else set()
+    return out, disproved - set(out.index[out.index.isin(list(disproved))]), counts
 
 
 def _day_text(s: pd.Series) -> pd.Series:
@@ -720,7 +755,9 @@ class _LayoutReader:
                 f"…). The file's columns are: {', '.join(h)}."
             )
         self.diag, self.disproved, self.diag_counts = (
-            read_action_diagnoses(src.diagnoses, lay) if src.diagnoses else ({}, set(), {})
+            read_action_diagnoses(src.diagnoses, lay)
+            if src.diagnoses
+            else (pd.Series([], dtype="string"), set(), {})
         )
         used = {self.person, *self.copy.values(), *(i for i in self.pos.values() if i is not None)}
         inner = self.inner.info
@@ -796,8 +833,8 @@ class _LayoutReader:
             out[4] = col(self.copy.get("acute"))
             diag = col(self.copy.get("diagnosis"))
             diag = _code_text(diag) if diag is not None else pd.Series([None] * n, dtype="object")
-            if self.diag:
-                joined = key.map(self.diag)
+            if len(self.diag):
+                joined = key.map(self.diag).astype("object").where(lambda x: x.notna(), None)
                 self.matched_diag += int(joined.notna().sum())
                 if lay.name == "lpr3":
                     # diagnoser is the register's own record of the action diagnosis and

@@ -608,13 +608,64 @@ def run_study(
     StudyRun
         Never raises for a failing notebook: the error is in ``.error`` and ``.status``.
     """
+    run, pending = execute_study(
+        study,
+        kommune,
+        data_dir=data_dir,
+        out_dir=out_dir,
+        params=params,
+        params_dir=params_dir,
+        shared_dir=shared_dir,
+        notebook_dir=notebook_dir,
+        timeout=timeout,
+        today=today,
+        kernel=kernel,
+        pdf=pdf,
+        lang=lang,
+    )
+    if pending is None:
+        return run
+    return publish_study(pending, run)
+
+
+def execute_study(
+    study: str | Study,
+    kommune: int,
+    *,
+    data_dir: str | Path = "data/prepared",
+    out_dir: str | Path = "reports",
+    params: Mapping[str, Any] | str | Path | None = None,
+    params_dir: str | Path | None = None,
+    shared_dir: str | Path | None = None,
+    notebook_dir: str | Path | None = None,
+    timeout: float | None = None,
+    today: dt.date | None = None,
+    kernel: WarmKernel | None = None,
+    pdf: bool = False,
+    lang: str | None = None,
+) -> tuple[StudyRun, dict[str, Any] | None]:
+    """The first half of :func:`run_study`: execute the notebook, check its key results.
+
+    Nothing is published: the previous report's files are removed and the executed
+    notebook and key results are left in ``<out_dir>/<kommune>/.work/``.
+    :func:`publish_study` renders, checks and publishes them — possibly in another process
+    (a batch's parent publishes one report while its worker executes the next).
+
+    Returns
+    -------
+    tuple
+        The :class:`StudyRun` so far and the picklable *pending report* (a dict) to pass
+        to :func:`publish_study`; None instead of the dict when execution failed (the run
+        then says why).
+    """
     t0 = time.monotonic()
     name = study.name if isinstance(study, Study) else str(study)
     try:
         kommune = check_kommune(kommune)
     except NsvError as exc:
-        return StudyRun(name, -1, "failed", error=str(exc))
+        return StudyRun(name, -1, "failed", error=str(exc)), None
     run = StudyRun(name, kommune, "failed")
+    pending: dict[str, Any] | None = None
     out = Path(out_dir) / str(kommune)
     work = out / ".work"
     try:
@@ -658,7 +709,59 @@ def run_study(
         key_results = json.loads(results.read_text(encoding="utf-8"))
         if not key_results.get("findings"):
             raise NsvError("The notebook added no key results to the Hovedresultater box.")
+        pending = {
+            "study": st,
+            "kommune": kommune,
+            "params": p,
+            "manifest": manifest,
+            "selection": selection,
+            "stamp": stamp,
+            "nb_params": nb_params,
+            "key_results": key_results,
+            "pdf": pdf,
+            "out": str(out),
+            "executed": str(executed),
+        }
+    except Exception as exc:  # noqa: BLE001 - a batch must survive one failing study
+        run.status = "failed"
+        run.error = _error_text(exc)
+        pending = None
+    finally:
+        run.seconds = time.monotonic() - t0
+    return run, pending
 
+
+def publish_study(pending: Mapping[str, Any], run: StudyRun | None = None) -> StudyRun:
+    """The second half of :func:`run_study`: render, check and publish an executed report.
+
+    Renders the HTML (with the definitions appendix), runs the disclosure check on the
+    page, the workbook and (``pdf``) the PDF, then publishes the key-results JSON, the
+    workbook, the PDF and the HTML by atomic renames; nothing is published when a check
+    fails. Never raises: an error is in the returned run's ``.error`` and ``.status``.
+
+    Parameters
+    ----------
+    pending : mapping
+        What :func:`execute_study` returned.
+    run : StudyRun, optional
+        The run so far (its ``seconds`` are added to); a new one when omitted.
+    """
+    t0 = time.monotonic()
+    st: Study = pending["study"]
+    kommune = int(pending["kommune"])
+    if run is None:
+        run = StudyRun(st.name, kommune, "failed", executed=Path(pending["executed"]))
+    run.status = "failed"
+    p = pending["params"]
+    manifest, selection = pending["manifest"], pending["selection"]
+    stamp, nb_params, key_results = pending["stamp"], pending["nb_params"], pending["key_results"]
+    pdf = bool(pending["pdf"])
+    out = Path(pending["out"])
+    work = out / ".work"
+    executed = Path(pending["executed"])
+    html_path, json_path = out / f"{st.slug}.html", out / f"{st.slug}.json"
+    xlsx_path, pdf_path = out / f"{st.slug}.xlsx", out / f"{st.slug}.pdf"
+    try:
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
@@ -744,7 +847,7 @@ def run_study(
         run.status = "failed"
         run.error = _error_text(exc)
     finally:
-        run.seconds = time.monotonic() - t0
+        run.seconds += time.monotonic() - t0
     return run
 
 
@@ -853,8 +956,10 @@ __all__ = [
     "check_prepared",
     "data_fingerprint",
     "execute_notebook",
+    "execute_study",
     "git_commit",
     "notebook_body_html",
+    "publish_study",
     "render_report",
     "run_studies",
     "run_study",
