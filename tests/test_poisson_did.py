@@ -5,8 +5,9 @@ Reference: the R package ``etwfe`` (McDermott, version on GitHub grantmcdermott/
 of ``fixest`` and the marginal effects of ``emfx`` on the ``mpdta`` panel of R ``did``
 (``tests/data/reference/mpdta.csv``). Values below are copied from those files (printed to
 15+ digits there); we check them to a relative 1e-5 (coefficients) and 1e-4 (clustered
-standard errors: same CR1 small-sample correction as fixest). ``emp = exp(lemp)`` is the
-count-like outcome of their Poisson examples.
+standard errors: same CR1 small-sample correction as fixest, hence ``vcov="CR1"``, and
+cohort-size weights, hence ``weighting="units"`` where the Poisson aggregates are compared).
+``emp = exp(lemp)`` is the count-like outcome of their Poisson examples.
 """
 
 from __future__ import annotations
@@ -97,7 +98,14 @@ def _check(got: dict, known: dict, rel_b=1e-5, rel_se=1e-4):
 
 def test_linear_etwfe_reproduces_r_etwfe(mpdta):
     r = poisson_did(
-        mpdta, "lemp", "countyreal", "year", "first.treat", family="gaussian", fe="cohort"
+        mpdta,
+        "lemp",
+        "countyreal",
+        "year",
+        "first.treat",
+        family="gaussian",
+        fe="cohort",
+        vcov="CR1",
     )
     got = _cells(r)
     assert set(got) == set(M1)
@@ -106,7 +114,9 @@ def test_linear_etwfe_reproduces_r_etwfe(mpdta):
 
 def test_linear_etwfe_unit_effects_same_cells(mpdta):
     """Unit instead of cohort fixed effects: identical cell effects in a balanced panel."""
-    r = poisson_did(mpdta, "lemp", "countyreal", "year", "first.treat", family="gaussian")
+    r = poisson_did(
+        mpdta, "lemp", "countyreal", "year", "first.treat", family="gaussian", vcov="CR1"
+    )
     _check(_cells(r), M1, rel_se=2e-3)  # SE: fixest counts the nested unit effects differently
 
 
@@ -120,6 +130,7 @@ def test_never_treated_control_reproduces_r_etwfe(mpdta):
         family="gaussian",
         fe="cohort",
         control="never",
+        vcov="CR1",
     )
     got = _cells(r)
     assert len(got) == 12
@@ -129,7 +140,15 @@ def test_never_treated_control_reproduces_r_etwfe(mpdta):
 
 def test_poisson_etwfe_with_covariate_reproduces_r_etwfe(mpdta):
     r = poisson_did(
-        mpdta, "emp", "countyreal", "year", "first.treat", covariates=["lpop"], fe="cohort"
+        mpdta,
+        "emp",
+        "countyreal",
+        "year",
+        "first.treat",
+        covariates=["lpop"],
+        fe="cohort",
+        vcov="CR1",
+        weighting="units",
     )
     _check(_cells(r), M3P)
     es = r.aggregate("dynamic")
@@ -154,6 +173,7 @@ def test_aggregations_reproduce_emfx(mpdta):
         family="gaussian",
         fe="cohort",
         covariates=["lpop"],
+        vcov="CR1",
     )
     m = r.main_effect()
     assert m["estimate"] == pytest.approx(SIMPLE_M3[0], rel=1e-5)

@@ -16,11 +16,14 @@ count is held fixed, its noise being already in the effect's interval):
   30-day readmissions after the kommune's index discharges *with* a visit; programme cost =
   the number of those visits × unit cost.
 * **falls programme** (*faldforebyggelse*) → fall-injury admissions 65+: the staggered
-  difference-in-differences ratio over all kommuner (default; study 3's
-  :func:`~nsv_eval.analyses.falls.national_did` and
-  :func:`~nsv_eval.analyses.falls.did_rate_ratio`) or the kommune's own interrupted time
-  series; observed = fall-injury admissions 65+ from the start to the end of the period;
-  programme cost = participants × cost per participant.
+  Poisson difference-in-differences over all kommuner (default ``"did"``; study 3's main
+  estimate, :func:`~nsv_eval.analyses.falls.national_poisson_did`: observed / counterfactual
+  fall injuries in the kommuner with the programme), with the Callaway & Sant'Anna ratio
+  (:func:`~nsv_eval.analyses.falls.national_did` and
+  :func:`~nsv_eval.analyses.falls.did_rate_ratio`) as a sensitivity line, or that ratio
+  itself (``"did_cs"``), or the kommune's own interrupted time series (``"its"``);
+  observed = fall-injury admissions 65+ from the start to the end of the period; programme
+  cost = participants × cost per participant.
 
 With ``observed`` events after the start and a ratio ``RR``, the avoided events are
 ``observed × (1/RR − 1)`` (:mod:`nsv_eval.analyses.business_case`).
@@ -55,6 +58,7 @@ __all__ = [
     "followup_case",
     "net_plot",
     "resolve_unit_costs",
+    "sensitivity_sentence",
     "summary_table",
 ]
 
@@ -349,13 +353,16 @@ def falls_case(
 
     Parameters
     ----------
-    design : {"did", "its"}
-        ``"did"``: the staggered DiD over all kommuner converted to a ratio (study 3; the
-        average effect in kommuner with the programme, precise but not specific to this
-        kommune); ``"its"``: the kommune's own interrupted time series.
+    design : {"did", "did_cs", "its"}
+        ``"did"``: the Poisson DiD over all kommuner (study 3's main estimate: the rate
+        ratio observed / counterfactual fall injuries in the kommuner with the programme,
+        precise but not specific to this kommune), with the Callaway & Sant'Anna ratio in
+        ``details["sensitivity"]``; ``"did_cs"``: that Callaway & Sant'Anna ratio as the
+        effect (simulated on the ATT's scale); ``"its"``: the kommune's own interrupted time
+        series.
     """
-    if design not in ("did", "its"):
-        raise ValueError(f"design must be 'did' or 'its', got {design!r}")
+    if design not in ("did", "did_cs", "its"):
+        raise ValueError(f"design must be 'did', 'did_cs' or 'its', got {design!r}")
     case = InterventionCase("falls_programme", available=True)
     start = falls.resolve_start(prep, kommune, "falls_programme", intervention_dates)
     y0, y1 = _period_bounds(years)
@@ -372,20 +379,39 @@ def falls_case(
             case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
         else:
             panel = falls.national_panel(prep, years=years)
-            did, _ = falls.national_did(panel, conf=conf)
-            res = falls.did_rate_ratio(did, panel)
-            # the ratio is the image of the ATT's interval: simulate on the ATT's scale
-            d = res.details
-            case.details["additive"] = (
-                d["att"],
-                d["att_lower"],
-                d["att_upper"],
-                d["treated_post_mean"],
-            )
-            case.design_da = (
-                "Difference-in-differences over alle kommuner med forskudt start "
-                "(gennemsnitlig effekt i kommuner med programmet, omregnet til rateratio)"
-            )
+            cs = _falls_cs_ratio(panel, conf)
+            if design == "did":
+                res, _ = falls.national_poisson_did(panel, conf=conf)
+                case.design_da = (
+                    "Poisson difference-in-differences over alle kommuner med forskudt start "
+                    "(hovedestimatet i studie 3: observerede faldulykker i forhold til det "
+                    "forventede uden programmet i kommunerne med programmet)"
+                )
+                if cs is not None:
+                    rr, lo, hi = _ratio(cs)
+                    case.details["sensitivity"] = dict(
+                        design_da="Callaway & Sant'Anna (kommunernes rater, omregnet til ratio)",
+                        rate_ratio=rr,
+                        rr_lower=lo,
+                        rr_upper=hi,
+                    )
+            else:
+                if cs is None:
+                    raise InputError("Callaway & Sant'Anna could not be estimated")
+                res = cs
+                # the ratio is the image of the ATT's interval: simulate on the ATT's scale
+                d = res.details
+                case.details["additive"] = (
+                    d["att"],
+                    d["att_lower"],
+                    d["att_upper"],
+                    d["treated_post_mean"],
+                )
+                case.design_da = (
+                    "Difference-in-differences (Callaway & Sant'Anna) over alle kommuner med "
+                    "forskudt start (gennemsnitlig effekt i kommuner med programmet, omregnet "
+                    "til rateratio)"
+                )
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Effekten kunne ikke beregnes ({exc}).")
     part = effects.cohort(prep, "falls", kommune=kommune, scope="kommune")
@@ -402,6 +428,34 @@ def falls_case(
     case.cost_basis_da = f"{fmt_number(n_part, 0)} deltagere à {fmt_number(per_part, 0)} kr."
     case.details.update(participants=n_part, start=start, design=design)
     return _finish(case, conf, n_sim, seed)
+
+
+def _falls_cs_ratio(panel: pd.DataFrame, conf: float) -> EffectResult | None:
+    """Study 3's Callaway & Sant'Anna DiD as a rate ratio (None when it cannot be estimated)."""
+    try:
+        did, _ = falls.national_did(panel, conf=conf)
+        return falls.did_rate_ratio(did, panel)
+    except (InputError, ValueError):
+        return None
+
+
+def sensitivity_sentence(case: InterventionCase) -> str:
+    """Danish sentence on a case's sensitivity estimate (empty when it has none)."""
+    s = case.details.get("sensitivity")
+    if not case.available or not s:
+        return ""
+    pct = int(round(float(case.effect.conf if case.effect is not None else 0.95) * 100))
+    ci = (
+        f"{fmt_number(s['rr_lower'], 2)}–{fmt_number(s['rr_upper'], 2)}"
+        if np.isfinite([s["rr_lower"], s["rr_upper"]]).all()
+        else "kan ikke beregnes"
+    )
+    return (
+        f"Følsomhedsberegning for {case.label_da.lower()}: med {s['design_da']} er ratioen "
+        f"{fmt_number(s['rate_ratio'], 2)} ({pct} %-KI: {ci}) mod "
+        f"{fmt_number(case.rate_ratio, 2)} i hovedberegningen. Business casen er regnet med "
+        "hovedberegningen."
+    )
 
 
 def _unavailable(case: InterventionCase, reason: str) -> InterventionCase:
