@@ -42,18 +42,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 __all__ = ["ClusterRobust", "cluster_robust"]
 
 
 def _inv_root_psd(a: np.ndarray, power: float, tol: float = 1e-6) -> np.ndarray:
-    """Moore–Penrose ``a^(-power)`` of a symmetric positive semi-definite matrix."""
-    w, v = np.linalg.eigh((a + a.T) / 2)
-    keep = w > tol * max(1.0, float(w.max(initial=0.0)))
-    s = np.zeros_like(w)
-    s[keep] = w[keep] ** -power
-    return (v * s) @ v.T
+    """Moore–Penrose ``a^(-power)`` of symmetric positive semi-definite matrices (stacked).
+
+    Eigenvalues below ``tol`` (relative, at least absolute) count as zero: directions in
+    which a cluster's own data determine the fit exactly (a cell or fixed effect of that
+    cluster alone) carry no residual information.
+    """
+    w, v = np.linalg.eigh((a + np.swapaxes(a, -1, -2)) / 2)
+    top = np.maximum(1.0, w.max(axis=-1, keepdims=True))
+    keep = w > tol * top
+    s = np.where(keep, np.where(keep, w, 1.0) ** -power, 0.0)
+    return (v * s[..., None, :]) @ np.swapaxes(v, -1, -2)
 
 
 @dataclass
@@ -75,7 +79,7 @@ class ClusterRobust:
     kind: str
     _b: np.ndarray = field(repr=False)  # N x k: rows of cluster g = A_g X_g M^-1
     _z: np.ndarray = field(repr=False)  # N x m: hat matrix H = Z Z'
-    _s: sparse.csr_matrix = field(repr=False)  # G x N cluster indicator
+    _starts: np.ndarray = field(repr=False)  # first row of each cluster (rows sorted)
     _df_cache: dict = field(default_factory=dict, repr=False)
 
     def df(self, contrast: np.ndarray) -> float:
@@ -92,8 +96,8 @@ class ClusterRobust:
         key = c.tobytes()
         if key not in self._df_cache:
             v = self._b @ c
-            d = self._s @ (v * v)
-            y = self._s @ (v[:, None] * self._z)
+            d = np.add.reduceat(v * v, self._starts)
+            y = np.add.reduceat(v[:, None] * self._z, self._starts, axis=0)
             w = np.diag(d) - y @ y.T
             den = float(np.sum(w * w))
             self._df_cache[key] = float(np.trace(w) ** 2 / den) if den > 0 else float("nan")
@@ -164,18 +168,24 @@ def cluster_robust(
     ev, evec = np.linalg.eigh((bread + bread.T) / 2)
     root = evec * np.sqrt(np.clip(ev, 0, None))
     z = np.hstack([q, X @ root])
+    # rows sorted by cluster, so that cluster sums are np.add.reduceat over contiguous runs
     labels, inv = np.unique(np.asarray(cluster), return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    X, u, z, inv = X[order], u[order], z[order], inv[order]
     g = len(labels)
+    starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]])
+    sizes = np.diff(np.r_[starts, n])
     power = 0.5 if kind == "CR2" else 1.0
+    xb = X @ bread
     b = np.zeros_like(X)
-    meat = np.zeros((X.shape[1], X.shape[1]))
-    for j in range(g):
-        r = np.flatnonzero(inv == j)
-        zg = z[r]
-        a = _inv_root_psd(np.eye(len(r)) - zg @ zg.T, power)
-        b[r] = a @ (X[r] @ bread)
-        s_g = X[r].T @ (a @ u[r])
-        meat += np.outer(s_g, s_g)
-    vcov = bread @ meat @ bread
-    ind = sparse.csr_matrix((np.ones(n), (inv, np.arange(n))), shape=(g, n))
-    return ClusterRobust(vcov=vcov, n_clusters=g, kind=kind, _b=b, _z=z, _s=ind)
+    # the adjustment matrices of equally sized clusters in one batched eigen-decomposition
+    for size in np.unique(sizes):
+        js = np.flatnonzero(sizes == size)
+        rows = starts[js][:, None] + np.arange(size)[None, :]  # clusters x size
+        zg = z[rows]  # clusters x size x m
+        a = _inv_root_psd(np.eye(size)[None] - zg @ zg.transpose(0, 2, 1), power)
+        b[rows] = a @ xb[rows]
+    # scores of the adjusted residuals: s_g = X_g' A_g u_g = (A_g X_g M^-1)' u_g M
+    s_all = np.add.reduceat(b * u[:, None], starts, axis=0) @ (X.T @ X)
+    vcov = bread @ (s_all.T @ s_all) @ bread
+    return ClusterRobust(vcov=vcov, n_clusters=g, kind=kind, _b=b, _z=z, _starts=starts)
