@@ -109,8 +109,8 @@ def _sup_t_crit(
     Simulated (Montiel Olea & Plagborg-Møller 2019): the ``conf`` quantile of
     ``max_k |Z_k| / sd_k`` for ``Z ~ N(0, vcov)``, or for a multivariate t with ``df``
     degrees of freedom (``Z / sqrt(chi2_df / df)``) when the pointwise intervals are t-based
-    (small-sample CR2/CR3). With one estimate it is the normal (t) quantile. Written here because
-    no maintained package exposes the sup-t quantile for an arbitrary covariance matrix.
+    (small-sample CR2/CR3). With one estimate it is the normal (t) quantile. Written here
+    because no maintained package exposes the sup-t quantile for an arbitrary covariance.
     """
     sd = np.sqrt(np.clip(np.diag(vcov), 0, None))
     ok = sd > 0
@@ -408,17 +408,18 @@ def poisson_did(
     the synthetic data plant (expected events with / without the programme over treated
     kommune-months). Its standard error is the delta method on the log scale with the
     weights ``v`` held fixed (gradient: the observed-event shares ``o_gt / sum o``), as
-    ``etwfe::emfx`` holds cohort sizes fixed (Wooldridge 2023, section 6, aggregates ETWFE
-    effects into averages over the treated observations in the same way). Cohort-size
-    weights average log ratios of cells with very different numbers of events; with small
-    counts that adds Jensen bias (log of a small Poisson count) and throws information away.
+    ``etwfe::emfx`` holds cohort sizes fixed. Wooldridge (2023) averages the cell effects
+    over the treated observations on the response scale; this is that average of events
+    with and without the intervention, expressed as their ratio. Cohort-size weights
+    average log ratios of cells with very different numbers of events; with small counts
+    that adds Jensen bias (log of a small Poisson count) and throws information away.
 
     *Inference.* With CR3 (or CR2) each estimate gets its own Bell–McCaffrey degrees of
     freedom; in a panel of 98 kommuner where a few large or never-treated kommuner identify
     the late periods these are near 12 at the synthetic data's scale, and normal intervals
     from CR1 under-cover (50 synthetic worlds: 88 % for a nominal 95 %, with the spread of
-    the estimates 1.2 times the mean CR1 standard error; ``bench/coverage.py``). Uniform event-study bands use a multivariate t
-    on the smallest of the rows' degrees of freedom. The pre-test refits the model with lead
+    the estimates 1.2 times the mean CR1 standard error; ``bench/coverage.py``). Uniform
+    event-study bands use a multivariate t on the smallest of the rows' degrees of freedom. The pre-test refits the model with lead
     cells (every pre-period but g - 1) and tests their event-time aggregates jointly
     (cluster-robust Wald on the chosen covariance with the F small-sample correction). A
     cohort x period cell without any event has no finite effect; its observations are left
