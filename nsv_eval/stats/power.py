@@ -479,8 +479,9 @@ def did_panel_power(
     -------
     dict
         ``power``, ``n_sim``, ``mean_estimate``, ``sd_estimate``, ``mean_se``,
-        ``median_df`` (the test's t degrees of freedom; infinite = normal), ``coverage`` (share of intervals covering the planted effect: log RR for Poisson;
-        for CS the planted additive effect is not defined, so NaN), ``dispersion``.
+        ``median_df`` (the test's t degrees of freedom; infinite = normal), ``coverage``
+        (share of intervals covering the planted effect: log RR for Poisson; for CS the
+        planted additive effect is not defined, so NaN), ``dispersion``.
     """
     if mu0 is None or dispersion is None:
         mu_fit, phi = panel_baseline(template, unit=unit, time=time, exposure=exposure)

@@ -147,9 +147,10 @@ class PoissonDiDResult(EffectResult):
         """Aggregate the cell effects like ``did::aggte`` (and R ``etwfe::emfx`` on the link scale).
 
         Post-treatment cells are weighted by their counterfactual events or by the number
-        of units of their cohort (``weighting``); the estimates are log rate ratios (``estimate``, ``se``, pointwise ``lower``/``upper``) and
-        their exponentials (``rate_ratio``, ``rr_lower``, ``rr_upper``). Rows other than the
-        overall one also get a uniform band (``band_lower``/``band_upper`` on the log scale,
+        of units of their cohort (``weighting``); the estimates are log rate ratios
+        (``estimate``, ``se``, pointwise ``lower``/``upper``) and their exponentials
+        (``rate_ratio``, ``rr_lower``, ``rr_upper``). Rows other than the overall one also
+        get a uniform band (``band_lower``/``band_upper`` on the log scale,
         ``rr_band_lower``/``rr_band_upper`` as ratios). With ``kind="dynamic"`` the pre-period
         cells of the pre-test fit (:meth:`pretest`) are added as negative event times
         (``source="pretest"``), so the event study shows the leads as well.
@@ -419,11 +420,11 @@ def poisson_did(
     the late periods these are near 12 at the synthetic data's scale, and normal intervals
     from CR1 under-cover (50 synthetic worlds: 88 % for a nominal 95 %, with the spread of
     the estimates 1.2 times the mean CR1 standard error; ``bench/coverage.py``). Uniform
-    event-study bands use a multivariate t on the smallest of the rows' degrees of freedom. The pre-test refits the model with lead
-    cells (every pre-period but g - 1) and tests their event-time aggregates jointly
-    (cluster-robust Wald on the chosen covariance with the F small-sample correction). A
-    cohort x period cell without any event has no finite effect; its observations are left
-    out of the fit with a warning.
+    event-study bands use a multivariate t on the smallest of the rows' degrees of freedom.
+    The pre-test refits the model with lead cells (every pre-period but g - 1) and tests
+    their event-time aggregates jointly (cluster-robust Wald on the chosen covariance with
+    the F small-sample correction). A cohort x period cell without any event has no finite
+    effect; its observations are left out of the fit with a warning.
     """
     if control not in ("notyet", "never"):
         raise ValueError(f"control must be 'notyet' or 'never', not {control!r}")
