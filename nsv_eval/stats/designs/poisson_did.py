@@ -136,7 +136,9 @@ class PoissonDiDResult(EffectResult):
 
     def cells(self) -> pd.DataFrame:
         """Cohort x period effects: ``group``, ``time``, ``event_time``, ``log_rr``, ``se``,
-        ``rate_ratio``, ``lower``, ``upper`` (pointwise), ``p_value``, ``n_units``, ``post``."""
+        ``df`` (t degrees of freedom; infinite with CR1), ``rate_ratio``, ``lower``,
+        ``upper`` (pointwise), ``p_value``, ``n_units``, ``events`` (observed events of the
+        cell), ``post``, ``anticipation``."""
         return self.details["cells"].copy()
 
     def aggregate(
