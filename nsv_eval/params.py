@@ -141,7 +141,7 @@ RULES: dict[str, Callable[[str, Any, Path | str], None]] = {
     "studies.genindlaeggelser.scope": _AREA,
     "studies.ulighed.sii_level": _AREA,
     "studies.business_case.scope": _AREA,
-    "studies.business_case.falls_design": _one_of("did", "its"),
+    "studies.business_case.falls_design": _one_of("did", "did_cs", "its"),
     "studies.forebyggende.scope": _AREA,
 }
 """Extra validation by dotted key (``*`` = any key of that mapping)."""

@@ -10,7 +10,8 @@ What is checked, and against what
 * ``observed`` is recounted independently from ``cube.parquet`` (DuckDB, not through the
   cached summaries) and from the cohort files, and the programme cost from the roll-out date,
   the cohort files and ``params/defaults.yaml``;
-* ``RR`` is the effect study's own estimate (study 5's ITS, study 4's IPTW, study 3's DiD).
+* ``RR`` is the effect study's own estimate (study 5's ITS, study 4's IPTW, study 3's Poisson
+  DiD; its Callaway & Sant'Anna DiD as the sensitivity line or ``design="did_cs"``).
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ def test_acute_team_inputs(prep, prepared_dir, kommune, cases, defaults) -> None
 
 def test_falls_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
     """Observed fall injuries 65+ from the cube; participants from cohort_falls; the ratio is
-    study 3's DiD converted to a rate ratio."""
+    study 3's main estimate, the Poisson DiD (observed / counterfactual fall injuries in the
+    kommuner with the programme), with study 3's Callaway & Sant'Anna ratio as the
+    sensitivity line."""
     c = cases["falls_programme"]
     first = effects.first_post_month(prep.start_date(kommune, "falls_programme"))
     assert c.observed == _cube_count(prepared_dir, kommune, "fall_injury", first)
@@ -122,11 +125,36 @@ def test_falls_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
     n_part = int((cf["participant"] & (cf["kommune_code"] == kommune)).sum())
     assert c.programme_cost == pytest.approx(n_part * defaults["falls_programme_per_participant"])
     panel = falls.national_panel(prep, years=YEARS)
+    pd_res, _ = falls.national_poisson_did(panel)
+    main = pd_res.main_effect()
+    assert (c.rate_ratio, c.rr_lower, c.rr_upper) == pytest.approx(
+        (main["estimate"], main["lower"], main["upper"])
+    )
+    assert "Poisson" in c.design_da and c.result.inputs.get("additive") is None
+    did, _ = falls.national_did(panel)
+    ratio = effects.did_rate_ratio(did, panel).main_effect()
+    sens = c.sensitivity
+    assert sens is not None
+    assert (sens.rate_ratio, sens.rr_lower, sens.rr_upper) == pytest.approx(
+        (float(ratio["estimate"]), float(ratio["lower"]), float(ratio["upper"]))
+    )
+    text = business.sensitivity_sentence(c)
+    assert "Callaway & Sant'Anna" in text and "hovedberegningen" in text and "95 %-KI" in text
+    # shown under the summary table (the section's text after it)
+    (sec,) = business.results(cases.values(), navn="x", period_start=2010, period_end=2024)
+    assert sec.after is not None and text in sec.after
+
+
+def test_falls_callaway_santanna_option(prep, kommune, defaults) -> None:
+    """``design="did_cs"``: study 3's Callaway & Sant'Anna ratio; the simulation runs on the
+    ATT's scale with the observed treated mean held fixed, so the avoided events' limits are
+    the image of the ATT's limits (4,000 draws)."""
+    costs = business.resolve_unit_costs(defaults, kommune)
+    c = business.falls_case(prep, kommune, costs, years=YEARS, design="did_cs", n_sim=4000)
+    panel = falls.national_panel(prep, years=YEARS)
     did, _ = falls.national_did(panel)
     ratio = effects.did_rate_ratio(did, panel).main_effect()
     assert c.rate_ratio == pytest.approx(float(ratio["estimate"]))
-    # the simulation runs on the ATT's scale with the observed treated mean held fixed:
-    # the avoided events' limits are the image of the ATT's limits (4,000 draws)
     att = did.main_effect()
     base = effects.treated_post_mean(panel, did)
     assert c.result.inputs["additive"] == pytest.approx(
@@ -135,6 +163,7 @@ def test_falls_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
     t = c.result.table().set_index("quantity")
     assert t.at["avoided", "lower"] == pytest.approx(-c.observed * att["upper"] / base, rel=0.05)
     assert t.at["avoided", "upper"] == pytest.approx(-c.observed * att["lower"] / base, rel=0.05)
+    assert business.sensitivity_sentence(c) == ""
 
 
 def test_followup_inputs(prep, prepared_dir, kommune, cases, defaults) -> None:
@@ -220,3 +249,19 @@ def test_unit_costs(defaults) -> None:
     with pytest.raises(InputError, match="bed_day"):
         business.resolve_unit_costs({**defaults, "bed_day": -1}, 101)
     assert np.isfinite(business._point((1.0, 3.0)))
+
+
+def test_methods_name_the_falls_design() -> None:
+    """The methods section (moved from the notebook's markdown) names the falls design the
+    case used: the Poisson DiD with the Callaway & Sant'Anna sensitivity line by default,
+    the CS ratio, or the kommune's ITS; an unknown design is refused."""
+    did = business.methods("did")[0].text
+    cs = business.methods("did_cs")[0].text
+    its = business.methods("its")[0].text
+    assert did is not None and cs is not None and its is not None
+    assert "Poisson difference-in-differences" in did and "følsomhedsberegning" in did
+    assert "Poisson" not in cs and "Callaway & Sant'Anna difference-in-differences" in cs
+    assert "afbrudte tidsserie" in its and "Poisson" not in its
+    assert all(t.count("\n- **") == 7 for t in (did, cs, its))  # eight bullets each
+    with pytest.raises(ValueError, match="falls_design"):
+        business.methods("twfe")

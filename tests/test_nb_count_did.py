@@ -83,8 +83,10 @@ def test_acute_team_poisson_did_covers_planted_ratio(prep, truth):
 
 def test_effect_mde_from_se_and_from_interval(falls_pdid, falls_panel):
     mde = falls.effect_mde(falls_pdid)
-    se = falls_pdid.main_effect()["se"]
-    assert mde.mde == pytest.approx((sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * se)
+    se, df = falls_pdid.main_effect()[["se", "df"]]
+    # t quantiles on the estimate's Bell–McCaffrey degrees of freedom (CR3 default)
+    assert 1 < df < 98
+    assert mde.mde == pytest.approx((sps.t.ppf(0.975, df) + sps.t.ppf(0.8, df)) * se)
     assert mde.to_dict()["mde_ratio"] == pytest.approx(np.exp(-mde.mde))
     # a ratio result without a log-scale SE: recovered from its Wald interval
     cs, _ = falls.national_did(falls_panel)

@@ -5,12 +5,14 @@ Reference: the R package ``etwfe`` (McDermott, version on GitHub grantmcdermott/
 of ``fixest`` and the marginal effects of ``emfx`` on the ``mpdta`` panel of R ``did``
 (``tests/data/reference/mpdta.csv``). Values below are copied from those files (printed to
 15+ digits there); we check them to a relative 1e-5 (coefficients) and 1e-4 (clustered
-standard errors: same CR1 small-sample correction as fixest). ``emp = exp(lemp)`` is the
-count-like outcome of their Poisson examples.
+standard errors: same CR1 small-sample correction as fixest, hence ``vcov="CR1"``, and
+cohort-size weights, hence ``weighting="units"`` where the Poisson aggregates are compared).
+``emp = exp(lemp)`` is the count-like outcome of their Poisson examples.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +100,14 @@ def _check(got: dict, known: dict, rel_b=1e-5, rel_se=1e-4):
 
 def test_linear_etwfe_reproduces_r_etwfe(mpdta):
     r = poisson_did(
-        mpdta, "lemp", "countyreal", "year", "first.treat", family="gaussian", fe="cohort"
+        mpdta,
+        "lemp",
+        "countyreal",
+        "year",
+        "first.treat",
+        family="gaussian",
+        fe="cohort",
+        vcov="CR1",
     )
     got = _cells(r)
     assert set(got) == set(M1)
@@ -107,7 +116,9 @@ def test_linear_etwfe_reproduces_r_etwfe(mpdta):
 
 def test_linear_etwfe_unit_effects_same_cells(mpdta):
     """Unit instead of cohort fixed effects: identical cell effects in a balanced panel."""
-    r = poisson_did(mpdta, "lemp", "countyreal", "year", "first.treat", family="gaussian")
+    r = poisson_did(
+        mpdta, "lemp", "countyreal", "year", "first.treat", family="gaussian", vcov="CR1"
+    )
     _check(_cells(r), M1, rel_se=2e-3)  # SE: fixest counts the nested unit effects differently
 
 
@@ -121,6 +132,7 @@ def test_never_treated_control_reproduces_r_etwfe(mpdta):
         family="gaussian",
         fe="cohort",
         control="never",
+        vcov="CR1",
     )
     got = _cells(r)
     assert len(got) == 12
@@ -130,7 +142,15 @@ def test_never_treated_control_reproduces_r_etwfe(mpdta):
 
 def test_poisson_etwfe_with_covariate_reproduces_r_etwfe(mpdta):
     r = poisson_did(
-        mpdta, "emp", "countyreal", "year", "first.treat", covariates=["lpop"], fe="cohort"
+        mpdta,
+        "emp",
+        "countyreal",
+        "year",
+        "first.treat",
+        covariates=["lpop"],
+        fe="cohort",
+        vcov="CR1",
+        weighting="units",
     )
     _check(_cells(r), M3P)
     es = r.aggregate("dynamic")
@@ -155,6 +175,7 @@ def test_aggregations_reproduce_emfx(mpdta):
         family="gaussian",
         fe="cohort",
         covariates=["lpop"],
+        vcov="CR1",
     )
     m = r.main_effect()
     assert m["estimate"] == pytest.approx(SIMPLE_M3[0], rel=1e-5)
@@ -257,3 +278,90 @@ def test_anticipation_keeps_a_partly_treated_year_out_of_the_comparison():
     assert abs(np.log(a["estimate"] / 0.7)) < abs(np.log(b["estimate"] / 0.7))
     c = with_a.cells()
     assert c["anticipation"].any() and not c.loc[c["anticipation"], "post"].any()
+
+
+def test_events_weighting_recovers_the_realised_ratio_of_a_growing_effect():
+    """Planted truth: with the expected counts themselves as outcome (no noise; exact
+    multiplicative parallel trends), an effect that grows with time since the start and is
+    stronger in large units, the overall rate ratio with events weighting is exactly the
+    realised ratio sum(mu with) / sum(mu without) over treated post-start unit-years — the
+    quantity truth.json plants — while the cohort-size weighted log average is not."""
+    rng = np.random.default_rng(11)
+    n, years = 60, np.arange(2010, 2021)
+    size = rng.lognormal(7, 1.2, n)
+    big = size > np.median(size)
+    # the large units start late: few post years, but most of the events
+    start = np.where(big, rng.choice([0, 2017], n), rng.choice([0, 2013, 2015], n))
+    base = rng.lognormal(np.log(0.02), 0.3, n)
+    rows, mu1, mu0 = [], 0.0, 0.0
+    for i in range(n):
+        for y in years:
+            m0 = size[i] * base[i] * np.exp(0.03 * (y - 2010) + 0.1 * np.sin(y))
+            on = start[i] and y >= start[i]
+            k = y - start[i] + 1 if on else 0
+            rr = 1 - (0.05 + 0.4 * big[i]) * (1 - np.exp(-k / 2))
+            m = m0 * (rr if on else 1.0)
+            if on:
+                mu1, mu0 = mu1 + m, mu0 + m0
+            rows.append(dict(unit=i, year=y, first=start[i], person_years=size[i], count=m))
+    d = pd.DataFrame(rows)
+    r = poisson_did(d, "count", "unit", "year", "first", exposure="person_years", pretest=False)
+    t = r.table().set_index("term")
+    assert t.at["rate_ratio", "estimate"] == pytest.approx(mu1 / mu0, rel=1e-6)
+    assert abs(t.at["rate_ratio_units", "estimate"] - mu1 / mu0) > 0.02
+    assert r.weighting == "events" and r.vcov == "CR3"
+    assert (t["df"] > 1).all() and np.isfinite(t["df"]).all()
+
+
+def test_small_sample_intervals_are_t_based_and_wider_than_cr1():
+    """CR3 with Bell–McCaffrey degrees of freedom: the interval uses t(df), df well below the
+    number of clusters when a few units carry the comparison, and it is wider than CR1's
+    normal interval on the same fit (the bench's falls panel: CR1 covered 88 %)."""
+    d = _planted_panel(4, 0.8, n_units=40)
+    a = poisson_did(d, "count", "unit", "year", "first", exposure="person_years", pretest=False)
+    b = poisson_did(
+        d, "count", "unit", "year", "first", exposure="person_years", pretest=False, vcov="CR1"
+    )
+    ma, mb = a.main_effect(), b.main_effect()
+    assert ma["estimate"] == pytest.approx(mb["estimate"], rel=1e-10)  # same fit, same weights
+    assert 1 < ma["df"] < 39 and np.isinf(mb["df"])
+    crit = (np.log(ma["upper"]) - np.log(ma["estimate"])) / ma["se"]
+    from scipy import stats as st
+
+    assert crit == pytest.approx(st.t.ppf(0.975, ma["df"]), rel=1e-8)
+    assert np.log(ma["upper"] / ma["lower"]) > np.log(mb["upper"] / mb["lower"])
+    with pytest.raises(ValueError, match="vcov"):
+        poisson_did(d, "count", "unit", "year", "first", vcov="HC1")
+    with pytest.raises(ValueError, match="events"):
+        poisson_did(d, "count", "unit", "year", "first", family="gaussian", weighting="events")
+
+
+def test_single_unit_cohort_is_warned_and_worded():
+    """A start cohort of one unit (clustered by unit): its cells fit that unit's data exactly,
+    so their cluster-robust SE is understated. Planted: unit 0 alone starts in 2014 (no other
+    unit of ``_planted_panel`` does); the estimator warns, lists the cohort on the result,
+    and the narrative says so in both languages. Clustered by a coarser variable the warning
+    does not apply (the cohort then shares its cluster's residual information)."""
+    d = _planted_panel(4, 0.8, n_units=40)
+    d.loc[d["unit"] == 0, "first"] = 2014
+    with pytest.warns(UserWarning, match="single unit"):
+        r = poisson_did(d, "count", "unit", "year", "first", exposure="person_years", pretest=False)
+    assert r.single_unit_cohorts == [2014]
+    assert any("single unit" in n for n in r.notes)
+    assert "én enhed" in narrative.summarise(r, "da")
+    assert "single unit" in narrative.summarise(r, "en")
+    d["region"] = d["unit"] % 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        r2 = poisson_did(
+            d,
+            "count",
+            "unit",
+            "year",
+            "first",
+            exposure="person_years",
+            pretest=False,
+            cluster="region",
+        )
+    assert r2.single_unit_cohorts == []
+    assert "én enhed" not in narrative.summarise(r2, "da")

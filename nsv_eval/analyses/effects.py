@@ -248,7 +248,7 @@ def treated_post_mean(panel: pd.DataFrame, res) -> float:
     return float(post["rate"].mean())
 
 
-def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
+def did_rate_ratio(res, panel: pd.DataFrame) -> AdditiveRatioResult:
     """The DiD simple ATT expressed as a rate ratio to the treated kommuner's counterfactual.
 
     ``ratio = mean_post / (mean_post - ATT)`` with the observed mean held fixed, and the
@@ -260,7 +260,7 @@ def did_rate_ratio(res, panel: pd.DataFrame) -> EffectResult:
 
     Returns
     -------
-    EffectResult
+    AdditiveRatioResult
         ``design="did"``, ``scale="rate_ratio"``, term ``att_ratio``; attributes keep the
         baseline, the counterfactual and the ATT.
     """

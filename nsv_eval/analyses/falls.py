@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from nsv_eval import stats
@@ -329,16 +330,19 @@ def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05)
     """Minimum detectable effect of a design's headline estimate (:mod:`nsv_eval.stats.power`).
 
     Ratio scales: from the log-scale SE when the result has one (``se`` of a
-    :func:`~nsv_eval.stats.poisson_did` row), else recovered from the Wald interval on the
-    log scale; additive scales: from ``se`` or the interval. Returns an
-    :class:`~nsv_eval.stats.power.MDE` (``.to_dict()``; its sentence: ``report.narrative.power.mde_text``).
+    :func:`~nsv_eval.stats.poisson_did` row, with t quantiles on its ``df``), else recovered
+    from the Wald interval on the log scale; additive scales: from ``se`` or the interval.
+    Returns an :class:`~nsv_eval.stats.power.MDE` (``.to_dict()``; its sentence:
+    ``report.narrative.power.mde_text``).
     """
     from nsv_eval.stats import power as pw
 
     row = result.main_effect()
     ratio = result.scale.endswith("ratio")
     if ratio and "se" in row.index and "log_estimate" in row.index and pd.notna(row["se"]):
-        return pw.mde_from_se(float(row["se"]), scale="log", alpha=alpha, power=power)
+        # t quantiles on the estimate's own (Bell–McCaffrey) degrees of freedom when it has them
+        df = float(row["df"]) if "df" in row.index and np.isfinite(row["df"]) else None
+        return pw.mde_from_se(float(row["se"]), scale="log", alpha=alpha, power=power, df=df)
     if not ratio and "se" in row.index and pd.notna(row["se"]):
         return pw.mde_from_se(float(row["se"]), scale="additive", alpha=alpha, power=power)
     return pw.mde_from_ci(

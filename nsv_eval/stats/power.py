@@ -410,7 +410,7 @@ def _fit_design(
     first_treated: str,
     exposure: str,
     control: Literal["never", "notyet"],
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -427,10 +427,11 @@ def _fit_design(
                 n_sim=200,
             )
             m = r.main_effect()
-            return float(m["log_estimate"]), float(m["se"]), float(m["p_value"])
+            df = float(m["df"]) if "df" in m.index else float("inf")
+            return float(m["log_estimate"]), float(m["se"]), float(m["p_value"]), df
         cs = did(d, "rate", unit, time, first_treated, control=control)
         m = cs.main_effect()
-        return float(m["estimate"]), float(m["se"]), float(m["p_value"])
+        return float(m["estimate"]), float(m["se"]), float(m["p_value"]), float("inf")
 
 
 def did_panel_power(
@@ -462,8 +463,9 @@ def did_panel_power(
     -------
     dict
         ``power``, ``n_sim``, ``mean_estimate``, ``sd_estimate``, ``mean_se``,
-        ``coverage`` (share of intervals covering the planted effect: log RR for Poisson;
-        for CS the planted additive effect is not defined, so NaN), ``dispersion``.
+        ``median_df`` (the test's t degrees of freedom; infinite = normal), ``coverage``
+        (share of intervals covering the planted effect: log RR for Poisson; for CS the
+        planted additive effect is not defined, so NaN), ``dispersion``.
     """
     if mu0 is None or dispersion is None:
         mu_fit, phi = panel_baseline(template, unit=unit, time=time, exposure=exposure)
@@ -471,7 +473,7 @@ def did_panel_power(
         dispersion = phi if dispersion is None else dispersion
     rng = np.random.default_rng(seed)
     z = stats.norm.ppf(1 - alpha / 2)
-    est, ses, rej, cov = [], [], [], []
+    est, ses, rej, cov, dfs = [], [], [], [], []
     for _ in range(n_sim):
         d = simulate_panel(
             template,
@@ -485,14 +487,17 @@ def did_panel_power(
             exposure=exposure,
         )
         try:
-            e, s, p = _fit_design(d, design, unit, time, first_treated, exposure, control)
+            e, s, p, df = _fit_design(d, design, unit, time, first_treated, exposure, control)
         except Exception:  # a degenerate draw (e.g. a cohort without events) counts as a miss
-            e, s, p = np.nan, np.nan, 1.0
+            e, s, p, df = np.nan, np.nan, 1.0, np.nan
         est.append(e)
         ses.append(s)
+        dfs.append(df)
         rej.append(p < alpha)
         if design == "poisson" and np.isfinite(e):
-            cov.append(abs(e - np.log(rate_ratio)) <= z * s)
+            # the design's own interval: t on its degrees of freedom (normal when infinite)
+            crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else z
+            cov.append(abs(e - np.log(rate_ratio)) <= crit * s)
     est_a = np.array(est, float)
     return dict(
         power=float(np.mean(rej)),
@@ -500,6 +505,7 @@ def did_panel_power(
         mean_estimate=float(np.nanmean(est_a)),
         sd_estimate=float(np.nanstd(est_a, ddof=1)),
         mean_se=float(np.nanmean(ses)),
+        median_df=float(np.nanmedian(dfs)) if np.isfinite(dfs).any() else float("inf"),
         coverage=float(np.mean(cov)) if cov else float("nan"),
         dispersion=float(dispersion),
     )
@@ -518,14 +524,23 @@ def did_panel_mde(
 
     Simulates ``n_sim`` panels without effect (:func:`did_panel_power` with rate ratio 1)
     and takes the standard deviation of the estimated log rate ratios as the true sampling
-    SE (it includes the kommune-level over-dispersion and the unequal kommune sizes, which
-    a closed form would have to assume away); MDE = (z_{1-alpha/2} + z_power) x SD.
+    SD (it includes the kommune-level over-dispersion and the unequal kommune sizes, which
+    a closed form would have to assume away). The test rejects when the estimate exceeds
+    its critical value times its *estimated* SE (small-sample CR3 with t on Bell–McCaffrey
+    degrees of freedom, :func:`~nsv_eval.stats.poisson_did`), so
+    MDE = t_{1-alpha/2, df} x mean SE + z_power x SD (Bloom 1995's formula with the test's
+    own critical value and standard error; equal to (z + z_power) x SD for a normal test
+    with an unbiased SE).
     """
     r = did_panel_power(
         template, 1.0, design="poisson", n_sim=n_sim, seed=seed, alpha=alpha, **kwargs
     )
-    sd = r["sd_estimate"]
-    return MDE(_multiplier(alpha, power) * sd, sd, alpha, power, "log", "simulation")
+    sd, se, df = r["sd_estimate"], r["mean_se"], r["median_df"]
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise ValueError(f"alpha and power must be in (0, 1), got {alpha!r}, {power!r}")
+    crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
+    mde = float(crit * se + stats.norm.ppf(power) * sd)
+    return MDE(mde, sd, alpha, power, "log", "simulation")
 
 
 def years_needed(mde_fn, target_ratio: float, candidates: Sequence[int]) -> int | None:

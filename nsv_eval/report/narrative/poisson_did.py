@@ -52,7 +52,7 @@ def summary(r: PoissonDiDResult, lang: str = "da") -> str:
             + f"Efter start var raten {fmt(est, lang, 2)} gange det forventede uden indsatsen "
             f"(rateratio, {pct} %-KI: {fmt(lo, lang, 2)} til {fmt(hi, lang, 2)}). "
         )
-        return s + did_conclusion(excl, p, lang)
+        return s + did_conclusion(excl, p, lang) + single_unit_note(r, lang)
     ctrl = "not-yet or never treated" if r.control == "notyet" else "never-treated"
     s = (
         f"Poisson difference-in-differences (extended two-way fixed effects, Wooldridge) with "
@@ -63,7 +63,27 @@ def summary(r: PoissonDiDResult, lang: str = "da") -> str:
         f"was {fmt(est, lang, 2)} times the expected rate without the intervention (rate "
         f"ratio, {pct}% CI {fmt(lo, lang, 2)} to {fmt(hi, lang, 2)}). "
     )
-    return s + did_conclusion(excl, p, lang)
+    return s + did_conclusion(excl, p, lang) + single_unit_note(r, lang)
+
+
+def single_unit_note(r: PoissonDiDResult, lang: str = "da") -> str:
+    """A sentence on start cohorts of a single unit (empty when there are none): their
+    cluster-robust standard errors are understated, so the interval is too narrow."""
+    single = r.single_unit_cohorts
+    if not single:
+        return ""
+    which = ", ".join(str(g) for g in single)
+    if lang == "da":
+        return (
+            f" Bemærk: {len(single)} startkohorte(r) ({which}) består af én enhed; deres "
+            "standardfejl kan ikke estimeres (de er undervurderede), så den samlede effekt er "
+            "mere usikker, end intervallet viser."
+        )
+    return (
+        f" Note: {len(single)} start cohort(s) ({which}) consist of a single unit; their "
+        "standard errors cannot be estimated (they are understated), so the overall effect is "
+        "more uncertain than its interval shows."
+    )
 
 
 def plot_labels(lang: str = "da") -> dict[str, str]:

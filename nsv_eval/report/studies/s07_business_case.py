@@ -3,7 +3,7 @@
 The wiring of the business cases (moved whole from ``analyses/business.py``, which was easy
 to confuse with :mod:`nsv_eval.analyses.business_case`, the Monte Carlo model) and the
 sections of ``07_business_case.ipynb`` (:func:`key_results`, :func:`results`,
-:func:`net_figure`, :func:`assumptions`).
+:func:`net_figure`, :func:`assumptions`, :func:`methods`).
 
 For each of the kommune's interventions the effect is estimated exactly as in its effect
 study, by calling that study's functions, and passed with the kommune's observed events to
@@ -21,11 +21,14 @@ count is held fixed, its noise being already in the effect's interval):
   30-day readmissions after the kommune's index discharges *with* a visit; programme cost =
   the number of those visits × unit cost.
 * **falls programme** (*faldforebyggelse*) → fall-injury admissions 65+: the staggered
-  difference-in-differences ratio over all kommuner (default; study 3's
-  :func:`~nsv_eval.analyses.falls.national_did` and
-  :func:`~nsv_eval.analyses.effects.did_rate_ratio`) or the kommune's own interrupted time
-  series; observed = fall-injury admissions 65+ from the start to the end of the period;
-  programme cost = participants × cost per participant.
+  Poisson difference-in-differences over all kommuner (default ``"did"``; study 3's main
+  estimate, :func:`~nsv_eval.analyses.falls.national_poisson_did`: observed / counterfactual
+  fall injuries in the kommuner with the programme), with the Callaway & Sant'Anna ratio
+  (:func:`~nsv_eval.analyses.falls.national_did` and
+  :func:`~nsv_eval.analyses.effects.did_rate_ratio`) as a sensitivity line, or that ratio
+  itself (``"did_cs"``), or the kommune's own interrupted time series (``"its"``);
+  observed = fall-injury admissions 65+ from the start to the end of the period; programme
+  cost = participants × cost per participant.
 
 With ``observed`` events after the start and a ratio ``RR``, the avoided events are
 ``observed × (1/RR − 1)`` (:mod:`nsv_eval.analyses.business_case`).
@@ -51,17 +54,21 @@ from nsv_eval.report.format import fmt_date, fmt_number
 from nsv_eval.report.narrative import ci_label, fmt
 from nsv_eval.report.sections import Section, key_result
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.ratio import AdditiveRatioResult
 
 __all__ = [
     "COST_KEYS",
     "COST_LABELS_DA",
     "InterventionCase",
+    "Sensitivity",
     "acute_team_case",
     "all_cases",
     "case_sentence",
     "falls_case",
     "followup_case",
+    "methods",
     "resolve_unit_costs",
+    "sensitivity_sentence",
     "summary_table",
 ]
 
@@ -148,6 +155,27 @@ def _point(c: Cost) -> float:
 
 
 @dataclass
+class Sensitivity:
+    """A second estimate of a case's effect, shown next to the business case, not used in it.
+
+    Attributes
+    ----------
+    design_da : str
+        How it was estimated (Danish).
+    rate_ratio, rr_lower, rr_upper : float
+        The ratio and its confidence limits.
+    conf : float
+        Confidence level of the limits.
+    """
+
+    design_da: str
+    rate_ratio: float
+    rr_lower: float
+    rr_upper: float
+    conf: float = 0.95
+
+
+@dataclass
 class InterventionCase:
     """One intervention's business case (or why there is none).
 
@@ -175,6 +203,9 @@ class InterventionCase:
     cost_basis_da : str
         How the programme cost was computed (Danish).
     result : BusinessCase or None
+    sensitivity : Sensitivity or None
+        A second estimate of the effect shown as a sensitivity line (the falls programme's
+        Callaway & Sant'Anna ratio next to the Poisson DiD), not used in the calculation.
     """
 
     key: str
@@ -191,6 +222,7 @@ class InterventionCase:
     programme_cost: float = 0.0
     cost_basis_da: str = ""
     result: BusinessCase | None = None
+    sensitivity: Sensitivity | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -352,17 +384,20 @@ def falls_case(
     n_sim: int = 20_000,
     seed: int = 1,
 ) -> InterventionCase:
-    """Falls programme → fall-injury admissions 65+ (DiD ratio or the kommune's ITS).
+    """Falls programme → fall-injury admissions 65+ (Poisson DiD, CS DiD or the kommune's ITS).
 
     Parameters
     ----------
-    design : {"did", "its"}
-        ``"did"``: the staggered DiD over all kommuner converted to a ratio (study 3; the
-        average effect in kommuner with the programme, precise but not specific to this
-        kommune); ``"its"``: the kommune's own interrupted time series.
+    design : {"did", "did_cs", "its"}
+        ``"did"``: the Poisson DiD over all kommuner (study 3's main estimate: the rate
+        ratio observed / counterfactual fall injuries in the kommuner with the programme,
+        precise but not specific to this kommune), with the Callaway & Sant'Anna ratio in
+        :attr:`InterventionCase.sensitivity`; ``"did_cs"``: that Callaway & Sant'Anna ratio as the
+        effect (simulated on the ATT's scale); ``"its"``: the kommune's own interrupted time
+        series.
     """
-    if design not in ("did", "its"):
-        raise ValueError(f"design must be 'did' or 'its', got {design!r}")
+    if design not in ("did", "did_cs", "its"):
+        raise ValueError(f"design must be 'did', 'did_cs' or 'its', got {design!r}")
     case = InterventionCase("falls_programme", available=True)
     start = falls.resolve_start(prep, kommune, "falls_programme", intervention_dates)
     y0, y1 = _period_bounds(years)
@@ -379,19 +414,39 @@ def falls_case(
             case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
         else:
             panel = falls.national_panel(prep, years=years)
-            did, _ = falls.national_did(panel, conf=conf)
-            res = effects.did_rate_ratio(did, panel)
-            # the ratio is the image of the ATT's interval: simulate on the ATT's scale
-            case.details["additive"] = (
-                res.additive,
-                res.additive_lower,
-                res.additive_upper,
-                res.observed_mean,
-            )
-            case.design_da = (
-                "Difference-in-differences over alle kommuner med forskudt start "
-                "(gennemsnitlig effekt i kommuner med programmet, omregnet til rateratio)"
-            )
+            cs = _falls_cs_ratio(panel, conf)
+            if design == "did":
+                res, _ = falls.national_poisson_did(panel, conf=conf)
+                case.design_da = (
+                    "Poisson difference-in-differences over alle kommuner med forskudt start "
+                    "(hovedestimatet i studie 3: observerede faldulykker i forhold til det "
+                    "forventede uden programmet i kommunerne med programmet)"
+                )
+                if cs is not None:
+                    rr, lo, hi = _ratio(cs)
+                    case.sensitivity = Sensitivity(
+                        design_da="Callaway & Sant'Anna (kommunernes rater, omregnet til ratio)",
+                        rate_ratio=rr,
+                        rr_lower=lo,
+                        rr_upper=hi,
+                        conf=float(cs.conf),
+                    )
+            else:
+                if cs is None:
+                    raise InputError("Callaway & Sant'Anna could not be estimated")
+                res = cs
+                # the ratio is the image of the ATT's interval: simulate on the ATT's scale
+                case.details["additive"] = (
+                    cs.additive,
+                    cs.additive_lower,
+                    cs.additive_upper,
+                    cs.observed_mean,
+                )
+                case.design_da = (
+                    "Difference-in-differences (Callaway & Sant'Anna) over alle kommuner med "
+                    "forskudt start (gennemsnitlig effekt i kommuner med programmet, omregnet "
+                    "til rateratio)"
+                )
     except (InputError, ValueError) as exc:
         return _unavailable(case, f"Effekten kunne ikke beregnes ({exc}).")
     part = effects.cohort(prep, "falls", kommune=kommune, scope="kommune")
@@ -408,6 +463,33 @@ def falls_case(
     case.cost_basis_da = f"{fmt_number(n_part, 0)} deltagere à {fmt_number(per_part, 0)} kr."
     case.details.update(participants=n_part, start=start, design=design)
     return _finish(case, conf, n_sim, seed)
+
+
+def _falls_cs_ratio(panel: pd.DataFrame, conf: float) -> AdditiveRatioResult | None:
+    """Study 3's Callaway & Sant'Anna DiD as a rate ratio (None when it cannot be estimated)."""
+    try:
+        did, _ = falls.national_did(panel, conf=conf)
+        return effects.did_rate_ratio(did, panel)
+    except (InputError, ValueError):
+        return None
+
+
+def sensitivity_sentence(case: InterventionCase) -> str:
+    """Danish sentence on a case's sensitivity estimate (empty when it has none)."""
+    sens = case.sensitivity
+    if not case.available or sens is None:
+        return ""
+    ci = (
+        f"{fmt_number(sens.rr_lower, 2)}–{fmt_number(sens.rr_upper, 2)}"
+        if np.isfinite([sens.rr_lower, sens.rr_upper]).all()
+        else "kan ikke beregnes"
+    )
+    return (
+        f"Følsomhedsberegning for {case.label_da.lower()}: med {sens.design_da} er ratioen "
+        f"{fmt_number(sens.rate_ratio, 2)} ({ci_label(sens.conf)}: {ci}) mod "
+        f"{fmt_number(case.rate_ratio, 2)} i hovedberegningen. Business casen er regnet med "
+        "hovedberegningen."
+    )
 
 
 def _unavailable(case: InterventionCase, reason: str) -> InterventionCase:
@@ -431,7 +513,7 @@ def all_cases(
 ) -> list[InterventionCase]:
     """The business cases of the acute team, the follow-up visit and the falls programme."""
     costs = resolve_unit_costs(unit_costs_dkk, kommune)
-    common = dict(years=years, conf=conf, n_sim=n_sim, seed=seed)
+    common: dict[str, Any] = dict(years=years, conf=conf, n_sim=n_sim, seed=seed)
     return [
         acute_team_case(prep, kommune, costs, intervention_dates=intervention_dates, **common),
         followup_case(prep, kommune, costs, scope=scope, **common),
@@ -533,8 +615,6 @@ def case_sentence(case: InterventionCase) -> str:
     )
 
 
-
-
 # --------------------------------------------------------------------------------------
 # sections of 07_business_case.ipynb
 # --------------------------------------------------------------------------------------
@@ -542,9 +622,11 @@ def key_results(cases: Sequence[InterventionCase], *, conf: float = 0.95) -> lis
     """One key result per intervention: the net saving (or why there is no business case)."""
     keys = []
     for c in cases:
-        if not c.available:
+        if not c.available or c.result is None:
             keys.append(
-                key_result(f"{c.key}_business_case", c.reason_da, c.label_da + ": {value}", kind="text")
+                key_result(
+                    f"{c.key}_business_case", c.reason_da, c.label_da + ": {value}", kind="text"
+                )
             )
             continue
         t = c.result.table().set_index("quantity")
@@ -579,7 +661,8 @@ def results(
     period_end: int,
     conf: float = 0.95,
 ) -> list[Section]:
-    """The summary table of all business cases (thousand DKK), or that there is none."""
+    """The summary table of all business cases (thousand DKK), or that there is none; the
+    sensitivity lines (:func:`sensitivity_sentence`) under it."""
     tab = summary_table(cases)
     if tab.empty:
         return [
@@ -606,8 +689,10 @@ def results(
         cpa=tab["cost_per_avoided"] / k,
     )
     derived = ["effect", "avoided_ci", "gross", "cost", "net", "cpa", "share_net_positive"]
+    sensitivity = [t for t in (sensitivity_sentence(c) for c in cases) if t]
     return [
         Section(
+            after="\n\n".join(sensitivity) or None,
             table=shown[["intervention", "outcome", "observed", *derived]],
             table_options=dict(
                 count_cols="observed",
@@ -652,12 +737,18 @@ def _unit_text(u: Cost) -> str:
     )
 
 
+def _range_text(u: Cost) -> str:
+    return (
+        f"{fmt_number(u[0], 0)}–{fmt_number(u[1], 0)}" if isinstance(u, tuple) else fmt_number(u, 0)
+    )
+
+
 def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) -> list[Section]:
     """What each business case rests on (design, period, unit price, cost basis) and the
     unit prices used."""
     rows = []
     for c in cases:
-        if not c.available:
+        if not c.available or c.period is None:
             rows.append(
                 {
                     "intervention": c.label_da,
@@ -681,11 +772,7 @@ def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) ->
         [
             {
                 "key": label,
-                "value": (
-                    f"{fmt_number(costs[key][0], 0)}–{fmt_number(costs[key][1], 0)}"
-                    if isinstance(costs[key], tuple)
-                    else fmt_number(costs[key], 0)
-                ),
+                "value": _range_text(costs[key]),
             }
             for key, label in COST_LABELS_DA.items()
         ]
@@ -716,6 +803,74 @@ def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) ->
             ),
         ),
     ]
+
+
+_FALLS_EFFECT_DA: dict[str, str] = {
+    "did": (
+        "faldforebyggelsen fra sammenligningen af kommuner før og efter deres start\n"
+        "  (Poisson difference-in-differences på antallet af faldulykker med personår som offset,\n"
+        "  hovedestimatet i studie 3: observerede faldulykker i forhold til det forventede antal uden\n"
+        "  programmet i kommunerne med programmet). Den ratio er et gennemsnit for kommunerne med\n"
+        "  programmet, ikke et estimat for netop denne kommune. Callaway & Sant'Anna-estimatet fra\n"
+        "  studie 3 (kommunernes rater, hver kommune vægter lige) vises som følsomhedsberegning\n"
+        "  under tabellen."
+    ),
+    "did_cs": (
+        "faldforebyggelsen fra sammenligningen af kommuner før og efter deres start\n"
+        "  (Callaway & Sant'Anna difference-in-differences på kommunernes rater, hver kommune\n"
+        "  vægter lige, omregnet til en ratio; følsomhedsberegningen i studie 3). Den ratio er et\n"
+        "  gennemsnit for kommunerne med programmet, ikke et estimat for netop denne kommune."
+    ),
+    "its": "faldforebyggelsen fra kommunens egen afbrudte tidsserie.",
+}
+"""How the falls programme's effect was estimated, by ``falls_design`` (a methods bullet)."""
+
+
+def methods(falls_design: str = "did") -> list[Section]:
+    """The methods and caveats of the business case (a markdown list); the falls bullet
+    names the chosen ``falls_design`` (``"did"``, ``"did_cs"`` or ``"its"``)."""
+    if falls_design not in _FALLS_EFFECT_DA:
+        raise ValueError(f"falls_design must be one of {sorted(_FALLS_EFFECT_DA)}")
+    bullets = [
+        "**Regnestykket.** Med et observeret antal hændelser efter indsatsens start og en effekt\n"
+        "  udtrykt som en ratio (hændelser med indsatsen / hændelser uden) er antallet uden\n"
+        "  indsatsen skønnet til observerede / ratio, og de forebyggede hændelser er forskellen,\n"
+        "  observerede × (1/ratio − 1). Bruttobesparelsen er de forebyggede hændelser gange prisen\n"
+        "  pr. hændelse; nettoresultatet er bruttobesparelsen minus udgiften til indsatsen.",
+        "**Effekterne** kommer fra de samme beregninger som rapporterne om de enkelte indsatser:\n"
+        "  akutteamet fra en afbrudt tidsserie for kommunens forebyggelige indlæggelser,\n"
+        "  hjemmebesøget fra sammenligningen af udskrivelser med og uden besøg (vægtet for\n"
+        "  borgernes kendetegn, i det valgte område, effekten blandt de besøgte fra dag 8 til 30),\n"
+        "  " + _FALLS_EFFECT_DA[falls_design],
+        "**Priserne er illustrative.** Standardværdierne i `params/defaults.yaml` er runde tal til\n"
+        "  demonstration, ikke officielle takster. Brug kommunens egne tal, fx DRG-takster fra\n"
+        "  Sundhedsdatastyrelsen for indlæggelserne og kommunens egne udgifter til indsatserne.",
+        "**Besparelsen ligger på sygehuset.** En forebygget indlæggelse sparer regionen\n"
+        "  sygehusudgifter; det er ikke nødvendigvis penge, der kommer tilbage i kommunens kasse.\n"
+        "  Kommunen betaler dog den kommunale medfinansiering af indlæggelser, og færre\n"
+        "  indlæggelser kan også spare kommunal pleje efter udskrivelsen — det er ikke regnet med.",
+        "**Usikkerhed, der er regnet med:** effektens konfidensinterval (normalfordelt på\n"
+        "  log-skala med den spredning, der genskaber intervallet; for Callaway & Sant'Anna\n"
+        '  (`falls_design="did_cs"`) normalfordelt på den oprindelige skala og omregnet til ratio\n'
+        "  med det observerede niveau holdt fast) og prisintervallet (jævnt fordelt), i et antal\n"
+        "  simulationer (parameteren `n_sim`, standard 20.000). Det observerede antal hændelser\n"
+        "  holdes fast: dets tilfældige variation er allerede med i effektens konfidensinterval og\n"
+        "  må ikke tælles to gange. Resultatet er en tilnærmet konfidensfordeling; andelen over\n"
+        "  nul er ikke en sandsynlighed for overskud.",
+        "**Usikkerhed, der ikke er regnet med:** om designets forudsætninger holder (fx at\n"
+        "  udviklingen før akutteamet ville være fortsat uden det), usikkerhed om udgiften til\n"
+        "  indsatsen, at effekten fra regionen eller alle kommuner også gælder i kommunen,\n"
+        "  gevinster ud over sygehuset (livskvalitet, pleje), og at effekter kan aftage eller\n"
+        "  vokse over tid. Udgiften til akutteamet er regnet fra den første hele måned til\n"
+        "  periodens slutning.",
+        "**Læg ikke tallene sammen.** Hoftebrud er både en forebyggelig indlæggelse og en\n"
+        "  faldulykke, og en genindlæggelse kan også være forebyggelig. En sum over indsatserne\n"
+        "  kan derfor tælle de samme indlæggelser to gange.",
+        "**Hjemmebesøget** er kun regnet på genindlæggelser fra dag 8 til 30; hvis besøget også\n"
+        "  forebygger genindlæggelser i de første dage, er besparelsen undervurderet. Udgiften\n"
+        "  omfatter alle besøg, også til borgere, der blev genindlagt eller døde før dag 8.",
+    ]
+    return [Section(text="\n".join(f"- {b}" for b in bullets))]
 
 
 def business_case_summary(bc: BusinessCase, lang: str = "da") -> str:
