@@ -316,8 +316,8 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
                     if w.process.is_alive():
                         continue  # woken by the other worker; nothing from this one
                     # the worker died while running its task
+                    assert w.index is not None
                     index = w.index
-                    assert index is not None
                     w.process.join()
                     code = w.process.exitcode
                     workers.remove(w)

@@ -469,7 +469,8 @@ def _on_distinct(s: pd.Series, fn) -> pd.Series:
     s = s.reset_index(drop=True)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     u = pd.Series(np.asarray(uniques, dtype=object), dtype="object")
-    vals = np.append(fn(u).to_numpy(dtype=object), None) if len(u) else np.array([None])
+    none = np.array([None], dtype=object)
+    vals = np.concatenate([fn(u).to_numpy(dtype=object), none]) if len(u) else none
     return pd.Series(vals[np.where(codes < 0, len(uniques), codes)], dtype="object")
 
 

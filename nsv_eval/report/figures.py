@@ -11,7 +11,7 @@ not scanned by the disclosure check. The notebooks say so under the figure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -104,7 +104,7 @@ def funnel(
     years: Sequence[int],
     *,
     ax=None,
-    overdispersion: str | None = None,
+    overdispersion: Literal["multiplicative", "additive"] | None = None,
     fdr: float | None = None,
 ):
     """Funnel plot of the age- and sex-standardised ratio (×100) of all kommuner.
@@ -205,6 +205,8 @@ def forest_plot(tri: Triangulation, *, title: str):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FixedLocator, NullLocator
 
+    if tri.result is None:
+        raise ValueError("forest_plot: the triangulation has no estimable design")
     t = tri.result.designs
     fig, ax = plt.subplots(figsize=(8, 0.7 * len(t) + 1.6))
     y = np.arange(len(t))[::-1]
@@ -485,7 +487,9 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
         raise ValueError("net_plot: no intervention has a business case")
     fig, axes = plt.subplots(len(shown), 1, figsize=(8, 2.3 * len(shown) + 0.8), squeeze=False)
     for ax, c in zip(axes[:, 0], shown, strict=True):
-        net = c.result.draws["net_saving"].to_numpy() / 1e6
+        res = c.result
+        assert res is not None  # kept by the filter above
+        net = res.draws["net_saving"].to_numpy() / 1e6
         lo, hi = np.quantile(net, [0.001, 0.999])
         x = net[(net >= lo) & (net <= hi)]
         width = (hi - lo) / 60 if hi > lo else 1.0
@@ -504,14 +508,16 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
         ax.axvline(0, color="black", lw=1)
         ax.set_yticks([])
         ax.set_title(
-            f"{c.label_da}: {fmt_number(100 * c.result.share_net_positive, 0)} % af "
+            f"{c.label_da}: {fmt_number(100 * res.share_net_positive, 0)} % af "
             "konfidensfordelingen over nul",
             fontsize="medium",
             loc="left",
         )
     axes[-1, 0].set_xlabel("Nettobesparelse i perioden (mio. kr.; besparelse minus udgift)")
     axes[0, 0].legend(frameon=False, fontsize=9)
-    n = len(shown[0].result.draws)
+    first = shown[0].result
+    assert first is not None
+    n = len(first.draws)
     theme.finish(
         fig,
         title=title
