@@ -431,16 +431,24 @@ def kommune_uptake(cohort: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------
 # cached entry points for the notebook (the RD pools many kommuner: a batch fits it once)
+#
+# Everything a report needs is a small result computed once per data fingerprint and area
+# (``Prepared.memo`` in the batch's shared directory): the national panel (millions of
+# person-months at full scale) is built and read only while one of these is missing, so
+# the 2nd … 98th kommune of a batch read a few kilobytes instead of the panel.
 # --------------------------------------------------------------------------------------
+def _scope_key(scope: Sequence[int] | None) -> list[int] | str:
+    return sorted(int(c) for c in scope) if scope is not None else "land"
+
+
 def rd_for_scope(
     prep: Prepared, scope: Sequence[int] | None, *, conf: float = 0.95
 ) -> dict[str, RDResult]:
     """:func:`rd_estimates` on the area's panel, computed once per data set and area."""
-    key = sorted(int(c) for c in scope) if scope is not None else "land"
     return prep.memo(
         "preventive_rd",
         lambda: rd_estimates(rd_panel(prep, scope), conf=conf),
-        scope=key,
+        scope=_scope_key(scope),
         conf=conf,
     )
 
@@ -449,13 +457,74 @@ def placebos_for_scope(
     prep: Prepared, scope: Sequence[int] | None, *, conf: float = 0.95
 ) -> pd.DataFrame:
     """:func:`rd_placebos` (acute admissions), computed once per data set and area."""
-    key = sorted(int(c) for c in scope) if scope is not None else "land"
     return prep.memo(
         "preventive_placebo",
         lambda: rd_placebos(prep, scope, conf=conf),
-        scope=key,
+        scope=_scope_key(scope),
         conf=conf,
     )
+
+
+def bins_for_scope(
+    prep: Prepared, scope: Sequence[int] | None, outcome: str = "acute"
+) -> pd.DataFrame:
+    """:func:`bins_table` of the area's panel (25 rows), computed once per data set and area."""
+    return prep.memo(
+        "preventive_bins",
+        lambda: bins_table(rd_panel(prep, scope), outcome),
+        scope=_scope_key(scope),
+        outcome=outcome,
+    )
+
+
+def density_for_scope(prep: Prepared, scope: Sequence[int] | None) -> pd.DataFrame:
+    """:func:`density_check` at the offer age, computed once per data set and area."""
+    return prep.memo(
+        "preventive_density", lambda: density_check(prep, scope), scope=_scope_key(scope)
+    )
+
+
+def national_offer_cohort(prep: Prepared) -> pd.DataFrame:
+    """:func:`offer_cohort` of the national panel, computed once per data set."""
+    return prep.memo("preventive_offer_cohort", lambda: offer_cohort(rd_panel(prep)))
+
+
+def uptake_all(prep: Prepared) -> pd.DataFrame:
+    """:func:`kommune_uptake` of all kommuner (98 rows), computed once per data set."""
+    return prep.memo("preventive_uptake", lambda: kommune_uptake(national_offer_cohort(prep)))
+
+
+def cohort_for_scope(prep: Prepared, scope: Sequence[int] | None) -> pd.DataFrame:
+    """The offer cohort of the area (rows of :func:`national_offer_cohort`)."""
+    cohort = national_offer_cohort(prep)
+    if scope is None:
+        return cohort
+    return cohort[cohort["kommune_code"].isin([int(c) for c in scope])]
+
+
+def accepted_vs_declined_for_scope(
+    prep: Prepared, scope: Sequence[int] | None, outcome: str, *, conf: float = 0.95
+) -> stats.EffectResult:
+    """:func:`accepted_vs_declined` on the area's offer cohort, once per data set and area."""
+    return prep.memo(
+        "preventive_avd",
+        lambda: accepted_vs_declined(cohort_for_scope(prep, scope), outcome, conf=conf),
+        scope=_scope_key(scope),
+        outcome=outcome,
+        conf=conf,
+    )
+
+
+def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95) -> None:
+    """Compute every cached result of study 8 for ``scope`` (default the whole country) —
+    what a batch can do once before the reports of its kommuner read them."""
+    uptake_all(prep)
+    rd_for_scope(prep, scope, conf=conf)
+    bins_for_scope(prep, scope, "acute")
+    density_for_scope(prep, scope)
+    placebos_for_scope(prep, scope, conf=conf)
+    for outcome in ("acute_12m", "planned_12m"):
+        accepted_vs_declined_for_scope(prep, scope, outcome, conf=conf)
 
 
 # --------------------------------------------------------------------------------------
