@@ -29,6 +29,7 @@ regression discontinuity. What notebook ``08_forebyggende_hjemmebesoeg`` compute
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import duckdb
@@ -173,6 +174,10 @@ def _build_panel(prep: Prepared, age: int, window: int) -> pd.DataFrame:
     return df
 
 
+_PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""The last national panel built per :class:`Prepared` (key: fingerprint, age, window)."""
+
+
 def rd_panel(
     prep: Prepared,
     scope: Sequence[int] | None = None,
@@ -180,7 +185,8 @@ def rd_panel(
     age: int = OFFER_AGE,
     window: int = WINDOW,
 ) -> pd.DataFrame:
-    """Person × calendar month around the birthday month of ``age`` (national, cached).
+    """Person × calendar month around the birthday month of ``age`` (national panel built
+    once per :class:`Prepared` and age, then sliced).
 
     Rows: every month ``k`` in ``[-window, window]`` relative to the birthday month inside
     the data period in which the person is alive at the month's start. Columns:
@@ -201,9 +207,15 @@ def rd_panel(
     window : int
         Months on each side.
     """
-    df = prep.memo(
-        "preventive_rd_panel", lambda: _build_panel(prep, age, window), age=age, window=window
-    )
+    # kept in memory for the one Prepared (one slot: the national panel of one age), not in
+    # the shared memo: only the small results computed from it are shared (see
+    # ``shared_work``), and a pickle of millions of person-months per age cost more disk and
+    # reading time than building it again in DuckDB
+    key = (prep.fingerprint, age, window)
+    slot = _PANELS.get(prep)
+    if slot is None or slot[0] != key:
+        _PANELS[prep] = slot = (key, _build_panel(prep, age, window))
+    df = slot[1]
     if scope is not None:
         df = df[df["kommune_code"].isin([int(c) for c in scope])].reset_index(drop=True)
     return df
