@@ -88,18 +88,24 @@ def _birthday_month(age: int) -> str:
     return f"({y} * 12 + month(birth_date) - 1 + {extra})"
 
 
-def _build_panel(prep: Prepared, age: int, window: int) -> pd.DataFrame:
+def _build_panel(
+    prep: Prepared, age: int, window: int, codes: Sequence[int] | None = None
+) -> pd.DataFrame:
     lo_year, hi_year = prep.period
     m_lo, m_hi = lo_year * 12, hi_year * 12 + 11
     con = duckdb.connect()
     con.execute("SET threads TO 2")
     f = {k: str(prep.path(f"{k}.parquet")) for k in ("persons", "courses", "care", "interventions")}
     con.register("km", _region_map())
+    # an area's panel: only its persons (their rows do not depend on anyone else's)
+    where = ""
+    if codes is not None:
+        where = f" WHERE kommune_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
     sql = f"""
     WITH p AS (
         SELECT person_id, kommune_code, birth_date, death_date, sex, education, living_alone,
                {_birthday_month(age)} AS bm
-        FROM read_parquet('{f["persons"]}')
+        FROM read_parquet('{f["persons"]}'){where}
     ),
     g AS (
         SELECT p.*, t.k, bm + t.k AS m
@@ -189,7 +195,8 @@ def rd_panel(
     once per :class:`Prepared` and age, then sliced).
 
     Rows: every month ``k`` in ``[-window, window]`` relative to the birthday month inside
-    the data period in which the person is alive at the month's start. Columns:
+    the data period in which the person is alive at the month's start (for ``scope``, built
+    for the area's persons only unless the national panel is already built). Columns:
     ``person_id``, ``kommune_code``, ``region_code``, ``k``, ``m`` (month index), ``year``,
     ``sex``, ``education``, ``living_alone``, ``exposure`` (years alive in the month),
     ``acute``, ``fall_injury``, ``planned`` (courses admitted in the month),
@@ -211,13 +218,17 @@ def rd_panel(
     # the shared memo: only the small results computed from it are shared (see
     # ``shared_work``), and a pickle of millions of person-months per age cost more disk and
     # reading time than building it again in DuckDB
-    key = (prep.fingerprint, age, window)
+    codes = sorted(int(c) for c in scope) if scope is not None else None
     slot = _PANELS.get(prep)
-    if slot is None or slot[0] != key:
-        _PANELS[prep] = slot = (key, _build_panel(prep, age, window))
-    df = slot[1]
-    if scope is not None:
-        df = df[df["kommune_code"].isin([int(c) for c in scope])].reset_index(drop=True)
+    if slot is not None and slot[0] == (prep.fingerprint, age, window, None):
+        df = slot[1]  # the national panel is at hand: slice it
+    else:
+        key = (prep.fingerprint, age, window, codes)
+        if slot is None or slot[0] != key:
+            _PANELS[prep] = slot = (key, _build_panel(prep, age, window, codes))
+        return slot[1]
+    if codes is not None:
+        df = df[df["kommune_code"].isin(codes)].reset_index(drop=True)
     return df
 
 
