@@ -119,7 +119,9 @@ def test_shared_results_equal_direct_ones_and_skip_the_panel(
 
     monkeypatch.setattr(pv, "_build_panel", no_panel)
     other = load_prepared(prep.data_dir, shared_dir=prep.shared_dir)  # the next report
-    assert pv.rd_for_scope(other, None)["acute"].table().equals(
-        pv.rd_for_scope(prep, None)["acute"].table()
+    assert (
+        pv.rd_for_scope(other, None)["acute"]
+        .table()
+        .equals(pv.rd_for_scope(prep, None)["acute"].table())
     )
     pv.shared_work(other)  # every result is read, none recomputed
