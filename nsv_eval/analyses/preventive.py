@@ -225,6 +225,10 @@ def rd_panel(
     else:
         key = (prep.fingerprint, age, window, codes)
         if slot is None or slot[0] != key:
+            # let go of the previous panel first: two national panels at once would double
+            # the peak memory (placebo ages after the offer age)
+            _PANELS.pop(prep, None)
+            slot = None
             _PANELS[prep] = slot = (key, _build_panel(prep, age, window, codes))
         return slot[1]
     if codes is not None:
