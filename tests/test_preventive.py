@@ -84,3 +84,44 @@ def test_scope_and_errors() -> None:
     assert 580 in reg and 10 < len(reg) < 30
     with pytest.raises(ValueError, match="scope"):
         pv.scope_codes("amt", 580)
+
+
+def test_area_panel_equals_the_national_panel_sliced(prep, panel) -> None:
+    """An area's panel built for its persons only is the national panel's rows of the area."""
+    from nsv_eval.analyses.data import load_prepared
+
+    codes = pv.scope_codes("region", 580)
+    fresh = load_prepared(prep.data_dir, shared_dir=prep.shared_dir)  # no national panel yet
+    own = pv.rd_panel(fresh, codes)
+    want = panel[panel["kommune_code"].isin(codes)].reset_index(drop=True)
+    assert len(own) > 0
+    pd.testing.assert_frame_equal(own, want)
+
+
+def test_shared_results_equal_direct_ones_and_skip_the_panel(
+    prep, panel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memoised results (computed once per data set and area) are what the functions give
+    on the panel; a second report reads them without building any panel."""
+    from nsv_eval.analyses.data import load_prepared
+
+    pv.shared_work(prep)
+    direct_cohort = pv.offer_cohort(panel)
+    pd.testing.assert_frame_equal(pv.uptake_all(prep), pv.kommune_uptake(direct_cohort))
+    pd.testing.assert_frame_equal(pv.bins_for_scope(prep, None), pv.bins_table(panel, "acute"))
+    direct = pv.accepted_vs_declined(direct_cohort, "acute_12m")
+    pd.testing.assert_frame_equal(
+        pv.accepted_vs_declined_for_scope(prep, None, "acute_12m").table(), direct.table()
+    )
+
+    def no_panel(*args, **kwargs):
+        raise AssertionError("a report built a panel although the shared results exist")
+
+    monkeypatch.setattr(pv, "_build_panel", no_panel)
+    other = load_prepared(prep.data_dir, shared_dir=prep.shared_dir)  # the next report
+    assert (
+        pv.rd_for_scope(other, None)["acute"]
+        .table()
+        .equals(pv.rd_for_scope(prep, None)["acute"].table())
+    )
+    pv.shared_work(other)  # every result is read, none recomputed

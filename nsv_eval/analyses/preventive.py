@@ -29,6 +29,7 @@ regression discontinuity. What notebook ``08_forebyggende_hjemmebesoeg`` compute
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import duckdb
@@ -87,18 +88,24 @@ def _birthday_month(age: int) -> str:
     return f"({y} * 12 + month(birth_date) - 1 + {extra})"
 
 
-def _build_panel(prep: Prepared, age: int, window: int) -> pd.DataFrame:
+def _build_panel(
+    prep: Prepared, age: int, window: int, codes: Sequence[int] | None = None
+) -> pd.DataFrame:
     lo_year, hi_year = prep.period
     m_lo, m_hi = lo_year * 12, hi_year * 12 + 11
     con = duckdb.connect()
     con.execute("SET threads TO 2")
     f = {k: str(prep.path(f"{k}.parquet")) for k in ("persons", "courses", "care", "interventions")}
     con.register("km", _region_map())
+    # an area's panel: only its persons (their rows do not depend on anyone else's)
+    where = ""
+    if codes is not None:
+        where = f" WHERE kommune_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
     sql = f"""
     WITH p AS (
         SELECT person_id, kommune_code, birth_date, death_date, sex, education, living_alone,
                {_birthday_month(age)} AS bm
-        FROM read_parquet('{f["persons"]}')
+        FROM read_parquet('{f["persons"]}'){where}
     ),
     g AS (
         SELECT p.*, t.k, bm + t.k AS m
@@ -173,6 +180,10 @@ def _build_panel(prep: Prepared, age: int, window: int) -> pd.DataFrame:
     return df
 
 
+_PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""The last national panel built per :class:`Prepared` (key: fingerprint, age, window)."""
+
+
 def rd_panel(
     prep: Prepared,
     scope: Sequence[int] | None = None,
@@ -180,10 +191,12 @@ def rd_panel(
     age: int = OFFER_AGE,
     window: int = WINDOW,
 ) -> pd.DataFrame:
-    """Person × calendar month around the birthday month of ``age`` (national, cached).
+    """Person × calendar month around the birthday month of ``age`` (national panel built
+    once per :class:`Prepared` and age, then sliced).
 
     Rows: every month ``k`` in ``[-window, window]`` relative to the birthday month inside
-    the data period in which the person is alive at the month's start. Columns:
+    the data period in which the person is alive at the month's start (for ``scope``, built
+    for the area's persons only unless the national panel is already built). Columns:
     ``person_id``, ``kommune_code``, ``region_code``, ``k``, ``m`` (month index), ``year``,
     ``sex``, ``education``, ``living_alone``, ``exposure`` (years alive in the month),
     ``acute``, ``fall_injury``, ``planned`` (courses admitted in the month),
@@ -201,11 +214,25 @@ def rd_panel(
     window : int
         Months on each side.
     """
-    df = prep.memo(
-        "preventive_rd_panel", lambda: _build_panel(prep, age, window), age=age, window=window
-    )
-    if scope is not None:
-        df = df[df["kommune_code"].isin([int(c) for c in scope])].reset_index(drop=True)
+    # kept in memory for the one Prepared (one slot: the national panel of one age), not in
+    # the shared memo: only the small results computed from it are shared (see
+    # ``shared_work``), and a pickle of millions of person-months per age cost more disk and
+    # reading time than building it again in DuckDB
+    codes = sorted(int(c) for c in scope) if scope is not None else None
+    slot = _PANELS.get(prep)
+    if slot is not None and slot[0] == (prep.fingerprint, age, window, None):
+        df = slot[1]  # the national panel is at hand: slice it
+    else:
+        key = (prep.fingerprint, age, window, codes)
+        if slot is None or slot[0] != key:
+            # let go of the previous panel first: two national panels at once would double
+            # the peak memory (placebo ages after the offer age)
+            _PANELS.pop(prep, None)
+            slot = None
+            _PANELS[prep] = slot = (key, _build_panel(prep, age, window, codes))
+        return slot[1]
+    if codes is not None:
+        df = df[df["kommune_code"].isin(codes)].reset_index(drop=True)
     return df
 
 
@@ -431,16 +458,24 @@ def kommune_uptake(cohort: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------
 # cached entry points for the notebook (the RD pools many kommuner: a batch fits it once)
+#
+# Everything a report needs is a small result computed once per data fingerprint and area
+# (``Prepared.memo`` in the batch's shared directory): the national panel (millions of
+# person-months at full scale) is built and read only while one of these is missing, so
+# the 2nd … 98th kommune of a batch read a few kilobytes instead of the panel.
 # --------------------------------------------------------------------------------------
+def _scope_key(scope: Sequence[int] | None) -> list[int] | str:
+    return sorted(int(c) for c in scope) if scope is not None else "land"
+
+
 def rd_for_scope(
     prep: Prepared, scope: Sequence[int] | None, *, conf: float = 0.95
 ) -> dict[str, RDResult]:
     """:func:`rd_estimates` on the area's panel, computed once per data set and area."""
-    key = sorted(int(c) for c in scope) if scope is not None else "land"
     return prep.memo(
         "preventive_rd",
         lambda: rd_estimates(rd_panel(prep, scope), conf=conf),
-        scope=key,
+        scope=_scope_key(scope),
         conf=conf,
     )
 
@@ -449,13 +484,74 @@ def placebos_for_scope(
     prep: Prepared, scope: Sequence[int] | None, *, conf: float = 0.95
 ) -> pd.DataFrame:
     """:func:`rd_placebos` (acute admissions), computed once per data set and area."""
-    key = sorted(int(c) for c in scope) if scope is not None else "land"
     return prep.memo(
         "preventive_placebo",
         lambda: rd_placebos(prep, scope, conf=conf),
-        scope=key,
+        scope=_scope_key(scope),
         conf=conf,
     )
+
+
+def bins_for_scope(
+    prep: Prepared, scope: Sequence[int] | None, outcome: str = "acute"
+) -> pd.DataFrame:
+    """:func:`bins_table` of the area's panel (25 rows), computed once per data set and area."""
+    return prep.memo(
+        "preventive_bins",
+        lambda: bins_table(rd_panel(prep, scope), outcome),
+        scope=_scope_key(scope),
+        outcome=outcome,
+    )
+
+
+def density_for_scope(prep: Prepared, scope: Sequence[int] | None) -> pd.DataFrame:
+    """:func:`density_check` at the offer age, computed once per data set and area."""
+    return prep.memo(
+        "preventive_density", lambda: density_check(prep, scope), scope=_scope_key(scope)
+    )
+
+
+def national_offer_cohort(prep: Prepared) -> pd.DataFrame:
+    """:func:`offer_cohort` of the national panel, computed once per data set."""
+    return prep.memo("preventive_offer_cohort", lambda: offer_cohort(rd_panel(prep)))
+
+
+def uptake_all(prep: Prepared) -> pd.DataFrame:
+    """:func:`kommune_uptake` of all kommuner (98 rows), computed once per data set."""
+    return prep.memo("preventive_uptake", lambda: kommune_uptake(national_offer_cohort(prep)))
+
+
+def cohort_for_scope(prep: Prepared, scope: Sequence[int] | None) -> pd.DataFrame:
+    """The offer cohort of the area (rows of :func:`national_offer_cohort`)."""
+    cohort = national_offer_cohort(prep)
+    if scope is None:
+        return cohort
+    return cohort[cohort["kommune_code"].isin([int(c) for c in scope])]
+
+
+def accepted_vs_declined_for_scope(
+    prep: Prepared, scope: Sequence[int] | None, outcome: str, *, conf: float = 0.95
+) -> stats.EffectResult:
+    """:func:`accepted_vs_declined` on the area's offer cohort, once per data set and area."""
+    return prep.memo(
+        "preventive_avd",
+        lambda: accepted_vs_declined(cohort_for_scope(prep, scope), outcome, conf=conf),
+        scope=_scope_key(scope),
+        outcome=outcome,
+        conf=conf,
+    )
+
+
+def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95) -> None:
+    """Compute every cached result of study 8 for ``scope`` (default the whole country) —
+    what a batch can do once before the reports of its kommuner read them."""
+    uptake_all(prep)
+    rd_for_scope(prep, scope, conf=conf)
+    bins_for_scope(prep, scope, "acute")
+    density_for_scope(prep, scope)
+    placebos_for_scope(prep, scope, conf=conf)
+    for outcome in ("acute_12m", "planned_12m"):
+        accepted_vs_declined_for_scope(prep, scope, outcome, conf=conf)
 
 
 # --------------------------------------------------------------------------------------

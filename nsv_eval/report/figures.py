@@ -318,14 +318,23 @@ def sc_figure(res, *, title: str, per: int = 1000):
     return fig
 
 
-def rd_figure(res: RDResult, panel: pd.DataFrame, outcome: str, *, title: str):
+def rd_figure(
+    res: RDResult,
+    panel: pd.DataFrame | None,
+    outcome: str,
+    *,
+    title: str,
+    bins: pd.DataFrame | None = None,
+):
     """Share with an active visit and the outcome rate by month around the 75th birthday,
-    with the local-linear fits within the bandwidth; months with 1–4 events left out."""
+    with the local-linear fits within the bandwidth; months with 1–4 events left out.
+    ``bins`` (the :func:`~nsv_eval.analyses.preventive.bins_table` of the panel, e.g. cached)
+    replaces ``panel``."""
     import matplotlib.pyplot as plt
 
     from nsv_eval.report import theme
 
-    b = bins_table(panel, outcome)
+    b = bins if bins is not None else bins_table(panel, outcome)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
     left = b["k"] < CUTOFF
     for side, colour in (

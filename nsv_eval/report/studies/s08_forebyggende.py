@@ -36,10 +36,11 @@ def omraade_of(scope: str, kommune: int) -> str:
 
 @dataclass
 class Uptake:
-    """Uptake of the visit at 75 by kommune: the offer cohort (for :func:`accepted_vs_declined`)
-    and two groups of sections (funnel; admissions by uptake)."""
+    """Uptake of the visit at 75 by kommune (``table``: one row per kommune, from
+    :func:`nsv_eval.analyses.preventive.uptake_all`) and two groups of sections (funnel;
+    admissions by uptake)."""
 
-    cohort: pd.DataFrame
+    table: pd.DataFrame
     funnel: list[Section] = field(default_factory=list)
     admissions: list[Section] = field(default_factory=list)
 
@@ -47,8 +48,7 @@ class Uptake:
 def uptake(prep: Prepared, kommune: int) -> Uptake:
     """How many accept the visit at 75, in the kommune and all kommuner."""
     navn = navn_of(kommune)
-    cohort = pv.offer_cohort(pv.rd_panel(prep))
-    up = pv.kommune_uptake(cohort)
+    up = pv.uptake_all(prep)
     egen = up[up["kommune_code"] == int(kommune)]
     funnel: list[Section] = []
     if egen.empty or int(egen["offered"].iloc[0]) == 0:
@@ -133,7 +133,7 @@ def uptake(prep: Prepared, kommune: int) -> Uptake:
                 ),
             )
         )
-    return Uptake(cohort=cohort, funnel=funnel, admissions=admissions)
+    return Uptake(table=up, funnel=funnel, admissions=admissions)
 
 
 @dataclass
@@ -148,7 +148,6 @@ def age_threshold(prep: Prepared, kommune: int, *, scope: str, conf: float = 0.9
     """The age threshold at 75 as a natural experiment (fuzzy RD per outcome)."""
     omraade = omraade_of(scope, kommune)
     codes = pv.scope_codes(scope, kommune)
-    panel = pv.rd_panel(prep, codes)
     try:
         res = pv.rd_for_scope(prep, codes, conf=conf)
     except Exception as exc:  # too few citizens around 75 in a small area
@@ -211,7 +210,8 @@ def age_threshold(prep: Prepared, kommune: int, *, scope: str, conf: float = 0.9
         ),
     )
     title = f"Akutte indlæggelser omkring 75-årsdagen, {omraade}"
-    fig = figures.rd_figure(acute, panel, "acute", title=title)
+    bins = pv.bins_for_scope(prep, codes, "acute")
+    fig = figures.rd_figure(acute, None, "acute", title=title, bins=bins)
     return AgeThreshold(acute, [Section(figure=fig, findings=keys), table])
 
 
@@ -230,7 +230,7 @@ PLACEBO_COLUMNS = [
 def checks(prep: Prepared, kommune: int, *, scope: str, conf: float = 0.95) -> list[Section]:
     """Does the experiment hold? Density test at 75 and placebo thresholds."""
     codes = pv.scope_codes(scope, kommune)
-    dens = pv.density_check(prep, codes)
+    dens = pv.density_for_scope(prep, codes)
     try:
         plac = pv.placebos_for_scope(prep, codes, conf=conf)
     except Exception:  # too few citizens around the placebo ages in a small area
@@ -287,24 +287,15 @@ class AcceptedVsDeclined:
 
 
 def accepted_vs_declined(
-    prep: Prepared, cohort: pd.DataFrame, kommune: int, *, scope: str, conf: float = 0.95
+    prep: Prepared, kommune: int, *, scope: str, conf: float = 0.95
 ) -> AcceptedVsDeclined:
     """Those who accepted vs those who declined (IPTW) with planned admissions as a
-    negative control."""
+    negative control (the offer cohort of the ``scope`` area)."""
     omraade = omraade_of(scope, kommune)
     codes = pv.scope_codes(scope, kommune)
-    nc_cohort = cohort if codes is None else cohort[cohort["kommune_code"].isin(codes)]
     try:
-        iptw = prep.memo(
-            "preventive_iptw",
-            lambda: pv.accepted_vs_declined(nc_cohort, "acute_12m", conf=conf),
-            data=nc_cohort,
-        )
-        neg = prep.memo(
-            "preventive_nc",
-            lambda: pv.accepted_vs_declined(nc_cohort, "planned_12m", conf=conf),
-            data=nc_cohort,
-        )
+        iptw = pv.accepted_vs_declined_for_scope(prep, codes, "acute_12m", conf=conf)
+        neg = pv.accepted_vs_declined_for_scope(prep, codes, "planned_12m", conf=conf)
     except Exception as exc:  # too few citizens for the propensity model in a small area
         text = f"Sammenligningen kan ikke beregnes for {omraade}: {exc}"
         return AcceptedVsDeclined(None, None, [Section(text=text)])

@@ -16,6 +16,7 @@ estimate, the interval and p-value are the robust bias-corrected ones.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import math
 import warnings
@@ -52,6 +53,72 @@ def _quiet(fn, *args, **kwargs):
     ):
         warnings.simplefilter("ignore")
         return fn(*args, **kwargs)
+
+
+_LIBRARY_VCE: list = []
+"""The library's ``rdrobust_vce`` while :func:`_fast_cluster_vce` replaces it."""
+
+
+def _cr1_meat(
+    d, s, RX, res, C, invG=None, sqrtRX=None, crv2=False, k_override=None, cluster_idx=None, G=None
+):
+    """``rdrobust.funs.rdrobust_vce`` with its standard cluster-robust (CR1) branch vectorised.
+
+    Written by hand because rdrobust 2.1 sums the CR1 meat in a Python loop over clusters
+    (one ``np.outer`` per cluster): with persons as clusters that loop is most of the time of
+    a national fit (≈ 80 % at scale 0.02, 10⁵ clusters; linear in the number of persons).
+    The same sums are formed here with one ``np.bincount`` per column: per cluster
+    ``u_g = Σ_i RX_i (res_i · s)`` and ``M = w Σ_g u_g u_gᵀ`` with ``w = (n−1)/(n−k) ·
+    g/(g−1)``, exactly the library's formula (only the order of the floating-point
+    additions differs: relative differences ~1e-15, checked in ``tests/test_rd.py``). Every
+    other branch (no cluster, CRV2/CRV3) is the library's own code.
+    """
+    if C is None or invG is not None:
+        return _LIBRARY_VCE[0](
+            d,
+            s,
+            RX,
+            res,
+            C,
+            invG=invG,
+            sqrtRX=sqrtRX,
+            crv2=crv2,
+            k_override=k_override,
+            cluster_idx=cluster_idx,
+            G=G,
+        )
+    C_flat = np.asarray(C).reshape(-1)
+    n = len(C_flat)
+    k = RX.shape[1] if RX.ndim > 1 else 1
+    k_df = k if k_override is None else k_override
+    _, inv = np.unique(C_flat, return_inverse=True)
+    g = int(inv.max()) + 1 if n else 0
+    w = ((n - 1) / (n - k_df)) * (g / (g - 1)) if g > 1 else np.nan
+    res = np.asarray(res, dtype=float).reshape(n, -1)
+    r = res[:, 0] if d == 0 else res @ np.asarray(s, dtype=float).reshape(-1)
+    RX = np.asarray(RX, dtype=float).reshape(n, k)
+    U = np.column_stack([np.bincount(inv, weights=RX[:, j] * r, minlength=g) for j in range(k)])
+    return w * (U.T @ U)
+
+
+@contextlib.contextmanager
+def _fast_cluster_vce():
+    """Use :func:`_cr1_meat` inside rdrobust for the duration of one fit (the three rdrobust
+    modules bind ``rdrobust_vce`` by name); restored afterwards, also on error."""
+    # by module path: the package re-exports the functions rdrobust and rdbwselect under the
+    # names of their modules
+    mods = [importlib.import_module(f"rdrobust.{m}") for m in ("funs", "rdbwselect", "rdrobust")]
+    saved = [m.rdrobust_vce for m in mods]
+    if any(f is _cr1_meat for f in saved):
+        raise RuntimeError("rdrobust_vce is already replaced (nested fit?)")
+    _LIBRARY_VCE[:] = [saved[0]]
+    try:
+        for m in mods:
+            m.rdrobust_vce = _cr1_meat
+        yield
+    finally:
+        for m, f in zip(mods, saved, strict=True):
+            m.rdrobust_vce = f
 
 
 @dataclass
@@ -143,7 +210,8 @@ def rd_fit(
         kw["vce"] = "nn"
     if weights is not None:
         kw["weights"] = np.asarray(weights, dtype=float)
-    r = _quiet(rdrobust, np.asarray(y, dtype=float), np.asarray(x, dtype=float), **kw)
+    with _fast_cluster_vce() if cluster is not None else contextlib.nullcontext():
+        r = _quiet(rdrobust, np.asarray(y, dtype=float), np.asarray(x, dtype=float), **kw)
     coef = r.coef.iloc[:, 0].to_numpy()
     se = r.se.iloc[:, 0].to_numpy()
     ci = r.ci.to_numpy()
