@@ -125,3 +125,22 @@ def test_shared_results_equal_direct_ones_and_skip_the_panel(
         .equals(pv.rd_for_scope(prep, None)["acute"].table())
     )
     pv.shared_work(other)  # every result is read, none recomputed
+
+
+def test_batch_preparation_does_study_8s_national_work_once(
+    prepared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch with study 8 computes its national work in ``prepare_shared`` (once, before
+    any report); a resumed batch on the same data reuses it without building a panel."""
+    from nsv_eval.batch import prepare_shared
+
+    first = prepare_shared(prepared_dir, tmp_path, ["forebyggende"])
+    assert first["forebyggende"]["computed"] and first["forebyggende"]["files"]
+    assert "forebyggende" not in prepare_shared(prepared_dir, tmp_path, ["fald"])
+
+    def no_panel(*args, **kwargs):
+        raise AssertionError("the national work was done again")
+
+    monkeypatch.setattr(pv, "_build_panel", no_panel)
+    again = prepare_shared(prepared_dir, tmp_path, ["forebyggende"])
+    assert not again["forebyggende"]["computed"]

@@ -73,12 +73,18 @@ def first_line(text: str | None, limit: int = 240) -> str:
 # ----------------------------------------------------------------------------------------
 
 
-def prepare_shared(data_dir: str | Path, shared_dir: str | Path) -> dict[str, dict[str, Any]]:
+def prepare_shared(
+    data_dir: str | Path, shared_dir: str | Path, studies: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
     """Compute (or reuse) every national summary once, for all notebooks of a batch.
 
     Calls :meth:`nsv_eval.analyses.data.Prepared.summary` for each name in
     :data:`nsv_eval.analyses.data.SUMMARIES` with ``shared_dir`` as the cache; the notebooks
     get the same ``shared_dir`` and read the cache instead of aggregating the cube again.
+    When ``studies`` holds ``"forebyggende"``, study 8's national work (person x month
+    panels, RD fits, placebo ages, IPTW: :func:`nsv_eval.analyses.preventive.shared_work`,
+    with the default parameters ``scope: land``, ``conf: 0.95``) is done here too, once,
+    instead of by the first report of every worker at the same time.
 
     Returns
     -------
@@ -105,6 +111,22 @@ def prepare_shared(data_dir: str | Path, shared_dir: str | Path) -> dict[str, di
             "computed": any(before.get(p) != t for p, t in after.items()),
             "seconds": round(seconds, 3),
             "mtime_ns": {str(p): t for p, t in after.items()},
+        }
+    if "forebyggende" in studies:
+        from nsv_eval.analyses import preventive
+
+        memo = shared / "memo"
+        before = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
+        t0 = time.monotonic()
+        preventive.shared_work(prep)
+        seconds = time.monotonic() - t0
+        after = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
+        made = sorted(str(p) for p, t in after.items() if before.get(p) != t)
+        out["forebyggende"] = {
+            "files": made,
+            "computed": bool(made),
+            "seconds": round(seconds, 3),
+            "mtime_ns": {p: after[Path(p)] for p in made},
         }
     return out
 
@@ -499,7 +521,9 @@ class _Batch:
                 self.save()
                 if self.to_run:  # the national preparation, once, before any notebook
                     t1 = time.monotonic()
-                    self.shared_info = prepare_shared(self.data, self.shared)
+                    self.shared_info = prepare_shared(
+                        self.data, self.shared, [s.name for s in self.studies]
+                    )
                     made = [n for n, i in self.shared_info.items() if i["computed"]]
                     reused = [n for n, i in self.shared_info.items() if not i["computed"]]
                     log.write(
