@@ -120,9 +120,23 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     nbformat.write(nb, nbdir / st.notebook)
     data = make_prepared(base / "prepared")
     p = load_params(326, ROOT / "params")
+    # the tiny layout's manifest records no definitions: data prepared by the course
+    # pipeline, i.e. the legacy variants, which a user selects by name
+    default_run = run_study(
+        st, 326, data_dir=data, out_dir=base / "r0", params=p, notebook_dir=nbdir
+    )
+    p = {**p, "definitions": dict(D.COURSE_VARIANTS)}
     out = base / "reports"
     run = run_study(st, 326, data_dir=data, out_dir=out, params=p, notebook_dir=nbdir)
-    return {"run": run, "study": st, "data": data, "params": p, "nbdir": nbdir, "base": base}
+    return {
+        "run": run,
+        "study": st,
+        "data": data,
+        "params": p,
+        "nbdir": nbdir,
+        "base": base,
+        "default_run": default_run,
+    }
 
 
 def test_report_carries_the_appendix_and_json_the_stamps(rendered: dict):
@@ -133,7 +147,7 @@ def test_report_carries_the_appendix_and_json_the_stamps(rendered: dict):
     assert page.index("Definitioner og datagrundlag") < page.index('<footer class="nsv-footer">')
     assert 'data-definition="readmission"' in page and 'data-definition="fall_injury"' in page
     assert "Datagrundlag: udtræk klargjort med nsv-eval prepare for perioden 1. januar 2020" in page
-    # the default parameters select the legacy variants the course pipeline computes
+    # the legacy variants selected by name are marked in the appendix
     assert "Tidligere/lokal definition" in page
     payload = json.loads(run.json.read_text(encoding="utf-8"))
     assert payload["definitions"]["readmission"] == {
@@ -146,6 +160,12 @@ def test_report_carries_the_appendix_and_json_the_stamps(rendered: dict):
     assert by_key["dsr_pooled"]["id"] == "readmission"  # the study's main definition
     assert by_key["rows_read"] is None
     assert by_key["hip"] == {"id": "hip_fracture", "variant": "legacy", "version": "0.9"}
+
+
+def test_default_parameters_refuse_data_prepared_with_legacy_definitions(rendered: dict):
+    run = rendered["default_run"]  # params official (the default), data legacy
+    assert run.status == "failed"
+    assert "definitions.readmission" in run.error and "legacy_medical" in run.error
 
 
 def test_report_refuses_data_prepared_with_another_variant(rendered: dict, tmp_path: Path):

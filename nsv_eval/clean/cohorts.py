@@ -175,12 +175,20 @@ def stage_interventions(con: duckdb.DuckDBPyConnection, present: dict[str, str |
         )
 
 
-def readmission_query(*, courses: str = "courses") -> str:
+READMISSION_COHORT_MIN_AGE = 65
+"""Youngest age (at admission) of an index in ``cohort_readmission``: the follow-up home
+visit is a municipal offer to the elderly. The legacy index is 65+ anyway; the official
+readmission definition covers all ages, of which the cohort keeps 65+."""
+
+
+def readmission_query(
+    *, courses: str = "courses", min_age: int = READMISSION_COHORT_MIN_AGE
+) -> str:
     """SQL of ``cohort_readmission`` (needs ``persons_n``, ``care_n``, ``interventions_n``)."""
     w = READMISSION_WINDOW_DAYS
     return f"""
         WITH idx AS (
-            SELECT * FROM {courses} WHERE readmit_index
+            SELECT * FROM {courses} WHERE readmit_index AND age >= {int(min_age)}
         ), prior AS (
             SELECT i.course_id, count(*) AS n
             FROM idx i JOIN {courses} c

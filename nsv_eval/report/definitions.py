@@ -28,6 +28,7 @@ KEY_DEFINITIONS: dict[str, str | None] = {
     "readmission_65": "readmission",
     "short_stay_65": "short_stay",
     "fall_injury_65": "fall_injury",
+    "hip_fracture_65": "hip_fracture",
     "copd_acute": "copd_acute",
     "diabetes_acute": "diabetes_acute",
     "heart_failure_acute": "heart_failure_acute",
