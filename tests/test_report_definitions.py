@@ -184,3 +184,23 @@ def test_report_refuses_data_prepared_with_another_variant(rendered: dict, tmp_p
     )
     assert run.status == "failed"
     assert "definitions.readmission" in run.error and "manifest.json" in run.error
+
+
+def test_data_note_says_how_stays_were_formed_and_what_is_missing():
+    from nsv_eval.clean.official import stay_note
+
+    man = {
+        "period": {"start": "2010-01-01", "end": "2024-12-31"},
+        "inputs": [{"kind": "persons"}, {"kind": "admissions"}],
+        "missing_kinds": ["care", "falls"],
+        "definitions": {
+            "stays_formed_da": stay_note("nsv"),
+            "stays_formed": stay_note("nsv", "en"),
+        },
+    }
+    da = R.data_note(man, "da")
+    assert "Udtrækket indeholder ikke hjemmepleje og sygepleje, registrerede fald" in da
+    assert "forløb som ophold" in da and "mindst 12 timer er indlæggelser" in da
+    en = R.data_note(man, "en")
+    assert "courses as stays" in en and "The extract has no" in en
+    assert "LPR3-format" in stay_note("lpr3")

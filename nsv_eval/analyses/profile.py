@@ -219,7 +219,10 @@ def profile_table(
 # what the denominator of an indicator counts, for the "cannot be estimated" sentence
 _DENOMINATOR_DA = {
     "person_years": "personår",
-    "readmit_index": "udskrivelser af medicinske patienter 65+",
+    # official definition: somatic admissions (stays >= 12 h) of residents 65+
+    "readmit_index": "indlæggelser af borgere 65+",
+    "copd_population": "borgere med KOL",
+    "diabetes_population": "borgere med type 2-diabetes",
 }
 
 

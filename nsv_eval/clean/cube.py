@@ -30,6 +30,8 @@ Measures
     apart; ``readmit_index``/``readmit_30d`` are then the somatic ones). Zero when the
     courses have no such columns (legacy definitions).
 ``copd_population``, ``diabetes_population``
+    (With them, ``copd_acute``/``diabetes_acute`` are counted by the age band on 1 January
+    of the admission year, the age band of the person in the denominator.)
     People in the disease cohort of the official ``copd_acute`` / ``diabetes_acute``
     definitions (18+, alive, a registration in the look-back) on 1 January, counted in the
     January row by age band on 1 January (table ``disease_pop`` of
@@ -295,6 +297,9 @@ def _event_counts(
         "LEFT JOIN bands b ON b.age_band = c.age_band"
     )
     have = set(_db.columns_of(con, courses))
+    # with disease cohorts (official copd_acute / diabetes_acute) their admissions are
+    # counted by the age band on 1 January, like their denominators
+    cohort_events = ("copd_acute", "diabetes_acute") if disease_pop is not None else ()
     psych, psych_where = {}, ""
     if {"readmit_index_psych", "readmit_30d_psych"} <= have:
         psych = {
@@ -314,7 +319,7 @@ def _event_counts(
             c_attrs,
             "b.band_idx",
             "midx(CAST(c.admit_time AS DATE))",
-            {k: f"c.{v}::INT" for k, v in _COURSE_EVENTS.items()},
+            {k: f"c.{v}::INT" for k, v in _COURSE_EVENTS.items() if k not in cohort_events},
             f"{c_from} WHERE CAST(c.admit_time AS DATE) >= {p0} "
             f"AND CAST(c.admit_time AS DATE) < {p1}",
         ),
@@ -359,6 +364,20 @@ def _event_counts(
             WHERE p.birth_date <= m.ms AND (p.death_date IS NULL OR p.death_date > m.ms)""",
         ),
     ]
+    if cohort_events:
+        # admissions of a disease cohort: age band on 1 January of the admission year, the
+        # age of the person in the denominator (copd_population / diabetes_population)
+        parts.append(
+            sel(
+                c_attrs,
+                "band_idx_of(age_at(p.birth_date, make_date(year(c.admit_time), 1, 1)))",
+                "midx(CAST(c.admit_time AS DATE))",
+                {k: f"c.{k}::INT" for k in cohort_events},
+                f"{c_from} JOIN persons_n p ON p.person_id = c.person_id "
+                f"WHERE CAST(c.admit_time AS DATE) >= {p0} "
+                f"AND CAST(c.admit_time AS DATE) < {p1}",
+            )
+        )
     if disease_pop is not None:
         # disease-cohort head counts on 1 January (counted in the January row)
         for disease in ("copd", "diabetes"):
