@@ -476,6 +476,9 @@ class _GroupContext:
                 self.lpr_writer.write(
                     tidy, ct["admit"][order], ct["discharge"][order], self.dates, rng_key=s0,
                     group=group[0],
+                    persons={"person_id": ids[sl], "birth": p.birth[sl],
+                             "death": p.death[sl], "edu": p.edu[sl]},
+                    end_day=period.end,
                 )  # fmt: skip
             next_contact_id += n_ct
             visits_p.append(sl[res["visits"]["person"].astype(np.int64)])
