@@ -553,9 +553,11 @@ def simulate(
         # acute readmission within 30 days (calibration of the official readmission share)
         later = plain & ~early & (age_adm >= 65) & (rng.random(len(a)) < model.OTHER_READMIT_PROB)
         nxt_mode[later] = 1
-        nxt_fixed[later] = discharge[later] + MIN_GAP + (
-            model.READMIT_WINDOW_DAYS - 1 - MIN_GAP
-        ) * rng.beta(0.7, 1.8, later.sum())
+        nxt_fixed[later] = (
+            discharge[later]
+            + MIN_GAP
+            + (model.READMIT_WINDOW_DAYS - 1 - MIN_GAP) * rng.beta(0.7, 1.8, later.sum())
+        )
         # ---- update state
         mode[a] = nxt_mode
         fixed[a] = nxt_fixed
