@@ -426,7 +426,8 @@ def test_official_courses_are_the_flagged_admission_stays(small_official) -> Non
     assert cube["readmit_30d"].sum() == courses["readmit_30d"].sum()
     assert cube["readmit_index_psych"].sum() == 0  # no psychiatric contacts in the tidy data
     cohort = pd.read_parquet(out / "cohort_readmission.parquet")
-    assert len(cohort) == (courses["readmit_index"] & (courses["age"] >= 65)).sum()
+    target = courses["readmit_index"] & (courses["age"] >= 65) & courses["acute"]
+    assert len(cohort) == (target & courses["medical"]).sum() > 0
     s = prepare_stays(stays, persons)
     for id, col in (("copd_acute", "copd_population"), ("diabetes_acute", "diabetes_population")):
         pop = cohort_population(s, persons, D.get(id), [2015, 2016], data_start=period.start)
