@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from nsv_eval import definitions as D
@@ -87,6 +88,27 @@ def test_default_catalogue_is_the_official_one():
         ind = INDICATORS[key]
         assert (ind.kind, ind.multiplier, ind.min_age, ind.denominator) == (kind, mult, age, den)
     assert "med KOL" in INDICATORS["copd_acute"].unit_da
+    # the disease cohorts' definitions are crude rates; the others are standardised
+    assert not INDICATORS["copd_acute"].standardise and not INDICATORS["diabetes_acute"].standardise
+    assert INDICATORS["preventable_65"].standardise
+
+
+def test_profile_compares_a_crude_definition_crudely(prepared_dir, tmp_path):
+    """copd_acute (standardisation: none): the compared value is the crude rate per 1,000
+    people with COPD, computed here by hand from the cube."""
+    import pandas as pd
+
+    from nsv_eval.analyses import load_prepared, profile
+
+    prep = load_prepared(prepared_dir, shared_dir=tmp_path)
+    st = profile.standardised(prep, "copd_acute", 326, [2022, 2023, 2024]).set_index("level")
+    cube = pd.read_parquet(prepared_dir / "cube.parquet")
+    c = cube[
+        cube["year"].isin([2022, 2023, 2024]) & ~cube["age_band"].isin(["0-4", "5-9", "10-14"])
+    ]
+    want = 1000 * c["copd_acute"].sum() / c["copd_population"].sum()
+    assert st.at["land", "estimate"] == pytest.approx(want)
+    assert c["copd_population"].sum() > 0
 
 
 def test_default_parameters_select_what_prepare_computes():

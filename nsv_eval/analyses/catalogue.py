@@ -44,6 +44,10 @@ class Indicator:
     definition : str
         Id of the indicator definition (``nsv_eval/definitions``); its variant is the one
         the cube is built with (default :data:`nsv_eval.definitions.DEFAULT_VARIANTS`).
+    standardise : bool
+        Whether a rate is age-standardised when areas are compared (False when the
+        definition's ``standardisation.method`` is ``none``: the disease cohorts' crude
+        rate per 1,000 people with the disease).
     """
 
     key: str
@@ -56,6 +60,7 @@ class Indicator:
     unit_da: str
     lower_is_better: bool = True
     definition: str = ""
+    standardise: bool = True
 
     @property
     def age_bands(self) -> list[str]:
@@ -88,6 +93,7 @@ def _indicator(
         max(age, min_age) if min_age is not None else age,
         unit_da,
         definition=id,
+        standardise=d.standardisation.get("method") != "none",
     )
 
 

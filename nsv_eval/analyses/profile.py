@@ -81,8 +81,8 @@ def standardised(
 ) -> pd.DataFrame:
     """Value for the kommune, region and country over ``years`` pooled.
 
-    Rates are age-standardised to ESP2013 (the indicator's age bands, Dobson CI);
-    proportions are crude (Wilson CI). Columns as in :func:`trend`, one row per level.
+    Rates are age-standardised to ESP2013 (the indicator's age bands, Dobson CI) unless
+    their definition is crude (``Indicator.standardise``); proportions are crude (Wilson CI). Columns as in :func:`trend`, one row per level.
     """
     ind = _indicator(indicator)
     base = _base(prep, ind, years)
@@ -90,7 +90,8 @@ def standardised(
     for level in LEVELS:
         area = Area.of(level, kommune)
         part = base[area.mask(base)].assign(level=level, area=area.name)
-        if ind.kind == "proportion":
+        if ind.kind == "proportion" or not ind.standardise:
+            # proportions, and rates whose definition is crude (disease cohorts)
             out.append(_estimate(part, ind, ["level", "area"]))
         else:
             strata = part.groupby(["level", "area", "age_band"], as_index=False, observed=True)[
