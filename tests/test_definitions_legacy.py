@@ -173,3 +173,25 @@ def test_legacy_variants_on_stays_reproduce_the_course_pipeline(prepared_legacy_
         assert (c[col].to_numpy() & old == f[col].to_numpy()).all(), col
     days = c["days_to_readmission"].to_numpy() - f["days_to_readmission"].to_numpy()
     assert abs(pd.Series(days).fillna(0)).max() < 1e-9
+
+
+def test_studies_use_the_catalogue_of_the_prepared_variants(prepared_legacy_dir, tmp_path):
+    """Legacy variants selected by name: the profile shows the legacy catalogue (no hip
+    fracture row, the disease indicators per 100,000 of everyone); official data: the
+    official one."""
+    import warnings
+
+    from nsv_eval.analyses import load_prepared, profile
+    from nsv_eval.analyses.catalogue import for_manifest
+
+    prep = load_prepared(prepared_legacy_dir, shared_dir=tmp_path)
+    cat = for_manifest(prep.manifest)
+    assert list(cat) == list(EARLIER_CATALOGUE)
+    assert cat["copd_acute"].denominator == "person_years"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab = profile.profile_table(prep, 326, [2022, 2023, 2024]).set_index("indicator")
+    assert list(tab.index) == list(EARLIER_CATALOGUE)
+    assert for_manifest({}) == cat  # no recorded definitions: the course pipeline's
+    official = for_manifest({"definitions": {"indicators": D.DEFAULT_VARIANTS}})
+    assert list(official) == list(OFFICIAL_CATALOGUE)

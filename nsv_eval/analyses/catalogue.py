@@ -11,6 +11,7 @@ built with: official by default).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from nsv_eval import definitions
 from nsv_eval.reference import AGE_BANDS
@@ -204,6 +205,22 @@ def indicators(choice: dict[str, str] | None = None) -> dict[str, Indicator]:
         )
     )
     return {i.key: i for i in out}
+
+
+def for_manifest(manifest: dict | None) -> dict[str, Indicator]:
+    """The catalogue under the variants a prepared layout was built with (its manifest's
+    ``definitions.indicators``; a manifest without them comes from the course pipeline,
+    i.e. the legacy variants, as in :func:`nsv_eval.report.definitions.resolve_selection`)."""
+    rec = ((manifest or {}).get("definitions") or {}).get("indicators")
+    if not rec:
+        return _cached(tuple(sorted(definitions.COURSE_VARIANTS.items())))
+    choice = {k: (v["variant"] if isinstance(v, dict) else str(v)) for k, v in rec.items()}
+    return _cached(tuple(sorted(choice.items())))
+
+
+@cache
+def _cached(choice: tuple[tuple[str, str], ...]) -> dict[str, Indicator]:
+    return indicators(dict(choice))
 
 
 INDICATORS: dict[str, Indicator] = indicators()

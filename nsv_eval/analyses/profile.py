@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval import stats
-from nsv_eval.analyses.catalogue import INDICATORS, Indicator
+from nsv_eval.analyses.catalogue import INDICATORS, Indicator, for_manifest
 from nsv_eval.analyses.data import Area, Prepared, filter_ages
 from nsv_eval.reference import esp2013, kommuner
 from nsv_eval.report.estimable import MIN_RESPONDENTS, not_estimable_da
@@ -31,8 +31,11 @@ from nsv_eval.report.estimable import MIN_RESPONDENTS, not_estimable_da
 LEVELS: tuple[str, ...] = ("kommune", "region", "land")
 
 
-def _indicator(ind: Indicator | str) -> Indicator:
-    return INDICATORS[ind] if isinstance(ind, str) else ind
+def _indicator(ind: Indicator | str, prep: Prepared | None = None) -> Indicator:
+    """The indicator ``ind`` (a key: under the variants ``prep`` was prepared with)."""
+    if not isinstance(ind, str):
+        return ind
+    return (for_manifest(prep.manifest) if prep is not None else INDICATORS)[ind]
 
 
 def _base(prep: Prepared, ind: Indicator, years: Sequence[int] | None) -> pd.DataFrame:
@@ -66,7 +69,7 @@ def trend(
         ``level``, ``area``, ``year``, ``numerator``, ``denominator``, ``estimate``,
         ``lower``, ``upper``, ``conf``, ``method``.
     """
-    ind = _indicator(indicator)
+    ind = _indicator(indicator, prep)
     base = _base(prep, ind, years)
     out = []
     for level in levels:
@@ -84,7 +87,7 @@ def standardised(
     Rates are age-standardised to ESP2013 (the indicator's age bands, Dobson CI) unless
     their definition is crude (``Indicator.standardise``); proportions are crude (Wilson CI). Columns as in :func:`trend`, one row per level.
     """
-    ind = _indicator(indicator)
+    ind = _indicator(indicator, prep)
     base = _base(prep, ind, years)
     out = []
     for level in LEVELS:
@@ -122,7 +125,7 @@ def indirect(prep: Prepared, indicator: Indicator | str, years: Sequence[int]) -
         ``kommune_code``, ``kommune_name``, ``region_code``, ``observed``, ``expected``,
         ``estimate`` (ratio × 100), ``lower``, ``upper``, ...
     """
-    ind = _indicator(indicator)
+    ind = _indicator(indicator, prep)
     base = _base(prep, ind, years)
     cells = base.groupby(["kommune_code", "age_band", "sex"], as_index=False, observed=True)[
         [ind.numerator, ind.denominator]
@@ -171,8 +174,9 @@ def profile_table(
         estimated — no denominator, no or too few events — in Danish; empty when it can).
     """
     rows = []
-    for key in indicators or list(INDICATORS):
-        ind = INDICATORS[key]
+    catalogue = for_manifest(prep.manifest)
+    for key in indicators or list(catalogue):
+        ind = catalogue[key]
         st = standardised(prep, ind, kommune, years).set_index("level")
         if "kommune" not in st.index:
             # no denominator at all in the kommune (e.g. no index discharges): no value
