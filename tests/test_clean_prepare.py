@@ -425,6 +425,7 @@ def test_official_courses_are_the_flagged_admission_stays(small_official) -> Non
     assert cube["readmit_index"].sum() == courses["readmit_index"].sum()
     assert cube["readmit_30d"].sum() == courses["readmit_30d"].sum()
     assert cube["readmit_index_psych"].sum() == 0  # no psychiatric contacts in the tidy data
+    assert cube["age_band"].notna().all()  # no cell without an age band (e.g. a newborn)
     cohort = pd.read_parquet(out / "cohort_readmission.parquet")
     target = courses["readmit_index"] & (courses["age"] >= 65) & courses["acute"]
     assert len(cohort) == (target & courses["medical"]).sum() > 0

@@ -374,7 +374,8 @@ def _event_counts(
                 "midx(CAST(c.admit_time AS DATE))",
                 {k: f"c.{k}::INT" for k in cohort_events},
                 f"{c_from} JOIN persons_n p ON p.person_id = c.person_id "
-                f"WHERE CAST(c.admit_time AS DATE) >= {p0} "
+                f"WHERE ({' OR '.join(f'c.{k}' for k in cohort_events)}) "
+                f"AND CAST(c.admit_time AS DATE) >= {p0} "
                 f"AND CAST(c.admit_time AS DATE) < {p1}",
             )
         )
