@@ -652,7 +652,9 @@ def run_seed(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             generate(raw, scale=scale, seed=seed)
-            prepare(raw, prepared, log=None, threads=1)
+            # the planted effects are stated on the generator's outcome definitions, i.e.
+            # the legacy course flags (the official fall injury needs a contact cause)
+            prepare(raw, prepared, log=None, threads=1, definitions_choice="legacy")
             t1 = time.perf_counter()
             ests = estimate_world(raw, prepared, designs=designs)
         return {

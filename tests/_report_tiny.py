@@ -133,8 +133,15 @@ def make_prepared(out: Path) -> Path:
             "detail": ["", ""],
         }
     ).to_csv(out / "rejects-persons.csv", index=False)
+    from nsv_eval import definitions as D
+
     manifest = {
         "package_version": "test",
+        # prepared with the default (official) definitions, as `nsv-eval prepare` does
+        "definitions": {
+            "unit": "stays",
+            "indicators": {k: D.get(k, v).stamp() for k, v in D.DEFAULT_VARIANTS.items()},
+        },
         "period": {"start": "2020-01-01", "end": "2022-12-31"},
         "inputs": [
             {"kind": "persons", "file": "persons.csv", "rows": 85, "sha256": "ab" * 32},

@@ -27,11 +27,23 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def prepared_dir(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Directory with the prepared layout (clean tables, courses, cube, cohorts)."""
+    """Directory with the prepared layout (clean tables, courses, cube, cohorts), built with
+    the default (official) indicator definitions: hospital events are admission stays."""
     from nsv_eval.clean import prepare
 
     out = tmp_path_factory.mktemp("prepared")
     prepare(synth_dir, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def prepared_legacy_dir(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same world prepared with the legacy definitions (``--definitions legacy``:
+    chained courses), whose counts ``truth.json`` states exactly."""
+    from nsv_eval.clean import prepare
+
+    out = tmp_path_factory.mktemp("prepared-legacy")
+    prepare(synth_dir, out, definitions_choice="legacy")
     return out
 
 

@@ -141,7 +141,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     raw = make_raw(tmp_path_factory.mktemp("raw"))
     out = tmp_path_factory.mktemp("prepared")
     lines: list[str] = []
-    manifest = prepare(raw, out, progress=True, log=lines.append)
+    manifest = prepare(raw, out, progress=True, log=lines.append, definitions_choice="legacy")
     assert any("chain contacts into courses" in line for line in lines)
     return raw, out, manifest
 
@@ -242,7 +242,7 @@ def test_contract_types(small) -> None:
 
 def test_prepare_is_deterministic(small, tmp_path: Path) -> None:
     raw, out, manifest = small
-    again = prepare(raw, tmp_path / "again", log=None)
+    again = prepare(raw, tmp_path / "again", log=None, definitions_choice="legacy")
     assert again["outputs"] == manifest["outputs"]
 
 
@@ -259,7 +259,10 @@ def test_prepare_without_contacts_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def synth_prepared(prepared_dir: Path, synth_dir: Path) -> dict:
+def synth_prepared(prepared_legacy_dir: Path, synth_dir: Path) -> dict:
+    """The shared world prepared with the legacy definitions: truth.json counts its courses
+    with the same (course) definitions."""
+    prepared_dir = prepared_legacy_dir
     manifest = json.loads((prepared_dir / "manifest.json").read_text(encoding="utf-8"))
     truth_path = synth_dir / "truth.json"
     truth = json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.exists() else {}
@@ -350,7 +353,8 @@ def test_cli_prepare(small, tmp_path: Path, capsys: pytest.CaptureFixture) -> No
 
     raw, _, manifest = small
     out = tmp_path / "cli"
-    assert main(["prepare", "--raw", str(raw), "--out", str(out), "--quiet"]) == 0
+    args = ["prepare", "--raw", str(raw), "--out", str(out), "--quiet"]
+    assert main([*args, "--definitions", "legacy"]) == 0
     assert "courses" in capsys.readouterr().out
     again = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert again["outputs"] == manifest["outputs"]
@@ -360,3 +364,91 @@ def test_cli_prepare(small, tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     )
     assert code == 1
     assert "first day of a month" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------
+# The official definitions (default): admission stays flagged by flag_stays
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_official(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    raw = make_raw(tmp_path_factory.mktemp("raw-official"))
+    out = tmp_path_factory.mktemp("prepared-official")
+    lines: list[str] = []
+    manifest = prepare(raw, out, progress=True, log=lines.append)
+    assert any("flag stays (official definitions)" in line for line in lines)
+    assert not any("chain contacts into courses" in line for line in lines)
+    return raw, out, manifest
+
+
+def test_official_prepare_records_unit_and_variants(small_official) -> None:
+    from nsv_eval import definitions as D
+
+    _, _, manifest = small_official
+    defs = manifest["definitions"]
+    assert defs["unit"] == "stays"
+    assert {k: v["variant"] for k, v in defs["indicators"].items()} == D.DEFAULT_VARIANTS
+    # the tidy layout has no contact type: said, never silently
+    assert "courses as stays" in defs["stays_formed"]
+    assert "forløb som ophold" in defs["stays_formed_da"]
+    assert manifest["period"]["source"] == "inferred from admission stays"
+
+
+def test_official_courses_are_the_flagged_admission_stays(small_official) -> None:
+    """courses.parquet = admission stays of build_stays flagged by flag_stays in memory (the
+    rules' own hand-worked tests are in test_definition_flags.py); the cube and the cohort
+    reconcile with it, and the disease-cohort denominators equal cohort_population."""
+    from nsv_eval import definitions as D
+    from nsv_eval.clean.stays import build_stays
+    from nsv_eval.definitions.flags import cohort_population, flag_stays, prepare_stays
+
+    _, out, manifest = small_official
+    period = Period.coerce(("2015-01-01", "2016-12-31"))
+    persons = pd.read_parquet(out / "persons.parquet")
+    stays = build_stays(pd.read_parquet(out / "contacts.parquet"))
+    f = flag_stays(stays, persons, period=(period.start, period.end), data_start=period.start)
+    adm = f[f["admission"]].sort_values("stay_id").reset_index(drop=True)
+    courses = read(out / "courses.parquet")
+    assert courses["course_id"].tolist() == adm["stay_id"].tolist()
+    assert (courses["los_hours"] >= 12).all()
+    for col in ("preventable", "fall_injury", "hip_fracture", "short_stay"):
+        assert courses[col].tolist() == adm[col].tolist(), col
+    for col in ("copd_acute", "diabetes_acute"):
+        assert courses[col].tolist() == adm[col].tolist(), col
+    assert courses["readmit_index"].tolist() == adm["index_admission_somatic"].tolist()
+    assert courses["readmit_30d"].tolist() == adm["readmitted_30d_somatic"].tolist()
+    assert courses["readmit_index"].sum() > 0 and courses["readmit_30d"].sum() > 0
+    assert courses["preventable"].sum() > 0 and courses["copd_acute"].sum() > 0
+    cube = pd.read_parquet(out / "cube.parquet")
+    assert cube["preventable"].sum() == courses["preventable"].sum()
+    assert cube["readmit_index"].sum() == courses["readmit_index"].sum()
+    assert cube["readmit_30d"].sum() == courses["readmit_30d"].sum()
+    assert cube["readmit_index_psych"].sum() == 0  # no psychiatric contacts in the tidy data
+    assert cube["age_band"].notna().all()  # no cell without an age band (e.g. a newborn)
+    cohort = pd.read_parquet(out / "cohort_readmission.parquet")
+    target = courses["readmit_index"] & (courses["age"] >= 65) & courses["acute"]
+    assert len(cohort) == (target & courses["medical"]).sum() > 0
+    s = prepare_stays(stays, persons)
+    for id, col in (("copd_acute", "copd_population"), ("diabetes_acute", "diabetes_population")):
+        pop = cohort_population(s, persons, D.get(id), [2015, 2016], data_start=period.start)
+        want = pop.groupby("year").size()
+        got = cube[cube[col] > 0].groupby("year")[col].sum()
+        assert (cube.loc[cube["month"] != 1, col] == 0).all()
+        assert got.reindex(want.index, fill_value=0).tolist() == want.tolist(), col
+    assert manifest["counts"]["courses"] == len(adm)
+
+
+def test_official_cli_definitions_option(small_official, tmp_path: Path, capsys) -> None:
+    from nsv_eval.cli import main
+
+    raw, _, _ = small_official
+    out = tmp_path / "cli"
+    args = ["prepare", "--raw", str(raw), "--out", str(out), "--quiet"]
+    assert main([*args, "--definitions", "readmission=legacy_medical"]) == 0
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["definitions"]["indicators"]["readmission"]["variant"] == "legacy_medical"
+    assert man["definitions"]["indicators"]["preventable"]["variant"] == "official"
+    assert man["definitions"]["unit"] == "stays"
+    assert main([*args, "--definitions", "readmission=nonsense"]) == 1
+    assert "nonsense" in capsys.readouterr().err

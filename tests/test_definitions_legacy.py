@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from nsv_eval import definitions as D
-from nsv_eval.analyses.catalogue import INDICATORS
+from nsv_eval.analyses.catalogue import INDICATORS, indicators
 from nsv_eval.clean import flags
 from nsv_eval.definitions import codelists
 
@@ -59,24 +60,72 @@ def test_thresholds_are_the_earlier_ones():
     assert CHAIN_GAP_HOURS == 4.0
 
 
-def test_catalogue_is_the_earlier_one_and_names_its_definitions():
-    assert list(INDICATORS) == list(EARLIER_CATALOGUE)
+def test_legacy_catalogue_is_the_earlier_one_and_names_its_definitions():
+    legacy = indicators(D.COURSE_VARIANTS)
+    assert list(legacy) == list(EARLIER_CATALOGUE)
     for key, (kind, mult, age) in EARLIER_CATALOGUE.items():
-        ind = INDICATORS[key]
+        ind = legacy[key]
         assert (ind.kind, ind.multiplier, ind.min_age) == (kind, mult, age), key
+        assert ind.denominator in ("person_years", "readmit_index"), key
         assert D.get(ind.definition, D.COURSE_VARIANTS[ind.definition])
 
 
-def test_default_parameters_select_what_the_cleaning_computes():
+OFFICIAL_CATALOGUE = {  # key: (kind, multiplier, min_age, denominator), official definitions
+    "preventable_65": ("rate", 1000, 65, "person_years"),
+    "readmission_65": ("proportion", 100, 65, "readmit_index"),
+    "short_stay_65": ("rate", 1000, 65, "person_years"),
+    "fall_injury_65": ("rate", 1000, 65, "person_years"),
+    "hip_fracture_65": ("rate", 1000, 65, "person_years"),
+    "copd_acute": ("rate", 1000, 18, "copd_population"),
+    "diabetes_acute": ("rate", 1000, 18, "diabetes_population"),
+    "heart_failure_acute": ("rate", 100_000, 0, "person_years"),
+}
+
+
+def test_default_catalogue_is_the_official_one():
+    assert list(INDICATORS) == list(OFFICIAL_CATALOGUE)
+    for key, (kind, mult, age, den) in OFFICIAL_CATALOGUE.items():
+        ind = INDICATORS[key]
+        assert (ind.kind, ind.multiplier, ind.min_age, ind.denominator) == (kind, mult, age, den)
+    assert "med KOL" in INDICATORS["copd_acute"].unit_da
+    # the disease cohorts' definitions are crude rates; the others are standardised
+    assert not INDICATORS["copd_acute"].standardise and not INDICATORS["diabetes_acute"].standardise
+    assert INDICATORS["preventable_65"].standardise
+
+
+def test_profile_compares_a_crude_definition_crudely(prepared_dir, tmp_path):
+    """copd_acute (standardisation: none): the compared value is the crude rate per 1,000
+    people with COPD, computed here by hand from the cube."""
+    import pandas as pd
+
+    from nsv_eval.analyses import load_prepared, profile
+
+    prep = load_prepared(prepared_dir, shared_dir=tmp_path)
+    st = profile.standardised(prep, "copd_acute", 326, [2022, 2023, 2024]).set_index("level")
+    cube = pd.read_parquet(prepared_dir / "cube.parquet")
+    c = cube[
+        cube["year"].isin([2022, 2023, 2024]) & ~cube["age_band"].isin(["0-4", "5-9", "10-14"])
+    ]
+    want = 1000 * c["copd_acute"].sum() / c["copd_population"].sum()
+    assert st.at["land", "estimate"] == pytest.approx(want)
+    assert c["copd_population"].sum() > 0
+
+
+def test_default_parameters_select_what_prepare_computes():
     root = Path(__file__).resolve().parents[1]
     defaults = yaml.safe_load((root / "params" / "defaults.yaml").read_text(encoding="utf-8"))
-    assert defaults["definitions"] == D.COURSE_VARIANTS
-    recorded = prepare.definitions()["indicators"]
-    assert {k: v["variant"] for k, v in recorded.items()} == D.COURSE_VARIANTS
-    assert recorded["readmission"]["version"] == D.get("readmission", "legacy_medical").version
+    assert defaults["definitions"] == D.DEFAULT_VARIANTS
+    assert {k for k, v in D.DEFAULT_VARIANTS.items() if v != D.OFFICIAL} == {
+        "heart_failure_acute"  # no official definition exists
+    }
+    recorded = prepare.definitions(D.DEFAULT_VARIANTS)["indicators"]
+    assert {k: v["variant"] for k, v in recorded.items()} == D.DEFAULT_VARIANTS
+    legacy = prepare.definitions("legacy")["indicators"]
+    assert {k: v["variant"] for k, v in legacy.items()} == D.COURSE_VARIANTS
+    assert legacy["readmission"]["version"] == D.get("readmission", "legacy_medical").version
 
 
-def test_legacy_variants_on_stays_reproduce_the_course_pipeline(prepared_dir):
+def test_legacy_variants_on_stays_reproduce_the_course_pipeline(prepared_legacy_dir):
     """Independent computation: the pandas stay flags with the legacy variants give the same
     flags as the DuckDB course cleaning (courses stand in for stays: all somatic)."""
     import json
@@ -85,6 +134,7 @@ def test_legacy_variants_on_stays_reproduce_the_course_pipeline(prepared_dir):
 
     from nsv_eval.definitions import flags as F
 
+    prepared_dir = prepared_legacy_dir
     c = pd.read_parquet(prepared_dir / "courses.parquet")
     persons = pd.read_parquet(prepared_dir / "persons.parquet")
     period = json.loads((prepared_dir / "manifest.json").read_text(encoding="utf-8"))["period"]
@@ -123,3 +173,25 @@ def test_legacy_variants_on_stays_reproduce_the_course_pipeline(prepared_dir):
         assert (c[col].to_numpy() & old == f[col].to_numpy()).all(), col
     days = c["days_to_readmission"].to_numpy() - f["days_to_readmission"].to_numpy()
     assert abs(pd.Series(days).fillna(0)).max() < 1e-9
+
+
+def test_studies_use_the_catalogue_of_the_prepared_variants(prepared_legacy_dir, tmp_path):
+    """Legacy variants selected by name: the profile shows the legacy catalogue (no hip
+    fracture row, the disease indicators per 100,000 of everyone); official data: the
+    official one."""
+    import warnings
+
+    from nsv_eval.analyses import load_prepared, profile
+    from nsv_eval.analyses.catalogue import for_manifest
+
+    prep = load_prepared(prepared_legacy_dir, shared_dir=tmp_path)
+    cat = for_manifest(prep.manifest)
+    assert list(cat) == list(EARLIER_CATALOGUE)
+    assert cat["copd_acute"].denominator == "person_years"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab = profile.profile_table(prep, 326, [2022, 2023, 2024]).set_index("indicator")
+    assert list(tab.index) == list(EARLIER_CATALOGUE)
+    assert for_manifest({}) == cat  # no recorded definitions: the course pipeline's
+    official = for_manifest({"definitions": {"indicators": D.DEFAULT_VARIANTS}})
+    assert list(official) == list(OFFICIAL_CATALOGUE)

@@ -259,7 +259,7 @@ def test_lpr3_extract_prepares_into_hand_made_stays(tmp_path: Path) -> None:
     assert contacts.loc[801, "contact_cause"] == "ALCC02"
     assert contacts.loc[101, "episode_id"] == "F1"
 
-    # courses (the existing admission definition) on LPR3: only stays of >= 12 h
+    # courses under the official definitions: the admission stays (>= 12 h)
     courses = pd.read_parquet(out / "courses.parquet").set_index("person_id")
     assert set(courses.index) == {
         ids[k] for k in ("er_ward", "h1200", "planned", "transfer", "accident", "death")
@@ -270,7 +270,9 @@ def test_lpr3_extract_prepares_into_hand_made_stays(tmp_path: Path) -> None:
     assert bool(courses.loc[ids["transfer"], "readmit_index"])
     assert not bool(courses.loc[ids["death"], "readmit_index"])
     assert bool(courses.loc[ids["death"], "died_in_hospital"])
-    assert not bool(courses.loc[ids["planned"], "readmit_index"])  # planned
+    # official readmission (the default): a planned admission may be an index (legacy: not)
+    assert bool(courses.loc[ids["planned"], "readmit_index"])
+    assert m["definitions"]["unit"] == "stays"
     assert int(courses.loc[ids["transfer"], "n_contacts"]) == 2
 
 
@@ -376,7 +378,9 @@ def test_lpr2_extract_prepares_into_hand_made_stays(tmp_path: Path) -> None:
     adm.to_csv(raw / "lpr_adm.csv", sep=";", index=False)
     diag.to_csv(raw / "lpr_diag.csv", sep=";", index=False)
     _persons(raw)
-    prepare(raw, tmp_path / "prepared", key=KEY, layout="lpr2", log=None)
+    prepare(
+        raw, tmp_path / "prepared", key=KEY, layout="lpr2", log=None, definitions_choice="legacy"
+    )
     _check_lpr2(tmp_path / "prepared")
 
 
@@ -389,7 +393,9 @@ def test_lpr2_sas_datasets(tmp_path: Path) -> None:
     _persons(raw)
     sas = pd.read_sas(raw / "lpr_adm.sas7bdat", encoding="infer")
     assert "D_INDDTO" in sas.columns and "V_INDTIME" in sas.columns
-    prepare(raw, tmp_path / "prepared", key=KEY, layout="lpr2", log=None)
+    prepare(
+        raw, tmp_path / "prepared", key=KEY, layout="lpr2", log=None, definitions_choice="legacy"
+    )
     _check_lpr2(tmp_path / "prepared")
 
 

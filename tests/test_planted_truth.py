@@ -1,7 +1,9 @@
 """Each effect design recovers the effect planted in the synthetic Denmark.
 
 Reference: the planted truth in ``truth.json`` written by :func:`nsv_eval.synth.generate`
-(session fixtures ``synth_dir``/``prepared_dir``: scale 0.005, seed 7). The estimators are
+(session fixtures ``synth_dir``/``prepared_legacy_dir``: scale 0.005, seed 7; the planted
+effects are stated on the generator's own outcome definitions, i.e. the legacy course
+flags, so the world is prepared with ``definitions_choice="legacy"``). The estimators are
 the ones of ``bench/coverage.py`` (imported from there, so the benchmark that measures
 coverage over 50 seeds and this CI check run the same code); its docstring says which planted
 quantity each design targets and why.
@@ -58,11 +60,11 @@ def truth(synth_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def prep(prepared_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def prep(prepared_legacy_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     from nsv_eval.analyses.data import load_prepared
 
     # own cache directory: never write into the shared session fixture
-    return load_prepared(prepared_dir, shared_dir=tmp_path_factory.mktemp("cache"))
+    return load_prepared(prepared_legacy_dir, shared_dir=tmp_path_factory.mktemp("cache"))
 
 
 def _by_design(estimates) -> dict:

@@ -119,10 +119,28 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict:
     }
     nbformat.write(nb, nbdir / st.notebook)
     data = make_prepared(base / "prepared")
+    # data prepared before the manifest recorded its definitions (the course pipeline)
+    man = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    del man["definitions"]
+    (data / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
     p = load_params(326, ROOT / "params")
+    # the tiny layout's manifest records no definitions: data prepared by the course
+    # pipeline, i.e. the legacy variants, which a user selects by name
+    default_run = run_study(
+        st, 326, data_dir=data, out_dir=base / "r0", params=p, notebook_dir=nbdir
+    )
+    p = {**p, "definitions": dict(D.COURSE_VARIANTS)}
     out = base / "reports"
     run = run_study(st, 326, data_dir=data, out_dir=out, params=p, notebook_dir=nbdir)
-    return {"run": run, "study": st, "data": data, "params": p, "nbdir": nbdir, "base": base}
+    return {
+        "run": run,
+        "study": st,
+        "data": data,
+        "params": p,
+        "nbdir": nbdir,
+        "base": base,
+        "default_run": default_run,
+    }
 
 
 def test_report_carries_the_appendix_and_json_the_stamps(rendered: dict):
@@ -133,7 +151,7 @@ def test_report_carries_the_appendix_and_json_the_stamps(rendered: dict):
     assert page.index("Definitioner og datagrundlag") < page.index('<footer class="nsv-footer">')
     assert 'data-definition="readmission"' in page and 'data-definition="fall_injury"' in page
     assert "Datagrundlag: udtræk klargjort med nsv-eval prepare for perioden 1. januar 2020" in page
-    # the default parameters select the legacy variants the course pipeline computes
+    # the legacy variants selected by name are marked in the appendix
     assert "Tidligere/lokal definition" in page
     payload = json.loads(run.json.read_text(encoding="utf-8"))
     assert payload["definitions"]["readmission"] == {
@@ -146,6 +164,12 @@ def test_report_carries_the_appendix_and_json_the_stamps(rendered: dict):
     assert by_key["dsr_pooled"]["id"] == "readmission"  # the study's main definition
     assert by_key["rows_read"] is None
     assert by_key["hip"] == {"id": "hip_fracture", "variant": "legacy", "version": "0.9"}
+
+
+def test_default_parameters_refuse_data_prepared_with_legacy_definitions(rendered: dict):
+    run = rendered["default_run"]  # params official (the default), data legacy
+    assert run.status == "failed"
+    assert "definitions.readmission" in run.error and "legacy_medical" in run.error
 
 
 def test_report_refuses_data_prepared_with_another_variant(rendered: dict, tmp_path: Path):
@@ -164,3 +188,23 @@ def test_report_refuses_data_prepared_with_another_variant(rendered: dict, tmp_p
     )
     assert run.status == "failed"
     assert "definitions.readmission" in run.error and "manifest.json" in run.error
+
+
+def test_data_note_says_how_stays_were_formed_and_what_is_missing():
+    from nsv_eval.clean.official import stay_note
+
+    man = {
+        "period": {"start": "2010-01-01", "end": "2024-12-31"},
+        "inputs": [{"kind": "persons"}, {"kind": "admissions"}],
+        "missing_kinds": ["care", "falls"],
+        "definitions": {
+            "stays_formed_da": stay_note("nsv"),
+            "stays_formed": stay_note("nsv", "en"),
+        },
+    }
+    da = R.data_note(man, "da")
+    assert "Udtrækket indeholder ikke hjemmepleje og sygepleje, registrerede fald" in da
+    assert "forløb som ophold" in da and "mindst 12 timer er indlæggelser" in da
+    en = R.data_note(man, "en")
+    assert "courses as stays" in en and "The extract has no" in en
+    assert "LPR3-format" in stay_note("lpr3")

@@ -90,7 +90,7 @@ def test_profile_table_says_why_nothing_can_be_estimated(empty_prep) -> None:
         assert r["note"].startswith(f"{INDICATORS[key].label_da} kan ikke beregnes: "), key
         assert r["note"].endswith("i 2022–2024."), key
     # a proportion without a denominator vs rates without events
-    assert "ingen udskrivelser af medicinske patienter 65+" in tab.at["readmission_65", "note"]
+    assert "ingen indlæggelser af borgere 65+" in tab.at["readmission_65", "note"]
     assert "ingen hændelser" in tab.at["preventable_65", "note"]
     # the region and the country still have their values
     assert tab["region"].notna().all() and tab["land"].notna().all()

@@ -126,6 +126,14 @@ def test_lpr2_layout_gives_the_planted_courses(tmp_path: Path) -> None:
     truth = generate(raw, scale=0.002, seed=2, start_year=2015, end_year=2018, layout="lpr2")
     adm = pd.read_parquet(raw / "lpr_adm.parquet")
     assert set(adm["C_PATTYPE"]) == {"0", "1", "2"}
-    m = prepare(raw, tmp_path / "prepared", layout="lpr2", pseudonymised_key="PNR", log=None)
+    # legacy definitions: the planted courses (LPR2 counts a course with an in-patient contact)
+    m = prepare(
+        raw,
+        tmp_path / "prepared",
+        layout="lpr2",
+        pseudonymised_key="PNR",
+        log=None,
+        definitions_choice="legacy",
+    )
     assert m["counts"]["courses"] == truth["counts"]["courses"]
     assert m["counts"]["stays"] == truth["counts"]["courses"]  # out-patient contacts left out

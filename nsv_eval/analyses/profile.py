@@ -23,15 +23,18 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval import stats
-from nsv_eval.analyses.catalogue import INDICATORS, Indicator
+from nsv_eval.analyses.catalogue import INDICATORS, Indicator, for_manifest
 from nsv_eval.analyses.data import Area, Prepared, filter_ages
 from nsv_eval.reference import esp2013, kommuner
 
 LEVELS: tuple[str, ...] = ("kommune", "region", "land")
 
 
-def _indicator(ind: Indicator | str) -> Indicator:
-    return INDICATORS[ind] if isinstance(ind, str) else ind
+def _indicator(ind: Indicator | str, prep: Prepared | None = None) -> Indicator:
+    """The indicator ``ind`` (a key: under the variants ``prep`` was prepared with)."""
+    if not isinstance(ind, str):
+        return ind
+    return (for_manifest(prep.manifest) if prep is not None else INDICATORS)[ind]
 
 
 def _base(prep: Prepared, ind: Indicator, years: Sequence[int] | None) -> pd.DataFrame:
@@ -65,7 +68,7 @@ def trend(
         ``level``, ``area``, ``year``, ``numerator``, ``denominator``, ``estimate``,
         ``lower``, ``upper``, ``conf``, ``method``.
     """
-    ind = _indicator(indicator)
+    ind = _indicator(indicator, prep)
     base = _base(prep, ind, years)
     out = []
     for level in levels:
@@ -80,16 +83,17 @@ def standardised(
 ) -> pd.DataFrame:
     """Value for the kommune, region and country over ``years`` pooled.
 
-    Rates are age-standardised to ESP2013 (the indicator's age bands, Dobson CI);
-    proportions are crude (Wilson CI). Columns as in :func:`trend`, one row per level.
+    Rates are age-standardised to ESP2013 (the indicator's age bands, Dobson CI) unless
+    their definition is crude (``Indicator.standardise``); proportions are crude (Wilson CI). Columns as in :func:`trend`, one row per level.
     """
-    ind = _indicator(indicator)
+    ind = _indicator(indicator, prep)
     base = _base(prep, ind, years)
     out = []
     for level in LEVELS:
         area = Area.of(level, kommune)
         part = base[area.mask(base)].assign(level=level, area=area.name)
-        if ind.kind == "proportion":
+        if ind.kind == "proportion" or not ind.standardise:
+            # proportions, and rates whose definition is crude (disease cohorts)
             out.append(_estimate(part, ind, ["level", "area"]))
         else:
             strata = part.groupby(["level", "area", "age_band"], as_index=False, observed=True)[
@@ -120,7 +124,7 @@ def indirect(prep: Prepared, indicator: Indicator | str, years: Sequence[int]) -
         ``kommune_code``, ``kommune_name``, ``region_code``, ``observed``, ``expected``,
         ``estimate`` (ratio × 100), ``lower``, ``upper``, ...
     """
-    ind = _indicator(indicator)
+    ind = _indicator(indicator, prep)
     base = _base(prep, ind, years)
     cells = base.groupby(["kommune_code", "age_band", "sex"], as_index=False, observed=True)[
         [ind.numerator, ind.denominator]
@@ -171,8 +175,9 @@ def profile_table(
         when it can; the report layer words it).
     """
     rows = []
-    for key in indicators or list(INDICATORS):
-        ind = INDICATORS[key]
+    catalogue = for_manifest(prep.manifest)
+    for key in indicators or list(catalogue):
+        ind = catalogue[key]
         st = standardised(prep, ind, kommune, years).set_index("level")
         if "kommune" not in st.index:
             # no denominator at all in the kommune (e.g. no index discharges): no value
@@ -231,7 +236,10 @@ def _why(what: str, reason: str, **fields: object) -> dict[str, object]:
 # what the denominator of an indicator counts, for the "cannot be estimated" sentence
 _DENOMINATOR_DA = {
     "person_years": "personår",
-    "readmit_index": "udskrivelser af medicinske patienter 65+",
+    # official definition: somatic admissions (stays >= 12 h) of residents 65+
+    "readmit_index": "indlæggelser af borgere 65+",
+    "copd_population": "borgere med KOL",
+    "diabetes_population": "borgere med type 2-diabetes",
 }
 
 

@@ -572,10 +572,10 @@ def pooled_table(
     :func:`nsv_eval.analyses.profile.trend` without ``year``.
     """
     from nsv_eval.analyses import profile
-    from nsv_eval.analyses.catalogue import INDICATORS
+    from nsv_eval.analyses.catalogue import for_manifest
     from nsv_eval.analyses.data import filter_ages
 
-    ind = INDICATORS[indicator]
+    ind = for_manifest(prep.manifest)[indicator]
     base = filter_ages(prep.summary("year_age_sex"), ind.min_age)
     base = base[base["year"].isin(list(years))]
     rows = []

@@ -36,6 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, default=_db.DEFAULT_THREADS, help="DuckDB threads")
     add_layout_options(p)
+    p.add_argument(
+        "--definitions",
+        default="official",
+        metavar="VARIANTS",
+        help="indicator definitions: 'official' (default; hospital stays, the 12-hour rule, "
+        "exclusions), 'legacy' (nsv-eval's earlier definitions on chained courses) or "
+        "id=variant pairs separated by commas, e.g. readmission=legacy_medical "
+        "(list them with `nsv-eval definitions`)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_quality_options(p)
     p.set_defaults(func=_run)
@@ -61,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         extract_date=args.extract_date,
         layout=args.format,
         pseudonymised_key=args.pseudonymised_key,
+        definitions_choice=_parse_definitions(args.definitions),
     )
     c = manifest["counts"]
     from nsv_eval.ingest.cpr import mask_cpr
@@ -75,3 +85,19 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_definitions(text: str) -> str | dict[str, str]:
+    """``official`` | ``legacy`` | ``id=variant,id=variant`` (a clear error otherwise)."""
+    from nsv_eval.errors import NsvError
+
+    text = text.strip()
+    if text in ("official", "legacy"):
+        return text
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise NsvError(
+                f"--definitions: {part!r} is not id=variant (or use 'official' / 'legacy')"
+            )
+        k, v = part.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out

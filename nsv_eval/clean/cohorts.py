@@ -173,12 +173,23 @@ def stage_interventions(con: duckdb.DuckDBPyConnection, present: dict[str, str |
         )
 
 
-def readmission_query(*, courses: str = "courses") -> str:
+READMISSION_COHORT_MIN_AGE = 65
+"""Youngest age (at admission) of an index in ``cohort_readmission``. The follow-up home
+visit is the kommune's offer after the discharge of elderly *medical* patients, so the
+cohort keeps the index admissions that are acute, with a medical action diagnosis, of
+residents 65+ (the legacy index is exactly that; the official one covers every admission of
+every age, planned and surgical too, and its 30-day outcome is the official one)."""
+
+
+def readmission_query(
+    *, courses: str = "courses", min_age: int = READMISSION_COHORT_MIN_AGE
+) -> str:
     """SQL of ``cohort_readmission`` (needs ``persons_n``, ``care_n``, ``interventions_n``)."""
     w = READMISSION_WINDOW_DAYS
     return f"""
         WITH idx AS (
-            SELECT * FROM {courses} WHERE readmit_index
+            SELECT * FROM {courses}
+            WHERE readmit_index AND age >= {int(min_age)} AND acute AND medical
         ), prior AS (
             SELECT i.course_id, count(*) AS n
             FROM idx i JOIN {courses} c

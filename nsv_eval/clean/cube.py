@@ -25,6 +25,18 @@ Measures
 ``readmit_index``, ``readmit_30d``
     Index discharges and those readmitted within 30 days, by month of the index
     *discharge*, age band at the index admission (the age that makes it an index).
+``readmit_index_psych``, ``readmit_30d_psych``
+    The same for psychiatric admissions (official definition: somatic and psychiatric
+    apart; ``readmit_index``/``readmit_30d`` are then the somatic ones). Zero when the
+    courses have no such columns (legacy definitions).
+``copd_population``, ``diabetes_population``
+    (With them, ``copd_acute``/``diabetes_acute`` are counted by the age band on 1 January
+    of the admission year, the age band of the person in the denominator.)
+    People in the disease cohort of the official ``copd_acute`` / ``diabetes_acute``
+    definitions (18+, alive, a registration in the look-back) on 1 January, counted in the
+    January row by age band on 1 January (table ``disease_pop`` of
+    :mod:`nsv_eval.clean.official`; zero without it). Summed over a year's months it is the
+    1 January head count; summed over years, person-years of the cohort.
 ``falls_registered``
     Rows of ``falls.parquet`` by month of ``fall_date``, age band on that date.
 ``home_care``
@@ -67,6 +79,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "readmit_30d",
     "falls_registered",
     "home_care",
+    "readmit_index_psych",
+    "readmit_30d_psych",
+    "copd_population",
+    "diabetes_population",
 )
 """Event-count columns of both cubes, in order."""
 
@@ -249,7 +265,9 @@ def _person_time_events(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     con.execute("DROP TABLE seg")
 
 
-def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) -> None:
+def _event_counts(
+    con: duckdb.DuckDBPyConnection, period: Period, courses: str, disease_pop: str | None = None
+) -> None:
     """Table ``ev_cnt``: event counts per stratum × age band × month index ``k``."""
     p0, p1 = sql_date(period.start), sql_date(period.end_exclusive)
     zero = {c: "0" for c in EVENT_COLUMNS}
@@ -276,6 +294,17 @@ def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) 
         f"JOIN edu_codes ec ON ec.education = coalesce(c.education, '{UNKNOWN_EDUCATION}') "
         "LEFT JOIN bands b ON b.age_band = c.age_band"
     )
+    have = set(_db.columns_of(con, courses))
+    # with disease cohorts (official copd_acute / diabetes_acute) their admissions are
+    # counted by the age band on 1 January, like their denominators
+    cohort_events = ("copd_acute", "diabetes_acute") if disease_pop is not None else ()
+    psych, psych_where = {}, ""
+    if {"readmit_index_psych", "readmit_30d_psych"} <= have:
+        psych = {
+            "readmit_index_psych": "c.readmit_index_psych::INT",
+            "readmit_30d_psych": "c.readmit_30d_psych::INT",
+        }
+        psych_where = " OR c.readmit_index_psych"
     parts = [
         sel(
             p_attrs,
@@ -288,7 +317,7 @@ def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) 
             c_attrs,
             "b.band_idx",
             "midx(CAST(c.admit_time AS DATE))",
-            {k: f"c.{v}::INT" for k, v in _COURSE_EVENTS.items()},
+            {k: f"c.{v}::INT" for k, v in _COURSE_EVENTS.items() if k not in cohort_events},
             f"{c_from} WHERE CAST(c.admit_time AS DATE) >= {p0} "
             f"AND CAST(c.admit_time AS DATE) < {p1}",
         ),
@@ -296,8 +325,12 @@ def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) 
             c_attrs,
             "b.band_idx",
             "midx(CAST(c.discharge_time AS DATE))",
-            {"readmit_index": "1", "readmit_30d": "c.readmit_30d::INT"},
-            f"{c_from} WHERE c.readmit_index",
+            {
+                "readmit_index": "c.readmit_index::INT",
+                "readmit_30d": "c.readmit_30d::INT",
+                **psych,
+            },
+            f"{c_from} WHERE c.readmit_index{psych_where}",
         ),
         sel(
             p_attrs,
@@ -329,6 +362,35 @@ def _event_counts(con: duckdb.DuckDBPyConnection, period: Period, courses: str) 
             WHERE p.birth_date <= m.ms AND (p.death_date IS NULL OR p.death_date > m.ms)""",
         ),
     ]
+    if cohort_events:
+        # admissions of a disease cohort: age band on 1 January of the admission year, the
+        # age of the person in the denominator (copd_population / diabetes_population)
+        parts.append(
+            sel(
+                c_attrs,
+                "band_idx_of(age_at(p.birth_date, make_date(year(c.admit_time), 1, 1)))",
+                "midx(CAST(c.admit_time AS DATE))",
+                {k: f"c.{k}::INT" for k in cohort_events},
+                f"{c_from} JOIN persons_n p ON p.person_id = c.person_id "
+                f"WHERE ({' OR '.join(f'c.{k}' for k in cohort_events)}) "
+                f"AND CAST(c.admit_time AS DATE) >= {p0} "
+                f"AND CAST(c.admit_time AS DATE) < {p1}",
+            )
+        )
+    if disease_pop is not None:
+        # disease-cohort head counts on 1 January (counted in the January row)
+        for disease in ("copd", "diabetes"):
+            parts.append(
+                sel(
+                    p_attrs,
+                    "band_idx_of(d.age)",
+                    "midx(make_date(d.year, 1, 1))",
+                    {f"{disease}_population": "1"},
+                    f"FROM {disease_pop} d JOIN persons_n p USING (person_id) {p_codes} "
+                    f"WHERE d.disease = '{disease}' AND make_date(d.year, 1, 1) >= {p0} "
+                    f"AND make_date(d.year, 1, 1) < {p1}",
+                )
+            )
     sums = ", ".join(f"sum({c}) AS {c}" for c in EVENT_COLUMNS)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE ev_cnt AS SELECT {_ATTRS}, band_idx, k, {sums} "
@@ -375,11 +437,21 @@ def _dense_person_time(keys: str, n_months: int) -> str:
     """
 
 
-def cube_sql(con: duckdb.DuckDBPyConnection, period: Period, *, courses: str = "courses") -> None:
-    """Compute tables ``ev_pt`` and ``ev_cnt`` (call before :func:`cube_query`)."""
+def cube_sql(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    courses: str = "courses",
+    disease_pop: str | None = None,
+) -> None:
+    """Compute tables ``ev_pt`` and ``ev_cnt`` (call before :func:`cube_query`).
+
+    ``disease_pop``: a table of disease-cohort members (``person_id``, ``year``, ``age``,
+    ``disease``; :func:`nsv_eval.clean.official.flag_sql`) for the cohort denominators.
+    """
     _install_codes(con, courses)
     _person_time_events(con, period)
-    _event_counts(con, period, courses)
+    _event_counts(con, period, courses, disease_pop)
 
 
 def cube_query(period: Period, *, income: bool = False) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from nsv_eval import __version__
-from nsv_eval.clean import _db, cohorts, courses, cube, flags, stays
+from nsv_eval.clean import _db, cohorts, courses, cube, flags, official, stays
 from nsv_eval.clean._db import Period
 from nsv_eval.errors import NsvError
 
@@ -155,6 +155,7 @@ def prepare(
     extract_date=None,
     layout: str = "nsv",
     pseudonymised_key: str | None = None,
+    definitions_choice=None,
 ) -> dict:
     """Ingest every extract in ``raw_dir`` and write the prepared layout to ``out_dir``.
 
@@ -191,6 +192,11 @@ def prepare(
         Layout of the hospital contacts (:mod:`nsv_eval.ingest.layouts`).
     pseudonymised_key : str, optional
         A person column that already holds a pseudonym (e.g. ``PNR``), passed to ingest.
+    definitions_choice : mapping or str, optional
+        Indicator definition variants (id → variant; ``"legacy"`` for nsv-eval's earlier
+        definitions on chained courses; default: official,
+        :data:`nsv_eval.definitions.DEFAULT_VARIANTS`). With any official variant the
+        hospital events are admission stays (:mod:`nsv_eval.clean.official`).
 
     Returns
     -------
@@ -206,6 +212,7 @@ def prepare(
         After writing everything, if an input file's rejected share exceeds
         ``max_reject_share``.
     """
+    from nsv_eval import definitions as D
     from nsv_eval.ingest import ingest
     from nsv_eval.ingest.core import TooManyRejects, reject_share_message
     from nsv_eval.ingest.cpr import check_folder_key, mask_cpr, mask_deep, recorded_key_check
@@ -213,6 +220,7 @@ def prepare(
 
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     period = Period.coerce(period)  # a bad period fails before any work is done
+    choice = D.resolve_choice(definitions_choice)  # a bad variant too
     stage_log = log if progress else None
     ingest_log = log if (progress and log is not None) else (lambda *_a, **_k: None)
     found = discover_raw(raw_dir, layout)
@@ -319,7 +327,9 @@ def prepare(
                     "are in the persons table. Were the extracts pseudonymised with different "
                     "keys, or do they cover different populations?"
                 )
-        counts, outputs, period_info = _clean(con, tables, out_dir, period, stages)
+        counts, outputs, period_info, stay_info = _clean(
+            con, tables, out_dir, period, stages, choice
+        )
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -327,7 +337,7 @@ def prepare(
     manifest["period"] = period_info
     manifest["counts"] = counts
     manifest["outputs"] = outputs
-    manifest["definitions"] = definitions()
+    manifest["definitions"] = definitions(choice, layout, stay_info)
     manifest["timings_seconds"] = {**stages.timings, "total": round(stages.total, 3)}
     rec = recorded_key_check(out_dir)
     manifest["key_check"] = rec[0] if rec is not None else None
@@ -393,8 +403,32 @@ def _linkage(con, tables: dict[str, Path]) -> dict[str, dict]:
     return out
 
 
-def definitions() -> dict:
-    """The definitions a prepared layout was built with (recorded in the manifest)."""
+def definitions(
+    choice: dict[str, str] | None = None, layout: str = "nsv", stay_info: dict | None = None
+) -> dict:
+    """The definitions a prepared layout was built with (recorded in the manifest).
+
+    ``indicators`` holds the id, variant and version of each indicator; ``unit`` says
+    whether hospital events are admission stays (official definitions) or chained courses
+    (legacy), and ``stays_formed`` how the stays were formed from the extract's layout.
+    """
+    from nsv_eval import definitions as D
+
+    choice = D.resolve_choice(choice if choice is not None else "legacy")
+    if official.uses_stays(choice):
+        extra = {
+            "unit": "stays",
+            "unit_rule": "hospital events are admission stays (sygehusophold of at least "
+            f"{stays.ADMISSION_MIN_HOURS:g} h); courses.parquet holds one row per admission "
+            "stay (course_id = stay_id) flagged by nsv_eval.definitions.flags.flag_stays; "
+            "readmit_index/readmit_30d are the somatic readmission, *_psych the psychiatric",
+            "stays_formed": official.stay_note(layout, "en"),
+            "stays_formed_da": official.stay_note(layout, "da"),
+            "notes": (stay_info or {}).get("notes", []),
+            "indicators": {id: D.get(id, v).stamp() for id, v in choice.items()},
+        }
+    else:
+        extra = {"unit": "courses", "indicators": flags.course_definitions()}
     return {
         "chaining_gap_hours": courses.CHAIN_GAP_HOURS,
         "chaining_rule": "admit_time <= running max discharge_time of the course + gap "
@@ -422,7 +456,7 @@ def definitions() -> dict:
         "population": "alive on the 1st of the month (birth_date <= 1st < death_date)",
         "person_years": "days in [birth_date, death_date) within the month / 365.25",
         "age": "whole years; the age increases on the birthday (29 February: 1 March)",
-        "indicators": flags.course_definitions(),
+        **extra,
     }
 
 
@@ -432,8 +466,17 @@ def _clean(
     out_dir: Path,
     period: Period | tuple | None,
     stages: _db.Stages,
-) -> tuple[dict, dict, dict]:
-    """Courses, cube and cohorts from the ingested tables (DuckDB connection ``con``)."""
+    choice: dict[str, str] | None = None,
+) -> tuple[dict, dict, dict, dict]:
+    """Courses, cube and cohorts from the ingested tables (DuckDB connection ``con``).
+
+    With an official definition in ``choice`` the hospital events are admission stays
+    (:func:`_stays_as_courses`), otherwise chained courses (legacy).
+    """
+    from nsv_eval import definitions as D
+
+    choice = D.resolve_choice(choice if choice is not None else "legacy")
+    by_stays = official.uses_stays(choice)
     for kind, path in tables.items():
         _db.register(con, f"{kind}_in", path)
     with stages.stage("validate persons and contacts"):
@@ -446,16 +489,26 @@ def _clean(
         n_contacts = con.execute("SELECT count(*) FROM contacts_n").fetchall()[0][0]
         if n_contacts == 0:
             raise NsvError(f"{tables['admissions']}: the contacts table has no rows")
-    with stages.stage("chain contacts into courses and stays"):
-        # one window pass over the contacts builds both tables when the gaps agree
-        one_pass = courses.chain_with_stays_sql(con)
-        if not one_pass:
-            courses.chain_sql(con)
+    if by_stays:
+        # official definitions: the hospital events are admission stays; no courses chained
+        with stages.stage("stays"):
+            stays.stays_sql(con, "admissions_in")
+    else:
+        with stages.stage("chain contacts into courses and stays"):
+            # one window pass over the contacts builds both tables when the gaps agree
+            one_pass = courses.chain_with_stays_sql(con)
+            if not one_pass:
+                courses.chain_sql(con)
     given = Period.coerce(period)
     if given is None:
         # The months spanned by *course* admissions: a transfer contact that continues a
         # course begun on the last day of the extract does not stretch the period.
-        sql = "SELECT min(admit_time), max(admit_time) FROM course_base"
+        # (Official definitions: the months spanned by admission stays.)
+        sql = (
+            "SELECT min(start), max(start) FROM stays WHERE admission"
+            if by_stays
+            else "SELECT min(admit_time), max(admit_time) FROM course_base"
+        )
         lo, hi = con.execute(sql).fetchall()[0]
         period_obj = Period(lo.date().replace(day=1), _month_end(hi.date()))
     else:
@@ -463,7 +516,9 @@ def _clean(
     _db.install_period(con, period_obj)
     period_info = {
         **period_obj.as_dict(),
-        "source": "given" if given is not None else "inferred from course admissions",
+        "source": "given"
+        if given is not None
+        else ("inferred from admission stays" if by_stays else "inferred from course admissions"),
         "months": period_obj.n_months,
     }
 
@@ -475,25 +530,32 @@ def _clean(
         outputs[name] = {"rows": n, "sha256": sha256_file(path)}
         return n
 
-    with stages.stage("flag courses"):
-        fcounts = flags.flag_sql(con, period_obj, materialize=False)
-        out("courses.parquet", "SELECT * FROM courses ORDER BY course_id", flags.COURSE_SCHEMA)
-        con.execute("DROP VIEW courses")
-        con.execute("DROP TABLE course_base")
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
-            f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
+    stay_info: dict = {}
+    if by_stays:
+        fcounts, stay_info, n_stays = _stays_as_courses(
+            con, out, out_dir, period_obj, stages, choice
         )
-    with stages.stage("stays"):
-        if not one_pass:
-            stays.stays_sql(con, "admissions_in")
-        out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
-        n_stays = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
-        ).fetchall()[0]
-        con.execute("DROP TABLE stays")
+    else:
+        with stages.stage("flag courses"):
+            fcounts = flags.flag_sql(con, period_obj, materialize=False)
+            out("courses.parquet", "SELECT * FROM courses ORDER BY course_id", flags.COURSE_SCHEMA)
+            con.execute("DROP VIEW courses")
+            con.execute("DROP TABLE course_base")
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
+                f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
+            )
+        with stages.stage("stays"):
+            # the one-pass chaining built the stays table already
+            if not one_pass:
+                stays.stays_sql(con, "admissions_in")
+            out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
+            n_stays = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
+            ).fetchall()[0]
+            con.execute("DROP TABLE stays")
     with stages.stage("cube"):
-        cube.cube_sql(con, period_obj)
+        cube.cube_sql(con, period_obj, disease_pop="disease_pop" if by_stays else None)
         out("cube.parquet", cube.cube_query(period_obj), cube.CUBE_SCHEMA)
     with stages.stage("cube by income"):
         out(
@@ -547,7 +609,42 @@ def _clean(
         "cohort_falls_rows": int(falls_n[0]),
         "cohort_falls_participants": int(falls_n[1]),
     }
-    return counts, outputs, period_info
+    return counts, outputs, period_info, stay_info
+
+
+def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choice):
+    """Official definitions: flag the ``stays`` table and write it, and the admission stays
+    as ``courses.parquet`` (:mod:`nsv_eval.clean.official`); leaves views ``courses`` and
+    table ``disease_pop`` for the cube and the cohorts."""
+    with stages.stage("write stays"):
+        out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
+        n_stays = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
+        ).fetchall()[0]
+    with stages.stage("flag stays (official definitions)"):
+        info = official.flag_sql(con, period_obj, choice)
+        out(
+            "courses.parquet",
+            "SELECT * FROM courses ORDER BY course_id",
+            official.STAY_COURSE_SCHEMA,
+        )
+        con.execute("DROP TABLE courses")
+        con.execute("DROP TABLE stays")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
+            f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
+        )
+    n_after_death = con.execute(
+        "SELECT count(*) FROM courses c JOIN persons_n p USING (person_id) "
+        "WHERE CAST(c.admit_time AS DATE) > p.death_date"
+    ).fetchall()[0][0]
+    fcounts = {
+        "courses_chained": int(n_stays[1]),
+        "courses_unknown_person": int(info["counts"]["stays_unknown_person"]),
+        "courses_admitted_after_death": int(n_after_death),
+        **info["counts"],
+    }
+    return fcounts, info, n_stays
 
 
 def _month_end(d: date) -> date:

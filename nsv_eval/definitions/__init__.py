@@ -62,6 +62,7 @@ OPTIONAL: tuple[str, ...] = (
     "cohort",
     "reported_by",
     "published_range",
+    "published_level",
 )
 SOURCE_REQUIRED: tuple[str, ...] = ("issuer", "title", "url", "version", "date")
 _PREFIX_RE = re.compile(r"^[A-Z][0-9A-Z]{0,5}$")
@@ -82,9 +83,45 @@ COURSE_VARIANTS: dict[str, str] = {
     "diabetes_acute": "legacy",
     "heart_failure_acute": "legacy",
 }
-"""The variant of each indicator that the course-based cleaning (``nsv_eval.clean.flags``,
-the cube and the catalogue) computes: nsv-eval's earlier definitions. The official
+"""The variant of each indicator that the course-based cleaning (``nsv_eval.clean.flags``)
+computes: nsv-eval's earlier definitions (``prepare --definitions legacy``). The official
 definitions need hospital stays and are applied by :mod:`nsv_eval.definitions.flags`."""
+
+DEFAULT_VARIANTS: dict[str, str] = {
+    "readmission": OFFICIAL,
+    "preventable": OFFICIAL,
+    "short_stay": OFFICIAL,
+    "fall_injury": OFFICIAL,
+    "hip_fracture": OFFICIAL,
+    "copd_acute": OFFICIAL,
+    "diabetes_acute": OFFICIAL,
+    "heart_failure_acute": "legacy",
+}
+"""The variants ``prepare`` builds and the studies use by default (``params/defaults.yaml``):
+the official definition of every indicator that has one (``heart_failure_acute`` has only
+nsv-eval's own). A prepared layout with any official variant is built from hospital stays
+(:mod:`nsv_eval.clean.official`)."""
+
+
+def resolve_choice(choice: Mapping[str, str] | str | None = None) -> dict[str, str]:
+    """Indicator id → variant for ``prepare``: ``None``/``"official"`` = :data:`DEFAULT_VARIANTS`,
+    ``"legacy"`` = :data:`COURSE_VARIANTS`, a mapping overrides single ids of the defaults.
+
+    Raises :class:`DefinitionError` for an unknown id or variant.
+    """
+    if choice is None or choice == OFFICIAL:
+        out = dict(DEFAULT_VARIANTS)
+    elif choice == "legacy":
+        out = dict(COURSE_VARIANTS)
+    elif isinstance(choice, str):
+        raise DefinitionError(
+            f"definitions: {choice!r} is not 'official', 'legacy' or a mapping id -> variant"
+        )
+    else:
+        out = {**DEFAULT_VARIANTS, **dict(choice)}
+    for id, v in out.items():
+        get(id, v)  # unknown ids/variants raise here
+    return out
 
 
 def _text(v: Any) -> str:
@@ -133,6 +170,7 @@ class Definition:
     cohort: Mapping[str, Any] | None = None
     reported_by: tuple[str, ...] = ()
     published_range: Mapping[str, Any] | None = None
+    published_level: Mapping[str, Any] | None = None
     path: str = ""
 
     @property
@@ -334,8 +372,37 @@ def _validate(raw: Any, file: str) -> Definition:
         cohort=dict(cohort) if cohort else None,
         reported_by=tuple(raw.get("reported_by") or ()),
         published_range=dict(raw["published_range"]) if raw.get("published_range") else None,
+        published_level=_published_level(raw.get("published_level"), file),
         path=file,
     )
+
+
+LEVEL_MEASURES = ("rate", "proportion", "prevalence")
+"""What a ``published_level`` is a level of: the indicator's rate (per ``multiplier``), its
+proportion (%), or the prevalence of a disease cohort (% of the population ``min_age``+)."""
+
+
+def _published_level(raw: Any, file: str) -> dict[str, Any] | None:
+    """Validate ``published_level``: the national level the synthetic Denmark is calibrated
+    to (``measure``, ``low``, ``high``, ``year``, ``basis`` da/en, ``source`` with issuer,
+    title, url, date)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise _fail(file, "published_level", "must be a mapping with measure, low, high, ...")
+    if raw.get("measure") not in LEVEL_MEASURES:
+        raise _fail(file, "published_level.measure", f"must be one of {LEVEL_MEASURES}")
+    for k in ("low", "high"):
+        v = raw.get(k)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise _fail(file, f"published_level.{k}", f"must be a number, got {v!r}")
+    if raw["low"] > raw["high"]:
+        raise _fail(file, "published_level", "low must not exceed high")
+    src = raw.get("source")
+    if not isinstance(src, Mapping) or any(not src.get(k) for k in ("issuer", "title", "url")):
+        raise _fail(file, "published_level.source", "must name issuer, title and url")
+    _bilingual(raw, "basis", file)
+    return dict(raw)
 
 
 def load_file(path: str | Path) -> Definition:
@@ -430,6 +497,7 @@ def selected(choice: Mapping[str, str] | None = None) -> dict[str, Definition]:
 
 __all__ = [
     "COURSE_VARIANTS",
+    "DEFAULT_VARIANTS",
     "OFFICIAL",
     "CodeSet",
     "Definition",
@@ -439,6 +507,7 @@ __all__ = [
     "ids",
     "load_all",
     "load_file",
+    "resolve_choice",
     "selected",
     "variants",
 ]

@@ -28,6 +28,7 @@ KEY_DEFINITIONS: dict[str, str | None] = {
     "readmission_65": "readmission",
     "short_stay_65": "short_stay",
     "fall_injury_65": "fall_injury",
+    "hip_fracture_65": "hip_fracture",
     "copd_acute": "copd_acute",
     "diabetes_acute": "diabetes_acute",
     "heart_failure_acute": "heart_failure_acute",
@@ -281,7 +282,21 @@ def data_note(manifest: Mapping[str, Any] | None, lang: str = "da") -> str | Non
             text += f" for {start.isoformat()} to {end.isoformat()}"
     except (KeyError, ValueError):
         pass
+    names = KIND_NAMES_DA if da else KIND_NAMES_EN
     if kinds:
-        names = KIND_NAMES_DA if da else KIND_NAMES_EN
         text += f" ({', '.join(names.get(k, k) for k in kinds)})"
-    return text + "."
+    text += "."
+    missing = [str(k) for k in manifest.get("missing_kinds") or []]
+    if missing:
+        listed = ", ".join(names.get(k, k) for k in missing)
+        text += (
+            f" Udtrækket indeholder ikke {listed}; tal, der bygger på dem, kan ikke vises."
+            if da
+            else f" The extract has no {listed}; figures that rest on them cannot be shown."
+        )
+    # how hospital stays were formed (official definitions; manifest.definitions)
+    defs = manifest.get("definitions") or {}
+    formed = defs.get("stays_formed_da" if da else "stays_formed")
+    if isinstance(formed, str) and formed:
+        text += " " + formed
+    return text

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval import stats
-from nsv_eval.analyses.catalogue import INDICATORS, Indicator
+from nsv_eval.analyses.catalogue import Indicator, for_manifest
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.analyses.effects import Triangulation
 from nsv_eval.analyses.falls import balance_table
@@ -92,7 +92,8 @@ def trend_plot(
     title: str | None = None,
 ):
     """Yearly value of an indicator: the kommune with its 95 % CI, the region and the country."""
-    ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
+    # a key: the indicator under the variants the data were prepared with
+    ind = for_manifest(prep.manifest)[indicator] if isinstance(indicator, str) else indicator
     tr = trend(prep, ind, kommune, years=years)
     return trend_figure(tr, title=title or ind.label_da, unit=ind.unit_da, ax=ax)
 
@@ -113,7 +114,8 @@ def funnel(
     (e.g. 0.05) rings the kommuner that stay outliers under Benjamini-Hochberg
     false-discovery-rate control (:func:`nsv_eval.stats.funnel_limits`).
     """
-    ind = INDICATORS[indicator] if isinstance(indicator, str) else indicator
+    # a key: the indicator under the variants the data were prepared with
+    ind = for_manifest(prep.manifest)[indicator] if isinstance(indicator, str) else indicator
     pts = funnel_points(prep, ind, years)
     pts = pts[~pts["observed"].between(1, 4)]
     name = pts.loc[pts["kommune_code"] == int(kommune), "kommune_name"]

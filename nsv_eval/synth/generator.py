@@ -55,6 +55,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("acute", pa.bool_()),
             ("diagnosis", pa.string()),
             ("hospital", pa.string()),
+            ("contact_cause", pa.string()),
         ]
     ),
     "care": pa.schema(
@@ -469,11 +470,20 @@ class _GroupContext:
                 "hospital": hosp,
             }
             if self.lpr_writer is None:
-                writers.write("contacts", tidy)
+                # the contact cause, as in LPR3: ulykke for injuries (the official fall
+                # injury needs it), sygdom otherwise
+                dx = tidy["diagnosis"].astype(str)
+                injury = np.char.startswith(dx, "DS") | np.char.startswith(dx, "DT")
+                writers.write(
+                    "contacts", {**tidy, "contact_cause": np.where(injury, "ALCC02", "ALCC01")}
+                )
             else:  # the same contacts in the register's layout (synth/layouts.py)
                 self.lpr_writer.write(
                     tidy, ct["admit"][order], ct["discharge"][order], self.dates, rng_key=s0,
                     group=group[0],
+                    persons={"person_id": ids[sl], "birth": p.birth[sl],
+                             "death": p.death[sl], "edu": p.edu[sl]},
+                    end_day=period.end,
                 )  # fmt: skip
             next_contact_id += n_ct
             visits_p.append(sl[res["visits"]["person"].astype(np.int64)])

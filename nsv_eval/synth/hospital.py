@@ -442,6 +442,9 @@ def simulate(
         p_short = tables["short"][group] + np.where(
             age_start < 65, model.SHORT_STAY_EXTRA_UNDER_65, 0
         )
+        # readmissions are seldom short stays (calibration to the official definition, in
+        # which a stay under 12 h is no admission)
+        p_short = np.where(readm, p_short * model.READMISSION_SHORT_FACTOR, p_short)
         short = rng.random(len(a)) < p_short
         los = np.where(
             short,
@@ -548,6 +551,15 @@ def simulate(
         early = plain & (rng.random(len(a)) < model.EARLY_RETURN_PROB)
         nxt_mode[early] = 2
         nxt_fixed[early] = discharge[early] + rng.uniform(MIN_GAP, 48 * HOUR, early.sum())
+        # ---- ordinary discharges of residents 65+ (planned, surgical, injury, ...): an
+        # acute readmission within 30 days (calibration of the official readmission share)
+        later = plain & ~early & (age_adm >= 65) & (rng.random(len(a)) < model.OTHER_READMIT_PROB)
+        nxt_mode[later] = 1
+        nxt_fixed[later] = (
+            discharge[later]
+            + MIN_GAP
+            + (model.READMIT_WINDOW_DAYS - 1 - MIN_GAP) * rng.beta(0.7, 1.8, later.sum())
+        )
         # ---- update state
         mode[a] = nxt_mode
         fixed[a] = nxt_fixed

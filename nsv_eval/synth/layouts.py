@@ -140,8 +140,15 @@ class LprWriter:
         *,
         rng_key: int,
         group: int,
+        persons: dict[str, np.ndarray] | None = None,
+        end_day: float | None = None,
     ) -> None:
-        """Translate one slice of internal contacts (the tidy columns) and append it."""
+        """Translate one slice of internal contacts (the tidy columns) and append it.
+
+        ``persons`` (``person_id``, ``birth``, ``death`` in days, ``edu``) of the slice and
+        the period's ``end_day`` add the chronic-disease control visits
+        (:func:`chronic_visits`, own random stream: the other contacts do not change).
+        """
         rng = np.random.default_rng([self.seed, 7, group, rng_key])
         epoch = dates.epoch_days * 86400
         a = np.round(np.asarray(admit_day, float) * 86400).astype(np.int64) + epoch
@@ -153,6 +160,15 @@ class LprWriter:
         n = len(a)
         if n == 0:
             return
+        chronic = None
+        if persons is not None and end_day is not None:
+            crng = np.random.default_rng([self.seed, 11, group, rng_key])
+            chronic = chronic_visits(persons, end_day, crng)
+            cs = chronic["start"] + dates.epoch_days * 86400
+            ce = chronic["end"] + dates.epoch_days * 86400
+            ok = _clear_of(person, a, d, chronic["person"], cs, ce)
+            chronic = {"person": chronic["person"][ok], "start": cs[ok], "end": ce[ok],
+                       "code": chronic["code"][ok]}  # fmt: skip
         # first contact of a stay: no earlier contact of the person within 4 h (the input is
         # ordered by person, then admission)
         same = np.r_[False, person[1:] == person[:-1]]
@@ -223,6 +239,19 @@ class LprWriter:
                 rows["kind"].append(np.full(len(sel), "visit", dtype=object))
                 rows["stay"].append(np.full(len(sel), -1))
             del m
+        if chronic is not None and len(chronic["person"]):
+            k = len(chronic["person"])
+            rows["start"].append(chronic["start"])
+            rows["end"].append(chronic["end"])
+            rows["person"].append(chronic["person"])
+            rows["acute"].append(np.zeros(k, bool))
+            rows["diag"].append(chronic["code"])
+            rows["cause"].append(np.full(k, "ALCC01", dtype=object))
+            rows["hosp"].append(np.full(k, hosp[0], dtype=object))
+            rows["type"].append(np.full(k, "ALCA00", dtype=object))
+            rows["kind"].append(np.full(k, "visit", dtype=object))
+            rows["stay"].append(np.full(k, -1))
+            self.counts["chronic_visits"] = self.counts.get("chronic_visits", 0) + k
         cat = {k: np.concatenate(v) for k, v in rows.items()}
         order = np.lexsort((cat["start"], cat["person"]))
         cat = {k: v[order] for k, v in cat.items()}
@@ -376,6 +405,65 @@ def _far_from_contacts(
     idx = np.searchsorted(key, b * _BIG + ve + margin, side="left") - 1
     valid = (idx >= 0) & (blk[np.maximum(idx, 0)] == b)
     clash = valid & (run_max[np.maximum(idx, 0)] > vs - margin)
+    return ~clash
+
+
+def chronic_visits(
+    persons: dict[str, np.ndarray], end_day: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Out-patient control visits of people with a chronic disease (:data:`model.CHRONIC`).
+
+    Each person gets each disease with probability ``lifetime`` × education RR (normalised
+    to mean 1) at an onset age ~ Normal(``onset_mean``, ``onset_sd``); visits come as a
+    Poisson process at ``visits_per_year`` from onset (or day 0) until death or ``end_day``,
+    on a weekday-independent day at 8-15 h, lasting 30-90 minutes. Returns ``person``,
+    ``start``/``end`` (seconds from the period's epoch) and ``code`` (action diagnosis).
+    """
+    from nsv_eval.synth import model
+
+    pid = np.asarray(persons["person_id"], dtype=object)
+    birth = np.asarray(persons["birth"], float)
+    death = np.minimum(np.asarray(persons["death"], float), end_day)
+    edu = np.asarray(persons["edu"], dtype=np.int64)
+    out: dict[str, list] = {"person": [], "start": [], "end": [], "code": []}
+    for spec in model.CHRONIC.values():
+        rr = np.asarray(spec["edu_rr"], float)
+        rr = rr / rr.mean()
+        has = rng.random(len(pid)) < spec["lifetime"] * rr[edu]
+        onset_age = rng.normal(spec["onset_mean"], spec["onset_sd"], len(pid))
+        lo = np.maximum(birth + onset_age * 365.25, 0.0)
+        span = np.where(has, np.maximum(death - lo, 0.0), 0.0)
+        n = rng.poisson(span / 365.25 * spec["visits_per_year"])
+        who = np.repeat(np.arange(len(pid)), n)
+        day = np.floor(lo[who] + rng.random(len(who)) * span[who])
+        start = (day * 86400 + rng.integers(8 * 60, 15 * 60, len(who)) * 60).astype(np.int64)
+        end = start + rng.integers(30, 91, len(who)) * 60
+        out["person"].append(pid[who])
+        out["start"].append(start)
+        out["end"].append(end)
+        out["code"].append(np.full(len(who), spec["code"], dtype=object))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _clear_of(
+    person: np.ndarray, a: np.ndarray, d: np.ndarray, vp: np.ndarray, vs: np.ndarray,
+    ve: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Visits (person ``vp``, ``vs``-``ve``) at least 2 days from every contact of the person
+    (``person``, ``a``-``d``, any order); persons without contacts are always clear."""
+    margin = 2 * 86400
+    if len(person) == 0 or len(vp) == 0:
+        return np.ones(len(vp), bool)
+    cats = pd.Index(pd.unique(np.concatenate([person, vp])))
+    pc, pv = cats.get_indexer(person), cats.get_indexer(vp)
+    o = np.lexsort((a, pc))
+    pc, a2, d2 = pc[o], a[o], d[o]
+    same = np.r_[False, pc[1:] == pc[:-1]]
+    run_max = _running_max_by_person(d2, same)
+    key = pc.astype(np.int64) * _BIG + a2
+    idx = np.searchsorted(key, pv.astype(np.int64) * _BIG + ve + margin, side="left") - 1
+    j = np.maximum(idx, 0)
+    clash = (idx >= 0) & (pc[j] == pv) & (run_max[j] > vs - margin)
     return ~clash
 
 

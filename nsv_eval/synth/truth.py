@@ -188,6 +188,7 @@ def assemble(
         "effects": effects,
         "survey": survey,
         "definitions": _definitions(),
+        "published_levels": published_levels(),
         "kommuner": kommuner,
     }
 
@@ -458,6 +459,46 @@ def _survey_truth(acc, info: dict) -> dict:
         "min_respondents_per_kommune_year": info.get("min_respondents_per_kommune_year"),
         "population_values": prev,
     }
+
+
+def published_levels() -> dict:
+    """The published national levels the generator is calibrated to, with their sources.
+
+    Copied from the official definition files (``published_level``); the generator's
+    calibration parameters beside them (``model.PREVENTABLE_CALIBRATION``,
+    ``model.READMIT_RISK["intercept"]``, ``model.CHRONIC``). Measured on a prepared world by
+    :func:`nsv_eval.definitions.levels.national_levels` (LPR3 layout, official definitions).
+    """
+    from nsv_eval import definitions as D
+
+    calibrated_by = {
+        "preventable": {"PREVENTABLE_CALIBRATION": model.PREVENTABLE_CALIBRATION},
+        "readmission": {"READMIT_RISK.intercept": model.READMIT_RISK["intercept"]},
+        "copd_acute": {"CHRONIC.copd": dict(model.CHRONIC["copd"])},
+        "diabetes_acute": {"CHRONIC.diabetes_type2": dict(model.CHRONIC["diabetes_type2"])},
+    }
+    out = {}
+    for id in D.ids():
+        if D.OFFICIAL not in D.variants(id):
+            continue
+        pub = D.get(id).published_level
+        if pub is None:
+            continue
+        out[id] = {
+            "measure": pub["measure"],
+            "value": pub.get("value"),
+            "low": pub["low"],
+            "high": pub["high"],
+            "year": pub["year"],
+            "min_age": pub.get("min_age"),
+            "unit": pub.get("unit"),
+            "basis": pub["basis"]["en"],
+            "source": {k: str(v) for k, v in pub["source"].items()},
+            "calibrated_by": calibrated_by.get(id, {}),
+            "layout": "lpr3 (stays from physical attendances; the chronic-disease control "
+            "visits exist only in the LPR layouts)",
+        }
+    return out
 
 
 def _definitions() -> dict:

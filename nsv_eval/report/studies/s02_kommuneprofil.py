@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from nsv_eval.analyses import INDICATORS, profile
-from nsv_eval.analyses.catalogue import NOT_IN_DATA_DA
+from nsv_eval.analyses import profile
+from nsv_eval.analyses.catalogue import NOT_IN_DATA_DA, for_manifest
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.report import figures
 from nsv_eval.report.estimable import not_estimable_da
@@ -128,9 +128,11 @@ def overview(
                     f"Indikatorer for {navn}, {periode} (rater aldersstandardiseret til ESP2013)"
                 ),
                 notes=[
-                    "Enheder: forebyggelige indlæggelser, korttidsindlæggelser og faldulykker "
-                    "pr. 1.000 borgere 65+ pr. år; genindlæggelser i % af udskrivelser; KOL, "
-                    "diabetes og hjertesvigt pr. 100.000 borgere pr. år.",
+                    "Enheder: forebyggelige indlæggelser, korttidsindlæggelser, faldulykker og "
+                    "hoftebrud pr. 1.000 borgere 65+ pr. år; genindlæggelser i % af "
+                    "indlæggelser; akutte indlæggelser blandt borgere med KOL eller type "
+                    "2-diabetes pr. 1.000 borgere med sygdommen pr. år (rå rate, som i "
+                    "definitionen); hjertesvigt pr. 100.000 borgere pr. år.",
                 ],
             ),
             findings=keys,
@@ -139,10 +141,12 @@ def overview(
 
 
 def trends(prep: Prepared, kommune: int, period_start: int, period_end: int) -> list[Section]:
-    """One trend figure per indicator (kommune, region, country)."""
+    """One trend figure per indicator (kommune, region, country), under the definition
+    variants the data were prepared with (:func:`nsv_eval.analyses.catalogue.for_manifest`)."""
     years = range(period_start, period_end + 1)
     return [
-        Section(figure=figures.trend_plot(prep, key, kommune, years=years)) for key in INDICATORS
+        Section(figure=figures.trend_plot(prep, key, kommune, years=years))
+        for key in for_manifest(prep.manifest)
     ]
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from nsv_eval.analyses import INDICATORS, effects, falls, profile
+from nsv_eval.analyses import effects, falls, profile
+from nsv_eval.analyses.catalogue import for_manifest
 from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import figures, narrative, sentences, theme
@@ -57,7 +58,8 @@ class FallsStudy:
 
     def __post_init__(self) -> None:
         self.navn = f"{kommune_name(self.kommune)} Kommune"
-        self.ind = INDICATORS[falls.INDICATOR]
+        # the indicator as the data were prepared (definition variants in the manifest)
+        self.ind = for_manifest(self.prep.manifest)[falls.INDICATOR]
         self.years = list(range(self.period_start, self.period_end + 1))
         self.seneste = list(range(self.period_end - self.pooled_years + 1, self.period_end + 1))
         self.periode = f"{self.seneste[0]}–{self.seneste[-1]}"

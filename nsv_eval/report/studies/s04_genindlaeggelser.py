@@ -80,7 +80,7 @@ def share(
         key = key_result(
             "readmission_share",
             k["estimate"],
-            "I {periode} blev {value} % ({ci}) af kommunens udskrivelser af medicinske patienter "
+            "I {periode} blev {value} % ({ci}) af kommunens somatiske indlæggelser af borgere "
             "på 65 år og derover fulgt af en akut genindlæggelse inden for 30 dage ({n} "
             "genindlæggelser); i regionen {region} %, i hele landet {land} %.",
             lower=k["lower"],
@@ -106,9 +106,7 @@ def share(
                     "lower": f"Nedre {ci_label(conf)}",
                     "upper": f"Øvre {ci_label(conf)}",
                 },
-                caption=(
-                    f"Akutte genindlæggelser inden for 30 dage, medicinske patienter 65+, {periode}"
-                ),
+                caption=f"Akutte somatiske genindlæggelser inden for 30 dage, 65+, {periode}",
                 notes=["Konfidensintervaller efter Wilsons metode."],
             ),
             findings=[key],
