@@ -70,11 +70,11 @@ class Area:
     @property
     def name(self) -> str:
         """Danish display name."""
+        if self.level == "land" or self.code is None:
+            return "Hele landet"
         if self.level == "kommune":
             return f"{kommune_name(self.code)} Kommune"
-        if self.level == "region":
-            return REGIONS[int(self.code)]
-        return "Hele landet"
+        return REGIONS[int(self.code)]
 
     def mask(self, df: pd.DataFrame) -> pd.Series:
         """Boolean mask of the rows of ``df`` (with ``kommune_code``) inside the area."""
@@ -152,10 +152,12 @@ class Prepared:
     def period(self) -> tuple[int, int]:
         """First and last calendar year in the cube."""
         con = duckdb.connect()
-        lo, hi = con.execute(
+        row = con.execute(
             "SELECT min(year), max(year) FROM read_parquet(?)", [str(self.path("cube.parquet"))]
         ).fetchone()
-        return int(lo), int(hi)
+        if row is None or row[0] is None:
+            raise ValueError(f"{self.path('cube.parquet')}: the cube has no rows (no years)")
+        return int(row[0]), int(row[1])
 
     @cached_property
     def rollout(self) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -225,7 +225,7 @@ def did_check(panel: pd.DataFrame, *, anticipation: int = 0) -> str | None:
 
 
 def national_did(
-    panel: pd.DataFrame, *, control: str = "notyet", conf: float = 0.95
+    panel: pd.DataFrame, *, control: Literal["never", "notyet"] = "notyet", conf: float = 0.95
 ) -> tuple[Any, list[str]]:
     """Callaway & Sant'Anna DiD of the annual rate on the national panel.
 
@@ -287,7 +287,7 @@ def cohort_group_effect(res, first_treated: int) -> pd.Series | None:
 def national_poisson_did(
     panel: pd.DataFrame,
     *,
-    control: str = "notyet",
+    control: Literal["never", "notyet"] = "notyet",
     conf: float = 0.95,
     count: str = "count",
     exposure: str = "person_years",

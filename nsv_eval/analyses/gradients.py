@@ -123,7 +123,7 @@ def sii_trend(
     r = rates.dropna(subset=["estimate", "lower", "upper"]).copy()
     if group == "education":
         r[group] = r[group].astype(str)
-        order = list(reversed(EDUCATION_LEVELS))
+        order: list[str] | list[int] = list(reversed(EDUCATION_LEVELS))
     else:
         r[group] = r[group].astype(int)
         order = [5, 4, 3, 2, 1]

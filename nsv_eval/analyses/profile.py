@@ -18,6 +18,7 @@ Methods (PHE/OHID Fingertips conventions, implemented in :mod:`nsv_eval.stats`):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -183,7 +184,9 @@ def profile_table(
             # no denominator at all in the kommune (e.g. no index discharges): no value
             st.loc["kommune"] = {"numerator": 0, "denominator": 0, "estimate": np.nan}
         k = st.loc[["kommune"]].reset_index()
-        polarity = "low_is_good" if ind.lower_is_better else "high_is_good"
+        polarity: Literal["high_is_good", "low_is_good"] = (
+            "low_is_good" if ind.lower_is_better else "high_is_good"
+        )
         # benchmarks as columns: a region without a value (< 10 events in a short period)
         # gives "ikke sammenlignet" instead of an error
         k = k.assign(

@@ -13,7 +13,7 @@ cells did.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -46,7 +46,7 @@ class FallsStudy:
     pooled_years: int = 3
     intervention_dates: Any = "data"
     cohort_scope: str = "region"
-    did_control: str = "notyet"
+    did_control: Literal["never", "notyet"] = "notyet"
     conf: float = 0.95
     lang: str = "da"
     # results kept between cells
@@ -288,7 +288,7 @@ class FallsStudy:
             return []
         panel = self.panel
         self.did_res, _ = falls.national_did(panel, control=self.did_control, conf=self.conf)
-        other = "never" if self.did_control == "notyet" else "notyet"
+        other: Literal["never", "notyet"] = "never" if self.did_control == "notyet" else "notyet"
         self.did_alt, _ = falls.national_did(panel, control=other, conf=self.conf)
         did_res = self.did_res
         att = did_res.main_effect()
