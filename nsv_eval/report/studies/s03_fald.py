@@ -13,19 +13,18 @@ cells did.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
 from nsv_eval.analyses import effects, falls, profile
-from nsv_eval.analyses.catalogue import for_manifest
-from nsv_eval.analyses.data import Area, Prepared
-from nsv_eval.reference import kommune_name
+from nsv_eval.analyses.data import Area
 from nsv_eval.report import figures, narrative, sentences, theme
 from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.report.format import fmt_date, fmt_number
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
+from nsv_eval.report.studies._intervention import InterventionStudy
 
 CONTROL_DA = {"notyet": "endnu ikke eller aldrig startede", "never": "aldrig startede"}
 
@@ -36,36 +35,20 @@ def interval(lo: float, hi: float, d: int = 1) -> str:
 
 
 @dataclass
-class FallsStudy:
+class FallsStudy(InterventionStudy):
     """Study 3 for one kommune and parameter set (the notebook's parameters)."""
 
-    prep: Prepared
-    kommune: int
-    period_start: int
-    period_end: int
-    pooled_years: int = 3
-    intervention_dates: Any = "data"
+    INDICATOR: ClassVar[str] = falls.INDICATOR
+    INTERVENTION: ClassVar[str] = falls.INTERVENTION
+
     cohort_scope: str = "region"
     did_control: Literal["never", "notyet"] = "notyet"
-    conf: float = 0.95
-    lang: str = "da"
     # results kept between cells
     its_res: Any = field(default=None, init=False)
     pdid: Any = field(default=None, init=False)
     prr: Any = field(default=None, init=False)
     coh_res: Any = field(default=None, init=False)
     nc_res: Any = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.navn = f"{kommune_name(self.kommune)} Kommune"
-        # the indicator as the data were prepared (definition variants in the manifest)
-        self.ind = for_manifest(self.prep.manifest)[falls.INDICATOR]
-        self.years = list(range(self.period_start, self.period_end + 1))
-        self.seneste = list(range(self.period_end - self.pooled_years + 1, self.period_end + 1))
-        self.periode = f"{self.seneste[0]}–{self.seneste[-1]}"
-        self.start = falls.resolve_start(
-            self.prep, self.kommune, falls.INTERVENTION, self.intervention_dates
-        )
 
     def intro(self) -> list[Section]:
         """When the kommune started the programme (or that it did not)."""

@@ -12,51 +12,33 @@ cell and keeps the results later cells need.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from nsv_eval.analyses import effects, falls, preventable
-from nsv_eval.analyses.catalogue import for_manifest
-from nsv_eval.analyses.data import Prepared
-from nsv_eval.reference import kommune_name
 from nsv_eval.report import figures, narrative, sentences, theme
 from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.report.format import fmt_date, fmt_number, fmt_p
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
+from nsv_eval.report.studies._intervention import InterventionStudy
 
 NOT_RELEVANT = "Ikke relevant: kommunen har ikke haft et akutteam."
 
 
 @dataclass
-class PreventableStudy:
+class PreventableStudy(InterventionStudy):
     """Study 5 for one kommune and parameter set (the notebook's parameters)."""
 
-    prep: Prepared
-    kommune: int
-    period_start: int
-    period_end: int
-    pooled_years: int = 3
-    intervention_dates: Any = "data"
-    conf: float = 0.95
-    lang: str = "da"
+    INDICATOR: ClassVar[str] = preventable.INDICATOR
+    INTERVENTION: ClassVar[str] = preventable.INTERVENTION
+
     # results kept between cells
     its_res: Any = field(default=None, init=False)
     sc_res: Any = field(default=None, init=False)
     sc_ratio: Any = field(default=None, init=False)
     pdid: Any = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        self.navn = f"{kommune_name(self.kommune)} Kommune"
-        # the indicator as the data were prepared (definition variants in the manifest)
-        self.ind = for_manifest(self.prep.manifest)[preventable.INDICATOR]
-        self.years = list(range(self.period_start, self.period_end + 1))
-        self.seneste = list(range(self.period_end - self.pooled_years + 1, self.period_end + 1))
-        self.periode = f"{self.seneste[0]}–{self.seneste[-1]}"
-        self.start = falls.resolve_start(
-            self.prep, self.kommune, preventable.INTERVENTION, self.intervention_dates
-        )
 
     def intro(self) -> list[Section]:
         """When the kommune's acute team started (or that it has none)."""
