@@ -180,7 +180,6 @@ class RateModel:
         return np.stack([self.group_rate(g, i, m, age) for g in range(model.N_GROUPS)], axis=1)
 
 
-
 def official_fall_weight(g: int) -> float:
     """Expected share of group ``g``'s acute contacts of residents 65+ that the official
     fall-injury indicator counts.
@@ -208,6 +207,7 @@ def official_fall_weight(g: int) -> float:
     injury /= sum(grp["codes"].values())
     p_long = 1.0 - grp["short"] * (12.0 - 2.0) / (23.5 - 2.0)
     return float(injury * p_long)
+
 
 def _exposure(s: Slice, rm: RateModel, t_end: float) -> np.ndarray:
     """Person-years alive in each month (persons x months)."""

@@ -79,6 +79,13 @@ def assemble(
             },
             "realised_per_1000_65plus_all_years": _r(o.sum() / py65.sum() * 1000, 2),
         }
+    # every group's realised level: a code-based indicator can mix groups (the official fall
+    # injury also counts other_injury's S/T codes; 'brud' of the preventable list also
+    # counts fall_other's fractures)
+    levels["realised_by_group_per_1000_65plus_all_years"] = {
+        name: _r(acc.obs[g, :, 1].sum() / py65.sum() * 1000, 2)
+        for g, name in enumerate(model.GROUP_NAMES)
+    }
     levels["short_stay_share_acute_65plus"] = _r(_ratio(acc.short65[0], acc.short65[1]))
     levels["readmission_30d_risk_65plus_medical"] = _r(_ratio(ix["robs_t"] + ix["robs_c"], ix["n"]))
     levels["deaths_in_hospital_share"] = _r(_ratio(counts["deaths_in_hospital"], counts["deaths"]))
