@@ -451,8 +451,9 @@ def _py65(raw: dict) -> float:
 
 def test_preventable_and_fall_injury_levels(raw: dict) -> None:
     """Per 1,000 residents 65+ per year (denominator: 1 January head counts summed over
-    the 15 years): preventable 40-70 (eSundhed/KL level; since issue #13 the fractures among
-    the other fall injuries count as 'brud' too), fall injuries 20-35 as the official indicator
+    the 15 years): preventable courses of any length 40-80 (eSundhed/KL level about 60 for
+    admissions >= 12 h, which test_synth_calibration checks; since issue #13 the fractures of
+    the other fall injuries, often short stays, count as 'brud' too), fall injuries 20-35 as the official indicator
     counts them (injury diagnosis with contact cause ulykke, courses of at least 12 h).
     Several thousand events each, so sampling error is a few per cent.
 
@@ -467,7 +468,7 @@ def test_preventable_and_fall_injury_levels(raw: dict) -> None:
     long = (c["discharge_time"] - c["admit_time"]) >= pd.Timedelta(hours=12)
     fall12 = (old & c["injury"] & long).sum() / py * 1000
     injury = (old & c["injury"]).sum() / py * 1000
-    assert 40 < prev < 70
+    assert 40 < prev < 80
     assert 20 < fall12 < 35
     levels = raw["truth"]["levels"]
     by_group = levels["realised_by_group_per_1000_65plus_all_years"]
