@@ -16,7 +16,7 @@ quantity each design targets and why.
 Numbers measured for seed 7 (truth in brackets):
 
 * falls programme (official indicator), staggered DiD ATT per 1,000 person-years 65+:
-  -0.73 (95 % CI -14.6 to 13.2) [realised -4.64]; as a ratio 0.98 (0.67-1.81) [realised on
+  -1.11 (95 % CI -15.3 to 13.1) [realised -4.55]; as a ratio 0.96 (0.65-1.85) [realised on
   the official indicator 0.861; on the fall groups alone about 0.82];
 * follow-up visit, IPTW risk ratio 0.700 (0.634-0.774) [planted 0.75]; naive 0.968
   (0.888-1.056);
