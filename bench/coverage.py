@@ -216,28 +216,31 @@ def falls_did(prep, truth: dict) -> list[Estimate]:
     """Staggered DiD of the annual fall-injury rate 65+ (ATT per 1,000 and as a ratio)."""
     from nsv_eval.analyses import effects, falls
 
-    real = truth["falls_programme"]["realised_kommune_level"]
+    # the official fall-injury indicator (prepared with the default definitions) also counts
+    # accident injuries the programme cannot prevent and only admissions >= 12 h: its truth
+    # is truth.json's realised ratio on that indicator (issue #13)
+    real = truth["falls_programme"]["realised_official_indicator"]
     panel = falls.national_panel(prep)
     res, _ = falls.national_did(panel, control="notyet", conf=CONF)
     ratio = effects.did_rate_ratio(res, panel)
     return [
         Estimate(
             "falls_did_att",
-            "realised kommune-level ATT per 1,000 person-years 65+",
+            "realised kommune-level ATT per 1,000 person-years 65+ (official indicator)",
             "difference",
             float(real["att_per_1000_65plus_per_year"]),
             *_row(res, "att_simple"),
         ),
         Estimate(
             "falls_did_ratio",
-            "realised kommune-level rate ratio (not the individual 0.6)",
+            "realised kommune-level rate ratio on the official indicator (not the individual 0.6)",
             "ratio",
             float(real["rate_ratio"]),
             *_row(ratio, "att_ratio"),
         ),
         Estimate(
             "falls_poisson_did",
-            "realised kommune-level rate ratio (not the individual 0.6)",
+            "realised kommune-level rate ratio on the official indicator (not the individual 0.6)",
             "ratio",
             float(real["rate_ratio"]),
             *_row(falls.national_poisson_did(panel, control="notyet", conf=CONF)[0], "rate_ratio"),
@@ -574,6 +577,14 @@ def preventive_visit(prep, truth: dict) -> list[Estimate]:
     return out
 
 
+OFFICIAL_DESIGNS = {"falls_did"}
+"""Designs estimated on the world prepared with the official (default) definitions: the
+falls DiD, whose truth is the realised ratio on the official fall-injury indicator. The
+others keep the legacy course flags on which their planted effects are stated exactly
+(index discharges and courses of any length). Before issue #13 the falls DiD used the legacy
+flags too, because the generator coded non-hip falls as W00-W19 action diagnoses, which
+the official definition (contact cause + injury diagnosis) does not see."""
+
 DESIGNS: dict[str, Callable] = {
     "falls_did": falls_did,
     "followup_visit": followup_visit,
@@ -590,6 +601,7 @@ def estimate_world(
     *,
     designs: Iterable[str] | None = None,
     cache_dir: str | Path | None = None,
+    official_dir: str | Path | None = None,
 ) -> list[Estimate]:
     """Run the designs on one prepared synthetic world and pair them with its truth.
 
@@ -598,7 +610,10 @@ def estimate_world(
     synth_dir : path
         The raw synthetic directory (its ``truth.json`` is read).
     prepared_dir : path
-        The prepared layout made from ``synth_dir``.
+        The prepared layout made from ``synth_dir`` with the legacy definitions.
+    official_dir : path, optional
+        The same world prepared with the official (default) definitions, for the designs in
+        :data:`OFFICIAL_DESIGNS` (required when one of them is run).
     designs : iterable of str, optional
         Keys of :data:`DESIGNS` (default all).
     cache_dir : path, optional
@@ -615,10 +630,18 @@ def estimate_world(
     truth_all = json.loads((Path(synth_dir) / "truth.json").read_text(encoding="utf-8"))
     truth = truth_all["effects"]
     prep = load_prepared(prepared_dir, shared_dir=cache_dir)
+    prep_official = None
+    if official_dir is not None:
+        official_cache = None if cache_dir is None else Path(cache_dir) / "official"
+        prep_official = load_prepared(official_dir, shared_dir=official_cache)
     out: list[Estimate] = []
     for key in designs or DESIGNS:
         try:
-            ests = DESIGNS[key](prep, truth)
+            if key in OFFICIAL_DESIGNS and prep_official is None:
+                raise ValueError(
+                    f"design {key!r} needs the world prepared with the official definitions (official_dir)"
+                )
+            ests = DESIGNS[key](prep_official if key in OFFICIAL_DESIGNS else prep, truth)
         except Exception as exc:  # a failed fit is a result too, recorded with its reason
             ests = [
                 Estimate(
@@ -648,15 +671,22 @@ def run_seed(
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=f"nsv-coverage-{seed}-", dir=tmp_root))
     try:
-        raw, prepared = work / "raw", work / "prepared"
+        raw, prepared, official = work / "raw", work / "prepared", work / "official"
+        keys = list(designs or DESIGNS)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             generate(raw, scale=scale, seed=seed)
-            # the planted effects are stated on the generator's outcome definitions, i.e.
-            # the legacy course flags (the official fall injury needs a contact cause)
-            prepare(raw, prepared, log=None, threads=1, definitions_choice="legacy")
+            # the planted effects of most designs are stated on the generator's outcome
+            # definitions, i.e. the legacy course flags; the falls DiD's truth is stated on
+            # the official fall-injury indicator (OFFICIAL_DESIGNS)
+            if any(k not in OFFICIAL_DESIGNS for k in keys):
+                prepare(raw, prepared, log=None, threads=1, definitions_choice="legacy")
+            if any(k in OFFICIAL_DESIGNS for k in keys):
+                prepare(raw, official, log=None, threads=1)
+            else:
+                official = None
             t1 = time.perf_counter()
-            ests = estimate_world(raw, prepared, designs=designs)
+            ests = estimate_world(raw, prepared, designs=keys, official_dir=official)
         return {
             "seed": seed,
             "estimates": [e.as_dict() for e in ests],

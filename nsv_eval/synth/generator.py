@@ -683,6 +683,8 @@ class _Accumulator:
         self.py = np.zeros((n_y, 2))
         self.fall_with = np.zeros((n_k, n_m))
         self.fall_without = np.zeros((n_k, n_m))
+        self.injury_with = np.zeros((n_k, n_m))  # official fall-injury indicator (truth.py)
+        self.injury_without = np.zeros((n_k, n_m))
         self.prev_with = np.zeros((n_k, n_m))
         self.prev_without = np.zeros((n_k, n_m))
         self.py65_k = np.zeros((n_k, n_m))
@@ -752,6 +754,8 @@ class _Accumulator:
         rows = [self.kpos[int(x)] for x in ka.code]
         self.fall_with[rows] += e["fall_with"]
         self.fall_without[rows] += e["fall_without"]
+        self.injury_with[rows] += e["injury_with"]
+        self.injury_without[rows] += e["injury_without"]
         self.prev_with[rows] += e["prev_with"]
         self.prev_without[rows] += e["prev_without"]
         self.py65_k[rows] += e["py65_kommune"]

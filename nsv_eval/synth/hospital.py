@@ -180,6 +180,35 @@ class RateModel:
         return np.stack([self.group_rate(g, i, m, age) for g in range(model.N_GROUPS)], axis=1)
 
 
+def official_fall_weight(g: int) -> float:
+    """Expected share of group ``g``'s acute contacts of residents 65+ that the official
+    fall-injury indicator counts.
+
+    That is the share of the group's codes that are injury diagnoses (S/T, which the LPR
+    layouts give contact cause ulykke) times the probability that the stay lasts at least
+    12 hours: long stays always do, short stays (length uniform on 2-23.5 h, see
+    :func:`simulate`) with probability (23.5 - 12) / 21.5. Stays merged with an emergency
+    room contact are slightly longer, so this is a close lower bound, not exact.
+
+    Parameters
+    ----------
+    g : int
+        Index into :data:`nsv_eval.synth.model.GROUPS`.
+
+    Returns
+    -------
+    float
+        Between 0 and 1; 0 for groups without injury codes.
+    """
+    grp = model.GROUPS[g]
+    if g == model.PLANNED:
+        return 0.0
+    injury = sum(w for c, w in grp["codes"].items() if c.startswith(("DS", "DT")))
+    injury /= sum(grp["codes"].values())
+    p_long = 1.0 - grp["short"] * (12.0 - 2.0) / (23.5 - 2.0)
+    return float(injury * p_long)
+
+
 def _exposure(s: Slice, rm: RateModel, t_end: float) -> np.ndarray:
     """Person-years alive in each month (persons x months)."""
     lo = np.maximum(rm.ms[None, :], s.birth[:, None])
@@ -255,15 +284,24 @@ def simulate(
     fall_without = np.zeros((n_k, n_m))
     prev_with = np.zeros((n_k, n_m))
     prev_without = np.zeros((n_k, n_m))
+    # the official fall-injury indicator (injury action diagnosis + contact cause ulykke,
+    # admissions >= 12 h): expected counts with and without the programme, every group
+    # weighted by its share of injury codes that are admissions (official_fall_weight)
+    inj_with = np.zeros((n_k, n_m))
+    inj_without = np.zeros((n_k, n_m))
     for g in range(model.N_GROUPS):
         prev, fall = g in model.PREVENTABLE_GROUPS, g in model.FALL_GROUPS
         x = (w_eff_team if prev else w_eff) if fall else (w_team if prev else w_all)
         r_all, r_old, r_old_k = sums([g], x)
         exp_group[g, :, 0] = by_year(r_all[0] - r_old[0])
         exp_group[g, :, 1] = by_year(r_old[0])
+        without_k = sums([g], w_team if prev else w_all)[2][0] if fall else r_old_k[0]
+        if (wt := official_fall_weight(g)) > 0:
+            inj_with += wt * r_old_k[0]
+            inj_without += wt * without_k
         if fall:
             fall_with += r_old_k[0]
-            fall_without += sums([g], w_team if prev else w_all)[2][0]
+            fall_without += without_k
         if prev:
             prev_with += r_old_k[0]
             prev_without += sums([g], w_eff if fall else w_all)[2][0]
@@ -589,6 +627,8 @@ def simulate(
         person_years=py,
         fall_with=fall_with,
         fall_without=fall_without,
+        injury_with=inj_with,
+        injury_without=inj_without,
         prev_with=prev_with,
         prev_without=prev_without,
         py65_kommune=py65_k,

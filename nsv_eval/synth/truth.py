@@ -79,6 +79,13 @@ def assemble(
             },
             "realised_per_1000_65plus_all_years": _r(o.sum() / py65.sum() * 1000, 2),
         }
+    # every group's realised level: a code-based indicator can mix groups (the official fall
+    # injury also counts other_injury's S/T codes; 'brud' of the preventable list also
+    # counts fall_other's fractures)
+    levels["realised_by_group_per_1000_65plus_all_years"] = {
+        name: _r(acc.obs[g, :, 1].sum() / py65.sum() * 1000, 2)
+        for g, name in enumerate(model.GROUP_NAMES)
+    }
     levels["short_stay_share_acute_65plus"] = _r(_ratio(acc.short65[0], acc.short65[1]))
     levels["readmission_30d_risk_65plus_medical"] = _r(_ratio(ix["robs_t"] + ix["robs_c"], ix["n"]))
     levels["deaths_in_hospital_share"] = _r(_ratio(counts["deaths_in_hospital"], counts["deaths"]))
@@ -201,6 +208,7 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
     start = np.array([_day(per, w.falls_start[int(c)]) for c in kt.index])
     treated = ms[None, :] >= start[:, None]
     fw, f0 = acc.fall_with[treated].sum(), acc.fall_without[treated].sum()
+    iw, i0 = acc.injury_with[treated].sum(), acc.injury_without[treated].sum()
     py = acc.py65_k[treated].sum()
     by_cohort = {}
     for y in sorted({d.year for d in w.falls_start.values() if d}):
@@ -221,7 +229,8 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
             "residents 65+ may participate (interventions.parquet 'falls_programme', dated on "
             "participation); participation is more likely with higher frailty, age, home "
             "care, a registered fall in the previous year and living alone. A participant's "
-            "intensity of fall-injury admissions (S72.0-S72.2, W00-W19) and of registered "
+            "intensity of fall-injury admissions (injury S-codes with contact cause ulykke: "
+            "groups prev_fracture, hip_fracture, fall_other) and of registered "
             "falls is multiplied by the planted rate ratio from the first day of the month "
             "after participation (log-linear, so the ratio is collapsible). The realised "
             "kommune-level effect among all residents 65+ compares expected fall-injury "
@@ -229,7 +238,11 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
             "effects on hip fractures kept as they were)."
         ),
         "planted_individual_rate_ratio": model.FALLS_PROGRAMME_RR,
-        "outcome": "acute courses with fall-injury action diagnosis (ICD10['fall_injury']) and registered falls",
+        "outcome": (
+            "acute admissions with an injury action diagnosis and contact cause ulykke (the "
+            "official fall_injury definition; the planted ratio holds on every length of stay, "
+            "so also on admissions >= 12 h) and registered falls"
+        ),
         "participants": int(part[:, 0].sum()),
         "eligible_65plus_in_treated_kommuner": int(part[:, 1].sum()),
         "participation_share_of_eligible": _r(_ratio(part[:, 0].sum(), part[:, 1].sum())),
@@ -240,6 +253,21 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
             "rate_ratio": _r(_ratio(fw, f0)),
             "att_per_1000_65plus_per_year": _r((fw - f0) / py * 1000 if py else None, 3),
             "by_start_cohort": by_cohort,
+        },
+        "realised_official_indicator": {
+            "description": (
+                "The same comparison on what the official fall_injury definition counts: "
+                "admissions >= 12 h with an injury action diagnosis and contact cause ulykke "
+                "of residents 65+, i.e. the fall groups plus the accident injuries the "
+                "programme does not prevent (other_injury), each group weighted by its share "
+                "of injury codes that last >= 12 h (hospital.official_fall_weight; an "
+                "approximation: stays merged with an emergency-room contact are a little "
+                "longer). This is what a DiD on the official indicator should recover."
+            ),
+            "expected_with_programme": _r(iw, 2),
+            "expected_without_programme": _r(i0, 2),
+            "rate_ratio": _r(_ratio(iw, i0)),
+            "att_per_1000_65plus_per_year": _r((iw - i0) / py * 1000 if py else None, 3),
         },
     }
     # ---- acute team
@@ -331,7 +359,7 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
             "Planted rate ratios by education (reference: lang) on the intensity of each "
             "diagnosis group and on mortality; log-linear, so they are the conditional and "
             "marginal (age/sex-adjusted) ratios. Groups map to the code lists: preventable = "
-            "prev_*, hip_fracture; fall_injury = hip_fracture, fall_other."
+            "prev_*, hip_fracture; fall_injury = prev_fracture, hip_fracture, fall_other."
         ),
         "mortality": dict(zip(reference.EDUCATION_LEVELS, model.MORT_EDU_RR.tolist(), strict=True)),
         "admission_groups": {
