@@ -209,7 +209,9 @@ def chain_with_stays_sql(
         ADMISSION_MIN_HOURS,
         OBSERVATION_PREFIXES,
         PSYCHIATRIC_SPECIALTIES,
+        STAY_AGGREGATES,
         STAY_GAP_HOURS,
+        stay_rows,
     )
 
     if round(gap_hours * 3600) != round(STAY_GAP_HOURS * 3600):
@@ -238,22 +240,8 @@ def chain_with_stays_sql(
                    coalesce(lower(specialty) IN ({psych}), FALSE) AS psych
             FROM w
         )
-        SELECT person_id, chain_no,
-               min(admit_time) AS start,
-               max(discharge_time) AS "end",
-               CAST(count(*) AS INTEGER) AS n_contacts,
-               list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
-               first(acute ORDER BY admit_time, contact_id) AS acute,
+        SELECT person_id, chain_no, {STAY_AGGREGATES},
                first(diagnosis ORDER BY admit_time, contact_id) AS first_diagnosis,
-               coalesce(
-                   first(diagnosis ORDER BY admit_time, contact_id)
-                       FILTER (WHERE NOT obs AND diagnosis IS NOT NULL),
-                   first(diagnosis ORDER BY admit_time, contact_id)
-               ) AS action_diagnosis,
-               first(contact_cause ORDER BY admit_time, contact_id)
-                   FILTER (WHERE contact_cause IS NOT NULL) AS kontaktaarsag,
-               bool_or(NOT psych) AS somatic,
-               first(hospital ORDER BY admit_time, contact_id) AS hospital,
                bool_or(contact_type IS NOT NULL) AS typed,
                bool_or(contact_type IS NULL OR contact_type = 'inpatient') AS admitted
         FROM n GROUP BY person_id, chain_no
@@ -262,13 +250,7 @@ def chain_with_stays_sql(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {stays_out} AS
-        SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS stay_id,
-               person_id, start, "end",
-               epoch("end" - start) / 3600.0 AS hours,
-               epoch("end" - start) / 3600.0 >= {float(ADMISSION_MIN_HOURS)} AS admission,
-               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
-               hospital
-        FROM _chains
+        {stay_rows("_chains", ADMISSION_MIN_HOURS)}
         """
     )
     con.execute(

@@ -96,6 +96,38 @@ STAY_SCHEMA = pa.schema(
 )
 
 
+STAY_AGGREGATES = """
+    min(admit_time) AS start,
+    max(discharge_time) AS "end",
+    CAST(count(*) AS INTEGER) AS n_contacts,
+    list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
+    first(acute ORDER BY admit_time, contact_id) AS acute,
+    coalesce(
+        first(diagnosis ORDER BY admit_time, contact_id)
+            FILTER (WHERE NOT obs AND diagnosis IS NOT NULL),
+        first(diagnosis ORDER BY admit_time, contact_id)
+    ) AS action_diagnosis,
+    first(contact_cause ORDER BY admit_time, contact_id)
+        FILTER (WHERE contact_cause IS NOT NULL) AS kontaktaarsag,
+    bool_or(NOT psych) AS somatic,
+    first(hospital ORDER BY admit_time, contact_id) AS hospital"""
+"""SQL aggregates of one stay over its attendances (``obs``: observation code, ``psych``:
+psychiatric specialty); shared by :func:`stays_sql` and the one-pass chaining of
+:func:`nsv_eval.clean.courses.chain_with_stays_sql`."""
+
+
+def stay_rows(source: str, min_hours: float) -> str:
+    """SQL of the stays table's rows (``STAY_SCHEMA`` order) from ``source``, a table of
+    :data:`STAY_AGGREGATES` per ``person_id`` and chain."""
+    return f"""SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS stay_id,
+               person_id, start, "end",
+               epoch("end" - start) / 3600.0 AS hours,
+               epoch("end" - start) / 3600.0 >= {float(min_hours)} AS admission,
+               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
+               hospital
+        FROM {source}"""
+
+
 def _opt(cols: list[str], name: str) -> str:
     return f"CAST({name} AS VARCHAR)" if name in cols else "NULL::VARCHAR"
 
@@ -156,30 +188,10 @@ def stays_sql(
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stay_no
             FROM f
         ), s AS (
-            SELECT person_id, stay_no,
-                   min(admit_time) AS start,
-                   max(discharge_time) AS "end",
-                   CAST(count(*) AS INTEGER) AS n_contacts,
-                   list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
-                   first(acute ORDER BY admit_time, contact_id) AS acute,
-                   coalesce(
-                       first(diagnosis ORDER BY admit_time, contact_id)
-                           FILTER (WHERE NOT obs AND diagnosis IS NOT NULL),
-                       first(diagnosis ORDER BY admit_time, contact_id)
-                   ) AS action_diagnosis,
-                   first(contact_cause ORDER BY admit_time, contact_id)
-                       FILTER (WHERE contact_cause IS NOT NULL) AS kontaktaarsag,
-                   bool_or(NOT psych) AS somatic,
-                   first(hospital ORDER BY admit_time, contact_id) AS hospital
+            SELECT person_id, stay_no, {STAY_AGGREGATES}
             FROM n GROUP BY person_id, stay_no
         )
-        SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS stay_id,
-               person_id, start, "end",
-               epoch("end" - start) / 3600.0 AS hours,
-               epoch("end" - start) / 3600.0 >= {float(min_hours)} AS admission,
-               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
-               hospital
-        FROM s
+        {stay_rows("s", min_hours)}
         """
     )
 
