@@ -557,7 +557,7 @@ def coverage_figure(kom: pd.DataFrame, land: pd.DataFrame, kommune: int, *, cour
         land["contacts_per_1000"],
         marker="o",
         color=theme.ROLE_COLOURS["land"],
-        label="Kontakter, hele landet",
+        label=_("Kontakter, hele landet"),
     )
     if courses:
         ax.plot(
@@ -572,7 +572,7 @@ def coverage_figure(kom: pd.DataFrame, land: pd.DataFrame, kommune: int, *, cour
             land["courses_per_1000"],
             ls="--",
             color=theme.ROLE_COLOURS["land"],
-            label="Indlæggelsesforløb, hele landet",
+            label=_("Indlæggelsesforløb, hele landet"),
         )
     ax.set_xlabel("År")
     ax.set_ylabel("Antal pr. 1.000 indbyggere")
