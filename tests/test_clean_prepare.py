@@ -465,3 +465,26 @@ def test_official_cli_definitions_option(small_official, tmp_path: Path, capsys)
     assert man["definitions"]["unit"] == "stays"
     assert main([*args, "--definitions", "readmission=nonsense"]) == 1
     assert "nonsense" in capsys.readouterr().err
+
+
+def test_official_flags_in_person_partitions_equal_one_pass(
+    synth_dir: Path, prepared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """National extracts are flagged in partitions of whole persons (memory); every rule looks
+    at one person's stays, so the prepared files are byte-identical to one pass (checked on
+    the shared synthetic world, flagged in one pass by the fixture and here in ≥ 5 parts)."""
+    from nsv_eval.clean import official
+
+    n_stays = len(pd.read_parquet(prepared_dir / "stays.parquet", columns=["stay_id"]))
+    monkeypatch.setattr(official, "CHUNK_STAYS", n_stays // 5)
+    lines: list[str] = []
+    prepare(synth_dir, tmp_path, progress=True, log=lines.append)
+    parts = [line for line in lines if "flagging stays, part" in line]
+    assert len(parts) >= 5 and parts[-1].endswith(f"part {len(parts)}/{len(parts)}")
+    for name in ("courses", "stays", "cube", "cube_income", "cohort_readmission", "cohort_falls"):
+        a = (prepared_dir / f"{name}.parquet").read_bytes()
+        b = (tmp_path / f"{name}.parquet").read_bytes()
+        assert a == b, name
+    m0 = json.loads((prepared_dir / "manifest.json").read_text(encoding="utf-8"))
+    m1 = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert m1["counts"] == m0["counts"]

@@ -29,7 +29,7 @@ persons are read from DuckDB in one query each and the result is joined back in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import duckdb
 import pandas as pd
@@ -91,48 +91,43 @@ def stay_note(layout: str, lang: str = "da") -> str:
     )
 
 
-def _load(con: duckdb.DuckDBPyConnection, stays: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Stays of known persons and the persons (pandas), and the count of unknown-person stays."""
+def _load(
+    con: duckdb.DuckDBPyConnection, stays: str, part: str = "TRUE"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stays of known persons and the persons (pandas) of one partition of the persons."""
     persons = con.execute(
-        "SELECT person_id, birth_date, death_date, kommune_code, sex FROM persons_n"
+        "SELECT person_id, birth_date, death_date, kommune_code, sex FROM persons_n "
+        f"WHERE {part}"
     ).df()
     s = con.execute(
         f"""
         SELECT s.stay_id, s.person_id, s.start, s."end", s.hours, s.admission, s.acute,
                s.somatic, s.action_diagnosis, s.kontaktaarsag
         FROM {stays} s SEMI JOIN persons_n p USING (person_id)
+        WHERE {part.replace("person_id", "s.person_id")}
         """
     ).df()
-    n_unknown = con.execute(
-        f"SELECT count(*) FROM {stays} s ANTI JOIN persons_n p USING (person_id)"
-    ).fetchall()[0][0]
-    return s, persons, int(n_unknown)
+    return s, persons
 
 
-def flag_sql(
-    con: duckdb.DuckDBPyConnection,
-    period: Period,
-    choice: Mapping[str, str],
-    *,
-    stays: str = "stays",
-    out: str = "courses",
-) -> dict:
-    """Flag ``stays`` with the ``choice`` definitions; create tables ``out`` and ``disease_pop``.
+CHUNK_STAYS = 1_000_000
+"""Stays flagged in one pandas pass (about 1.5 KB each at the peak): larger extracts are
+flagged in partitions of whole persons (every rule of the definitions looks at one person's
+stays only), so national data stays within a few GB."""
 
-    Needs ``persons_n`` (:func:`nsv_eval.clean.flags.stage_persons`) and the period macros.
-    Returns counts and the definitions' notes (what could not be applied) for the manifest.
-    """
-    from nsv_eval.definitions import flags as dflags
 
-    s, persons, n_unknown = _load(con, stays)
-    data_start = pd.Timestamp(period.start)
-    f = dflags.flag_stays(
-        s, persons, period=(period.start, period.end), choice=choice, data_start=data_start
-    )
-    defs = D.selected(choice)
-    notes = list(f.attrs.get("notes", []))
-    hf = dflags.flag_rate(f, defs["heart_failure_acute"], notes)
-    flags = pd.DataFrame(
+def _partitions(con: duckdb.DuckDBPyConnection, stays: str, chunk_stays: int) -> list[str]:
+    """SQL predicates on ``person_id`` splitting the persons into parts of ≤ ~chunk_stays stays."""
+    n = int(con.execute(f"SELECT count(*) FROM {stays}").fetchall()[0][0])
+    k = max(1, -(-n // max(1, chunk_stays)))
+    if k == 1:
+        return ["TRUE"]
+    return [f"hash(person_id) % {k} = {i}" for i in range(k)]
+
+
+def _flag_frame(f: pd.DataFrame, hf: pd.Series) -> pd.DataFrame:
+    """The flag columns ``courses`` takes from :func:`~nsv_eval.definitions.flags.flag_stays`."""
+    return pd.DataFrame(
         {
             "stay_id": f["stay_id"].to_numpy("int64"),
             "is_admission": f["admission"].to_numpy(bool),
@@ -151,30 +146,82 @@ def flag_sql(
             "days_to_readmission": f["days_to_readmission"].to_numpy("float64"),
         }
     )
-    # disease cohorts (denominators of copd_acute / diabetes_acute): every stay registers
-    years = list(range(period.start.year, period.end.year + 1))
-    prepared = dflags.prepare_stays(s, persons)
-    pops = []
-    for id, disease in COHORTS.items():
-        d = defs[id]
-        if d.cohort is None:  # a legacy variant: per person-years, no cohort
-            continue
-        pop = dflags.cohort_population(prepared, persons, d, years, data_start=data_start)
-        pops.append(pop[["person_id", "year", "age"]].assign(disease=disease))
-    pop_df = (
-        pd.concat(pops, ignore_index=True)
-        if pops
-        else pd.DataFrame({"person_id": [], "year": [], "age": [], "disease": []})
-    )
-    pop_df = pop_df.astype({"person_id": "string", "year": "int32", "age": "int32"})
-    con.register("_official_flags", flags)
-    con.register("_official_pop", pop_df)
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
+    """Insert ``df`` into ``table`` (columns by name)."""
+    con.register("_official_part", df)
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE disease_pop AS SELECT CAST(person_id AS VARCHAR) "
-            "AS person_id, CAST(year AS INTEGER) AS year, CAST(age AS INTEGER) AS age, "
-            "CAST(disease AS VARCHAR) AS disease FROM _official_pop"
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _official_part")
+    finally:
+        con.unregister("_official_part")
+
+
+_FLAGS_DDL = """
+CREATE OR REPLACE TEMP TABLE _official_flags (
+    stay_id BIGINT, is_admission BOOLEAN, age DOUBLE, preventable BOOLEAN,
+    fall_injury BOOLEAN, hip_fracture BOOLEAN, copd_acute BOOLEAN, diabetes_acute BOOLEAN,
+    heart_failure_acute BOOLEAN, short_stay BOOLEAN, readmit_index BOOLEAN,
+    readmit_30d BOOLEAN, readmit_index_psych BOOLEAN, readmit_30d_psych BOOLEAN,
+    days_to_readmission DOUBLE)
+"""
+
+
+def flag_sql(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    choice: Mapping[str, str],
+    *,
+    stays: str = "stays",
+    out: str = "courses",
+    chunk_stays: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Flag ``stays`` with the ``choice`` definitions; create tables ``out`` and ``disease_pop``.
+
+    Needs ``persons_n`` (:func:`nsv_eval.clean.flags.stage_persons`) and the period macros.
+    The stays are flagged by :func:`nsv_eval.definitions.flags.flag_stays` in partitions of
+    whole persons of at most about ``chunk_stays`` (default :data:`CHUNK_STAYS`) stays each
+    (the result does not depend on the partitioning; a test checks it). Returns counts and the definitions' notes (what could
+    not be applied) for the manifest.
+    """
+    from nsv_eval.definitions import flags as dflags
+
+    data_start = pd.Timestamp(period.start)
+    defs = D.selected(choice)
+    years = list(range(period.start.year, period.end.year + 1))
+    notes: list[str] = []
+    n_unknown = int(
+        con.execute(f"SELECT count(*) FROM {stays} s ANTI JOIN persons_n p USING (person_id)")
+        .fetchall()[0][0]
+    )
+    con.execute(_FLAGS_DDL)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE disease_pop (person_id VARCHAR, year INTEGER, "
+        "age INTEGER, disease VARCHAR)"
+    )
+    parts = _partitions(con, stays, CHUNK_STAYS if chunk_stays is None else chunk_stays)
+    for i, part in enumerate(parts, 1):
+        if log is not None and len(parts) > 1:
+            log(f"flagging stays, part {i}/{len(parts)}")
+        s, persons = _load(con, stays, part)
+        f = dflags.flag_stays(
+            s, persons, period=(period.start, period.end), choice=choice, data_start=data_start
         )
+        del s
+        notes += f.attrs.get("notes", [])
+        hf = dflags.flag_rate(f, defs["heart_failure_acute"], notes)
+        _append(con, "_official_flags", _flag_frame(f, hf))
+        # disease cohorts (denominators of copd_acute / diabetes_acute): every stay registers
+        for id, disease in COHORTS.items():
+            d = defs[id]
+            if d.cohort is None:  # a legacy variant: per person-years, no cohort
+                continue
+            pop = dflags.cohort_population(f, persons, d, years, data_start=data_start)
+            pop = pop[["person_id", "year", "age"]].assign(disease=disease)
+            _append(con, "disease_pop", pop.astype({"person_id": "string"}))
+        del f
+    try:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW _stay_dx AS "
             f"SELECT action_diagnosis AS diagnosis FROM {stays}"
@@ -213,19 +260,22 @@ def flag_sql(
             """
         )
     finally:
-        con.unregister("_official_flags")
-        con.unregister("_official_pop")
         con.execute("DROP VIEW IF EXISTS _stay_dx")
     n_pop = con.execute(
         "SELECT disease, count(*) FROM disease_pop GROUP BY disease ORDER BY disease"
     ).fetchall()
+    n_flagged, n_adm, n_psych_index, n_psych_30d = con.execute(
+        "SELECT count(*), count(*) FILTER (is_admission), count(*) FILTER (readmit_index_psych), "
+        "count(*) FILTER (readmit_30d_psych) FROM _official_flags"
+    ).fetchall()[0]
+    con.execute("DROP TABLE _official_flags")
     return {
         "counts": {
             "stays_unknown_person": n_unknown,
-            "stays_flagged": len(flags),
-            "stays_admissions_flagged": int(flags["is_admission"].sum()),
-            "readmit_index_psych": int(flags["readmit_index_psych"].sum()),
-            "readmit_30d_psych": int(flags["readmit_30d_psych"].sum()),
+            "stays_flagged": int(n_flagged),
+            "stays_admissions_flagged": int(n_adm),
+            "readmit_index_psych": int(n_psych_index),
+            "readmit_30d_psych": int(n_psych_30d),
             **{f"{d}_population_person_years": int(n) for d, n in n_pop},
         },
         "notes": list(dict.fromkeys(notes)),

@@ -622,7 +622,13 @@ def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choic
             "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
         ).fetchall()[0]
     with stages.stage("flag stays (official definitions)"):
-        info = official.flag_sql(con, period_obj, choice)
+        log = stages.log
+        info = official.flag_sql(
+            con,
+            period_obj,
+            choice,
+            log=None if log is None else (lambda m: log(f"[prepare]   {m}")),
+        )
         out(
             "courses.parquet",
             "SELECT * FROM courses ORDER BY course_id",
