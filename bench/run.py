@@ -118,6 +118,12 @@ def _child(variant: str, raw: str, out: str) -> int:
         # the floor and the baseline implement the course pipeline (legacy definitions)
         manifest = prepare(raw, out, log=None, definitions_choice="legacy")
         info["stages"] = manifest["timings_seconds"]
+    elif variant == "official":
+        from nsv_eval.clean import prepare
+
+        # the default (official definitions, admission stays): what the studies read
+        manifest = prepare(raw, out, log=None)
+        info["stages"] = manifest["timings_seconds"]
     elif variant == "floor":
         sys.path.insert(0, str(BENCH))
         from floor_duckdb import floor_cube
@@ -209,6 +215,46 @@ def load_avg() -> list[float] | None:
         return None
 
 
+class TreeRss:
+    """Peak of the summed resident memory of a process and all its descendants, sampled
+    every 0.5 s on a thread (GNU time's %M is the largest single process; a batch is a
+    parent and its workers, whose memory adds up)."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        import threading
+
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                procs = []
+            total = 0
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak / 1024**2, 1)
+
+
 def measure(args: list[str], *, timeout: float | None = None, env: dict | None = None) -> dict:
     """Run ``args`` as a subprocess; return wall seconds, peak RSS (MB), exit code, output."""
     # Peak RSS comes from GNU time's %M (the measured process is forked from the small
@@ -222,6 +268,7 @@ def measure(args: list[str], *, timeout: float | None = None, env: dict | None =
     proc = subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
+    tree = TreeRss(proc.pid)
     out_lines: list[str] = []
     timed_out = False
     deadline = None if timeout is None else t0 + timeout
@@ -241,9 +288,11 @@ def measure(args: list[str], *, timeout: float | None = None, env: dict | None =
             out_lines.append(line)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    tree.stop()
     result = {
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # fallback; Linux: KiB
+        "peak_tree_rss_mb": tree.peak_mb,
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "exit": os.waitstatus_to_exitcode(status),
         "timed_out": timed_out,
@@ -301,7 +350,13 @@ def prep_all(scale: float, variants: list[str], tag: str, timeout: float | None)
     rec["input_rows"] = rows
     paths = {}
     for v in variants:
-        out = CACHE / (f"prep-{tag}" if v == "ours" else f"{v}-{tag}.parquet")
+        out = CACHE / (
+            f"prep-{tag}"
+            if v == "ours"
+            else f"prep-official-{tag}"
+            if v == "official"
+            else f"{v}-{tag}.parquet"
+        )
         print(f"[bench] {tag}: {v} on {raw} ...", flush=True)
         r = run_variant(v, raw, out, timeout=timeout if v == "baseline" else None)
         print(
@@ -312,7 +367,7 @@ def prep_all(scale: float, variants: list[str], tag: str, timeout: float | None)
         if r["exit"] != 0 and not r["timed_out"]:
             print(r.get("tail", ""), flush=True)
         rec["variants"][v] = r
-        if r["exit"] == 0:
+        if r["exit"] == 0 and v != "official":  # other definitions: not comparable
             paths[v] = cube_path(v, out)
     ours_cube = cube_path("ours", CACHE / f"prep-{tag}")
     if "ours" not in variants and ours_cube.exists():  # compare with an earlier run of ours
@@ -425,7 +480,196 @@ def batch_bench(prepared: Path, jobs: int, kommuner: str, tag: str) -> dict:
     print(f"[bench] batch: {r['wall_s']:.0f} s, exit {r['exit']}", flush=True)
     if r["exit"] != 0:
         print(r.get("tail", ""), flush=True)
+    r["reports"] = batch_reports(out_dir)
     return r
+
+
+def batch_reports(out_dir: Path) -> dict:
+    """Per-report numbers of a finished batch: status counts, wall time per report (worker
+    execution + parent publishing, from the state file), the worker's execution overhead
+    beyond the report's own cells (execution wall − the cells' papermill durations of the
+    executed notebook), the parent's publishing time (from the batch log), per study."""
+    import re
+
+    state = json.loads((out_dir / "batch-state.json").read_text(encoding="utf-8"))
+    publish: dict[str, float] = {}
+    for log in sorted(out_dir.glob("batch-*.log")):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            m = re.search(r"END\s+(\S+): \w+, [\d.]+ s \(of which ([\d.]+) s published", line)
+            if m:
+                publish[m.group(1)] = float(m.group(2))
+    rows = []
+    for key, task in state["tasks"].items():
+        secs = task.get("seconds")
+        pub = publish.get(key)
+        executed = task.get("executed")
+        cells = None
+        if executed and (out_dir / executed).exists():
+            cells = cell_seconds(out_dir / executed)
+        exec_s = None if secs is None else secs - (pub or 0.0)
+        rows.append(
+            {
+                "key": key,
+                "study": task.get("study"),
+                "status": task.get("status"),
+                "seconds": secs,
+                "publish_s": pub,
+                "cells_s": cells,
+                "overhead_s": None if exec_s is None or cells is None else exec_s - cells,
+            }
+        )
+    df = pd.DataFrame(rows)
+
+    def q(col: str, p: float, sub: pd.DataFrame = df) -> float | None:
+        x = sub[col].dropna() if col in sub else pd.Series(dtype=float)
+        return round(float(x.quantile(p)), 3) if len(x) else None
+
+    return {
+        "n": len(df),
+        "status": df["status"].value_counts().to_dict() if len(df) else {},
+        "seconds_median": q("seconds", 0.5),
+        "seconds_p90": q("seconds", 0.9),
+        "seconds_max": q("seconds", 1.0),
+        "overhead_median_s": q("overhead_s", 0.5),
+        "overhead_p90_s": q("overhead_s", 0.9),
+        "publish_median_s": q("publish_s", 0.5),
+        "by_study": {
+            s: {"median_s": q("seconds", 0.5, g), "max_s": q("seconds", 1.0, g), "n": len(g)}
+            for s, g in df.groupby("study")
+        }
+        if len(df)
+        else {},
+    }
+
+
+def report_integrity(out_dir: Path) -> dict:
+    """Every report file the state lists: HTML complete (ends with ``</html>``) and JSON
+    parseable; temporary files left behind; the reports' modification times."""
+    state = json.loads((out_dir / "batch-state.json").read_text(encoding="utf-8"))
+    bad, mtimes = [], {}
+    for task in state["tasks"].values():
+        for kind in ("html", "json"):
+            rel = task.get(kind)
+            if not rel:
+                continue
+            path = out_dir / rel
+            try:
+                body = path.read_bytes()
+                if kind == "json":
+                    json.loads(body)
+                elif not body.rstrip().endswith(b"</html>"):
+                    raise ValueError("HTML does not end with </html>")
+                mtimes[str(rel)] = path.stat().st_mtime_ns
+            except (OSError, ValueError) as exc:
+                bad.append(f"{rel}: {exc}")
+    for path in out_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json"):
+            try:
+                body = path.read_bytes()
+                if path.suffix == ".json":
+                    json.loads(body)
+                elif body and not body.rstrip().endswith(b"</html>"):
+                    bad.append(f"{path.relative_to(out_dir)}: HTML does not end with </html>")
+            except (OSError, ValueError) as exc:
+                bad.append(f"{path.relative_to(out_dir)}: {exc}")
+    temps = [str(p.relative_to(out_dir)) for p in out_dir.rglob("*.tmp*") if p.is_file()]
+    ok = [k for k, t in state["tasks"].items() if t.get("status") == "ok"]
+    return {"bad": sorted(set(bad)), "temp_files": temps, "ok": ok, "mtimes": mtimes}
+
+
+def kill_resume_bench(prepared: Path, jobs: int, kommuner: str, tag: str, seed: int) -> dict:
+    """Kill the whole batch with SIGKILL at a random point, start it again with
+    ``--resume``, and check the result: every report once, none redone, no truncated file.
+
+    The kill point: after a random number of finished reports (a quarter to three quarters
+    of the batch) plus a random 0–3 s, so that it lands at an arbitrary moment of a worker's
+    execution or the parent's publishing.
+    """
+    import random
+    import shutil
+    import signal
+
+    rng = random.Random(seed)
+    out_dir = CACHE / f"reports-killresume-{tag}"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    nsv = Path(PY).with_name("nsv-eval")
+    args = [str(nsv), "batch", "--study", "all", "--kommuner", kommuner, "--jobs", str(jobs)]
+    args += ["--data", str(prepared), "--out", str(out_dir), "--no-progress"]
+    state_file = out_dir / "batch-state.json"
+    print(f"[bench] kill-and-resume: {' '.join(args)}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    import re
+
+    total = target = None
+    while proc.poll() is None:
+        time.sleep(0.5)
+        if total is None:  # the batch log's first line: "N kommune(r) x M stud(y/ies)"
+            for log in out_dir.glob("batch-*.log"):
+                m = re.search(r"(\d+) kommune\(r\) x (\d+) stud", log.read_text(encoding="utf-8"))
+                if m:
+                    total = int(m.group(1)) * int(m.group(2))
+                    target = rng.randint(max(1, total // 4), max(1, 3 * total // 4))
+            continue
+        try:
+            tasks = json.loads(state_file.read_text(encoding="utf-8"))["tasks"]
+        except (OSError, ValueError, KeyError):
+            continue
+        done = sum(1 for x in tasks.values() if x.get("status") in ("ok", "failed"))
+        if target is not None and done >= target:
+            time.sleep(rng.uniform(0, 3))
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    killed_after = time.perf_counter() - t0
+    if proc.returncode != -signal.SIGKILL:
+        return {"status": "batch ended before the kill", "exit": proc.returncode}
+    before = report_integrity(out_dir)
+    old_logs = set(out_dir.glob("batch-*.log"))
+    print(
+        f"[bench] killed after {killed_after:.0f} s with {len(before['ok'])} reports done; "
+        "resuming ...",
+        flush=True,
+    )
+    r = measure([*args, "--resume"])
+    after = report_integrity(out_dir)
+    state = json.loads(state_file.read_text(encoding="utf-8"))["tasks"]
+    submitted = set()
+    for log in set(out_dir.glob("batch-*.log")) - old_logs:
+        for line in log.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if "SUBMIT" in parts:
+                submitted.add(parts[parts.index("SUBMIT") + 1])
+    redone = sorted(k for k in before["ok"] if k in submitted)
+    mine = {state[k].get(x) for k in before["ok"] for x in ("html", "json")} - {None}
+    touched = sorted(
+        rel for rel, m in before["mtimes"].items() if rel in mine and after["mtimes"].get(rel) != m
+    )
+    return {
+        "kommuner": kommuner,
+        "tasks": total,
+        "kill_target_reports": target,
+        "killed_after_s": round(killed_after, 1),
+        "done_before_kill": len(before["ok"]),
+        "files_bad_after_kill": before["bad"],
+        "resume": r,
+        "ok_after_resume": len(after["ok"]),
+        "files_bad_after_resume": after["bad"],
+        "temp_files_after_resume": after["temp_files"],
+        "resumed_tasks": len(submitted),
+        "finished_reports_redone": redone,
+        "finished_report_files_rewritten": touched,
+        "verdict": "ok"
+        if len(after["ok"]) == total
+        and not (after["bad"] or redone or touched or after["temp_files"])
+        else "FAILED",
+    }
 
 
 # ----------------------------------------------------------------------------------------
@@ -503,6 +747,8 @@ def markdown(res: dict) -> str:
                 f"ours/floor {r.get('ours_comparable_over_floor', '–')} | ≤ 1.5 |"
             )
     row("prepare, DuckDB floor (SQL only)", v.get("floor"))
+    if "official" in v:
+        row("prepare, ours, official definitions (the data the reports read)", v["official"])
     fb = v.get("baseline")
     if fb and fb.get("exit") != 0:
         lines.append(
@@ -553,6 +799,29 @@ def markdown(res: dict) -> str:
             f"| {label}, --jobs {bt.get('jobs')} | {bt['wall_s'] / 60:.1f} min | "
             f"{bt['peak_rss_mb'] / 1024:.2f} GB | | < 20 min |"
         )
+    if bt and bt.get("peak_tree_rss_mb"):
+        lines.append(
+            f"| batch: parent + workers together (peak of the summed memory) | | "
+            f"{bt['peak_tree_rss_mb'] / 1024:.2f} GB | | < 6 GB |"
+        )
+    rep = (bt or {}).get("reports")
+    if rep:
+        lines.append(
+            f"| batch: one report (median / p90 / max of {rep['n']}; {rep['status']}) | "
+            f"{rep['seconds_median']} / {rep['seconds_p90']} / {rep['seconds_max']} s | | "
+            f"overhead beyond its cells: median {rep['overhead_median_s']} s, p90 "
+            f"{rep['overhead_p90_s']} s; publishing in the parent median "
+            f"{rep['publish_median_s']} s | overhead < 1.5 s |"
+        )
+    kr = res.get("kill_resume")
+    if kr and "resume" in kr:
+        lines.append(
+            f"| kill-and-resume ({kr['kommuner']}, {kr['tasks']} reports): SIGKILL after "
+            f"{kr['killed_after_s']:.0f} s ({kr['done_before_kill']} done), resume "
+            f"{kr['resume']['wall_s']:.0f} s ({kr['resumed_tasks']} run) | | | "
+            f"{kr['ok_after_resume']}/{kr['tasks']} ok, redone {len(kr['finished_reports_redone'])}, "
+            f"bad files {len(kr['files_bad_after_resume'])}: {kr['verdict']} | all ok, none redone |"
+        )
     if res.get("notes"):
         lines += ["", *[f"- {n}" for n in res["notes"]]]
     return "\n".join(lines)
@@ -565,6 +834,8 @@ def load_summary(res: dict) -> str:
     found += list((res.get("notebook") or {}).items())
     if res.get("batch"):
         found.append(("batch", res["batch"]))
+    if (res.get("kill_resume") or {}).get("resume"):
+        found.append(("kill-and-resume (resume)", res["kill_resume"]["resume"]))
     if (res.get("baseline") or {}).get("extrapolated"):
         found.append(("baseline (small scale)", res["baseline"]))
     for name, m in found:
@@ -612,7 +883,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
         "--variants",
-        default="ours,floor,baseline",
+        default="ours,official,floor,baseline",
         help="preparation variants of the big run (comma-separated)",
     )
     ap.add_argument(
@@ -622,6 +893,14 @@ def main(argv: list[str] | None = None) -> int:
         help="take the big-run measurements of variants not run now from this results file",
     )
     ap.add_argument("--batch-kommuner", default="all", help="e.g. 'all' or '326,101,851'")
+    ap.add_argument(
+        "--kill-resume",
+        default="region:1081",
+        metavar="KOMMUNER",
+        help="kommuner of the kill-and-resume run (SIGKILL at a random point, then --resume); "
+        "'none' to skip",
+    )
+    ap.add_argument("--seed", type=int, default=None, help="seed of the kill point (default: time)")
     ap.add_argument("--child", nargs=3, metavar=("VARIANT", "IN", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -645,7 +924,7 @@ def main(argv: list[str] | None = None) -> int:
         # machine (bench/README.md); attempt the full scale only when asked (--baseline-scale).
         a.baseline_scale = a.scale / 10
     chosen = [x for x in a.variants.split(",") if x]
-    big_variants = [x for x in ("ours", "floor") if x in chosen]
+    big_variants = [x for x in ("ours", "official", "floor") if x in chosen]
     if "baseline" in chosen and (a.baseline_scale is None or a.baseline_scale == a.scale):
         big_variants.append("baseline")
     if a.skip_prepare:
@@ -707,7 +986,12 @@ def main(argv: list[str] | None = None) -> int:
         res["ratios"]["baseline_over_ours"] = _ratio(res["baseline"]["wall_s"], ours_s)
     res["ratios"].update(res.pop("prev_ratios", {}))
 
-    prepared = CACHE / f"prep-{tag}"
+    # the studies read the official definitions (the default); the legacy folder only
+    # when the official one was not prepared
+    prepared = CACHE / f"prep-official-{tag}"
+    if not (prepared / "manifest.json").exists():
+        prepared = CACHE / f"prep-{tag}"
+    res["reports_data"] = str(prepared.relative_to(ROOT))
     if not a.skip_notebook and (prepared / "manifest.json").exists():
         nb = notebook_bench(prepared, tag)
         res["notebook"] = nb
@@ -731,6 +1015,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"extrapolated ×{98 / n:.1f} to 98 (EXTRAPOLATION)"
             )
         res["batch"] = bt
+    if a.kill_resume != "none" and (prepared / "manifest.json").exists():
+        seed = a.seed if a.seed is not None else int(time.time())
+        kr = kill_resume_bench(prepared, a.jobs, a.kill_resume, tag, seed)
+        kr["seed"] = seed
+        res["kill_resume"] = kr
+        print(f"[bench] kill-and-resume: {kr.get('verdict', kr.get('status'))}", flush=True)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"bench-{tag}-{stamp}.json"
