@@ -9,6 +9,8 @@ word.
 
 from __future__ import annotations
 
+from nsv_eval.report.texts_en_figures import FIGURES
+
 # -- package: labels of columns and codes (nsv_eval.report.theme.LABELS_DA) -----------------
 LABELS: list[tuple[str, str]] = [
     ("Kommune", "Municipality"),
@@ -300,5 +302,5 @@ DATAKVALITET: list[tuple[str, str]] = [
     ),
 ]
 
-TEXTS_EN: list[tuple[str, str]] = LABELS + PACKAGE + REASONS + DATAKVALITET
+TEXTS_EN: list[tuple[str, str]] = LABELS + PACKAGE + REASONS + DATAKVALITET + FIGURES
 """Every (Danish, English) pair."""

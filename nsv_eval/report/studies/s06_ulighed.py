@@ -17,6 +17,7 @@ from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.report import figures
 from nsv_eval.report.format import fmt_number
+from nsv_eval.report.labels import area_label
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_result
 
@@ -44,7 +45,9 @@ def rates_by_education(
         )
         results[key] = r
         sections.append(
-            Section(figure=figures.group_rates_figure(r, label=label, area_name=area.name))
+            Section(
+                figure=figures.group_rates_figure(r, label=label, area_name=area_label(area.name))
+            )
         )
     last = sorted(results["deaths"]["period"].unique())[-1]
     tab = results["preventable"]
@@ -126,7 +129,9 @@ def sii(
         )
     cols = ["outcome", "period", "estimate", "lower", "upper", "rii", "rii_lower", "rii_upper"]
     return [
-        Section(figure=figures.sii_figure(sii_all, area_name=area.name), findings=keys),
+        Section(
+            figure=figures.sii_figure(sii_all, area_name=area_label(area.name)), findings=keys
+        ),
         Section(
             table=sii_all[cols],
             table_options=dict(
