@@ -644,7 +644,7 @@ def sii_figure(sii_all: pd.DataFrame, *, area_name: str):
             marker="o",
             capsize=2,
             color=list(theme.OKABE_ITO.values())[i + 1],
-            label=part["outcome"].iloc[0],
+            label=translated(str(part["outcome"].iloc[0])),
         )
     ax.set_xticks(range(sii_all["period"].nunique()), periods)
     ax.axhline(0, color="#7F7F7F", lw=0.8)
@@ -673,7 +673,7 @@ def survey_by_education_figure(sv: pd.DataFrame):
                 color=list(theme.OKABE_ITO.values())[i + 1],
                 label=translated(report_labels.education_label(str(edu))),
             )
-        ax.set_title(part["label"].iloc[0], fontsize=10)
+        ax.set_title(translated(str(part["label"].iloc[0])), fontsize=10)
         ax.set_xlabel("År")
     axes[0].legend(frameon=False, fontsize=8)
     theme.finish(fig, title="Sundhedsprofilen efter uddannelse, hele landet (vægtede andele)")

@@ -130,6 +130,37 @@ READMISSION_MEASURE_LABELS: dict[str, dict[str, str]] = {
 """Rows of :func:`nsv_eval.analyses.readmissions.effect_table` (column ``measure``)."""
 
 
+GRADIENT_OUTCOME_LABELS: dict[str, dict[str, str]] = {
+    "da": {
+        "deaths": "Dødelighed (pr. 1.000 personår, aldersstandardiseret)",
+        "preventable": "Forebyggelige indlæggelser, 65+ (pr. 1.000)",
+        "admissions_acute": "Akutte indlæggelser (pr. 1.000)",
+        "fall_injury": "Faldulykker, 65+ (pr. 1.000)",
+    },
+    "en": {
+        "deaths": "Mortality (per 1,000 person-years, age-standardised)",
+        "preventable": "Preventable admissions, 65+ (per 1,000)",
+        "admissions_acute": "Acute admissions (per 1,000)",
+        "fall_injury": "Fall injuries, 65+ (per 1,000)",
+    },
+}
+"""Outcomes of the social gradients (keys of :data:`nsv_eval.analyses.gradients.OUTCOMES`)."""
+
+SURVEY_LABELS: dict[str, dict[str, str]] = {
+    "da": {
+        "srh_good": "Godt selvvurderet helbred (%)",
+        "daily_smoker": "Ryger dagligt (%)",
+        "lonely": "Ofte uønsket alene (%)",
+    },
+    "en": {
+        "srh_good": "Good self-rated health (%)",
+        "daily_smoker": "Smokes daily (%)",
+        "lonely": "Often involuntarily alone (%)",
+    },
+}
+"""Sundhedsprofil indicators (:data:`nsv_eval.analyses.gradients.SURVEY_INDICATORS`)."""
+
+
 def _lang(lang: str | None) -> str:
     return lang or get_lang()
 
@@ -139,6 +170,16 @@ def _pick(table: Mapping[str, Mapping], lang: str | None) -> Mapping:
     if lg not in table:
         raise ValueError(f"no labels in language {lg!r} (have {', '.join(table)})")
     return table[lg]
+
+
+def gradient_outcome_label(key: str, lang: str | None = None) -> str:
+    """An outcome of the social gradients (``"deaths"``) in the report language."""
+    return str(_pick(GRADIENT_OUTCOME_LABELS, lang).get(key, key))
+
+
+def survey_label(indicator: str, lang: str | None = None) -> str:
+    """A Sundhedsprofil indicator (``"daily_smoker"``) in the report language."""
+    return str(_pick(SURVEY_LABELS, lang).get(indicator, indicator))
 
 
 def education_label(level: str, lang: str | None = None) -> str:

@@ -178,23 +178,13 @@ FIGURES: list[tuple[str, str]] = [
         "Genindlæggelse efter udskrivelsen, med død som konkurrerende hændelse",
         "Readmission after discharge, with death as a competing event",
     ),
-    # study 6: social gradients (analyses.gradients outcome and survey labels)
-    (
-        "Dødelighed (pr. 1.000 personår, aldersstandardiseret)",
-        "Mortality (per 1,000 person-years, age-standardised)",
-    ),
-    ("Forebyggelige indlæggelser, 65+ (pr. 1.000)", "Preventable admissions, 65+ (per 1,000)"),
-    ("Akutte indlæggelser (pr. 1.000)", "Acute admissions (per 1,000)"),
-    ("Faldulykker, 65+ (pr. 1.000)", "Fall injuries, 65+ (per 1,000)"),
+    # study 6: social gradients (outcome and survey names: report.labels)
     ("{maal} efter uddannelse, {omraade}", "{maal} by education, {omraade}"),
     ("SII (forskel pr. 1.000)", "SII (difference per 1,000)"),
     (
         "Hældningsindeks for ulighed efter uddannelse, {omraade}",
         "Slope index of inequality by education, {omraade}",
     ),
-    ("Godt selvvurderet helbred (%)", "Good self-rated health (%)"),
-    ("Ryger dagligt (%)", "Smokes daily (%)"),
-    ("Ofte uønsket alene (%)", "Often involuntarily alone (%)"),
     (
         "Sundhedsprofilen efter uddannelse, hele landet (vægtede andele)",
         "The National Health Profile by education, whole country (weighted shares)",
