@@ -161,6 +161,30 @@ SURVEY_LABELS: dict[str, dict[str, str]] = {
 """Sundhedsprofil indicators (:data:`nsv_eval.analyses.gradients.SURVEY_INDICATORS`)."""
 
 
+REJECT_REASONS_DA: dict[str, str] = {
+    "malformed_row": "Linjen kunne ikke deles i kolonner",
+    "missing_value": "Manglende værdi",
+    "bad_date": "Ugyldig dato",
+    "bad_number": "Ikke et tal",
+    "negative_count": "Negativt antal",
+    "out_of_range": "Uden for det mulige interval",
+    "unknown_kommune": "Ukendt kommunekode",
+    "invalid_icd10": "Ugyldig ICD-10-kode",
+    "invalid_cpr": "Ugyldigt CPR-nummer",
+    "cpr_mismatch": "Fødselsdato eller køn passer ikke med CPR-nummeret",
+    "cpr_in_text": "CPR-nummer i en kolonne, der ikke må indeholde det",
+    "future_date": "Dato efter udtrækkets dato",
+    "unknown_category": "Ukendt kategori",
+    "discharge_before_admission": "Udskrivning før indlæggelse",
+    "end_before_start": "Slutdato før startdato",
+    "death_before_birth": "Dødsdato før fødselsdato",
+    "duplicate_key": "Dublet med afvigende værdier",
+}
+"""Danish wording of the reject reason codes of :mod:`nsv_eval.ingest` (study 1; moved from
+``analyses/dataquality.py``). English reports look the Danish text up in the catalogue
+(``REASONS`` of :mod:`nsv_eval.report.texts_en`), as study 1 always did."""
+
+
 def _lang(lang: str | None) -> str:
     return lang or get_lang()
 
@@ -240,7 +264,6 @@ def area_name(area: Area, lang: str | None = None) -> str:
 def kommune_display_name(kommune: int, lang: str | None = None) -> str:
     """``"Kalundborg Kommune"`` / ``"Kalundborg Municipality"``."""
     return area_name(Area("kommune", int(kommune)), lang)
-
 
 
 def area_label(name: str, lang: str | None = None) -> str:

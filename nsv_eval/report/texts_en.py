@@ -107,7 +107,7 @@ PACKAGE: list[tuple[str, str]] = [
     ),
 ]
 
-# -- package: reject reasons of the ingest (nsv_eval.analyses.dataquality.REASONS_DA) ---------
+# -- package: reject reasons of the ingest (nsv_eval.report.labels.REJECT_REASONS_DA) ------
 REASONS: list[tuple[str, str]] = [
     ("Linjen kunne ikke deles i kolonner", "The line could not be split into columns"),
     ("Manglende værdi", "Missing value"),
