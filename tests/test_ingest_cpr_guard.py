@@ -445,8 +445,8 @@ def test_replacement_numbers_reported_and_every_reason_has_danish_wording(
 ) -> None:
     """Replacement numbers are counted per file, noted in the log and the reconciliation;
     the data-quality report has Danish wording for every reject reason (future_date too)."""
-    from nsv_eval.analyses.dataquality import REASONS_DA
     from nsv_eval.ingest.schemas import REASONS
+    from nsv_eval.report.labels import REJECT_REASONS_DA as REASONS_DA
 
     lines: list[str] = []
     res = ingest(

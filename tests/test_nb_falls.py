@@ -220,11 +220,11 @@ def test_cohort_adjustment_balanced(cohort_land):
     res = falls.cohort_iptw(cohort_land)
     b = falls.balance_table(res)
     before = b.set_index("covariate")["smd_before"]
-    assert before["Hjemmehjælp"] > 0.1  # the planted selection is visible before weighting
+    assert before["home_care"] > 0.1  # the planted selection is visible before weighting
     assert b["smd_after"].max() < 0.1
     assert res.estimand == "ATT"
     tab = falls.cohort_effect_table(res)
-    assert list(tab["analysis"]) == ["Ujusteret (rå sammenligning)", "Justeret (IPTW)"]
+    assert list(tab["analysis"]) == ["naive", "adjusted"]  # codes; words in report.labels
     # naive risks are the plain group means
     y, tr = cohort_land["fall_injury_365d"], cohort_land["participant"]
     assert tab.at[0, "risk_participants"] == pytest.approx(100 * y[tr].mean())
@@ -248,7 +248,9 @@ def test_cohort_check_small_and_scope(prep, cohort_land):
 # --------------------------------------------------------------------------------------
 def test_triangulation_skips_unusable_intervals(prep, truth, panel, did_notyet):
     k = _largest_treated(truth)
-    its = effects.kommune_its(prep, k, "fall_injury", falls.resolve_start(prep, k, "falls_programme"))
+    its = effects.kommune_its(
+        prep, k, "fall_injury", falls.resolve_start(prep, k, "falls_programme")
+    )
     ratio = effects.did_rate_ratio(did_notyet, panel)
     tri = effects.triangulation([its, ratio], ["ITS", "DiD"])
     assert tri.result is not None and tri.verdict in ("agree", "disagree", "inconclusive")

@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup
 from nsv_eval.analyses import dataquality as dq
 from nsv_eval.params import load_params
 from nsv_eval.report.disclosure import check_disclosure
+from nsv_eval.report.labels import REJECT_REASONS_DA
 from nsv_eval.report.render import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,8 @@ def test_reject_reasons(tiny_dir: Path) -> None:
         ["persons", "invalid_cpr", "cpr", 1],
         ["persons", "unknown_kommune", "kommune_code", 1],
     ]
-    assert r.loc[0, "reason_da"] == "Ugyldig dato"
+    assert "reason_da" not in r.columns  # codes; the words are in report.labels
+    assert REJECT_REASONS_DA[r.loc[0, "reason"]] == "Ugyldig dato"
     assert "value" not in r.columns  # the (masked) values never enter the notebook
 
 

@@ -53,7 +53,8 @@ class BusinessCase:
     _table: pd.DataFrame = field(repr=False)
 
     def table(self) -> pd.DataFrame:
-        """Tidy table: ``quantity``, ``label_da``, ``estimate``, ``lower``, ``upper``, ``unit``."""
+        """Tidy table: ``quantity``, ``estimate``, ``lower``, ``upper``, ``unit`` (``"count"``
+        or ``"DKK"``); the reader's words for the quantities are the report's."""
         return self._table.copy()
 
     @property
@@ -168,17 +169,12 @@ def business_case(
     }
     q = [(1 - conf) / 2, 0.5 + conf / 2]
     rows = []
-    labels = {
-        "avoided": ("Forebyggede hændelser", "antal"),
-        "gross_saving": ("Bruttobesparelse", "kr."),
-        "net_saving": ("Nettobesparelse efter udgift til indsatsen", "kr."),
-    }
-    for k, (label, unit) in labels.items():
+    units = {"avoided": "count", "gross_saving": "DKK", "net_saving": "DKK"}
+    for k, unit in units.items():
         lo, hi = np.quantile(draws[k], q)
         rows.append(
             {
                 "quantity": k,
-                "label_da": label,
                 "estimate": points[k],
                 "lower": lo,
                 "upper": hi,
@@ -198,11 +194,10 @@ def business_case(
         rows.append(
             {
                 "quantity": "cost_per_avoided",
-                "label_da": "Udgift pr. forebygget hændelse",
                 "estimate": cpa,
                 "lower": lo,
                 "upper": hi,
-                "unit": "kr.",
+                "unit": "DKK",
             }
         )
     inputs = {

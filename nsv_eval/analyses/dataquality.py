@@ -31,27 +31,6 @@ _COUNT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _FILE_KEYS = ("file", "source", "path", "name")
 
-REASONS_DA: dict[str, str] = {
-    "malformed_row": "Linjen kunne ikke deles i kolonner",
-    "missing_value": "Manglende værdi",
-    "bad_date": "Ugyldig dato",
-    "bad_number": "Ikke et tal",
-    "negative_count": "Negativt antal",
-    "out_of_range": "Uden for det mulige interval",
-    "unknown_kommune": "Ukendt kommunekode",
-    "invalid_icd10": "Ugyldig ICD-10-kode",
-    "invalid_cpr": "Ugyldigt CPR-nummer",
-    "cpr_mismatch": "Fødselsdato eller køn passer ikke med CPR-nummeret",
-    "cpr_in_text": "CPR-nummer i en kolonne, der ikke må indeholde det",
-    "future_date": "Dato efter udtrækkets dato",
-    "unknown_category": "Ukendt kategori",
-    "discharge_before_admission": "Udskrivning før indlæggelse",
-    "end_before_start": "Slutdato før startdato",
-    "death_before_birth": "Dødsdato før fødselsdato",
-    "duplicate_key": "Dublet med afvigende værdier",
-}
-"""Danish wording of the reject reason codes of :mod:`nsv_eval.ingest`."""
-
 
 def _read_json(path: Path) -> Any:
     if not path.exists():
@@ -132,7 +111,8 @@ def reject_reasons(data_dir: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``kind``, ``reason``, ``reason_da``, ``column``, ``n``; largest first.
+        Columns ``kind``, ``reason`` (the ingest's reason code; its words are in
+        :data:`nsv_eval.report.labels.REJECT_REASONS_DA`), ``column``, ``n``; largest first.
     """
     frames = []
     for f in sorted(Path(data_dir).glob("rejects-*.csv")):
@@ -147,13 +127,12 @@ def reject_reasons(data_dir: str | Path) -> pd.DataFrame:
         g.insert(0, "kind", kind)
         frames.append(g)
     if not frames:
-        return pd.DataFrame(
-            {"kind": [], "reason": [], "reason_da": [], "column": [], "n": []}
-        ).astype({"n": "int64"})
+        return pd.DataFrame({"kind": [], "reason": [], "column": [], "n": []}).astype(
+            {"n": "int64"}
+        )
     out = pd.concat(frames, ignore_index=True)
-    out["reason_da"] = out["reason"].map(lambda r: REASONS_DA.get(str(r), str(r)))
     out["n"] = out["n"].astype("int64")
-    out = out[["kind", "reason", "reason_da", "column", "n"]]
+    out = out[["kind", "reason", "column", "n"]]
     return out.sort_values(["n", "kind", "reason"], ascending=[False, True, True]).reset_index(
         drop=True
     )

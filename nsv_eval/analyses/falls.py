@@ -46,7 +46,6 @@ from nsv_eval import stats
 from nsv_eval.analyses import effects
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.errors import InputError
-from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.stats.designs.base import EffectResult
 
 MEASURE = "fall_injury"
@@ -70,20 +69,6 @@ COHORT_COVARIATES: tuple[str, ...] = (
 )
 """Confounders of the participant cohort (``income`` = income quintile as categories,
 ``index_year`` = calendar year of the index date), as measured on the index date."""
-
-COVARIATE_LABELS_DA: dict[str, str] = {
-    "age": "Alder",
-    "sex[M]": "Mand",
-    "living_alone": "Bor alene",
-    "home_care": "Hjemmehjælp",
-    "prior_falls_365d": "Registrerede fald sidste år",
-    "prior_fall_injury_365d": "Faldulykker sidste år",
-    "prior_admissions_365d": "Akutte indlæggelser sidste år",
-    "index_year": "Kalenderår",
-    **{f"education[{k}]": v for k, v in EDUCATION_LABELS_DA.items()},
-    **{f"income[{q}]": f"Indkomstkvintil {q}" for q in range(1, 6)},
-}
-"""Danish names of the design-matrix columns of the cohort (for the balance plot/table)."""
 
 MIN_COHORT_EVENTS = 10
 """Fewest fall injuries (in each group) for a cohort analysis to be shown."""
@@ -470,10 +455,11 @@ def negative_control(
 
 
 def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
-    """Balance (SMD before/after) with Danish covariate names; kommune dummies summarised.
+    """Balance (absolute SMD before/after) by design-matrix column; kommune dummies summarised.
 
     Kommune indicators (present when the cohort spans several kommuner) are summarised in
-    one row holding the largest absolute SMD among them.
+    one row ``covariate = "kommune"`` holding the largest absolute SMD among them. The
+    reader's names of the columns are in :mod:`nsv_eval.report.labels`.
     """
     b = res.balance.copy()
     is_k = b["covariate"].str.startswith("kommune[")
@@ -486,7 +472,7 @@ def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
                 pd.DataFrame(
                     [
                         dict(
-                            covariate="Kommune (største forskel)",
+                            covariate="kommune",
                             smd_before=float(k["smd_before"].abs().max()),
                             smd_after=float(k["smd_after"].abs().max()),
                         )
@@ -495,7 +481,6 @@ def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
             ],
             ignore_index=True,
         )
-    rows["covariate"] = rows["covariate"].map(lambda c: COVARIATE_LABELS_DA.get(c, c))
     rows["smd_before"] = rows["smd_before"].abs()
     rows["smd_after"] = rows["smd_after"].abs()
     out = rows[["covariate", "smd_before", "smd_after"]].reset_index(drop=True)
@@ -503,14 +488,15 @@ def balance_table(res, *, max_rows: int | None = None) -> pd.DataFrame:
 
 
 def cohort_effect_table(res) -> pd.DataFrame:
-    """Naive and adjusted risk ratio side by side, with risks and E-values."""
+    """Naive and adjusted risk ratio side by side, with risks and E-values (column
+    ``analysis``: ``"naive"``, ``"adjusted"``)."""
     t = res.table().set_index("term")
     pdat = res.data
     naive = pdat.groupby("treated")["outcome"].mean()
     rows = []
     for label, term, rterm in (
-        ("Ujusteret (rå sammenligning)", "naive_risk_ratio", None),
-        ("Justeret (IPTW)", "risk_ratio", "risk_treated"),
+        ("naive", "naive_risk_ratio", None),
+        ("adjusted", "risk_ratio", "risk_treated"),
     ):
         r = t.loc[term]
         rows.append(

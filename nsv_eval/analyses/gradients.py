@@ -17,12 +17,12 @@ from nsv_eval import stats
 from nsv_eval.analyses.data import Area, Prepared, filter_ages
 from nsv_eval.reference import EDUCATION_LEVELS, esp2013
 
-OUTCOMES: dict[str, tuple[str, int, int, str]] = {
-    # key: (cube measure, min age, per, Danish label)
-    "deaths": ("deaths", 0, 1000, "Dødelighed (pr. 1.000 personår, aldersstandardiseret)"),
-    "preventable": ("preventable", 65, 1000, "Forebyggelige indlæggelser, 65+ (pr. 1.000)"),
-    "admissions_acute": ("admissions_acute", 0, 1000, "Akutte indlæggelser (pr. 1.000)"),
-    "fall_injury": ("fall_injury", 65, 1000, "Faldulykker, 65+ (pr. 1.000)"),
+OUTCOMES: dict[str, tuple[str, int, int]] = {
+    # key: (cube measure, min age, per); the reader's names in nsv_eval.report.labels
+    "deaths": ("deaths", 0, 1000),
+    "preventable": ("preventable", 65, 1000),
+    "admissions_acute": ("admissions_acute", 0, 1000),
+    "fall_injury": ("fall_injury", 65, 1000),
 }
 
 
@@ -74,7 +74,7 @@ def rates_by_group(
         ``period``, ``<group>``, ``numerator``, ``denominator``, ``estimate``, ``lower``,
         ``upper``, ``person_years``, ...
     """
-    measure, min_age, per, _ = OUTCOMES[outcome]
+    measure, min_age, per = OUTCOMES[outcome]
     if group == "education":
         df = prep.summary("year_education")
     elif group == "income_quintile":
@@ -157,19 +157,20 @@ def sii_trend(
     return res
 
 
+SURVEY_INDICATORS: tuple[str, ...] = ("srh_good", "daily_smoker", "lonely")
+"""Sundhedsprofil indicators by education (column ``indicator``; the reader's names in
+:mod:`nsv_eval.report.labels`)."""
+
+
 def survey_by_education(prep: Prepared, kommune: int, *, level: str = "land") -> pd.DataFrame:
     """Weighted Sundhedsprofil indicators by education and survey year for an area."""
     sv = prep.table("survey")
     area = Area.of(level, kommune)
     sv = sv[area.mask(sv)]
     out = []
-    for col, label in {
-        "srh_good": "Godt selvvurderet helbred (%)",
-        "daily_smoker": "Ryger dagligt (%)",
-        "lonely": "Ofte uønsket alene (%)",
-    }.items():
+    for col in SURVEY_INDICATORS:
         r = stats.weighted_prevalence(sv, col, "weight", by=["year", "education"])
-        out.append(r.assign(indicator=col, label=label))
+        out.append(r.assign(indicator=col))
     res = pd.concat(out, ignore_index=True)
     res["education"] = pd.Categorical(res["education"], categories=EDUCATION_LEVELS, ordered=True)
     return res.sort_values(["indicator", "year", "education"]).reset_index(drop=True)

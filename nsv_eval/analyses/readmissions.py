@@ -46,7 +46,6 @@ from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.clean.cohorts import FOLLOWUP_VISIT_DAYS
 from nsv_eval.errors import InputError
 from nsv_eval.reference import DISCLOSURE_THRESHOLD as THRESHOLD
-from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.stats.designs.cohort import CohortEffectResult
 from nsv_eval.stats.designs.survival import CumulativeIncidenceResult
 
@@ -54,6 +53,7 @@ __all__ = [
     "DEFAULT_COVARIATES",
     "LANDMARK_DAY",
     "ReadmissionCohort",
+    "VISIT_GROUPS",
     "adequacy",
     "balance_table",
     "cif_by_visit",
@@ -94,34 +94,10 @@ MIN_GROUP: int = 50
 MIN_EVENTS: int = 10
 """Fewest readmissions per group for an effect estimate."""
 
-VISIT_LABELS: dict[bool, str] = {True: "Med besøg", False: "Uden besøg"}
-
-_COVARIATE_LABELS: dict[str, str] = {
-    "age": "Alder (år)",
-    "sex": "Køn",
-    "sex[M]": "Mand",
-    "education": "Uddannelse",
-    "income_quintile": "Indkomstkvintil (1 = laveste)",
-    "living_alone": "Bor alene",
-    "home_care": "Hjemmehjælp ved udskrivelsen",
-    "home_nursing": "Hjemmesygepleje ved udskrivelsen",
-    "prior_admissions": "Akutte indlæggelser seneste år",
-    "los_days": "Indlæggelsens længde (dage)",
-}
-
-
-def covariate_label(term: str) -> str:
-    """Danish label of a design-matrix column (``"education[kort]"`` → ``"Uddannelse: ..."``)."""
-    if term in _COVARIATE_LABELS:
-        return _COVARIATE_LABELS[term]
-    if "[" in term and term.endswith("]"):
-        var, level = term[:-1].split("[", 1)
-        if var == "education":
-            return f"Uddannelse: {EDUCATION_LABELS_DA.get(level, level)}"
-        if var == "prior_admissions":
-            return f"Akutte indlæggelser seneste år: {level}"
-        return f"{_COVARIATE_LABELS.get(var, var)}: {level}"
-    return term
+VISIT_GROUPS: dict[bool, str] = {True: "with_visit", False: "without_visit"}
+"""The code of each follow-up-visit group (column ``visit`` of the cohort and its tables;
+the reader's words are in :mod:`nsv_eval.report.labels`). Codes sort like the Danish labels
+did ("Med besøg" before "Uden besøg"), so tables and curves keep their order."""
 
 
 # --------------------------------------------------------------------------------------
@@ -136,7 +112,7 @@ class ReadmissionCohort:
     data : pandas.DataFrame
         One row per index discharge in the analysis (no person identifiers): the columns
         of ``cohort_readmission`` plus ``prior_admissions`` (categories
-        :data:`PRIOR_LEVELS`) and ``visit`` (Danish group label).
+        :data:`PRIOR_LEVELS`) and ``visit`` (group code, :data:`VISIT_GROUPS`).
     area : Area
         The scope (kommune, region or country).
     years : tuple of int
@@ -238,7 +214,7 @@ def readmission_cohort(
     out["prior_admissions"] = pd.Categorical(
         np.array(PRIOR_LEVELS)[prior], categories=list(PRIOR_LEVELS)
     )
-    out["visit"] = out["followup_visit"].map(VISIT_LABELS)
+    out["visit"] = out["followup_visit"].map(VISIT_GROUPS)
     return ReadmissionCohort(
         data=out.reset_index(drop=True),
         area=area,
@@ -255,7 +231,7 @@ def adequacy(cohort: ReadmissionCohort) -> str | None:
     for flag in (True, False):
         g = d[d["followup_visit"] == flag]
         if len(g) < MIN_GROUP or int(g["readmit_30d"].sum()) < MIN_EVENTS:
-            parts.append(VISIT_LABELS[flag].lower())
+            parts.append("med besøg" if flag else "uden besøg")
     if not parts:
         return None
     return (
@@ -353,7 +329,7 @@ def group_table(cohort: ReadmissionCohort, conf: float = 0.95) -> pd.DataFrame:
     agg["readmissions"] = agg["readmissions"].astype(int)
     p = stats.proportion(agg, "readmissions", "n", by=["followup_visit"], multiplier=100, conf=conf)
     out = agg.merge(p[["followup_visit", "estimate", "lower", "upper"]], on="followup_visit")
-    out.insert(0, "visit", out["followup_visit"].map(VISIT_LABELS))
+    out.insert(0, "visit", out["followup_visit"].map(VISIT_GROUPS))
     out = out.rename(columns={"estimate": "risk"}).drop(columns="followup_visit")
     return out.reset_index(drop=True)
 
@@ -364,7 +340,8 @@ def effect_table(result: CohortEffectResult) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``measure`` (Danish), ``naive``, ``naive_lower``, ``naive_upper``, ``adjusted``,
+        ``measure`` (code: ``risk_treated``, ``risk_control``, ``risk_difference``,
+        ``risk_ratio``), ``naive``, ``naive_lower``, ``naive_upper``, ``adjusted``,
         ``adjusted_lower``, ``adjusted_upper``.
     """
     t = result.table().set_index("term")
@@ -372,15 +349,10 @@ def effect_table(result: CohortEffectResult) -> pd.DataFrame:
     y, tr = d["outcome"].to_numpy(float), d["treated"].to_numpy(bool)
     q1, q0 = y[tr].mean(), y[~tr].mean()
     rows = [
-        ("Risiko med besøg (%)", 100 * q1, np.nan, np.nan, "risk_treated", 100),
-        ("Risiko uden besøg (%)", 100 * q0, np.nan, np.nan, "risk_control", 100),
-        (
-            "Risikoforskel (procentpoint)",
-            *_lim(t, "naive_risk_difference", 100),
-            "risk_difference",
-            100,
-        ),
-        ("Risikoratio", *_lim(t, "naive_risk_ratio", 1), "risk_ratio", 1),
+        ("risk_treated", 100 * q1, np.nan, np.nan, "risk_treated", 100),
+        ("risk_control", 100 * q0, np.nan, np.nan, "risk_control", 100),
+        ("risk_difference", *_lim(t, "naive_risk_difference", 100), "risk_difference", 100),
+        ("risk_ratio", *_lim(t, "naive_risk_ratio", 1), "risk_ratio", 1),
     ]
     out = []
     for label, n_est, n_lo, n_hi, adj, k in rows:
@@ -408,7 +380,7 @@ def _lim(t: pd.DataFrame, term: str, k: float) -> tuple[float, float, float]:
 # balance and overlap
 # --------------------------------------------------------------------------------------
 def balance_table(result: CohortEffectResult, threshold: int = THRESHOLD) -> pd.DataFrame:
-    """Covariate balance before and after weighting/matching, with Danish labels.
+    """Covariate balance before and after weighting/matching, by design-matrix column (``covariate``: ``age``, ``education[kort]``, …).
 
     Shares of 0/1 covariates are shown in percent. An unweighted share that corresponds to
     1-4 persons (or all but 1-4) of its group is hidden (NaN): share × group size would
@@ -433,7 +405,7 @@ def balance_table(result: CohortEffectResult, threshold: int = THRESHOLD) -> pd.
             m1, m0 = _safe_share(m1, n1, threshold), _safe_share(m0, n0, threshold)
         rows.append(
             {
-                "covariate": covariate_label(col),
+                "covariate": col,
                 "mean_treated": m1,
                 "mean_control": m0,
                 "smd_before": float(r["smd_before"]),
@@ -468,7 +440,7 @@ def overlap_table(result: CohortEffectResult) -> pd.DataFrame:
     """
     o = result.overlap
     o = o.assign(
-        visit=o["group"].map({"treated": VISIT_LABELS[True], "control": VISIT_LABELS[False]})
+        visit=o["group"].map({"treated": VISIT_GROUPS[True], "control": VISIT_GROUPS[False]})
     )
     return o[["visit", "n", "ps_p01", "ps_median", "ps_p99", "weight_max", "ess"]].reset_index(
         drop=True

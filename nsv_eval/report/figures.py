@@ -24,12 +24,12 @@ from nsv_eval.analyses.effects import Triangulation
 from nsv_eval.analyses.falls import balance_table
 from nsv_eval.analyses.preventive import CUTOFF, OUTCOMES, bins_table
 from nsv_eval.analyses.profile import funnel_points, trend
-from nsv_eval.analyses.readmissions import VISIT_LABELS, covariate_label
-from nsv_eval.reference import EDUCATION_LABELS_DA, kommune_name
+from nsv_eval.reference import kommune_name
+from nsv_eval.report import labels as report_labels
 from nsv_eval.report import theme
 from nsv_eval.report.disclosure import hide_small
 from nsv_eval.report.format import fmt_number
-from nsv_eval.report.i18n import _
+from nsv_eval.report.i18n import _, get_lang, tr, translated
 from nsv_eval.report.narrative import fmt
 from nsv_eval.report.narrative import funnel as narrative_funnel
 from nsv_eval.stats.designs.cohort import CohortEffectResult
@@ -61,7 +61,7 @@ def trend_figure(tr: pd.DataFrame, *, title: str, unit: str, ax=None):
             marker="o",
             ms=3.5,
             color=colour,
-            label=part["area"].iloc[0],
+            label=translated(report_labels.area_label(str(part["area"].iloc[0]))),
             lw=2 if level == "kommune" else 1.4,
         )
         if level == "kommune":
@@ -129,10 +129,15 @@ def funnel(
         multiplier=100,
         overdispersion=overdispersion,
         fdr=fdr,
-        title=f"{ind.label_da}: standardiseret ratio, {years[0]}–{years[-1]}",
-        xlabel="Forventet antal (ud fra landets alders- og kønsspecifikke rater)",
-        ylabel="Observeret / forventet × 100",
-        labels={**narrative_funnel.plot_labels("da"), "target": "Landsgennemsnit (100)"},
+        title=_("{indikator}: standardiseret ratio, {fra}–{til}").format(
+            indikator=tr(ind.label_da), fra=years[0], til=years[-1]
+        ),
+        xlabel=tr("Forventet antal (ud fra landets alders- og kønsspecifikke rater)"),
+        ylabel=tr("Observeret / forventet × 100"),
+        labels={
+            **narrative_funnel.plot_labels(get_lang()),
+            "target": tr("Landsgennemsnit (100)"),
+        },
         colors=theme.FUNNEL_COLORS,
         ax=ax,
     )
@@ -194,7 +199,9 @@ def its_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
         label="95 %-konfidensinterval",
     )
     ax.axvline(xs[post][0], color="black", ls=":", lw=1)
-    ax.set_ylabel(ylabel or f"Hændelser pr. {fmt(per, 'da', 0)} personår 65+")
+    ax.set_ylabel(
+        ylabel or _("Hændelser pr. {per} personår 65+").format(per=fmt(per, get_lang(), 0))
+    )
     ax.set_xlabel("")
     ax.set_ylim(0, top)
     ax.legend(frameon=False, fontsize=9, ncols=2, loc="upper left")
@@ -230,7 +237,7 @@ def forest_plot(tri: Triangulation, *, title: str):
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([fmt_number(v, 2).rstrip("0").rstrip(",") for v in ticks])
     ax.set_xlim(lo / 1.1, hi * 1.1)
-    ax.set_yticks(y, t["name"])
+    ax.set_yticks(y, [tr(str(n)) for n in t["name"]])
     ax.set_ylim(-0.7, len(t) - 0.3)
     ax.set_xlabel("Rateratio (under 1 = færre end forventet uden indsats)")
     theme.finish(fig, title=title, x=False)
@@ -256,7 +263,7 @@ def falls_love_plot(res, *, title: str = "Balance før og efter vægtning", thre
         b["smd_after"], y, color=theme.ROLE_COLOURS["kommune"], marker="D", s=32, label="Efter"
     )
     ax.axvline(threshold, color="grey", ls="--", lw=1)
-    ax.set_yticks(y, b["covariate"])
+    ax.set_yticks(y, [report_labels.falls_covariate_label(c) for c in b["covariate"]])
     ax.set_xlabel("Absolut standardiseret forskel mellem deltagere og ikke-deltagere")
     ax.legend(frameon=False, loc="lower right")
     theme.finish(fig, title=title)
@@ -291,7 +298,7 @@ def sc_figure(res, *, title: str, per: int = 1000):
         label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
     )
     a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a0.set_ylabel(f"Pr. {fmt(per, 'da', 0)} personår 65+")
+    a0.set_ylabel(_("Pr. {per} personår 65+").format(per=fmt(per, get_lang(), 0)))
     a0.set_ylim(bottom=0)
     a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
     a0.legend(frameon=False, fontsize=8)
@@ -344,7 +351,7 @@ def rd_figure(
         (~left, theme.ROLE_COLOURS["intervention"]),
     ):
         ax1.plot(b.loc[side, "k"], 100 * b.loc[side, "visited"], "o-", color=colour, ms=4)
-    ax1.set_ylabel("Besøg virker i måneden (%)")
+    ax1.set_ylabel(tr("Besøg virker i måneden (%)"))
     ax1.axvline(CUTOFF, color="0.4", ls="--", lw=1)
     shown = b[(b["events"] == 0) | (b["events"] >= 5)]
     h = res.bandwidth
@@ -365,9 +372,11 @@ def rd_figure(
             )
             ax2.plot(xs, np.polyval(coef, xs), color=colour, lw=2)
     ax2.axvline(CUTOFF, color="0.4", ls="--", lw=1)
-    ax2.set_ylabel(f"{OUTCOMES.get(outcome, outcome)}\npr. 1.000 personår")
-    ax2.set_xlabel("Måned i forhold til 75-årsfødselsdagens måned")
-    fig.suptitle(title)
+    ax2.set_ylabel(
+        _("{udfald}\npr. 1.000 personår").format(udfald=tr(OUTCOMES.get(outcome, outcome)))
+    )
+    ax2.set_xlabel(tr("Måned i forhold til 75-årsfødselsdagens måned"))
+    fig.suptitle(tr(title))
     return fig
 
 
@@ -377,7 +386,9 @@ def love_plot(result: CohortEffectResult, ax=None, title: str | None = None):
 
     from nsv_eval.report import theme
 
-    b = result.balance.assign(label=lambda x: x["covariate"].map(covariate_label))
+    b = result.balance.assign(
+        label=lambda x: x["covariate"].map(lambda c: report_labels.covariate_label(c))
+    )
     b = b.iloc[np.argsort(b["smd_before"].abs().to_numpy())]
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(b) + 1.6))
@@ -430,7 +441,7 @@ def overlap_plot(result: CohortEffectResult, ax=None, title: str | None = None):
         if len(ps) < 2 or np.ptp(ps) == 0:
             continue
         dens = gaussian_kde(ps)(grid)
-        ax.plot(grid, dens, color=colour, lw=2, label=VISIT_LABELS[flag])
+        ax.plot(grid, dens, color=colour, lw=2, label=translated(report_labels.visit_label(flag)))
         ax.fill_between(grid, dens, color=colour, alpha=0.15, lw=0)
     ax.set_xlabel("Sandsynlighed for besøg ud fra borgerens kendetegn (propensity score)")
     ax.set_ylabel("Tæthed")
@@ -452,11 +463,12 @@ def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
     else:
         fig = ax.figure
     colours = {
-        VISIT_LABELS[True]: theme.OKABE_ITO["vermillion"],
-        VISIT_LABELS[False]: theme.OKABE_ITO["blue"],
+        report_labels.visit_label(True): theme.OKABE_ITO["vermillion"],
+        report_labels.visit_label(False): theme.OKABE_ITO["blue"],
     }
-    for key, g in points.groupby("visit", sort=False):
+    for group, g in points.groupby("visit", sort=False):
         g = g.dropna(subset=["cif"])
+        key = report_labels.visit_label(group)
         col = colours.get(key, "#000000")
         ax.plot(
             g["time"],
@@ -465,7 +477,7 @@ def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
             lw=2,
             marker="o",
             ms=3,
-            label=f"{key}: kumuleret incidens",
+            label=_("{gruppe}: kumuleret incidens").format(gruppe=key),
         )
         ax.fill_between(g["time"], 100 * g["lower"], 100 * g["upper"], color=col, alpha=0.15, lw=0)
         ax.plot(
@@ -474,7 +486,7 @@ def cif_plot(points: pd.DataFrame, *, title: str | None = None, ax=None):
             color=col,
             lw=1.2,
             ls="--",
-            label=f"{key}: 1 − Kaplan-Meier (døde regnes som censurerede)",
+            label=_("{gruppe}: 1 − Kaplan-Meier (døde regnes som censurerede)").format(gruppe=key),
         )
     ax.set_xlabel("Dage efter udskrivelsen")
     ax.set_ylabel("Genindlagt (%)")
@@ -519,8 +531,11 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
         ax.axvline(0, color="black", lw=1)
         ax.set_yticks([])
         ax.set_title(
-            f"{c.label_da}: {fmt_number(100 * res.share_net_positive, 0)} % af "
-            "konfidensfordelingen over nul",
+            _("{indsats}: {andel} af konfidensfordelingen over nul").format(
+                indsats=tr(c.label_da),
+                andel=fmt_number(100 * res.share_net_positive, 0)
+                + (" %" if get_lang() == "da" else "%"),
+            ),
             fontsize="medium",
             loc="left",
         )
@@ -532,7 +547,9 @@ def net_plot(cases: Sequence[InterventionCase], *, title: str | None = None):
     theme.finish(
         fig,
         title=title
-        or f"Tilnærmet konfidensfordeling for nettobesparelsen ({fmt_number(n, 0)} simulationer)",
+        or _("Tilnærmet konfidensfordeling for nettobesparelsen ({n} simulationer)").format(
+            n=fmt_number(n, 0)
+        ),
     )
     return fig
 
@@ -602,13 +619,15 @@ def group_rates_figure(r: pd.DataFrame, *, label: str, area_name: str):
             ms=4,
             capsize=2,
             color=colours[(i + 1) % len(colours)],
-            label=EDUCATION_LABELS_DA[str(edu)],
+            label=translated(report_labels.education_label(str(edu))),
         )
     ax.set_xticks(range(shown["period"].nunique()), sorted(shown["period"].unique()))
     ax.set_ylabel(label)
     ax.set_xlabel("Periode")
     ax.legend(frameon=False, fontsize=9)
-    theme.finish(fig, title=f"{label} efter uddannelse, {area_name}")
+    theme.finish(
+        fig, title=_("{maal} efter uddannelse, {omraade}").format(maal=tr(label), omraade=area_name)
+    )
     return fig
 
 
@@ -625,14 +644,19 @@ def sii_figure(sii_all: pd.DataFrame, *, area_name: str):
             marker="o",
             capsize=2,
             color=list(theme.OKABE_ITO.values())[i + 1],
-            label=part["outcome"].iloc[0],
+            label=translated(str(part["outcome"].iloc[0])),
         )
     ax.set_xticks(range(sii_all["period"].nunique()), periods)
     ax.axhline(0, color="#7F7F7F", lw=0.8)
     ax.set_ylabel("SII (forskel pr. 1.000)")
     ax.set_xlabel("Periode")
     ax.legend(frameon=False, fontsize=8)
-    theme.finish(fig, title=f"Hældningsindeks for ulighed efter uddannelse, {area_name}")
+    theme.finish(
+        fig,
+        title=_("Hældningsindeks for ulighed efter uddannelse, {omraade}").format(
+            omraade=area_name
+        ),
+    )
     return fig
 
 
@@ -647,9 +671,9 @@ def survey_by_education_figure(sv: pd.DataFrame):
                 marker="o",
                 ms=3.5,
                 color=list(theme.OKABE_ITO.values())[i + 1],
-                label=EDUCATION_LABELS_DA[str(edu)],
+                label=translated(report_labels.education_label(str(edu))),
             )
-        ax.set_title(part["label"].iloc[0], fontsize=10)
+        ax.set_title(translated(str(part["label"].iloc[0])), fontsize=10)
         ax.set_xlabel("År")
     axes[0].legend(frameon=False, fontsize=8)
     theme.finish(fig, title="Sundhedsprofilen efter uddannelse, hele landet (vægtede andele)")
@@ -667,10 +691,10 @@ def uptake_funnel(shown: pd.DataFrame, kommune: int):
         highlight=kommune_name(kommune) if (shown["kommune_code"] == int(kommune)).any() else None,
         statistic="proportion",
         multiplier=100,
-        title="Andel, der tog imod besøget ved 75 år",
-        xlabel="Borgere, der fyldte 75",
-        ylabel="Tog imod (%)",
-        labels=narrative_funnel.plot_labels("da"),
+        title=tr("Andel, der tog imod besøget ved 75 år"),
+        xlabel=tr("Borgere, der fyldte 75"),
+        ylabel=tr("Tog imod (%)"),
+        labels=narrative_funnel.plot_labels(get_lang()),
         colors=theme.FUNNEL_COLORS,
     )
 
@@ -685,7 +709,7 @@ def uptake_admission_figure(vis: pd.DataFrame, kommune: int, navn: str):
         s=vis["offered"] / vis["offered"].max() * 200 + 10,
         color=theme.ROLE_COLOURS["region"],
         alpha=0.6,
-        label="Kommuner",
+        label=tr("Kommuner"),
     )
     own = vis[vis["kommune_code"] == int(kommune)]
     if not own.empty:
@@ -695,10 +719,10 @@ def uptake_admission_figure(vis: pd.DataFrame, kommune: int, navn: str):
             s=80,
             color=theme.ROLE_COLOURS["intervention"],
             zorder=3,
-            label=navn,
+            label=translated(report_labels.area_label(navn)),
         )
-    ax.set_xlabel("Tog imod besøget ved 75 år (%)")
-    ax.set_ylabel("Akut indlagt det følgende år (%)")
+    ax.set_xlabel(tr("Tog imod besøget ved 75 år (%)"))
+    ax.set_ylabel(tr("Akut indlagt det følgende år (%)"))
     ax.legend(frameon=False)
     return fig
 

@@ -116,6 +116,15 @@ def _(text: str) -> Translated:
     return out
 
 
+def translated(text: str) -> Translated:
+    """Mark ``text`` as already in the report language (e.g. a label looked up in the
+    language's own table, :mod:`nsv_eval.report.labels`), so figures keep it as it is."""
+    out = Translated(text)
+    if get_lang() != "da":
+        _produced.add(str(out))
+    return out
+
+
 def tr(text: Any) -> Any:
     """The text in the report language (package side): Danish and :class:`Translated`
     texts pass through, anything else is looked up strictly in English. Non-strings pass

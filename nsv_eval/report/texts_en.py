@@ -9,6 +9,8 @@ word.
 
 from __future__ import annotations
 
+from nsv_eval.report.texts_en_figures import FIGURES
+
 # -- package: labels of columns and codes (nsv_eval.report.theme.LABELS_DA) -----------------
 LABELS: list[tuple[str, str]] = [
     ("Kommune", "Municipality"),
@@ -105,7 +107,7 @@ PACKAGE: list[tuple[str, str]] = [
     ),
 ]
 
-# -- package: reject reasons of the ingest (nsv_eval.analyses.dataquality.REASONS_DA) ---------
+# -- package: reject reasons of the ingest (nsv_eval.report.labels.REJECT_REASONS_DA) ------
 REASONS: list[tuple[str, str]] = [
     ("Linjen kunne ikke deles i kolonner", "The line could not be split into columns"),
     ("Manglende værdi", "Missing value"),
@@ -300,5 +302,5 @@ DATAKVALITET: list[tuple[str, str]] = [
     ),
 ]
 
-TEXTS_EN: list[tuple[str, str]] = LABELS + PACKAGE + REASONS + DATAKVALITET
+TEXTS_EN: list[tuple[str, str]] = LABELS + PACKAGE + REASONS + DATAKVALITET + FIGURES
 """Every (Danish, English) pair."""

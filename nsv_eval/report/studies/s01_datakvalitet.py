@@ -15,6 +15,7 @@ from nsv_eval.reference import kommune_name
 from nsv_eval.report import figures, theme
 from nsv_eval.report.format import fmt_date, fmt_int, fmt_number, fmt_pct
 from nsv_eval.report.i18n import _
+from nsv_eval.report.labels import REJECT_REASONS_DA
 from nsv_eval.report.sections import Section, key_record, key_result
 
 COVERAGE_BAND = 0.5
@@ -132,6 +133,9 @@ def reconciliation(data_dir: str | Path) -> list[Section]:
 def reject_reasons(data_dir: str | Path, top: int = 10) -> list[Section]:
     """The most frequent reject reasons (kind × reason × column), or that none were rejected."""
     reasons = dq.reject_reasons(data_dir)
+    # the reason in words, after its code (the table shows kind, reason, column, n)
+    words = reasons["reason"].map(lambda r: REJECT_REASONS_DA.get(str(r), str(r)))
+    reasons.insert(2, "reason_da", words)
     if reasons.empty:
         return [Section(text=_("Ingen rækker blev afvist."))]
     first = reasons.iloc[0]

@@ -19,9 +19,11 @@ import pandas as pd
 
 from nsv_eval.analyses import effects, falls, profile
 from nsv_eval.analyses.data import Area
-from nsv_eval.report import figures, narrative, sentences, theme
+from nsv_eval.report import figures, i18n, narrative, sentences, theme
 from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.report.format import fmt_date, fmt_number
+from nsv_eval.report.i18n import tr
+from nsv_eval.report.labels import falls_analysis_label, kommune_display_name
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
 from nsv_eval.report.studies._intervention import InterventionStudy
@@ -79,7 +81,7 @@ class FallsStudy(InterventionStudy):
             colour = theme.ROLE_COLOURS["intervention"]
             fig.axes[0].axvline(self.start.year - 0.5, color=colour, ls=":", lw=1.2)
             fig.axes[0].annotate(
-                "Faldforebyggelse starter",
+                i18n._("Faldforebyggelse starter"),
                 (self.start.year - 0.4, 0.04),
                 xycoords=("data", "axes fraction"),
                 fontsize=8,
@@ -192,7 +194,12 @@ class FallsStudy(InterventionStudy):
             texts={"mde": narrative.power.mde_text(its_mde)},
             **its_mde.to_dict(),
         )
-        fig = figures.its_figure(res, title=f"Faldulykker blandt borgere 65+ i {self.navn}")
+        fig = figures.its_figure(
+            res,
+            title=i18n._("Faldulykker blandt borgere 65+ i {navn}").format(
+                navn=kommune_display_name(self.kommune)
+            ),
+        )
         return [
             Section(
                 figure=fig,
@@ -248,8 +255,8 @@ class FallsStudy(InterventionStudy):
         )
         fig = pdid.plot(labels=narrative.poisson_did.plot_labels(self.lang))
         theme.finish(fig, title="Faldulykker før og efter start, alle kommuner (event study)")
-        fig.axes[0].set_xlabel("År i forhold til første hele år med faldforebyggelse")
-        fig.axes[0].set_ylabel("Rateratio (log-skala)")
+        fig.axes[0].set_xlabel(tr("År i forhold til første hele år med faldforebyggelse"))
+        fig.axes[0].set_ylabel(tr("Rateratio (log-skala)"))
         fig.axes[0].set_title("")
         return [
             Section(
@@ -407,6 +414,7 @@ class FallsStudy(InterventionStudy):
             ]
         self.coh_res = res = falls.cohort_iptw(coh, conf=self.conf, cache=self.prep)
         tab = falls.cohort_effect_table(res)
+        tab["analysis"] = tab["analysis"].map(falls_analysis_label)
         t = res.table().set_index("term")
         coh_mde = falls.effect_mde(res)
         mde_text = narrative.power.mde_text(coh_mde).replace("en rateratio", "en risikoratio")

@@ -19,6 +19,7 @@ from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.report import figures, narrative
 from nsv_eval.report.disclosure import THRESHOLD, fmt_count
 from nsv_eval.report.format import fmt_ci, fmt_number
+from nsv_eval.report.labels import covariate_label, readmission_measure_label, visit_label
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_result
 from nsv_eval.stats import power
@@ -222,6 +223,7 @@ def followup(
 
 def _effect(rc, res, area: Area, period_start: int, period_end: int, conf: float) -> list[Section]:
     gt = rm.group_table(rc, conf=conf)
+    gt["visit"] = gt["visit"].map(visit_label)
     groups = Section(
         table=gt,
         table_options=dict(
@@ -241,6 +243,7 @@ def _effect(rc, res, area: Area, period_start: int, period_end: int, conf: float
         ),
     )
     et = rm.effect_table(res)
+    et["measure"] = et["measure"].map(readmission_measure_label)
     dec = [1, 1, 1, 2]
     shown = et.assign(
         naive=[fmt_number(v, d) for v, d in zip(et["naive"], dec, strict=False)],
@@ -337,7 +340,9 @@ def _effect_keys(res, area: Area, conf: float) -> list:
 
 def _balance(res) -> list[Section]:
     bt = rm.balance_table(res)
+    bt["covariate"] = bt["covariate"].map(covariate_label)
     ot = rm.overlap_table(res)
+    ot["visit"] = ot["visit"].map(visit_label)
     return [
         Section(figure=figures.love_plot(res)),
         Section(
@@ -477,7 +482,7 @@ def _competing(rc, conf: float) -> list[Section]:
         "genindlagt.",
         decimals=2,
         texts={
-            "gruppe": first.lower(),
+            "gruppe": visit_label(first).lower(),
             "km": fmt_number(gaps[first][1], 2),
             "stoerrelse": "lille" if gaps[first][1] < 1.05 * gaps[first][0] else "tydelig",
         },
@@ -486,7 +491,9 @@ def _competing(rc, conf: float) -> list[Section]:
     sections.append(
         Section(
             table=end[["visit", "cif", "one_minus_km"]].assign(
-                cif=lambda d: 100 * d["cif"], one_minus_km=lambda d: 100 * d["one_minus_km"]
+                visit=lambda d: d["visit"].map(visit_label),
+                cif=lambda d: 100 * d["cif"],
+                one_minus_km=lambda d: 100 * d["one_minus_km"],
             ),
             table_options=dict(
                 labels={

@@ -17,9 +17,11 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from nsv_eval.analyses import effects, falls, preventable
-from nsv_eval.report import figures, narrative, sentences, theme
+from nsv_eval.report import figures, i18n, narrative, sentences, theme
 from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.report.format import fmt_date, fmt_number, fmt_p
+from nsv_eval.report.i18n import tr
+from nsv_eval.report.labels import kommune_display_name
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
 from nsv_eval.report.studies._intervention import InterventionStudy
@@ -67,7 +69,7 @@ class PreventableStudy(InterventionStudy):
             x0 = self.start.year + (self.start.day_of_year - 1) / 365 - 0.5
             fig.axes[0].axvline(x0, color=colour, ls=":", lw=1.2)
             fig.axes[0].annotate(
-                "Akutteam starter",
+                i18n._("Akutteam starter"),
                 (x0 + 0.1, 0.04),
                 xycoords=("data", "axes fraction"),
                 fontsize=8,
@@ -166,7 +168,10 @@ class PreventableStudy(InterventionStudy):
             conf=self.conf,
         )
         fig = figures.its_figure(
-            res, title=f"Forebyggelige indlæggelser blandt borgere 65+ i {self.navn}"
+            res,
+            title=i18n._("Forebyggelige indlæggelser blandt borgere 65+ i {navn}").format(
+                navn=kommune_display_name(self.kommune)
+            ),
         )
         its_mde = falls.effect_mde(res)
         key = key_effect(
@@ -211,7 +216,12 @@ class PreventableStudy(InterventionStudy):
         self.sc_res = sc_res = preventable.acute_team_sc(setup, self.kommune, conf=self.conf)
         inf = preventable.placebo_summary(sc_res)
         self.sc_ratio = preventable.sc_rate_ratio(sc_res, inf)
-        fig = figures.sc_figure(sc_res, title=f"{self.navn} og dens syntetiske kontrol")
+        fig = figures.sc_figure(
+            sc_res,
+            title=i18n._("{navn} og dens syntetiske kontrol").format(
+                navn=kommune_display_name(self.kommune)
+            ),
+        )
         note = "*Rate pr. 1.000 personår 65+. År med 1–4 indlæggelser i kommunen er udeladt."
         if setup.dropped_year:
             note += (
@@ -327,8 +337,8 @@ class PreventableStudy(InterventionStudy):
         theme.finish(
             fig, title="Forebyggelige indlæggelser før og efter start, alle kommuner (event study)"
         )
-        fig.axes[0].set_xlabel("År i forhold til første hele år med akutteam")
-        fig.axes[0].set_ylabel("Rateratio (log-skala)")
+        fig.axes[0].set_xlabel(tr("År i forhold til første hele år med akutteam"))
+        fig.axes[0].set_ylabel(tr("Rateratio (log-skala)"))
         fig.axes[0].set_title("")
         cs_res, _ = falls.national_did(panel, conf=self.conf)
         cs = cs_res.main_effect()

@@ -17,6 +17,8 @@ from nsv_eval.analyses.data import Area, Prepared
 from nsv_eval.reference import EDUCATION_LABELS_DA
 from nsv_eval.report import figures
 from nsv_eval.report.format import fmt_number
+from nsv_eval.report.i18n import translated
+from nsv_eval.report.labels import area_label, gradient_outcome_label, survey_label
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_result
 
@@ -38,13 +40,15 @@ def rates_by_education(
     results: dict[str, pd.DataFrame] = {}
     sections = []
     for key in OUTCOMES:
-        label = gradients.OUTCOMES[key][3]
+        label = translated(gradient_outcome_label(key))
         r = gradients.rates_by_group(
             prep, key, kommune, level=area.level, years=years, period_length=period_length
         )
         results[key] = r
         sections.append(
-            Section(figure=figures.group_rates_figure(r, label=label, area_name=area.name))
+            Section(
+                figure=figures.group_rates_figure(r, label=label, area_name=area_label(area.name))
+            )
         )
     last = sorted(results["deaths"]["period"].unique())[-1]
     tab = results["preventable"]
@@ -96,7 +100,7 @@ def sii(
     sii_rows = []
     for key, r in results.items():
         s = gradients.sii_trend(r, reps=reps)
-        s["outcome"] = gradients.OUTCOMES[key][3]
+        s["outcome"] = gradient_outcome_label(key)
         s["key"] = key
         sii_rows.append(s)
     sii_all = pd.concat(sii_rows, ignore_index=True)
@@ -126,7 +130,9 @@ def sii(
         )
     cols = ["outcome", "period", "estimate", "lower", "upper", "rii", "rii_lower", "rii_upper"]
     return [
-        Section(figure=figures.sii_figure(sii_all, area_name=area.name), findings=keys),
+        Section(
+            figure=figures.sii_figure(sii_all, area_name=area_label(area.name)), findings=keys
+        ),
         Section(
             table=sii_all[cols],
             table_options=dict(
@@ -194,6 +200,7 @@ def income(
 def survey(prep: Prepared, kommune: int, *, conf: float = 0.95) -> list[Section]:
     """Sundhedsprofil indicators by education (whole country): smoking gap, figure, table."""
     sv = gradients.survey_by_education(prep, kommune, level="land")
+    sv["label"] = sv["indicator"].map(survey_label)
     latest = int(sv["year"].max())
     smk = sv[(sv["indicator"] == "daily_smoker") & (sv["year"] == latest)].set_index("education")
     keys = []

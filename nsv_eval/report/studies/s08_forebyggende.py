@@ -20,6 +20,8 @@ from nsv_eval.reference import kommune_name
 from nsv_eval.report import figures, sentences
 from nsv_eval.report.disclosure import THRESHOLD
 from nsv_eval.report.format import fmt_number, fmt_p
+from nsv_eval.report.i18n import _, tr
+from nsv_eval.report.labels import kommune_display_name
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
 
@@ -209,7 +211,9 @@ def age_threshold(prep: Prepared, kommune: int, *, scope: str, conf: float = 0.9
             ),
         ),
     )
-    title = f"Akutte indlæggelser omkring 75-årsdagen, {omraade}"
+    title = _("Akutte indlæggelser omkring 75-årsdagen, {omraade}").format(
+        omraade=kommune_display_name(kommune) if scope == "kommune" else tr(omraade)
+    )
     bins = pv.bins_for_scope(prep, codes, "acute")
     fig = figures.rd_figure(acute, None, "acute", title=title, bins=bins)
     return AgeThreshold(acute, [Section(figure=fig, findings=keys), table])
