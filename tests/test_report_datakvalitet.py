@@ -23,6 +23,7 @@ from _report_tiny import (
 from bs4 import BeautifulSoup
 
 from nsv_eval.analyses import dataquality as dq
+from nsv_eval.errors import InputError
 from nsv_eval.params import load_params
 from nsv_eval.report.disclosure import check_disclosure
 from nsv_eval.report.labels import REJECT_REASONS_DA
@@ -84,6 +85,31 @@ def test_coverage(tiny_dir: Path) -> None:
             (CONTACTS_326[y] + CONTACTS_101[y]) / (POP[326] + POP[101]) * 1000
         )
     assert land["unmatched_contacts"].to_dict() == {2020: 0, 2021: UNMATCHED, 2022: 0}
+
+
+def test_coverage_national_counts_once_per_data_set(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a Prepared (a batch's shared cache) the national counts are computed once and
+    reused for the next kommune; the table equals the one computed directly (hand counts
+    above)."""
+    from nsv_eval.analyses import load_prepared
+
+    prep = load_prepared(tiny_dir, tmp_path / "shared")
+    a = dq.coverage(tiny_dir, 326, 2020, 2022, prep=prep)
+    pd.testing.assert_frame_equal(a, dq.coverage(tiny_dir, 326, 2020, 2022))
+
+    def no_recount(*args, **kwargs):
+        raise AssertionError("national counts recomputed")
+
+    monkeypatch.setattr(dq, "coverage_counts", no_recount)
+    b = dq.coverage(tiny_dir, 101, 2020, 2022, prep=prep)
+    assert (
+        b[b["area"] == "land"]["contacts"].tolist() == a[a["area"] == "land"]["contacts"].tolist()
+    )
+    assert b[b["area"] == "kommune"].set_index("year")["contacts"].to_dict() == CONTACTS_101
+    with pytest.raises(InputError, match="not"):
+        dq.coverage(tmp_path, 101, 2020, 2022, prep=prep)
 
 
 def test_inputs_and_period(tiny_dir: Path) -> None:

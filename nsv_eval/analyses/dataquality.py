@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from nsv_eval.analyses.data import Prepared
 from nsv_eval.errors import InputError
 
 RECON_COLUMNS = ["kind", "file", "read", "kept", "rejected", "merged"]
@@ -188,25 +189,14 @@ def data_period(data_dir: str | Path) -> tuple[str | None, str | None]:
     return (None, None)
 
 
-def coverage(data_dir: str | Path, kommune: int, start: int, end: int) -> pd.DataFrame:
-    """Coverage by year for the kommune and the whole country.
+def coverage_counts(data_dir: str | Path, start: int, end: int) -> dict[str, pd.DataFrame]:
+    """The national counts behind :func:`coverage`: per year and kommune ``persons``,
+    ``population``, ``contacts``, ``courses`` (one frame each) and ``unmatched_contacts``
+    per year (contacts whose person is not in the person table).
 
-    Counts per calendar year ``start .. end``: ``population`` (1 January, from
-    ``population.parquet``), ``persons`` (persons in the person table alive some time in
-    the year), ``contacts`` (hospital contacts admitted in the year), ``courses``
-    (admission courses starting in the year), and the rates per 1,000 inhabitants
-    ``contacts_per_1000`` and ``courses_per_1000`` (population, or persons if there is no
-    population table). Contacts and courses are placed by the person's kommune; those whose
-    person is not in the person table are counted in ``unmatched_contacts`` (country only).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per ``area`` (``"kommune"``/``"land"``) and ``year``.
+    The same for every kommune: a batch computes it once (:func:`coverage` with ``prep``).
     """
     d = Path(data_dir)
-    k = int(kommune)
-    years = pd.DataFrame({"year": range(int(start), int(end) + 1)})
     con = duckdb.connect()
     con.execute("SET threads TO 2")
 
@@ -255,6 +245,45 @@ def coverage(data_dir: str | Path, kommune: int, start: int, end: int) -> pd.Dat
                 )
             parts[col] = q[q["kommune_code"].notna()]
     con.close()
+    return {**parts, "unmatched": unmatched}
+
+
+def coverage(
+    data_dir: str | Path, kommune: int, start: int, end: int, *, prep: Prepared | None = None
+) -> pd.DataFrame:
+    """Coverage by year for the kommune and the whole country.
+
+    Counts per calendar year ``start .. end``: ``population`` (1 January, from
+    ``population.parquet``), ``persons`` (persons in the person table alive some time in
+    the year), ``contacts`` (hospital contacts admitted in the year), ``courses``
+    (admission courses starting in the year), and the rates per 1,000 inhabitants
+    ``contacts_per_1000`` and ``courses_per_1000`` (population, or persons if there is no
+    population table). Contacts and courses are placed by the person's kommune; those whose
+    person is not in the person table are counted in ``unmatched_contacts`` (country only).
+    With ``prep`` (the same data directory opened by
+    :func:`~nsv_eval.analyses.data.load_prepared`) the national counts are computed once per
+    data set and kept in its shared cache (:meth:`Prepared.memo`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``area`` (``"kommune"``/``"land"``) and ``year``.
+    """
+    k = int(kommune)
+    years = pd.DataFrame({"year": range(int(start), int(end) + 1)})
+    if prep is not None:
+        if Path(prep.data_dir).resolve() != Path(data_dir).resolve():
+            raise InputError(f"coverage: prep opens {prep.data_dir}, not {data_dir}")
+        counts = prep.memo(
+            "dq_coverage_counts",
+            lambda: coverage_counts(data_dir, start, end),
+            start=int(start),
+            end=int(end),
+        )
+    else:
+        counts = coverage_counts(data_dir, start, end)
+    unmatched = counts["unmatched"]
+    parts = {c: df for c, df in counts.items() if c != "unmatched"}
 
     out = []
     for area in ("kommune", "land"):

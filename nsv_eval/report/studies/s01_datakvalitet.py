@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nsv_eval.analyses import dataquality as dq
+from nsv_eval.analyses import load_prepared
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import figures, theme
 from nsv_eval.report.format import fmt_date, fmt_int, fmt_number, fmt_pct
@@ -175,11 +176,19 @@ def reject_reasons(data_dir: str | Path, top: int = 10) -> list[Section]:
 
 
 def coverage(
-    data_dir: str | Path, kommune: int, period_start: int, period_end: int
+    data_dir: str | Path,
+    kommune: int,
+    period_start: int,
+    period_end: int,
+    shared_dir: str | Path | None = None,
 ) -> list[Section]:
-    """Coverage per year (table and figure) and the key results on gaps and linkage."""
+    """Coverage per year (table and figure) and the key results on gaps and linkage.
+
+    ``shared_dir``: the batch's cache of national work (the national counts are then
+    computed once for all kommuner)."""
     navn = _("{navn} Kommune").format(navn=kommune_name(kommune))
-    cov = dq.coverage(data_dir, kommune, period_start, period_end)
+    prep = load_prepared(data_dir, shared_dir)
+    cov = dq.coverage(data_dir, kommune, period_start, period_end, prep=prep)
     kom = cov[cov["area"] == "kommune"].reset_index(drop=True)
     land = cov[cov["area"] == "land"].reset_index(drop=True)
     cols = ["year", "population", "persons", "contacts", "courses", "contacts_per_1000"]
