@@ -220,7 +220,9 @@ def falls_did(prep, truth: dict) -> list[Estimate]:
     # accident injuries the programme cannot prevent and only admissions >= 12 h: its truth
     # is truth.json's realised ratio on that indicator (issue #13)
     real = truth["falls_programme"]["realised_official_indicator"]
-    panel = falls.national_panel(prep)
+    # age- and sex-standardised kommune rates: with the real age pyramids (issue #13) the
+    # crude 65+ rates of the kommuner drift apart as their age mix changes at different paces
+    panel = effects.annual_panel(prep, falls.MEASURE, falls.INTERVENTION, standardise=True)
     res, _ = falls.national_did(panel, control="notyet", conf=CONF)
     ratio = effects.did_rate_ratio(res, panel)
     return [
@@ -426,7 +428,8 @@ def acute_team(prep, truth: dict) -> list[Estimate]:
             *pooled_its(monthly, trend="year"),
         ),
     ]
-    panel = effects.annual_panel(prep, "preventable", "acute_team")
+    # age- and sex-standardised kommune rates (see falls_did; issue #13)
+    panel = effects.annual_panel(prep, "preventable", "acute_team", standardise=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = stats.did(

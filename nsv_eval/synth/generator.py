@@ -367,10 +367,11 @@ def generate(
     )
     truth["layout"] = layouts.describe(layout, lpr_writer)
     truth["population_source"] = (
-        "Danmarks Statistik, FOLK1A 2014K1 head counts by kommune (via CRAN dagirlite "
-        "0.1.0, MIT; nsv_eval/data/population_2014_kommune_sex_age.csv); residents on day 1 "
-        "= max(50, round(population x scale)), scale 1 for the kommuner at full scale: "
-        f"{sorted(full) if full else 'none'}; age pyramid from the generator's model"
+        "Danmarks Statistik, FOLK1A 2014K1 by kommune, sex and single year of age (via CRAN "
+        "dagirlite 0.1.0, MIT; nsv_eval/data/population_2014_kommune_sex_age.csv); residents "
+        "on day 1 = max(50, round(population x scale)), scale 1 for the kommuner at full "
+        f"scale: {sorted(full) if full else 'none'}; their ages and sexes drawn from the "
+        "kommune's real 2014 pyramid, used as the pyramid of 1 January of the first year"
     )
     truth["full_scale"] = sorted(int(c) for c in full)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:

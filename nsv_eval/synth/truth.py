@@ -494,7 +494,7 @@ def published_levels() -> dict:
 
     Copied from the official definition files (``published_level``); the generator's
     calibration parameters beside them (``model.PREVENTABLE_CALIBRATION``,
-    ``model.READMIT_RISK["intercept"]``, ``model.CHRONIC``). Measured on a prepared world by
+    ``model.READMIT_RISK["intercept"]``, ``model.CHRONIC``, ``model.FALL_INJURY_CALIBRATION``). Measured on a prepared world by
     :func:`nsv_eval.definitions.levels.national_levels` (LPR3 layout, official definitions).
     """
     from nsv_eval import definitions as D
@@ -504,6 +504,7 @@ def published_levels() -> dict:
         "readmission": {"READMIT_RISK.intercept": model.READMIT_RISK["intercept"]},
         "copd_acute": {"CHRONIC.copd": dict(model.CHRONIC["copd"])},
         "diabetes_acute": {"CHRONIC.diabetes_type2": dict(model.CHRONIC["diabetes_type2"])},
+        "fall_injury": {"FALL_INJURY_CALIBRATION": model.FALL_INJURY_CALIBRATION},
     }
     out = {}
     for id in D.ids():
@@ -519,6 +520,7 @@ def published_levels() -> dict:
             "high": pub["high"],
             "year": pub["year"],
             "min_age": pub.get("min_age"),
+            "measured_years": pub.get("measured_years"),
             "unit": pub.get("unit"),
             "basis": pub["basis"]["en"],
             "source": {k: str(v) for k, v in pub["source"].items()},
