@@ -220,7 +220,9 @@ def falls_did(prep, truth: dict) -> list[Estimate]:
     # accident injuries the programme cannot prevent and only admissions >= 12 h: its truth
     # is truth.json's realised ratio on that indicator (issue #13)
     real = truth["falls_programme"]["realised_official_indicator"]
-    panel = falls.national_panel(prep)
+    # age- and sex-standardised kommune rates: with the real age pyramids (issue #13) the
+    # crude 65+ rates of the kommuner drift apart as their age mix changes at different paces
+    panel = effects.annual_panel(prep, falls.MEASURE, falls.INTERVENTION, standardise=True)
     res, _ = falls.national_did(panel, control="notyet", conf=CONF)
     ratio = effects.did_rate_ratio(res, panel)
     return [
@@ -426,7 +428,8 @@ def acute_team(prep, truth: dict) -> list[Estimate]:
             *pooled_its(monthly, trend="year"),
         ),
     ]
-    panel = effects.annual_panel(prep, "preventable", "acute_team")
+    # age- and sex-standardised kommune rates (see falls_did; issue #13)
+    panel = effects.annual_panel(prep, "preventable", "acute_team", standardise=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = stats.did(
@@ -503,7 +506,12 @@ def falls_cohort(prep, truth: dict) -> list[Estimate]:
 
 
 def preventive_visit(prep, truth: dict) -> list[Estimate]:
-    """Fuzzy RD at the 75th birthday per outcome, and accepted vs declined (informative)."""
+    """Fuzzy RD at the 75th birthday per outcome, and accepted vs declined (informative).
+
+    Fall injuries are not here: on the legacy flags they are hip fractures only since the
+    falls were coded as LPR codes them (issue #13); :func:`preventive_fall_injury` checks
+    them on the official indicator.
+    """
     from nsv_eval.analyses import preventive as pv
 
     t = truth["preventive_visit"]
@@ -513,7 +521,6 @@ def preventive_visit(prep, truth: dict) -> list[Estimate]:
     out = []
     for key, name, truth_key in (
         ("acute", "preventive_rd_acute", "acute_admissions_late_per_1000"),
-        ("fall_injury", "preventive_rd_fall_injury", "fall_injuries_late_per_1000"),
         ("home_care_onset", "preventive_rd_home_care", "home_care_onset_late_per_1000"),
     ):
         out.append(
@@ -530,7 +537,6 @@ def preventive_visit(prep, truth: dict) -> list[Estimate]:
     wide = pv.rd_estimates(panel, conf=CONF, h=float(pv.WINDOW))
     for key, name, truth_key in (
         ("acute", "preventive_rd_acute_h12", "acute_admissions_late_per_1000"),
-        ("fall_injury", "preventive_rd_fall_injury_h12", "fall_injuries_late_per_1000"),
         ("home_care_onset", "preventive_rd_home_care_h12", "home_care_onset_late_per_1000"),
     ):
         out.append(
@@ -577,9 +583,51 @@ def preventive_visit(prep, truth: dict) -> list[Estimate]:
     return out
 
 
-OFFICIAL_DESIGNS = {"falls_did"}
+def preventive_fall_injury(prep, truth: dict) -> list[Estimate]:
+    """Fuzzy RD at the 75th birthday on the OFFICIAL fall-injury indicator (admissions
+    >= 12 h, injury diagnosis, contact cause ulykke), against truth.json's
+    ``fall_injuries_official_late_per_1000`` (the compliers' change on what that indicator
+    counts: the fall groups and the other accidents, each weighted by its share of stays
+    >= 12 h)."""
+    from nsv_eval.analyses import preventive as pv
+
+    truth_value = float(
+        truth["preventive_visit"]["rd_at_75"]["fall_injuries_official_late_per_1000"]
+    )
+    panel = pv.rd_panel(prep)
+    out = []
+    for h, name, what, target in (
+        (
+            None,
+            "preventive_rd_fall_injury",
+            "compliers' change in the official fall-injury rate per 1,000 person-years at the cutoff",
+            True,
+        ),
+        (
+            float(pv.WINDOW),
+            "preventive_rd_fall_injury_h12",
+            "as above, bandwidth fixed at 12 months",
+            False,
+        ),
+    ):
+        res = pv.rd_estimates(panel, conf=CONF, h=h)
+        out.append(
+            Estimate(
+                name,
+                what,
+                "difference",
+                truth_value,
+                *_row(res["fall_injury"], "late"),
+                target=target,
+            )
+        )
+    return out
+
+
+OFFICIAL_DESIGNS = {"falls_did", "preventive_fall_injury"}
 """Designs estimated on the world prepared with the official (default) definitions: the
-falls DiD, whose truth is the realised ratio on the official fall-injury indicator. The
+falls DiD, whose truth is the realised ratio on the official fall-injury indicator, and the
+preventive visit's RD on fall injuries (truth on the same indicator). The
 others keep the legacy course flags on which their planted effects are stated exactly
 (index discharges and courses of any length). Before issue #13 the falls DiD used the legacy
 flags too, because the generator coded non-hip falls as W00-W19 action diagnoses, which
@@ -591,6 +639,7 @@ DESIGNS: dict[str, Callable] = {
     "acute_team": acute_team,
     "falls_cohort": falls_cohort,
     "preventive_visit": preventive_visit,
+    "preventive_fall_injury": preventive_fall_injury,
 }
 """Estimator groups run on every world, in order."""
 

@@ -15,20 +15,27 @@ quantity each design targets and why.
 
 Numbers measured for seed 7 (truth in brackets):
 
-* falls programme (official indicator), staggered DiD ATT per 1,000 person-years 65+:
-  -1.11 (95 % CI -15.3 to 13.1) [realised -4.55]; as a ratio 0.96 (0.65-1.85) [realised on
-  the official indicator 0.861; on the fall groups alone about 0.82];
+* falls programme (official indicator, age- and sex-standardised kommune rates), staggered
+  DiD ATT per 1,000 person-years 65+: -5.04 (95 % CI -13.1 to 3.0) [realised -2.10]; as a
+  ratio 0.77 (0.56-1.22) [realised on the official indicator 0.886];
 * follow-up visit, IPTW risk ratio 0.700 (0.634-0.774) [planted 0.75]; naive 0.968
   (0.888-1.056);
-* acute team, pooled ITS rate ratio 0.795 (0.667-0.948) [planted 0.85], with calendar-year
-  effects instead of a linear trend 0.765 (0.641-0.912); national DiD (anticipation 1)
-  ratio 0.73 (0.49-0.97) [realised 0.85].
+* acute team, pooled ITS rate ratio 0.783 (0.656-0.934) [planted 0.85], with calendar-year
+  effects instead of a linear trend 0.734 (0.589-0.914); national DiD (anticipation 1,
+  standardised rates) ratio 0.715 (0.611-0.862) [realised 0.85; on crude rates 0.67
+  (0.56-0.84), see below].
 
 * preventive home visit, fuzzy RD at the 75th birthday (change per 1,000 person-years for
-  compliers): acute admissions 18.8 (-177.9 to 186.2) [-24.7]; fall injuries -2.4 (-44.5 to
-  43.8) [-3.9]; entry into home care -17.9 (-69.0 to 37.6) [-2.7]; first stage 0.622
-  (0.606-0.639) [compliers' share 0.615]; accepted vs declined IPTW risk ratio 0.60
-  (0.52-0.70) [planted rate ratio 0.85] and its negative control 0.76 (0.63-0.92) [1].
+  compliers): acute admissions 61.8 (-71.0 to 231) [-24.3]; fall injuries on the official
+  indicator 15.8 (-18.1 to 60.8) [-2.55 on what it counts]; entry into home care -22.6
+  (-84.6 to 31.3) [-2.7]; first stage 0.619 (0.603-0.635) [compliers' share 0.618];
+  accepted vs declined IPTW risk ratio 0.68 (0.58-0.78) [planted rate ratio 0.85] and its
+  negative control 0.81 (0.67-0.97) [1].
+
+The national DiDs compare age- and sex-standardised kommune rates
+(``effects.annual_panel(standardise=True)``): since issue #13 the synthetic kommuner have
+their real age pyramids, whose 65+ age mix changes at different paces, so crude rates drift
+apart without any intervention (see ``nsv_eval/synth/population.py``).
 
 Over 50 seeds the coverage of each interval is in ``bench/results/coverage.md``; the
 preventive-visit designs over 50 seeds in ``bench/results/coverage_preventive.md``.
@@ -99,11 +106,10 @@ def test_falls_programme_staggered_did(prep_official, truth) -> None:
     diagnosis and contact cause ulykke, i.e. the fall groups plus accident injuries the
     programme cannot prevent, so the truth is ``realised_official_indicator``:
     ``att_per_1000_65plus_per_year`` (expected counts with minus without the programme per
-    person-year in treated kommune-months) and ``rate_ratio`` (about 0.86, not 0.6; on the
-    fall groups alone about 0.82).
+    person-year in treated kommune-months) and ``rate_ratio`` (about 0.89, not 0.6).
 
     Power: at scale 0.005 a kommune has only a few hundred residents 65+, the standard
-    error of the ATT (about 4.7 per 1,000) is as large as the effect (-4.5), so the design
+    error of the ATT (about 4 per 1,000) is larger than the effect (-2.1), so the design
     cannot reject "no effect" here. The honest check is that the interval contains the
     realised effect; to show the check is not vacuous the interval must also be narrower
     than the outcome level itself (the rate it would have to exclude to say anything).
@@ -117,7 +123,7 @@ def test_falls_programme_staggered_did(prep_official, truth) -> None:
     assert att.truth < 0 and 0 < ratio.truth < 1
     assert att.covers, _show(att)
     assert ratio.covers, _show(ratio)
-    # informative interval: the ATT's CI is narrower than the 65+ fall-injury rate (~20/1,000)
+    # informative interval: the ATT's CI is narrower than the 65+ fall-injury rate (~17/1,000)
     from nsv_eval.analyses import falls
 
     panel = falls.national_panel(prep_official)
@@ -160,10 +166,16 @@ def test_acute_team_pooled_its_and_did(prep, truth) -> None:
     7 % of the preventable courses in the data come from the readmission model or are
     terminal admissions, which the team does not affect, so the ratio realised in the data is
     about 0.86 rather than 0.85 (truth.json says so); that dilution is far inside the
-    intervals. The national Callaway & Sant'Anna DiD on the annual panel (with one year of
-    anticipation, because the start year is partly treated) estimates the same kommune-level
-    ratio; its interval ignores the uncertainty of the counterfactual mean (see
-    ``effects.did_rate_ratio``).
+    intervals. On the official preventable indicator (admissions >= 12 h) the fall
+    fractures of ``fall_other`` count too and the team does not act on them: truth.json's
+    ``acute_team.realised_official_indicator`` gives their share (3.7 % of the expected
+    counts without the team in treated kommune-months at this seed) and the diluted ratio
+    (0.856). The national Callaway & Sant'Anna DiD on the annual panel (with one year of
+    anticipation, because the start year is partly treated; age- and sex-standardised
+    kommune rates) estimates the same kommune-level ratio; its interval ignores the
+    uncertainty of the counterfactual mean (see ``effects.did_rate_ratio``). On crude rates
+    it missed at this seed (0.67, 0.56-0.84): with the real age pyramids the kommuner's crude
+    65+ rates drift apart (``nsv_eval/synth/population.py``).
 
     Power: at scale 0.005 the ITS interval is about 0.3 wide and excludes 1 only in a
     minority of seeds (``bench/results/coverage.md``), so only containment is asserted, plus
@@ -190,7 +202,7 @@ def test_acute_team_pooled_its_and_did(prep, truth) -> None:
     assert did.covers, _show(did)
 
 
-def test_preventive_visit_rd_at_75(prep, truth) -> None:
+def test_preventive_visit_rd_at_75(prep, prep_official, truth) -> None:
     """The fuzzy RD at the 75th birthday recovers the planted effect of preventive visits.
 
     Planted: a visit multiplies acute admissions by 0.85 (fall injuries 0.75) and the onset
@@ -198,7 +210,12 @@ def test_preventive_visit_rd_at_75(prep, truth) -> None:
     the 75th birthday and are accepted by about 60 %. The RD identifies the compliers'
     change in the rate at the cutoff; truth.json's ``rd_at_75`` gives it from the
     generator's intensities (acute admissions about −26 per 1,000 person-years at scale
-    0.02). Power: at scale 0.005 the intervals are several times wider than the effect (the
+    0.02). Fall injuries are checked on the official indicator (the world prepared with the
+    default definitions: admissions >= 12 h with an injury diagnosis and contact cause
+    ulykke) against ``fall_injuries_official_late_per_1000``, the compliers' change on what
+    that indicator counts (fall groups and other accidents, weighted by their share of stays
+    >= 12 h); until issue #13 it ran on the legacy flags, which now see hip fractures only,
+    against a truth on every fall group. Power: at scale 0.005 the intervals are several times wider than the effect (the
     notebook reports this as the minimum detectable effect), so the check is that each
     interval contains the truth; to keep it from being vacuous, the first stage — which
     the data measure precisely — must match the generator's share of compliers to 0.03 with
@@ -207,6 +224,11 @@ def test_preventive_visit_rd_at_75(prep, truth) -> None:
     confounding plants.
     """
     est = _by_design(cov.preventive_visit(prep, truth))
+    # fall injuries on the official indicator (the legacy flags see hip fractures only since
+    # issue #13), against the compliers' change on what that indicator counts
+    est |= _by_design(cov.preventive_fall_injury(prep_official, truth))
+    rd = truth["preventive_visit"]["rd_at_75"]
+    assert est["preventive_rd_fall_injury"].truth == rd["fall_injuries_official_late_per_1000"]
     for name in ("preventive_rd_acute", "preventive_rd_fall_injury", "preventive_rd_home_care"):
         e = est[name]
         assert e.truth < 0

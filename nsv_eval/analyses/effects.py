@@ -24,6 +24,7 @@ import pandas as pd
 
 from nsv_eval import stats
 from nsv_eval.analyses.data import Area, Prepared
+from nsv_eval.reference import AGE_BANDS
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.ratio import AdditiveRatioResult, ratio_from_additive
 
@@ -78,16 +79,45 @@ def first_full_year(start: pd.Timestamp | None) -> int:
     return start.year if (start.month, start.day) == (1, 1) else start.year + 1
 
 
+def _expected_events(prep: Prepared, measure: str, older: bool) -> pd.Series:
+    """Events of ``measure`` per kommune × year at the year's national rates by age band and
+    sex (indirect standardisation), 65+ only when ``older``."""
+    a = prep.summary("year_age_sex")
+    if older:
+        a = a[a["age_band"].isin(AGE_BANDS[AGE_BANDS.index("65-69") :])]
+    nat = a.groupby(["year", "age_band", "sex"])[[measure, "person_years"]].sum()
+    rate = (nat[measure] / nat["person_years"]).fillna(0.0).rename("_rate")
+    a = a.join(rate, on=["year", "age_band", "sex"])
+    return (a["_rate"] * a["person_years"]).groupby([a["kommune_code"], a["year"]]).sum()
+
+
 def annual_panel(
-    prep: Prepared, measure: str, intervention: str, *, older: bool = True, per: int = 1000
+    prep: Prepared,
+    measure: str,
+    intervention: str,
+    *,
+    older: bool = True,
+    per: int = 1000,
+    standardise: bool = False,
 ) -> pd.DataFrame:
     """Kommune × year panel of an outcome rate with each kommune's treatment cohort.
+
+    Parameters
+    ----------
+    standardise : bool, default False
+        Replace ``rate`` by the indirectly age- and sex-standardised rate: observed /
+        expected events (the year's national rates by age band and sex applied to the
+        kommune's person-years) × the year's national crude rate. A DiD on crude rates
+        assumes that the kommuner's age mix within the 65+ changes alike; with real age
+        pyramids it does not (large 1945-50 cohorts turn 65 at different paces), which
+        moves crude rates apart without any intervention (issue #13).
 
     Returns
     -------
     pandas.DataFrame
         ``kommune_code``, ``region_code``, ``year``, ``count``, ``person_years``, ``rate``
-        (per ``per`` person-years), ``first_treated`` (see module notes), ``start_date``.
+        (per ``per`` person-years), ``first_treated`` (see module notes), ``start_date``;
+        with ``standardise`` also ``expected`` (events at the national age-sex rates).
     """
     m = prep.summary("month")
     if older:
@@ -97,6 +127,15 @@ def annual_panel(
     ].sum()
     p = p.rename(columns={measure: "count"})
     p["rate"] = p["count"] / p["person_years"] * per
+    if standardise:
+        p["expected"] = (
+            _expected_events(prep, measure, older)
+            .reindex(pd.MultiIndex.from_frame(p[["kommune_code", "year"]]))
+            .to_numpy()
+        )
+        yr = p.groupby("year")[["count", "person_years"]].sum()
+        crude = p["year"].map(yr["count"] / yr["person_years"] * per)
+        p["rate"] = p["count"] / p["expected"] * crude
     ro = prep.rollout
     ro = ro[ro["intervention"] == intervention][["kommune_code", "start_date"]]
     p = p.merge(ro, on="kommune_code", how="left")

@@ -4,11 +4,15 @@ Each official definition file may carry ``published_level``: the national level 
 source states (``measure``: ``rate`` per ``multiplier``, ``proportion`` in %, or the
 ``prevalence`` of a disease cohort in % of the population ``min_age``+), its ``year``, a
 range ``low``–``high`` and the source. :func:`national_levels` measures the same quantity
-on a prepared layout (the whole country, the published year) and says whether it falls in
-the range — how the synthetic Denmark is checked against real Denmark
-(``tests/test_synth_calibration.py``), and what a user with a national extract can compare.
+on a prepared layout (the whole country, the published year or the nearest year the data
+cover) and says whether it falls in the range — how the synthetic Denmark is checked against
+real Denmark (``tests/test_synth_calibration.py``), and what a user with a national extract
+can compare.
 
-The measures, on ``cube.parquet`` (whole country, the published year, ages ``min_age``+):
+The measures, on ``cube.parquet`` (whole country, the published year, ages ``min_age``+;
+a rate or proportion over the years ``measured_years`` when the file names them, e.g.
+``fall_injury``: a 2002 source compared with the synthetic years before any falls
+programme, 2010-2011):
 
 ``rate``
     numerator events / person-years × multiplier (``preventable``: per 1,000 65+);
@@ -83,7 +87,8 @@ def national_levels(prepared: str | Path, choice: dict[str, str] | None = None) 
     Returns
     -------
     pandas.DataFrame
-        One row per indicator: ``id``, ``variant``, ``measure``, ``year``, ``numerator``,
+        One row per indicator: ``id``, ``variant``, ``measure``, ``year`` (the first year
+        measured), ``years`` (e.g. ``2010-2011`` with ``measured_years``), ``numerator``,
         ``denominator``, ``value``, ``noise_95``, ``low``, ``high``, ``within``, ``unit``,
         ``source``.
     """
@@ -103,11 +108,17 @@ def national_levels(prepared: str | Path, choice: dict[str, str] | None = None) 
         if pub is None:
             continue
         year = int(pub["year"])
-        if year not in set(cube["year"].unique()):
-            year = int(cube["year"].max())
-        min_age = int(pub.get("min_age", d.thresholds.get("min_age", 0)))
-        c = cube[cube["year"] == year]
+        years = sorted(int(y) for y in cube["year"].unique())
+        if year not in years:  # the nearest year of the data (e.g. 2010 for a 2002 source)
+            year = min(years, key=lambda y: (abs(y - year), -y))
         measure = pub["measure"]
+        # a rate or proportion may be measured over several years the file names
+        # (``measured_years``, e.g. the years before any programme for an older source)
+        span = [year]
+        if measure != "prevalence":
+            span = [y for y in map(int, pub.get("measured_years") or []) if y in years] or span
+        min_age = int(pub.get("min_age", d.thresholds.get("min_age", 0)))
+        c = cube[cube["year"].isin(span)]
         if measure == "prevalence" and d.cohort is None:
             continue  # a legacy variant without a disease cohort has no prevalence
         if measure == "prevalence":
@@ -131,7 +142,8 @@ def national_levels(prepared: str | Path, choice: dict[str, str] | None = None) 
                 "id": id,
                 "variant": variant,
                 "measure": measure,
-                "year": year,
+                "year": span[0],
+                "years": f"{span[0]}-{span[-1]}" if len(span) > 1 else str(span[0]),
                 "numerator": num,
                 "denominator": den,
                 "value": value,

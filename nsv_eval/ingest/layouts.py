@@ -58,10 +58,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -604,21 +608,126 @@ def _layout_names(lay: Layout) -> set[str]:
     return names
 
 
+class ActionDiagnoses:
+    """Action diagnoses (type A, not later disproved) by contact key, held in DuckDB.
+
+    A national ``diagnoser`` table has tens of millions of rows; it is loaded batch by batch
+    into a DuckDB database in a temporary folder (which spills to disk), not into a Python
+    mapping, and each batch of contacts is joined against it (:meth:`lookup`). The first
+    action diagnosis of a contact in file order wins; a later *different* code of the same
+    contact is counted as a duplicate (a repeat of the same code is not).
+
+    Attributes
+    ----------
+    counts : dict
+        ``rows``, ``action`` (contacts with an action diagnosis), ``disproved``,
+        ``duplicates`` for the ingest notes.
+    """
+
+    def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="nsv-diagnoser-")
+        self.con = duckdb.connect(str(Path(self._dir) / "diagnoser.duckdb"))
+        self.con.execute(f"SET temp_directory = '{self._dir}'")
+        self.con.execute("CREATE TABLE raw_a (seq BIGINT, key VARCHAR, code VARCHAR)")
+        self.con.execute("CREATE TABLE raw_d (key VARCHAR)")
+        self._seq = 0
+        self.counts = {"rows": 0, "action": 0, "disproved": 0, "duplicates": 0}
+        self._finalizer = weakref.finalize(self, _drop_database, self.con, self._dir)
+
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
+        self.con.register("_batch", frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")
+
+    def add(self, key: pd.Series, code: pd.Series, disproved_key: pd.Series) -> None:
+        """Append a batch's action diagnoses (key, code) and its disproved keys."""
+        n = len(key)
+        self._insert(
+            "raw_a",
+            pd.DataFrame(
+                {
+                    "seq": np.arange(self._seq, self._seq + n, dtype=np.int64),
+                    "key": _as_text(key),
+                    "code": _as_text(code),
+                }
+            ),
+        )
+        self._seq += n
+        if len(disproved_key):
+            self._insert("raw_d", pd.DataFrame({"key": _as_text(disproved_key)}))
+
+    def finish(self) -> ActionDiagnoses:
+        """Keep the first code per contact, count duplicates; disproved = disproved keys
+        without a kept action diagnosis."""
+        c = self.con
+        c.execute(
+            "CREATE TABLE diag AS SELECT key, arg_min(code, seq) AS code FROM raw_a GROUP BY key"
+        )
+        dup = c.execute(
+            "SELECT count(*) FROM raw_a r JOIN diag d ON r.key = d.key WHERE r.code <> d.code"
+        ).fetchall()[0][0]
+        c.execute(
+            "CREATE TABLE disproved AS SELECT DISTINCT key FROM raw_d "
+            "WHERE key NOT IN (SELECT key FROM diag)"
+        )
+        c.execute("DROP TABLE raw_a")
+        c.execute("DROP TABLE raw_d")
+        n = c.execute("SELECT count(*) FROM diag").fetchall()[0][0]
+        self.counts["duplicates"] = int(dup)
+        self.counts["action"] = int(n)
+        return self
+
+    def __len__(self) -> int:
+        return self.counts["action"]
+
+    def lookup(self, key: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """Action diagnosis (object, None when there is none) and "disproved without a kept
+        action diagnosis" (bool) for each contact key, in the order of ``key``."""
+        n = len(key)
+        b = pd.DataFrame({"i": np.arange(n, dtype=np.int64), "key": _as_text(key)})
+        self.con.register("_keys", b)
+        try:
+            r = self.con.execute(
+                "SELECT b.i, d.code, x.key IS NOT NULL AS dis FROM _keys b "
+                "LEFT JOIN diag d ON b.key = d.key LEFT JOIN disproved x ON b.key = x.key "
+                "ORDER BY b.i"
+            ).fetch_df()
+        finally:
+            self.con.unregister("_keys")
+        code = r["code"].astype("object").where(r["code"].notna(), None)
+        return code.reset_index(drop=True), r["dis"].astype(bool).reset_index(drop=True)
+
+    def close(self) -> None:
+        """Close the database and remove its folder (also done when garbage-collected)."""
+        self._finalizer()
+
+
+def _drop_database(con: duckdb.DuckDBPyConnection, folder: str) -> None:
+    con.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Values as Python strings (None for missing), for DuckDB's VARCHAR."""
+    s = pd.Series(s, copy=False).reset_index(drop=True)
+    return s.astype("object").where(s.notna(), None)
+
+
 def read_action_diagnoses(
     paths: list[Path], lay: Layout, batch_rows: int = 500_000
-) -> tuple[pd.Series, set[str], dict[str, int]]:
+) -> ActionDiagnoses:
     """Action diagnosis (type A, not later disproved) by contact key from diagnosis tables.
 
-    Vectorised (pandas): the action-diagnosis rows of every batch are collected and the
-    first per contact key is kept, so the cost is a few passes over the table rather than a
-    Python loop over its rows (several million at national scale).
+    The action-diagnosis rows of every batch go into DuckDB (:class:`ActionDiagnoses`), so
+    a national ``diagnoser`` table is never held as a Python mapping; the contacts are
+    joined against it batch by batch.
 
     Returns
     -------
-    tuple
-        Code by contact key (a Series with a unique index of keys), the keys of contacts
-        whose action diagnosis was later
-        disproved, and counts (``rows``, ``action``, ``disproved``,
+    ActionDiagnoses
+        The table to join against, with its counts (``rows``, ``action``, ``disproved``,
         ``duplicates``) for the ingest notes. A contact with two different action
         diagnoses keeps the first in file order (counted as ``duplicates``).
 
@@ -629,10 +738,8 @@ def read_action_diagnoses(
         read (named with file and line: a diagnosis table is not quarantined row by row).
     """
     known = _layout_names(lay)
-    keys: list[pd.Series] = []
-    codes: list[pd.Series] = []
-    dis_keys: list[pd.Series] = []
-    counts = {"rows": 0, "action": 0, "disproved": 0, "duplicates": 0}
+    out = ActionDiagnoses()
+    counts = out.counts
     for p in paths:
         label = str(p)
         r = _open_any(Path(p), label, known, batch_rows)
@@ -644,6 +751,7 @@ def read_action_diagnoses(
             if i is None
         ]  # fmt: skip
         if missing:
+            out.close()
             want = {
                 "contact key": lay.diag_key, "diagnosis code": lay.diag_code,
                 "diagnosis type": lay.diag_type,
@@ -655,6 +763,7 @@ def read_action_diagnoses(
             )
         for batch in r.batches():
             if batch.malformed:
+                out.close()
                 row, _text, why = batch.malformed[0]
                 raise InputError(
                     f"{label}: {len(batch.malformed)} line(s) cannot be read, e.g. line {row} "
@@ -666,29 +775,14 @@ def read_action_diagnoses(
             typ = _code_text(f[it]).str.upper()
             code = _code_text(f[ic])
             a = (typ == "A").to_numpy() & key.notna().to_numpy() & code.notna().to_numpy()
+            dis_key = key[:0]
             if idp is not None:
                 dis = _code_text(f[idp]).str.lower().isin(DISPROVED_TOKENS).to_numpy()
                 counts["disproved"] += int((a & dis).sum())
-                dis_keys.append(key[a & dis].astype("string"))
+                dis_key = key[a & dis]
                 a &= ~dis
-            keys.append(key[a].astype("string"))
-            codes.append(code[a].astype("string"))
-    if keys:
-        k_all = pd.concat(keys, ignore_index=True)
-        c_all = pd.concat(codes, ignore_index=True)
-    else:
-        k_all = c_all = pd.Series([], dtype="string")
-    # the first action diagnosis of a contact in file order wins; a later *different*
-    # code of the same contact is counted as a duplicate (a repeat of the same code is not)
-    first = ~k_all.duplicated(keep="first")
-    out = pd.Series(c_all[first].to_numpy(), index=pd.Index(k_all[first].to_numpy()))
-    later = ~first
-    if later.any():
-        kept_code = k_all[later].map(out)
-        counts["duplicates"] = int((kept_code.to_numpy() != c_all[later].to_numpy()).sum())
-    counts["action"] = len(out)
-    disproved = set(pd.concat(dis_keys).tolist()) if dis_keys else set()
-    return out, disproved - set(out.index[out.index.isin(list(disproved))]), counts
+            out.add(key[a], code[a], dis_key)
+    return out.finish()
 
 
 def _day_text(s: pd.Series) -> pd.Series:
@@ -755,11 +849,8 @@ class _LayoutReader:
                 f"{label}: no person column ({', '.join(x.upper() for x in lay.person[:4])} "
                 f"…). The file's columns are: {', '.join(h)}."
             )
-        self.diag, self.disproved, self.diag_counts = (
-            read_action_diagnoses(src.diagnoses, lay)
-            if src.diagnoses
-            else (pd.Series([], dtype="string"), set(), {})
-        )
+        self.diag = read_action_diagnoses(src.diagnoses, lay) if src.diagnoses else None
+        self.diag_counts = self.diag.counts if self.diag is not None else {}
         used = {self.person, *self.copy.values(), *(i for i in self.pos.values() if i is not None)}
         inner = self.inner.info
         self.info = SourceInfo(
@@ -834,13 +925,13 @@ class _LayoutReader:
             out[4] = col(self.copy.get("acute"))
             diag = col(self.copy.get("diagnosis"))
             diag = _code_text(diag) if diag is not None else pd.Series([None] * n, dtype="object")
-            if len(self.diag):
-                joined = key.map(self.diag).astype("object").where(lambda x: x.notna(), None)
+            if self.diag is not None and len(self.diag):
+                joined, disproved = self.diag.lookup(key)
                 self.matched_diag += int(joined.notna().sum())
                 if lay.name == "lpr3":
                     # diagnoser is the register's own record of the action diagnosis and
                     # carries senere_afkraeftet: it wins over kontakter.aktionsdiagnose
-                    dis = diag.notna() & joined.isna() & key.isin(self.disproved)
+                    dis = diag.notna() & joined.isna() & disproved
                     diag = joined.where(joined.notna(), diag.where(~dis))
                 else:
                     diag = diag.where(diag.notna(), joined)

@@ -367,10 +367,11 @@ def generate(
     )
     truth["layout"] = layouts.describe(layout, lpr_writer)
     truth["population_source"] = (
-        "Danmarks Statistik, FOLK1A 2014K1 head counts by kommune (via CRAN dagirlite "
-        "0.1.0, MIT; nsv_eval/data/population_2014_kommune_sex_age.csv); residents on day 1 "
-        "= max(50, round(population x scale)), scale 1 for the kommuner at full scale: "
-        f"{sorted(full) if full else 'none'}; age pyramid from the generator's model"
+        "Danmarks Statistik, FOLK1A 2014K1 by kommune, sex and single year of age (via CRAN "
+        "dagirlite 0.1.0, MIT; nsv_eval/data/population_2014_kommune_sex_age.csv); residents "
+        "on day 1 = max(50, round(population x scale)), scale 1 for the kommuner at full "
+        f"scale: {sorted(full) if full else 'none'}; their ages and sexes drawn from the "
+        "kommune's real 2014 pyramid, used as the pyramid of 1 January of the first year"
     )
     truth["full_scale"] = sorted(int(c) for c in full)
     with open(out / "truth.json", "w", encoding="utf-8") as fh:
@@ -687,6 +688,9 @@ class _Accumulator:
         self.injury_without = np.zeros((n_k, n_m))
         self.prev_with = np.zeros((n_k, n_m))
         self.prev_without = np.zeros((n_k, n_m))
+        self.prev_official_with = np.zeros((n_k, n_m))  # official preventable indicator
+        self.prev_official_without = np.zeros((n_k, n_m))
+        self.prev_official_unaffected = np.zeros((n_k, n_m))
         self.py65_k = np.zeros((n_k, n_m))
         self.obs = np.zeros((model.N_GROUPS, n_y, 2))  # realised acute courses (age at admission)
         self.short65 = np.zeros(2)  # short stays, acute courses 65+
@@ -733,7 +737,7 @@ class _Accumulator:
         self.deaths_by = np.zeros((4, 2, 2))  # edu x sex x (deaths, person-years) 30-84
         self.part = np.zeros((n_k, 2))  # participants, eligible 65+ after start
         self.kommune_edu = np.zeros((n_k, 4))  # residents aged 30-79 on the first day
-        self.visit_compliers = np.zeros(5)  # preventive visit, see hospital.simulate
+        self.visit_compliers = np.zeros(7)  # preventive visit, see hospital.simulate
         self.visit75 = np.zeros((n_k, 2))  # offered at 75, accepted
         self.visit_hc = np.zeros(2)  # compliers' home-care onset hazard, its change
         self.survey_sums: dict[int, dict[str, np.ndarray]] = {}
@@ -758,6 +762,9 @@ class _Accumulator:
         self.injury_without[rows] += e["injury_without"]
         self.prev_with[rows] += e["prev_with"]
         self.prev_without[rows] += e["prev_without"]
+        self.prev_official_with[rows] += e["prev_official_with"]
+        self.prev_official_without[rows] += e["prev_official_without"]
+        self.prev_official_unaffected[rows] += e["prev_official_unaffected"]
         self.py65_k[rows] += e["py65_kommune"]
         self.visit_compliers += e.get("visit_compliers", 0.0)
         cnt = self.counts

@@ -21,11 +21,13 @@ Rules that make the downstream cleaning checkable:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
+from nsv_eval import definitions
 from nsv_eval.definitions import codelists
 from nsv_eval.synth import model
 from nsv_eval.synth.model import DAYS_PER_YEAR, N_AGE, UNBORN
@@ -209,6 +211,54 @@ def official_fall_weight(g: int) -> float:
     return float(injury * p_long)
 
 
+@cache
+def official_preventable_weight(g: int) -> float:
+    """Expected share of group ``g``'s acute contacts of residents 65+ that the official
+    preventable-admission indicator counts: the share of the group's codes on its code list
+    (``nsv_eval/definitions/preventable.yaml``) times the probability that the stay lasts
+    at least 12 hours (as :func:`official_fall_weight`; a close lower bound)."""
+    grp = model.GROUPS[g]
+    if g == model.PLANNED:
+        return 0.0
+    codes = list(grp["codes"])
+    on = definitions.get("preventable").codeset("preventable").matches(codes).to_numpy()
+    share = sum(w for c, w, o in zip(codes, grp["codes"].values(), on, strict=True) if o)
+    share /= sum(grp["codes"].values())
+    return float(share * (1.0 - grp["short"] * (12.0 - 2.0) / (23.5 - 2.0)))
+
+
+def _official_fall_rates(
+    idx: tuple[np.ndarray, ...],
+    frailty_factor: np.ndarray,
+    programme: np.ndarray,
+    base: np.ndarray,
+    month_f: np.ndarray,
+    team: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intensities (per person-year) of what the official fall-injury indicator counts, at
+    the given (cell, age, month) index of each person: the fall groups (times the falls
+    programme's factor ``programme``) and the other acute groups with injury codes (other
+    accidents, which a preventive visit changes as acute admissions), each group weighted
+    by :func:`official_fall_weight` and, when preventable, by the acute team's factor."""
+    ic, ia, im = idx
+    shape = (base.shape[1], base.shape[2], month_f.shape[1])
+    tm = np.broadcast_to(np.asarray(team, dtype=float), shape)[ic, ia, im]
+    fall = np.zeros(len(ic))
+    other = np.zeros(len(ic))
+    for g in range(model.N_GROUPS):
+        wt = official_fall_weight(g)
+        if wt == 0:
+            continue
+        r = wt * base[g][ic, ia] * month_f[g][im] * frailty_factor
+        if g in model.PREVENTABLE_GROUPS:
+            r = r * tm
+        if g in model.FALL_GROUPS:
+            fall += r * programme
+        else:
+            other += r
+    return fall, other
+
+
 def _exposure(s: Slice, rm: RateModel, t_end: float) -> np.ndarray:
     """Person-years alive in each month (persons x months)."""
     lo = np.maximum(rm.ms[None, :], s.birth[:, None])
@@ -289,6 +339,11 @@ def simulate(
     # weighted by its share of injury codes that are admissions (official_fall_weight)
     inj_with = np.zeros((n_k, n_m))
     inj_without = np.zeros((n_k, n_m))
+    # the same for the official preventable indicator (official_preventable_weight): fall
+    # fractures (fall_other) are on its list but the acute team does not act on them
+    pof_with = np.zeros((n_k, n_m))
+    pof_without = np.zeros((n_k, n_m))
+    pof_unaffected = np.zeros((n_k, n_m))  # its part from groups the team does not act on
     for g in range(model.N_GROUPS):
         prev, fall = g in model.PREVENTABLE_GROUPS, g in model.FALL_GROUPS
         x = (w_eff_team if prev else w_eff) if fall else (w_team if prev else w_all)
@@ -302,9 +357,15 @@ def simulate(
         if fall:
             fall_with += r_old_k[0]
             fall_without += without_k
+        p0_k = sums([g], w_eff if fall else w_all)[2][0] if prev else r_old_k[0]
         if prev:
             prev_with += r_old_k[0]
-            prev_without += sums([g], w_eff if fall else w_all)[2][0]
+            prev_without += p0_k
+        if (wp := official_preventable_weight(g)) > 0:
+            pof_with += wp * r_old_k[0]
+            pof_without += wp * p0_k
+            if not prev:
+                pof_unaffected += wp * p0_k
     ones = np.ones(n_m)
     py_all, py_old = (np.einsum("cam->m", w_x), np.einsum("cam,a->m", w_x, old_a))
     py = np.stack([by_year(py_all - py_old), by_year(py_old)], axis=1)
@@ -332,7 +393,7 @@ def simulate(
     fall *= fx
     total = table([model.PLANNED]).ravel()[flat_cell].reshape(n, n_m) * fx
     # preventive home visits: acute admissions and fall injuries in the visit's effect months
-    visit_compliers = np.zeros(5)
+    visit_compliers = np.zeros(7)
     if s.visit_effect is not None:
         on = s.visit_effect
         assert s.complier75_month is not None  # set together with visit_effect
@@ -344,6 +405,14 @@ def simulate(
         if len(ci):
             cm = s.complier75_month[ci].astype(np.int64)
             a0, f0 = acute_nf[ci, cm], fall[ci, cm]
+            fo, ao = _official_fall_rates(
+                np.unravel_index(cell[ci, cm], (n_cell, N_AGE, n_m)),
+                s.frailty[ci] ** model.FRAILTY_RATE_POWER,
+                np.where(part[ci, cm], model.FALLS_PROGRAMME_RR, 1.0),
+                base,
+                month_f,
+                team,
+            )
             visit_compliers = np.array(
                 [
                     len(ci),
@@ -352,6 +421,9 @@ def simulate(
                     + (f0 * (model.PREVENTIVE_VISIT_FALL_RR - 1)).sum(),
                     f0.sum(),
                     (f0 * (model.PREVENTIVE_VISIT_FALL_RR - 1)).sum(),
+                    (fo + ao).sum(),
+                    (fo * (model.PREVENTIVE_VISIT_FALL_RR - 1)).sum()
+                    + (ao * (model.PREVENTIVE_VISIT_ADMISSION_RR - 1)).sum(),
                 ]
             )
     else:
@@ -631,6 +703,9 @@ def simulate(
         injury_without=inj_without,
         prev_with=prev_with,
         prev_without=prev_without,
+        prev_official_with=pof_with,
+        prev_official_without=pof_without,
+        prev_official_unaffected=pof_unaffected,
         py65_kommune=py65_k,
         visit_compliers=visit_compliers,
     )

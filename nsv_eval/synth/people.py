@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import expit
 from scipy.stats import norm
 
-from nsv_eval.synth import model
+from nsv_eval.synth import model, population
 from nsv_eval.synth.model import DAYS_PER_YEAR
 
 
@@ -100,19 +100,6 @@ class Persons:
         return len(self.gid)
 
 
-def _sample_ages(n: int, tilt: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Exact ages (years) and sex on the first day of the period."""
-    bands = np.arange(20)
-    mid = bands * 5 + 2.5
-    w = model.AGE_BAND_SHARES_2010 * np.exp(tilt * (mid - 40) / 30)
-    band = rng.choice(20, size=n, p=w / w.sum())
-    age = band * 5 + rng.random(n) * 5
-    old = band == 19
-    age[old] = 95 + np.minimum(rng.exponential(2.5, old.sum()), 14.9)
-    female = rng.random(n) < model.FEMALE_SHARE_BY_BAND[band]
-    return age, female
-
-
 def _education(
     birth_year: np.ndarray, shift: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -165,8 +152,9 @@ def make_persons(
     code = int(kom["kommune_code"])
     rng = np.random.default_rng([seed, 1, code])
     t_end = period.end
-    # --- residents on day 0 and births during the period
-    age0, female0 = _sample_ages(n_stock, float(kom["age_tilt"]), rng)
+    # --- residents on day 0 (the kommune's real FOLK1A 2014 pyramid by sex and single year
+    # of age, synth/population.py) and births during the period
+    age0, female0 = population.sample_age_sex(population.age_sex_counts(code), n_stock, rng)
     birth0 = -age0 * DAYS_PER_YEAR
     births = []
     for y in range(period.n_years):

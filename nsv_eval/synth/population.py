@@ -6,13 +6,34 @@ package ``dagirlite``; attribution in ``nsv_eval/data/README.md``). It replaces 
 approximate kommune populations of ``kommuner.csv``: each kommune gets
 ``round(population × scale)`` residents on the first day of the period.
 
-The age pyramid stays the generator's model (``people._sample_ages``). Drawing ages from each
-kommune's real 2014 pyramid (:func:`sample_age_sex`) was tried: with it the planted-truth
-test of the falls programme's staggered DiD missed its truth at the test seed (interval
--25.4 to -5.3 per 1,000 vs the realised -4.6; kommune-specific ageing is not part of the
-planted model, so crude 65+ rates then trend differently between kommuner) and survey raking
-met its fine margins in fewer kommuner. Using it needs the outcome models to adjust for
-age within the 65+ first; until then it is available but not wired in.
+Each kommune's residents on the first day of the period are drawn from its real pyramid by
+sex and single year of age (:func:`sample_age_sex`, used by ``people.make_persons``); the
+2014 pyramid stands in for 1 January 2010 (four years earlier; the generator has no
+migration, so the later years age this population forward by births and deaths).
+
+Last round the real pyramids were tried and left unused because the falls programme's
+staggered DiD missed its planted truth at the test seed (-15.4, interval -25.4 to -5.3 per
+1,000, vs the realised -4.6). Taken apart on that world (issue #13; the generator's
+expected counts without noise): the DiD on the expected counts *without* the programme gives
+-1.8 (the crude 65+ rates of the kommuner drift apart as their small populations age and
+die — a random, not a systematic, departure from parallel trends: over seeds 1-5 of the
+generator it is -0.5 on average with a standard deviation of 1.1 with the real pyramids, and
+0.0 ± 2.1 with the model pyramid it replaced); CS's kommune-weighted ATT differs from the
+truth's person-year-weighted one by -0.3 (-4.9 vs -4.6); the remaining -8.7 is the Poisson
+noise of a few hundred events per kommune (1.7 standard errors). So that miss was one world's
+draw at the 95 % level, not a wrong truth or an effect that depends on the age mix; with the
+falls coded as LPR codes them and the check on the official indicator (issue #13) the test
+world covers its truth with the real pyramids.
+
+The real pyramids do widen that drift for the preventable admissions of the acute team
+(DiD on expected counts without the team, seeds 7, 1, 2, 3: -4.7, 0.1, 2.6, -1.1 per 1,000,
+standard deviation 3.0, against -2.1, -0.8, -0.4, 1.0, standard deviation 1.3, with the model
+pyramid): crude 65+ rates move apart as the large 1945-50 cohorts turn 65 at a different pace
+in each kommune. At the test seed the acute team's national DiD on crude rates then missed its
+truth (0.67, 0.56-0.84, vs 0.85). An analyst comparing kommuner with real age pyramids has
+to adjust for that, so the national DiDs of the planted-truth checks now run on indirectly
+age- and sex-standardised kommune rates (``analyses.effects.annual_panel(standardise=True)``):
+0.715 (0.611-0.862) at the test seed.
 
 ``--full-scale SELECTION`` generates the chosen kommuner (``region:1085``, ``326``,
 ``326,330``) at scale 1.0 while the rest keeps the given scale, so one kommune's reports

@@ -274,6 +274,7 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
     tstart = np.array([_day(per, w.acute_team_start[int(c)]) for c in kt.index])
     tt = ms[None, :] >= tstart[:, None]
     pw, p0 = acc.prev_with[tt].sum(), acc.prev_without[tt].sum()
+    ow, o0 = acc.prev_official_with[tt].sum(), acc.prev_official_without[tt].sum()
     pyt = acc.py65_k[tt].sum()
     team = {
         "description": (
@@ -294,6 +295,25 @@ def _effects(acc, w: world.World, years: list[int]) -> dict:
             "person_years_65plus": _r(pyt, 2),
             "rate_ratio": _r(_ratio(pw, p0)),
             "att_per_1000_65plus_per_year": _r((pw - p0) / pyt * 1000 if pyt else None, 3),
+        },
+        "realised_official_indicator": {
+            "description": (
+                "The same comparison on what the official preventable definition counts: "
+                "admissions >= 12 h of residents 65+ with an action diagnosis on its list, "
+                "each group weighted by its share of listed codes that last >= 12 h "
+                "(hospital.official_preventable_weight). Fall fractures (group fall_other: "
+                "wrist, humerus, pelvis, spine, ribs, ankle — 'brud' on the list) count there "
+                "but the acute team does not act on them, so the team's effect on the official "
+                "indicator is diluted: diluted_share is their share of the expected counts "
+                "without the team in treated kommune-months, and rate_ratio is the ratio a "
+                "design on the official indicator should recover (closer to 1 than the "
+                "planted ratio)."
+            ),
+            "expected_with_team": _r(ow, 2),
+            "expected_without_team": _r(o0, 2),
+            "rate_ratio": _r(_ratio(ow, o0)),
+            "att_per_1000_65plus_per_year": _r((ow - o0) / pyt * 1000 if pyt else None, 3),
+            "diluted_share": _r(_ratio(acc.prev_official_unaffected[tt].sum(), o0)),
         },
     }
     # ---- follow-up visit
@@ -449,6 +469,18 @@ def _preventive_truth(acc, w: world.World, seed: int) -> dict:
             "acute_admissions_late_per_1000": per_1000(vc[2]),
             "fall_injuries_rate_without_visit_per_1000": per_1000(vc[3]),
             "fall_injuries_late_per_1000": per_1000(vc[4]),
+            "fall_injuries_official_rate_without_visit_per_1000": per_1000(vc[5]),
+            "fall_injuries_official_late_per_1000": per_1000(vc[6]),
+            "fall_injuries_official_note": (
+                "The same on what the official fall_injury definition counts (admissions "
+                ">= 12 h with an injury action diagnosis and contact cause ulykke): every "
+                "group weighted by its share of injury codes that last >= 12 h "
+                "(hospital.official_fall_weight), the fall groups changed by the visit's "
+                "fall-injury ratio and the other accidents (other_injury) by its acute-"
+                "admission ratio. The fall_injuries_* values above count the fall groups at "
+                "every length of stay (the generator's own outcome); the legacy fall_injury "
+                "definition sees hip fractures only since issue #13."
+            ),
             "home_care_onset_rate_without_visit_per_1000": per_1000(acc.visit_hc[0]),
             "home_care_onset_late_per_1000": per_1000(acc.visit_hc[1]),
         },
@@ -494,7 +526,7 @@ def published_levels() -> dict:
 
     Copied from the official definition files (``published_level``); the generator's
     calibration parameters beside them (``model.PREVENTABLE_CALIBRATION``,
-    ``model.READMIT_RISK["intercept"]``, ``model.CHRONIC``). Measured on a prepared world by
+    ``model.READMIT_RISK["intercept"]``, ``model.CHRONIC``, ``model.FALL_INJURY_CALIBRATION``). Measured on a prepared world by
     :func:`nsv_eval.definitions.levels.national_levels` (LPR3 layout, official definitions).
     """
     from nsv_eval import definitions as D
@@ -504,6 +536,7 @@ def published_levels() -> dict:
         "readmission": {"READMIT_RISK.intercept": model.READMIT_RISK["intercept"]},
         "copd_acute": {"CHRONIC.copd": dict(model.CHRONIC["copd"])},
         "diabetes_acute": {"CHRONIC.diabetes_type2": dict(model.CHRONIC["diabetes_type2"])},
+        "fall_injury": {"FALL_INJURY_CALIBRATION": model.FALL_INJURY_CALIBRATION},
     }
     out = {}
     for id in D.ids():
@@ -519,6 +552,7 @@ def published_levels() -> dict:
             "high": pub["high"],
             "year": pub["year"],
             "min_age": pub.get("min_age"),
+            "measured_years": pub.get("measured_years"),
             "unit": pub.get("unit"),
             "basis": pub["basis"]["en"],
             "source": {k: str(v) for k, v in pub["source"].items()},
