@@ -694,6 +694,21 @@ def _finalise(
             g = gen[0]
             mx = con.sql(f'SELECT max("{g}") FROM {src}').fetchall()[0][0]
             next_id = int(mx) + 1 if mx is not None else 1
+        if schema.key:
+            # Rows with pairwise different, non-null keys cannot be exact duplicates (those
+            # share every value) nor key conflicts: then each row is its own group and the
+            # GROUP BY over every column can be skipped (same rows, same order).
+            nulls = " OR ".join(f'"{c}" IS NULL' for c in schema.key)
+            n, n_null, n_keys = con.sql(
+                f"SELECT count(*), count(*) FILTER (WHERE {nulls}), "
+                f"(SELECT count(*) FROM (SELECT DISTINCT {kq} FROM {src})) FROM {src}"
+            ).fetchall()[0]
+            if n_null == 0 and n_keys == n:
+                sql = f"""
+                    SELECT {q}, (_src::BIGINT << 40) + _row AS _ord, 1 AS _krank,
+                           NULL::BIGINT AS _kfirst, _src
+                    FROM {src} ORDER BY _ord
+                """
         target = schema.arrow_schema()
         writer = pq.ParquetWriter(tmp_table, target, compression="zstd")
         kept: dict[int, int] = {}
