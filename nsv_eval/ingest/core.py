@@ -6,7 +6,9 @@ Flow (bounded memory: every step works on batches):
    that cannot be read or lacks a required column stops ingest before anything is written,
    with one message naming every such file.
 2. Per batch: parse and validate (:mod:`.validate`), pseudonymise CPR numbers, append kept
-   rows to a temporary Parquet file and rejected rows to the rejects CSV.
+   rows to a temporary Parquet file and rejected rows to the rejects CSV. A typed Parquet
+   file first gets one DuckDB pass (:mod:`.typed`): the rows it proves clean skip this
+   step and are read from the file by step 3; only the others are validated here.
 3. DuckDB pass over the kept rows: exact duplicates (identical in every output column)
    are merged (counted per file as ``merged_duplicates``); rows sharing a key with an
    earlier different row are rejected (``duplicate_key``); rows are written in a stable
@@ -53,8 +55,9 @@ from nsv_eval.ingest.cpr import (
 from nsv_eval.ingest.layouts import LayoutSource
 from nsv_eval.ingest.mapping import known_names, load_mapping, plan_columns
 from nsv_eval.ingest.quarantine import RejectWriter
-from nsv_eval.ingest.readers import ExcelReader, ParquetReader, Reader, open_reader
+from nsv_eval.ingest.readers import Batch, ExcelReader, ParquetReader, Reader, open_reader
 from nsv_eval.ingest.schemas import REASONS, Schema, get_schema, normalise_name
+from nsv_eval.ingest.typed import kept_select, split_typed, suspect_batches
 from nsv_eval.ingest.validate import check_no_cpr_left, reject_columns, validate_batch
 
 DEFAULT_BATCH_ROWS = 500_000
@@ -470,6 +473,7 @@ def _ingest(
         writer = pq.ParquetWriter(tmp_kept, kept_schema, compression="none")
         reports: list[FileReport] = []
         prekept = [0] * len(readers)
+        typed_kept: list[str] = []
         try:
             for src, (reader, plan) in enumerate(zip(readers, plans, strict=True)):
                 info = reader.info
@@ -495,7 +499,34 @@ def _ingest(
                 id_pos = tuple(
                     i for i, c in plan.by_position.items() if c in ("cpr", schema.id_column)
                 )
-                for batch in reader.batches():
+                batches = reader.batches()
+                split = None
+                if isinstance(reader, ParquetReader) and not plan.has_cpr and pseudo is None:
+                    # typed Parquet: DuckDB writes the rows it proves clean; only the
+                    # others are validated row by row below (nsv_eval.ingest.typed)
+                    split = split_typed(
+                        schema,
+                        Path(info.path),
+                        {c: info.header[i] for i, c in plan.by_position.items()},
+                        src,
+                        work,
+                        extract_date,
+                    )
+                if split is not None:
+                    rep.read += split.n_clean
+                    prekept[src] += split.n_clean
+                    typed_kept.append(split.clean_sql)
+                    batches = (
+                        Batch(frame, rows)
+                        for frame, rows in suspect_batches(
+                            Path(info.path),
+                            sorted(plan.by_position),
+                            info.header,
+                            split.suspect,
+                            batch_rows,
+                        )
+                    )
+                for batch in batches:
                     rep.blank_lines += batch.blank
                     nm = rejects.malformed(info.label, batch.malformed, info.delimiter, id_pos)
                     rep.read += nm
@@ -555,7 +586,14 @@ def _ingest(
         # 3. duplicates, key conflicts, stable order, final schema
         tmp_table = work / "table.parquet"
         kept_counts, key_rejects, firsts = _finalise(
-            schema, tmp_kept, tmp_table, work, batch_rows, [r.file for r in reports], rejects
+            schema,
+            tmp_kept,
+            tmp_table,
+            work,
+            batch_rows,
+            [r.file for r in reports],
+            rejects,
+            typed_kept,
         )
         for i, rep in enumerate(reports):
             rep.kept = kept_counts.get(i, 0)
@@ -599,6 +637,7 @@ def _finalise(
     batch_rows: int,
     labels: list[str],
     rejects: RejectWriter,
+    typed_kept: Sequence[str] = (),
 ) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """Merge exact duplicates, reject key conflicts, order rows and write the final table.
 
@@ -613,7 +652,19 @@ def _finalise(
     cols = schema.names
     q = ", ".join(f'"{c}"' for c in cols)
     gen = [c.name for c in schema.columns if c.generated]
-    src = f"read_parquet('{tmp_kept.as_posix()}')"
+    # the rows validated in Python and those DuckDB proved clean (nsv_eval.ingest.typed),
+    # each cast to the same DuckDB types
+    src = (
+        "("
+        + " UNION ALL ".join(
+            [
+                f"SELECT {kept_select(schema)}, CAST(_src AS INTEGER) AS _src, "
+                f"CAST(_row AS BIGINT) AS _row FROM read_parquet('{tmp_kept.as_posix()}')",
+                *typed_kept,
+            ]
+        )
+        + ")"
+    )
     if schema.key:
         kq = ", ".join(f'"{c}"' for c in schema.key)
         win = f"PARTITION BY {kq} ORDER BY _ord"
@@ -643,6 +694,21 @@ def _finalise(
             g = gen[0]
             mx = con.sql(f'SELECT max("{g}") FROM {src}').fetchall()[0][0]
             next_id = int(mx) + 1 if mx is not None else 1
+        if schema.key:
+            # Rows with pairwise different, non-null keys cannot be exact duplicates (those
+            # share every value) nor key conflicts: then each row is its own group and the
+            # GROUP BY over every column can be skipped (same rows, same order).
+            nulls = " OR ".join(f'"{c}" IS NULL' for c in schema.key)
+            n, n_null, n_keys = con.sql(
+                f"SELECT count(*), count(*) FILTER (WHERE {nulls}), "
+                f"(SELECT count(*) FROM (SELECT DISTINCT {kq} FROM {src})) FROM {src}"
+            ).fetchall()[0]
+            if n_null == 0 and n_keys == n:
+                sql = f"""
+                    SELECT {q}, (_src::BIGINT << 40) + _row AS _ord, 1 AS _krank,
+                           NULL::BIGINT AS _kfirst, _src
+                    FROM {src} ORDER BY _ord
+                """
         target = schema.arrow_schema()
         writer = pq.ParquetWriter(tmp_table, target, compression="zstd")
         kept: dict[int, int] = {}
