@@ -49,7 +49,7 @@ def test_falls_poisson_did_covers_realised_rate_ratio(falls_pdid, truth):
     m = falls_pdid.main_effect()
     assert m["lower"] <= rr <= m["upper"], (m["lower"], m["upper"], rr)
     assert falls_pdid.scale == "rate_ratio"
-    assert falls_pdid.exposure == "person_years"
+    assert falls_pdid.exposure == "expected"  # age-sex-adjusted: national rates × person-years
     assert falls_pdid.n_units == 98
 
 
