@@ -295,7 +295,7 @@ def national_poisson_did(
     panel's ``expected`` events at the year's national age-band × sex rates when it has them
     (the age- and sex-adjusted Poisson model: the kommune's count against what its own age
     and sex mix would give; :func:`national_panel` with ``standardise=True``), else
-    person-years 65+. Every person-year counts equally,
+    person-years 65+. Every (expected) event counts equally,
     so a kommune weighs with its size; the Callaway & Sant'Anna estimate on kommune rates
     (:func:`national_did`, every kommune equal) is kept as the robustness check.
 

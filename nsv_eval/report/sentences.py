@@ -15,6 +15,7 @@ from nsv_eval import stats
 from nsv_eval.analyses.effects import Triangulation
 from nsv_eval.report.format import fmt_date, fmt_number, fmt_p
 from nsv_eval.report.narrative import ci_label
+from nsv_eval.report.narrative.poisson_did import EXPECTED_EXPOSURE
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.rd import RDResult
 
@@ -91,7 +92,7 @@ def poisson_did_sentence(res, what: str) -> str:
     weight = (
         "antallet er målt mod det forventede antal ud fra kommunens alders- og kønsfordeling "
         "(landets rater pr. år), og hver forventet hændelse tæller lige meget"
-        if res.exposure == "expected"
+        if res.exposure == EXPECTED_EXPOSURE
         else "hvert personår tæller lige meget"
     )
     s = (

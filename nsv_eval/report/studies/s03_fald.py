@@ -251,9 +251,9 @@ class FallsStudy(InterventionStudy):
         key = key_effect(
             "did_poisson_rate_ratio",
             pdid,
-            "Alle kommuner (difference-in-differences på antal faldulykker mod det forventede antal "
-            "ud fra alder og køn): efter start var faldulykkerne {value_ci} gange det forventede niveau uden "
-            "faldforebyggelse (rateratio). {mde}",
+            "Alle kommuner (difference-in-differences på antal faldulykker mod det forventede "
+            "antal ud fra alder og køn): efter start var faldulykkerne {value_ci} gange det "
+            "forventede niveau uden faldforebyggelse (rateratio). {mde}",
             texts={"mde": narrative.power.mde_text(pdid_mde)},
             control=self.did_control,
             pretest_p=pre.get("p_value"),
@@ -298,7 +298,8 @@ class FallsStudy(InterventionStudy):
                 "did_att",
                 did_res,
                 "Robusthedstjek (kommunernes alders- og kønsstandardiserede rater, hver kommune "
-                "lige meget): raten ændrede sig med {value} faldulykker pr. 1.000 borgere 65+ pr. år ("
+                "lige meget): raten ændrede sig med {value} faldulykker pr. 1.000 borgere 65+ "
+                "pr. år ("
                 + ci_label(self.conf)
                 + ": {lo} til {hi}), "
                 "svarende til en rateratio på ca. {rr}.",
