@@ -227,7 +227,7 @@ class PreventableStudy(InterventionStudy):
             title=i18n._("{navn} og dens syntetiske kontrol").format(
                 navn=kommune_display_name(self.kommune)
             ),
-            ylabel=i18n._("Alders- og kønsstandardiseret rate pr. 1.000 personår 65+"),
+            ylabel=i18n._("Alders- og kønsstandardiseret rate\npr. 1.000 personår 65+"),
         )
         note = (
             f"*Kommunens og den syntetiske kontrols {STANDARDISED_DA} pr. 1.000 personår 65+. "
