@@ -80,7 +80,10 @@ Which planted quantity each design should recover
     it is reported to show by how much, not as a coverage target.
 ``falls_poisson_did``
     The main DiD of study 3: extended two-way fixed effects Poisson of the annual fall-injury
-    *counts* with log person-years 65+ as offset, kommune and year effects, cohort x year
+    *counts* with the log of the expected counts as offset (the kommune's person-years 65+ by
+    age band and sex at the year's national rates: the age- and sex-adjusted model, the
+    default of the standardised panel since the issue #13 follow-up; ``coverage.md`` was
+    measured with log person-years 65+), kommune and year effects, cohort x year
     effects aggregated by their counterfactual events (the overall ratio is observed /
     counterfactual fall injuries over the treated kommune-years after the start), CR3
     kommune-clustered SE with Bell–McCaffrey t intervals

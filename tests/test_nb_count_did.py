@@ -1,5 +1,8 @@
 """The count DiD (main DiD estimate of studies 3 and 5) and the MDE shown beside estimates.
 
+The national panels are age- and sex-standardised (``falls.national_panel`` default) and the
+Poisson DiD's offset is the expected count at the year's national age-band x sex rates.
+
 References:
 
 * [TRUTH] ``truth.json`` of the ``synth_dir`` fixture (scale 0.005, seed 7):
@@ -49,8 +52,31 @@ def test_falls_poisson_did_covers_realised_rate_ratio(falls_pdid, truth):
     m = falls_pdid.main_effect()
     assert m["lower"] <= rr <= m["upper"], (m["lower"], m["upper"], rr)
     assert falls_pdid.scale == "rate_ratio"
-    assert falls_pdid.exposure == "person_years"
+    assert falls_pdid.exposure == "expected"  # age-sex-adjusted: national rates × person-years
     assert falls_pdid.n_units == 98
+
+
+def test_falls_panel_is_standardised_with_expected_counts(falls_panel, prep):
+    """Indirect standardisation identities (independent: the panel's own counts).
+
+    The expected events of every kommune at the year's national age-band x sex rates add up
+    to the national count of that year (the national rates applied to the whole country
+    reproduce it), so the expected-weighted mean of the standardised rates is the national
+    crude rate of the year; the crude panel (``standardise=False``) has the same counts, no
+    ``expected``, and its Poisson DiD falls back to person-years as exposure.
+    """
+    assert (falls_panel["expected"] > 0).all()
+    g = falls_panel.assign(w=falls_panel["rate"] * falls_panel["expected"]).groupby("year")
+    tot = g[["count", "expected", "person_years", "w"]].sum()
+    assert np.allclose(tot["expected"], tot["count"], rtol=1e-9)
+    national = tot["count"] / tot["person_years"] * 1000
+    assert np.allclose(tot["w"] / tot["expected"], national, rtol=1e-9)
+    crude = falls.national_panel(prep, standardise=False)
+    assert "expected" not in crude.columns
+    pd.testing.assert_series_equal(crude["count"], falls_panel["count"])
+    # real age pyramids: the standardised rates differ from the crude ones
+    assert not np.allclose(crude["rate"], falls_panel["rate"])
+    assert falls.national_poisson_did(crude)[0].exposure == "person_years"
 
 
 def test_poisson_did_narrower_than_unweighted_cs(falls_panel, falls_pdid):

@@ -168,12 +168,17 @@ def national_panel(
     measure: str = MEASURE,
     intervention: str = INTERVENTION,
     years: Sequence[int] | None = None,
+    standardise: bool = True,
 ) -> pd.DataFrame:
     """Kommune × year panel of the 65+ rate per 1,000 person-years (:func:`effects.annual_panel`).
 
     ``first_treated`` is the first full calendar year of the programme (0 = never).
+    ``standardise`` (default): ``rate`` is the indirectly age- and sex-standardised rate and
+    ``expected`` the events at the year's national age-band × sex rates, the exposure of
+    :func:`national_poisson_did`; with real age pyramids crude 65+ rates drift apart without
+    any intervention (issue #13), which breaks parallel trends.
     """
-    p = effects.annual_panel(prep, measure, intervention)
+    p = effects.annual_panel(prep, measure, intervention, standardise=standardise)
     if years is not None:
         p = p[p["year"].isin(list(years))]
     return p.reset_index(drop=True)
@@ -275,7 +280,7 @@ def national_poisson_did(
     control: Literal["never", "notyet"] = "notyet",
     conf: float = 0.95,
     count: str = "count",
-    exposure: str = "person_years",
+    exposure: str | None = None,
     anticipation: int = 0,
 ) -> tuple[Any, list[str]]:
     """Poisson DiD of the annual counts on the national panel (the main DiD estimate).
@@ -285,8 +290,12 @@ def national_poisson_did(
     its own effect instead of serving as a pre-period.
 
     Extended two-way fixed effects Poisson (:func:`nsv_eval.stats.poisson_did`, Wooldridge
-    2023): kommune and year effects, person-years 65+ as offset, one effect per start
-    cohort and year, kommune-clustered standard errors. Every person-year counts equally,
+    2023): kommune and year effects, one effect per start cohort and year, kommune-clustered
+    standard errors. The offset is ``log(exposure)``; by default (``exposure=None``) the
+    panel's ``expected`` events at the year's national age-band × sex rates when it has them
+    (the age- and sex-adjusted Poisson model: the kommune's count against what its own age
+    and sex mix would give; :func:`national_panel` with ``standardise=True``), else
+    person-years 65+. Every (expected) event counts equally,
     so a kommune weighs with its size; the Callaway & Sant'Anna estimate on kommune rates
     (:func:`national_did`, every kommune equal) is kept as the robustness check.
 
@@ -295,6 +304,7 @@ def national_poisson_did(
     (PoissonDiDResult, list of str)
         The result (main effect: rate ratio after the start) and any warnings it gave.
     """
+    exposure = exposure or ("expected" if "expected" in panel.columns else "person_years")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = stats.poisson_did(

@@ -90,8 +90,12 @@ def sc_setup(
     the start falls inside a year, that year is partly exposed: it is left out of the panel
     (neither a clean pre- nor a clean post-year); the first post year is the first full year.
     Needs ``min_events`` events in the kommune both before and after (as the ITS).
+
+    ``rate`` is the indirectly age- and sex-standardised rate (``annual_panel(standardise=
+    True)``): the donors' 65+ age mix changes at other paces than the kommune's (real age
+    pyramids, issue #13), which moves crude rates apart without any intervention.
     """
-    p = effects.annual_panel(prep, measure, intervention)
+    p = effects.annual_panel(prep, measure, intervention, standardise=True)
     p = p[p["year"].isin(list(years))]
     donors = sorted(int(k) for k in p.loc[p["first_treated"] == 0, "kommune_code"].unique())
     donors = [d for d in donors if d != int(kommune)]

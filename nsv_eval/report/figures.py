@@ -270,8 +270,11 @@ def falls_love_plot(res, *, title: str = "Balance før og efter vægtning", thre
     return fig
 
 
-def sc_figure(res, *, title: str, per: int = 1000):
+def sc_figure(res, *, title: str, per: int = 1000, ylabel: str | None = None):
     """Actual vs synthetic rate (left) and the gap with the placebo gaps (right).
+
+    ``ylabel`` names the rate shown (default: per ``per`` person-years 65+); study 5 says
+    that its rates are age- and sex-standardised.
 
     The kommune's yearly values from 1-4 events are left out (disclosure); placebo lines are
     the donors' gaps (unnamed).
@@ -298,7 +301,7 @@ def sc_figure(res, *, title: str, per: int = 1000):
         label="Syntetisk kontrol (vægtet kombination af kommuner uden akutteam)",
     )
     a0.axvline(start - 0.5, color="grey", ls=":", lw=1)
-    a0.set_ylabel(_("Pr. {per} personår 65+").format(per=fmt(per, get_lang(), 0)))
+    a0.set_ylabel(ylabel or _("Pr. {per} personår 65+").format(per=fmt(per, get_lang(), 0)))
     a0.set_ylim(bottom=0)
     a0.set_title("Faktisk og syntetisk forløb", fontsize="medium")
     a0.legend(frameon=False, fontsize=8)

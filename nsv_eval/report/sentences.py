@@ -15,6 +15,7 @@ from nsv_eval import stats
 from nsv_eval.analyses.effects import Triangulation
 from nsv_eval.report.format import fmt_date, fmt_number, fmt_p
 from nsv_eval.report.narrative import ci_label
+from nsv_eval.report.narrative.poisson_did import EXPECTED_EXPOSURE
 from nsv_eval.stats.designs.base import EffectResult
 from nsv_eval.stats.designs.rd import RDResult
 
@@ -88,10 +89,16 @@ def poisson_did_sentence(res, what: str) -> str:
     m = res.main_effect()
     ctrl = {"never": "aldrig", "notyet": "endnu ikke eller aldrig"}[res.control]
     est, lo, hi = float(m["estimate"]), float(m["lower"]), float(m["upper"])
+    weight = (
+        "antallet er målt mod det forventede antal ud fra kommunens alders- og kønsfordeling "
+        "(landets rater pr. år), og hver forventet hændelse tæller lige meget"
+        if res.exposure == EXPECTED_EXPOSURE
+        else "hvert personår tæller lige meget"
+    )
     s = (
         f"{res.n_treated} af {res.n_units} kommuner startede i perioden; hver startårgang er "
-        f"sammenlignet med kommuner, der {ctrl} havde startet, og hvert personår tæller lige "
-        f"meget. Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
+        f"sammenlignet med kommuner, der {ctrl} havde startet, og {weight}. "
+        f"Efter start var {what} {fmt_number(est, 2)} gange det forventede niveau uden "
         f"indsatsen (rateratio, {ci_label(res.conf)}: {fmt_number(lo, 2)} til {fmt_number(hi, 2)}), dvs. "
         f"{'et fald' if est < 1 else 'en stigning'} på ca. {fmt_number(abs(1 - est) * 100, 0)} %. "
     )

@@ -302,5 +302,37 @@ DATAKVALITET: list[tuple[str, str]] = [
     ),
 ]
 
-TEXTS_EN: list[tuple[str, str]] = LABELS + PACKAGE + REASONS + DATAKVALITET + FIGURES
+# -- studies 3 and 5: which rates the national comparisons use ----------------------------
+# (nsv_eval.report.studies._intervention; the studies are not translated yet, the words on
+# standardisation are, so a translation of the studies starts from them)
+STANDARDISED: list[tuple[str, str]] = [
+    (
+        "alders- og kønsstandardiserede rater (indirekte standardisering på landets rater pr. år)",
+        "age- and sex-standardised rates (indirect standardisation on the country's rates of "
+        "each year)",
+    ),
+    (
+        "Raterne i sammenligningen med andre kommuner er alders- og kønsstandardiserede "
+        "(indirekte standardisering på landets rater pr. år): kommunens antal divideret med det "
+        "antal, dens borgere 65+ ville have haft med landets rater for deres alder og køn samme "
+        "år, ganget med landets rate. Kommunernes aldersfordeling inden for 65+ ændrer sig i "
+        "forskelligt tempo (de store årgange fra 1945–50 fylder 65 på forskellige tidspunkter), "
+        "så rå rater ville glide fra hinanden uden nogen indsats.",
+        "The rates compared with other municipalities are age- and sex-standardised (indirect "
+        "standardisation on the country's rates of each year): the municipality's count divided "
+        "by the count its residents 65+ would have had at the country's rates for their age and "
+        "sex in the same year, times the country's rate. The age mix within the 65+ changes at "
+        "different paces in different municipalities (the large cohorts born 1945–50 turn 65 at "
+        "different times), so crude rates would drift apart without any intervention.",
+    ),
+    (
+        "Tidsserien bruger kommunens rå rater (personår som nævner): den sammenligner kommunen "
+        "med sig selv, og modellens tendens opfanger den langsomme ændring i aldersfordelingen.",
+        "The time series uses the municipality's crude rates (person-years as denominator): it "
+        "compares the municipality with itself, and the model's trend absorbs the slow change "
+        "in its age mix.",
+    ),
+]
+
+TEXTS_EN: list[tuple[str, str]] = LABELS + PACKAGE + REASONS + DATAKVALITET + FIGURES + STANDARDISED
 """Every (Danish, English) pair."""

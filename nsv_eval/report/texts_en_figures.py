@@ -145,6 +145,10 @@ FIGURES: list[tuple[str, str]] = [
         "Synthetic control (weighted combination of municipalities without an acute team)",
     ),
     ("Pr. {per} personår 65+", "Per {per} person-years 65+"),
+    (
+        "Alders- og kønsstandardiseret rate\npr. 1.000 personår 65+",
+        "Age- and sex-standardised rate\nper 1,000 person-years 65+",
+    ),
     ("Faktisk og syntetisk forløb", "Actual and synthetic course"),
     ("Placebo (kommuner uden akutteam)", "Placebo (municipalities without an acute team)"),
     ("Forskel: faktisk − syntetisk", "Difference: actual − synthetic"),

@@ -18,8 +18,9 @@ ASSUMPTIONS: dict[str, list[str]] = {
         "Ingen foregrebet effekt: raten ændrer sig ikke før indsatsens start.",
         "Indsatsen fortsætter, når den først er startet (forskudt, varig udrulning).",
         "Ingen smitteeffekter mellem enheder.",
-        "Antallet af hændelser følger personårene (offset); overspredning er tilladt, fordi "
-        "standardfejlene er klyngerobuste på enhedsniveau.",
+        "Antallet af hændelser følger offset (personårene eller det forventede antal ud fra "
+        "alder og køn); overspredning er tilladt, fordi standardfejlene er klyngerobuste på "
+        "enhedsniveau.",
     ],
     "en": [
         "Parallel trends on the log scale: without the intervention the treated units' rate "
@@ -28,10 +29,31 @@ ASSUMPTIONS: dict[str, list[str]] = {
         "No anticipation: the rate does not change before the start.",
         "Treatment is absorbing once started (staggered adoption).",
         "No spill-overs between units.",
-        "Counts are proportional to person-time (offset); over-dispersion is allowed because "
-        "standard errors are cluster-robust by unit.",
+        "Counts are proportional to the offset (person-time or the count expected from age and "
+        "sex); over-dispersion is allowed because standard errors are cluster-robust by unit.",
     ],
 }
+
+
+EXPECTED_EXPOSURE = "expected"
+"""The exposure column of an indirectly standardised panel
+(:func:`nsv_eval.analyses.effects.annual_panel` with ``standardise=True``): events at the
+year's national age-band × sex rates."""
+
+
+def _offset_words(r: PoissonDiDResult, lang: str) -> str:
+    """What the offset of the fit is, as the end of a sentence (". " without one)."""
+    if not r.exposure:
+        return ". "
+    if r.exposure == EXPECTED_EXPOSURE:
+        return (
+            " med det forventede antal ud fra landets alders- og kønsspecifikke rater pr. år som "
+            "offset (alders- og kønsstandardiseret; indirekte standardisering). "
+            if lang == "da"
+            else " with the count expected at the national age- and sex-specific rates of each "
+            "year as offset (age- and sex-standardised; indirect standardisation). "
+        )
+    return " med personår som offset. " if lang == "da" else " with person-time as offset. "
 
 
 @register(PoissonDiDResult, "poisson_did", ASSUMPTIONS)
@@ -48,7 +70,7 @@ def summary(r: PoissonDiDResult, lang: str = "da") -> str:
             f"Poisson difference-in-differences (udvidet to-vejs fixed effects, Wooldridge) "
             f"med {r.n_treated} berørte af {r.n_units} enheder i {r.n_cohorts} "
             f"startkohorte(r), sammenlignet med {ctrl} enheder"
-            + (" med personår som offset. " if r.exposure else ". ")
+            + _offset_words(r, lang)
             + f"Efter start var raten {fmt(est, lang, 2)} gange det forventede uden indsatsen "
             f"(rateratio, {pct} %-KI: {fmt(lo, lang, 2)} til {fmt(hi, lang, 2)}). "
         )
@@ -57,9 +79,7 @@ def summary(r: PoissonDiDResult, lang: str = "da") -> str:
     s = (
         f"Poisson difference-in-differences (extended two-way fixed effects, Wooldridge) with "
         f"{r.n_treated} treated of {r.n_units} units in {r.n_cohorts} cohort(s), "
-        f"compared with {ctrl} units"
-        + (" with person-time as offset. " if r.exposure else ". ")
-        + f"After the start the rate "
+        f"compared with {ctrl} units" + _offset_words(r, lang) + f"After the start the rate "
         f"was {fmt(est, lang, 2)} times the expected rate without the intervention (rate "
         f"ratio, {pct}% CI {fmt(lo, lang, 2)} to {fmt(hi, lang, 2)}). "
     )

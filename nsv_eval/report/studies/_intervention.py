@@ -13,6 +13,28 @@ from nsv_eval.analyses.catalogue import for_manifest
 from nsv_eval.analyses.data import Prepared
 from nsv_eval.reference import kommune_name
 
+STANDARDISED_DA = (
+    "alders- og kønsstandardiserede rater (indirekte standardisering på landets rater pr. år)"
+)
+"""How the national comparisons of studies 3 and 5 (DiD, synthetic control) name their
+rates: :func:`nsv_eval.analyses.effects.annual_panel` with ``standardise=True``."""
+
+STANDARDISED_NOTE_DA = (
+    "Raterne i sammenligningen med andre kommuner er alders- og kønsstandardiserede "
+    "(indirekte standardisering på landets rater pr. år): kommunens antal divideret med det "
+    "antal, dens borgere 65+ ville have haft med landets rater for deres alder og køn samme "
+    "år, ganget med landets rate. Kommunernes aldersfordeling inden for 65+ ændrer sig i "
+    "forskelligt tempo (de store årgange fra 1945–50 fylder 65 på forskellige tidspunkter), "
+    "så rå rater ville glide fra hinanden uden nogen indsats."
+)
+"""The note under the tables and figures that compare kommuner on standardised rates."""
+
+ITS_CRUDE_NOTE_DA = (
+    "Tidsserien bruger kommunens rå rater (personår som nævner): den sammenligner kommunen "
+    "med sig selv, og modellens tendens opfanger den langsomme ændring i aldersfordelingen."
+)
+"""Why the kommune's own interrupted time series is not standardised."""
+
 
 @dataclass
 class InterventionStudy:

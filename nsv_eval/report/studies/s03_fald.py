@@ -26,7 +26,12 @@ from nsv_eval.report.i18n import tr
 from nsv_eval.report.labels import falls_analysis_label, kommune_display_name
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
-from nsv_eval.report.studies._intervention import InterventionStudy
+from nsv_eval.report.studies._intervention import (
+    ITS_CRUDE_NOTE_DA,
+    STANDARDISED_DA,
+    STANDARDISED_NOTE_DA,
+    InterventionStudy,
+)
 
 CONTROL_DA = {"notyet": "endnu ikke eller aldrig startede", "never": "aldrig startede"}
 
@@ -203,8 +208,9 @@ class FallsStudy(InterventionStudy):
         return [
             Section(
                 figure=fig,
-                after="*Punkter er årsrater; år med 1–4 faldulykker er udeladt af hensyn til "
-                "diskretion. Linjerne er modellens månedlige værdier (med sæsonudsving).*",
+                after="*Punkter er kommunens rå årsrater; år med 1–4 faldulykker er udeladt af "
+                "hensyn til diskretion. Linjerne er modellens månedlige værdier (med "
+                f"sæsonudsving). {ITS_CRUDE_NOTE_DA}*",
                 findings=[key],
             ),
             Section(text=sentences.its_sentence(res, "faldulykkerne") + " " + narrative.power.mde_text(its_mde)),
@@ -245,9 +251,9 @@ class FallsStudy(InterventionStudy):
         key = key_effect(
             "did_poisson_rate_ratio",
             pdid,
-            "Alle kommuner (difference-in-differences på antal faldulykker, vægtet med personår): "
-            "efter start var faldulykkerne {value_ci} gange det forventede niveau uden "
-            "faldforebyggelse (rateratio). {mde}",
+            "Alle kommuner (difference-in-differences på antal faldulykker mod det forventede "
+            "antal ud fra alder og køn): efter start var faldulykkerne {value_ci} gange det "
+            "forventede niveau uden faldforebyggelse (rateratio). {mde}",
             texts={"mde": narrative.power.mde_text(pdid_mde)},
             control=self.did_control,
             pretest_p=pre.get("p_value"),
@@ -267,7 +273,8 @@ class FallsStudy(InterventionStudy):
                 after="*Orange punkter (før start) bør ligge omkring 1, hvis kommunerne fulgte "
                 "samme tendens før start; blå punkter er rateratioen 0, 1, 2, … år efter start. "
                 "Lodrette streger er samtidige 95 %-konfidensbånd: de dækker alle år på én gang, "
-                "så et enkelt punkt uden for 1 ikke er et tilfældigt fund blandt mange.*",
+                "så et enkelt punkt uden for 1 ikke er et tilfældigt fund blandt mange. "
+                f"{STANDARDISED_NOTE_DA}*",
                 findings=[key],
             )
         ]
@@ -285,13 +292,14 @@ class FallsStudy(InterventionStudy):
         did_ratio = effects.did_rate_ratio(did_res, panel)
         rr = did_ratio.main_effect()
         cs_mde = falls.effect_mde(did_res)
-        unit = "faldulykker pr. 1.000 borgere 65+ pr. år"
+        unit = "faldulykker pr. 1.000 borgere 65+ pr. år (standardiseret)"
         keys = [
             key_effect(
                 "did_att",
                 did_res,
-                "Robusthedstjek (kommunernes rater, hver kommune lige meget): raten ændrede sig "
-                "med {value} faldulykker pr. 1.000 borgere 65+ pr. år ("
+                "Robusthedstjek (kommunernes alders- og kønsstandardiserede rater, hver kommune "
+                "lige meget): raten ændrede sig med {value} faldulykker pr. 1.000 borgere 65+ "
+                "pr. år ("
                 + ci_label(self.conf)
                 + ": {lo} til {hi}), "
                 "svarende til en rateratio på ca. {rr}.",
@@ -314,7 +322,7 @@ class FallsStudy(InterventionStudy):
             ),
         ]
         text = (
-            "**Robusthedstjek (Callaway & Sant'Anna).** "
+            f"**Robusthedstjek (Callaway & Sant'Anna på {STANDARDISED_DA}).** "
             + sentences.did_sentence(did_res, did_ratio, "raten", unit)
             + " "
             + narrative.power.mde_text(cs_mde, unit)
@@ -348,7 +356,8 @@ class FallsStudy(InterventionStudy):
         prr = self.prr
         rows = [
             dict(
-                analysis="Poisson DiD på antal, vægtet med personår (hovedanalyse)",
+                analysis="Poisson DiD på antal mod forventet antal ud fra alder og køn "
+                "(hovedanalyse)",
                 measure="Rateratio",
                 estimate=prr["estimate"],
                 lower=prr["lower"],
@@ -369,7 +378,7 @@ class FallsStudy(InterventionStudy):
             rows.append(
                 dict(
                     analysis=label,
-                    measure="Ændring pr. 1.000 65+ pr. år",
+                    measure="Ændring i standardiseret rate pr. 1.000 65+ pr. år",
                     estimate=m["estimate"],
                     lower=m["lower"],
                     upper=m["upper"],
@@ -392,6 +401,7 @@ class FallsStudy(InterventionStudy):
                     decimals={"estimate": 2, "lower": 2, "upper": 2, "p_value": 3},
                     caption="Faldforebyggelsens effekt på tværs af kommuner "
                     f"({self.n_treated} kommuner med programmet)",
+                    notes=[STANDARDISED_NOTE_DA],
                 ),
                 after="*TWFE-modellen advarer selv: programmet startede på flere tidspunkter, så "
                 "estimatet kan være skævt, når effekten varierer over tid. Det vises kun til "

@@ -24,7 +24,12 @@ from nsv_eval.report.i18n import tr
 from nsv_eval.report.labels import kommune_display_name
 from nsv_eval.report.narrative import ci_label
 from nsv_eval.report.sections import Section, key_effect, key_record, key_result
-from nsv_eval.report.studies._intervention import InterventionStudy
+from nsv_eval.report.studies._intervention import (
+    ITS_CRUDE_NOTE_DA,
+    STANDARDISED_DA,
+    STANDARDISED_NOTE_DA,
+    InterventionStudy,
+)
 
 NOT_RELEVANT = "Ikke relevant: kommunen har ikke haft et akutteam."
 
@@ -186,8 +191,9 @@ class PreventableStudy(InterventionStudy):
         out = [
             Section(
                 figure=fig,
-                after="*Punkter er årsrater; år med 1–4 indlæggelser er udeladt af hensyn til "
-                "diskretion. Linjerne er modellens månedlige værdier (med sæsonudsving).*",
+                after="*Punkter er kommunens rå årsrater; år med 1–4 indlæggelser er udeladt af "
+                "hensyn til diskretion. Linjerne er modellens månedlige værdier (med "
+                f"sæsonudsving). {ITS_CRUDE_NOTE_DA}*",
                 findings=[key],
             ),
             Section(
@@ -221,8 +227,12 @@ class PreventableStudy(InterventionStudy):
             title=i18n._("{navn} og dens syntetiske kontrol").format(
                 navn=kommune_display_name(self.kommune)
             ),
+            ylabel=i18n._("Alders- og kønsstandardiseret rate\npr. 1.000 personår 65+"),
         )
-        note = "*Rate pr. 1.000 personår 65+. År med 1–4 indlæggelser i kommunen er udeladt."
+        note = (
+            f"*Kommunens og den syntetiske kontrols {STANDARDISED_DA} pr. 1.000 personår 65+. "
+            "År med 1–4 indlæggelser i kommunen er udeladt."
+        )
         if setup.dropped_year:
             note += (
                 f" Startåret {setup.dropped_year} er udeladt, fordi akutteamet kun virkede en del "
@@ -234,7 +244,8 @@ class PreventableStudy(InterventionStudy):
             "sc_avg_gap",
             inf["estimate"],
             "Syntetisk kontrol: efter starten lå kommunen {value} forebyggelige indlæggelser pr. "
-            "1.000 borgere 65+ fra sin syntetiske kontrol (rateratio ca. {rr}; placebotest {p}).",
+            "1.000 borgere 65+ fra sin syntetiske kontrol (alders- og kønsstandardiseret rate; "
+            "rateratio ca. {rr}; placebotest {p}).",
             lower=inf["lower"] if pd.notna(inf["lower"]) else None,
             upper=inf["upper"] if pd.notna(inf["upper"]) else None,
             conf=self.conf,
@@ -268,7 +279,8 @@ class PreventableStudy(InterventionStudy):
     @staticmethod
     def _sc_text(inf: dict, r: pd.Series, post: Any) -> tuple[str, str]:
         tekst = (
-            "Før starten ramte den syntetiske kontrol kommunens rate med en gennemsnitlig "
+            "Før starten ramte den syntetiske kontrol kommunens alders- og kønsstandardiserede "
+            "rate med en gennemsnitlig "
             f"afvigelse (RMSPE) på {fmt_number(inf['pre_rmspe'], 1)} pr. 1.000 (kommunens "
             f"år-til-år-udsving: {fmt_number(inf['pre_outcome_sd'], 1)}). I {post[0]}–{post[-1]} "
             f"lå kommunen i gennemsnit {fmt_number(abs(inf['estimate']), 1)} pr. 1.000 "
@@ -326,8 +338,8 @@ class PreventableStudy(InterventionStudy):
         key = key_effect(
             "did_poisson_rate_ratio",
             pdid,
-            "Alle kommuner (difference-in-differences på antal, vægtet med personår): efter "
-            "akutteamets start var de forebyggelige indlæggelser {value_ci} gange det forventede "
+            "Alle kommuner (difference-in-differences på antal mod det forventede antal ud fra "
+            "alder og køn): efter akutteamets start var de forebyggelige indlæggelser {value_ci} gange det forventede "
             "niveau uden akutteam (rateratio). {mde}",
             texts={"mde": narrative.power.mde_text(pdid_mde)},
             pretest_p=pdid.pretest().get("p_value"),
@@ -346,8 +358,8 @@ class PreventableStudy(InterventionStudy):
         cs_key = key_effect(
             "did_att",
             cs_res,
-            "Robusthedstjek (kommunernes rater, hver kommune lige meget): raten ændrede sig med "
-            "{value} forebyggelige indlæggelser pr. 1.000 borgere 65+ pr. år ("
+            "Robusthedstjek (kommunernes alders- og kønsstandardiserede rater, hver kommune lige "
+            "meget): raten ændrede sig med {value} forebyggelige indlæggelser pr. 1.000 borgere 65+ pr. år ("
             + ci_label(self.conf)
             + ": {lo} til "
             "{hi}).",
@@ -363,11 +375,12 @@ class PreventableStudy(InterventionStudy):
                 figure=fig,
                 after="*Orange punkter (før start) bør ligge omkring 1; blå punkter er "
                 "rateratioen 0, 1, 2, … år efter start. Lodrette streger er samtidige "
-                "95 %-konfidensbånd (de dækker alle år på én gang).*",
+                f"95 %-konfidensbånd (de dækker alle år på én gang). {STANDARDISED_NOTE_DA}*",
                 findings=[key],
             ),
             Section(
-                text="**Robusthedstjek (Callaway & Sant'Anna på kommunernes rater).** Ændring "
+                text=f"**Robusthedstjek (Callaway & Sant'Anna på kommunernes {STANDARDISED_DA}).** "
+                "Ændring "
                 f"{fmt_number(cs['estimate'], 1)} pr. 1.000 borgere 65+ pr. år ({ci_label(self.conf)}: "
                 f"{fmt_number(cs['lower'], 1)} til {fmt_number(cs['upper'], 1)}). "
                 + narrative.power.mde_text(cs_mde, "pr. 1.000 borgere 65+ pr. år"),

@@ -425,7 +425,8 @@ def falls_case(
                 if cs is not None:
                     rr, lo, hi = _ratio(cs)
                     case.sensitivity = Sensitivity(
-                        design_da="Callaway & Sant'Anna (kommunernes rater, omregnet til ratio)",
+                        design_da="Callaway & Sant'Anna (kommunernes alders- og "
+                        "kønsstandardiserede rater, omregnet til ratio)",
                         rate_ratio=rr,
                         rr_lower=lo,
                         rr_upper=hi,
@@ -808,16 +809,19 @@ def assumptions(cases: Sequence[InterventionCase], costs: Mapping[str, Cost]) ->
 _FALLS_EFFECT_DA: dict[str, str] = {
     "did": (
         "faldforebyggelsen fra sammenligningen af kommuner før og efter deres start\n"
-        "  (Poisson difference-in-differences på antallet af faldulykker med personår som offset,\n"
-        "  hovedestimatet i studie 3: observerede faldulykker i forhold til det forventede antal uden\n"
+        "  (Poisson difference-in-differences på antallet af faldulykker med det forventede antal\n"
+        "  ud fra landets alders- og kønsspecifikke rater pr. år som offset, hovedestimatet i\n"
+        "  studie 3: observerede faldulykker i forhold til det forventede antal uden\n"
         "  programmet i kommunerne med programmet). Den ratio er et gennemsnit for kommunerne med\n"
         "  programmet, ikke et estimat for netop denne kommune. Callaway & Sant'Anna-estimatet fra\n"
-        "  studie 3 (kommunernes rater, hver kommune vægter lige) vises som følsomhedsberegning\n"
+        "  studie 3 (kommunernes alders- og kønsstandardiserede rater, hver kommune vægter lige)\n"
+        "  vises som følsomhedsberegning\n"
         "  under tabellen."
     ),
     "did_cs": (
         "faldforebyggelsen fra sammenligningen af kommuner før og efter deres start\n"
-        "  (Callaway & Sant'Anna difference-in-differences på kommunernes rater, hver kommune\n"
+        "  (Callaway & Sant'Anna difference-in-differences på kommunernes alders- og\n"
+        "  kønsstandardiserede rater, hver kommune\n"
         "  vægter lige, omregnet til en ratio; følsomhedsberegningen i studie 3). Den ratio er et\n"
         "  gennemsnit for kommunerne med programmet, ikke et estimat for netop denne kommune."
     ),
