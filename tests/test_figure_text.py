@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -202,7 +203,14 @@ def _run_notebook(
     ns: dict = {}
     errors = []
     plt.close("all")
-    with pytest.MonkeyPatch.context() as mp, i18n.use_lang(lang):
+    # the notebooks set the report theme (rcParams) and warning filters: both restored after,
+    # so later tests see matplotlib's defaults (test_narrative reads a default title)
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        i18n.use_lang(lang),
+        matplotlib.rc_context(),
+        warnings.catch_warnings(),
+    ):
         mp.setattr(sections, "show", collect)  # the notebooks import show from here
         for cell in nb.cells:
             if cell.cell_type != "code":
