@@ -34,6 +34,7 @@ population ratio of roughly ``1 - p (1 - RR)``. Only ITS and DiD are therefore t
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -210,7 +211,11 @@ def did_check(panel: pd.DataFrame, *, anticipation: int = 0) -> str | None:
 
 
 def national_did(
-    panel: pd.DataFrame, *, control: Literal["never", "notyet"] = "notyet", conf: float = 0.95
+    panel: pd.DataFrame,
+    *,
+    control: Literal["never", "notyet"] = "notyet",
+    conf: float = 0.95,
+    cache: Prepared | None = None,
 ) -> tuple[Any, list[str]]:
     """Callaway & Sant'Anna DiD of the annual rate on the national panel.
 
@@ -222,6 +227,10 @@ def national_did(
         Comparison group: not-yet-treated and never-treated kommuner, or never-treated only.
     conf : float
         Confidence level.
+    cache : Prepared, optional
+        With the prepared data, the fit is computed once per data set and panel and kept in
+        its shared directory (:meth:`Prepared.memo`): the panel is national, the same for
+        every kommune's report.
 
     Returns
     -------
@@ -229,27 +238,42 @@ def national_did(
         The result (main effect: the simple ATT per 1,000 person-years 65+) and any warnings
         the estimator gave (e.g. kommuner dropped for starting in the first year).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = stats.did(
-            panel, "rate", "kommune_code", "year", "first_treated", control=control, conf=conf
-        )
-    return res, [str(w.message) for w in caught]
+
+    def fit() -> tuple[Any, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.did(
+                panel, "rate", "kommune_code", "year", "first_treated", control=control, conf=conf
+            )
+        return res, [str(w.message) for w in caught]
+
+    if cache is None:
+        return fit()
+    return cache.memo("falls_national_did", fit, data=panel, control=control, conf=conf)
 
 
-def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str | None]:
+def twfe_contrast(
+    panel: pd.DataFrame, *, conf: float = 0.95, cache: Prepared | None = None
+) -> tuple[Any, str | None]:
     """Two-way fixed-effects estimate on the same panel, with the warning it gives.
 
     Shown only as a contrast: with a staggered roll-out it uses already-treated kommuner as
-    controls (Goodman-Bacon 2021).
+    controls (Goodman-Bacon 2021). With ``cache`` computed once per data set and panel
+    (:meth:`Prepared.memo`).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = stats.twfe(
-            panel, "rate", "kommune_code", "year", first_treated="first_treated", conf=conf
-        )
-    msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
-    return res, (msgs[0] if msgs else None)
+
+    def fit() -> tuple[Any, str | None]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.twfe(
+                panel, "rate", "kommune_code", "year", first_treated="first_treated", conf=conf
+            )
+        msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
+        return res, (msgs[0] if msgs else None)
+
+    if cache is None:
+        return fit()
+    return cache.memo("falls_twfe", fit, data=panel, conf=conf)
 
 
 def event_study_table(res) -> pd.DataFrame:
@@ -277,6 +301,7 @@ def national_poisson_did(
     count: str = "count",
     exposure: str = "person_years",
     anticipation: int = 0,
+    cache: Prepared | None = None,
 ) -> tuple[Any, list[str]]:
     """Poisson DiD of the annual counts on the national panel (the main DiD estimate).
 
@@ -290,25 +315,53 @@ def national_poisson_did(
     so a kommune weighs with its size; the Callaway & Sant'Anna estimate on kommune rates
     (:func:`national_did`, every kommune equal) is kept as the robustness check.
 
+    With ``cache`` (the :class:`Prepared` data) the fit is computed once per data set and
+    panel and kept in its shared directory (:meth:`Prepared.memo`): the panel is national,
+    so every kommune's report asks for the same fit. The kept result has no pyfixest
+    ``model`` (None; it cannot be pickled).
+
     Returns
     -------
     (PoissonDiDResult, list of str)
         The result (main effect: rate ratio after the start) and any warnings it gave.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = stats.poisson_did(
-            panel,
-            count,
-            "kommune_code",
-            "year",
-            "first_treated",
-            exposure=exposure,
-            control=control,
-            conf=conf,
-            anticipation=anticipation,
-        )
-    return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
+
+    def fit() -> tuple[Any, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.poisson_did(
+                panel,
+                count,
+                "kommune_code",
+                "year",
+                "first_treated",
+                exposure=exposure,
+                control=control,
+                conf=conf,
+                anticipation=anticipation,
+            )
+        return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
+
+    if cache is None:
+        return fit()
+
+    def fit_kept() -> tuple[Any, list[str]]:
+        res, msgs = fit()
+        # the pyfixest model object cannot be pickled (it holds a local function); every
+        # number of the result (cells, aggregations, pre-test) is in its frames and
+        # ``fit_state``, so the kept result has ``model=None``
+        return dataclasses.replace(res, model=None), msgs
+
+    return cache.memo(
+        "falls_national_poisson_did",
+        fit_kept,
+        data=panel,
+        control=control,
+        conf=conf,
+        count=count,
+        exposure=exposure,
+        anticipation=anticipation,
+    )
 
 
 def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05):
