@@ -36,7 +36,7 @@ from the model's coefficients on the data's covariates); measured 0.69 (0.64-0.7
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,7 @@ __all__ = [
     "followup_effect",
     "group_table",
     "readmission_cohort",
+    "overlap_density",
     "overlap_table",
     "pooled_table",
 ]
@@ -451,6 +452,33 @@ def overlap_table(result: CohortEffectResult) -> pd.DataFrame:
     )
 
 
+def overlap_density(result: CohortEffectResult, points: int = 201) -> pd.DataFrame:
+    """Kernel density of the propensity score by group on ``points`` values from 0 to 1.
+
+    scipy's ``gaussian_kde`` (Scott's bandwidth) per group; a group with fewer than two
+    persons or one distinct score has no curve (no rows). The density, not a histogram, so
+    no bar shows the count of a handful of persons (figure: ``report.figures.overlap_plot``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``treated`` (bool), ``ps`` (grid value), ``density``.
+    """
+    from scipy.stats import gaussian_kde
+
+    d = result.data
+    grid = np.linspace(0, 1, points)
+    parts = []
+    for flag in (True, False):
+        ps = d.loc[d["treated"] == flag, "ps"].to_numpy(float)
+        if len(ps) < 2 or np.ptp(ps) == 0:
+            continue
+        parts.append(pd.DataFrame({"treated": flag, "ps": grid, "density": gaussian_kde(ps)(grid)}))
+    if not parts:
+        return pd.DataFrame({"treated": pd.Series(dtype=bool), "ps": [], "density": []})
+    return pd.concat(parts, ignore_index=True)
+
+
 # --------------------------------------------------------------------------------------
 # cumulative incidence with death as a competing risk
 # --------------------------------------------------------------------------------------
@@ -593,12 +621,21 @@ class FollowupAnalysis:
         :func:`adequacy` of the main cohort; when set, nothing else is estimated.
     groups : pandas.DataFrame or None
         :func:`group_table` of the main cohort.
-    effect, effect_att, matched : CohortEffectResult or None
-        IPTW (ATE), IPTW (ATT) and 1:1 matching on the main cohort.
+    effect : CohortEffectResult or None
+        IPTW (ATE) on the main cohort, complete (person-level frame and propensity model:
+        the report's balance table, effect table and love plot read them).
+    effect_att, matched : CohortEffectResult or None
+        IPTW (ATT) and 1:1 matching on the main cohort, kept without their person-level
+        frame, propensity model and matched sets (:func:`_estimates_only`): the report reads
+        only their estimates and match counts, and the area's persons need not be read back
+        by every report.
+    overlap_density : pandas.DataFrame or None
+        :func:`overlap_density` of ``effect``.
     landmark_counts : dict
         The landmark cohort's counts (:data:`LANDMARK_DAY`).
     landmark_effect : CohortEffectResult or None
-        IPTW on the landmark cohort (None when :func:`adequacy` refuses it).
+        IPTW on the landmark cohort (None when :func:`adequacy` refuses it), estimates only
+        like ``effect_att``.
     cif_points : pandas.DataFrame or None
         :func:`cif_points` of :func:`cif_by_visit` on the main cohort.
     deaths : dict
@@ -613,10 +650,17 @@ class FollowupAnalysis:
     effect: CohortEffectResult | None = None
     effect_att: CohortEffectResult | None = None
     matched: CohortEffectResult | None = None
+    overlap_density: pd.DataFrame | None = None
     landmark_counts: dict[str, int] = field(default_factory=dict)
     landmark_effect: CohortEffectResult | None = None
     cif_points: pd.DataFrame | None = None
     deaths: dict[str, int] = field(default_factory=dict)
+
+
+def _estimates_only(res: CohortEffectResult) -> CohortEffectResult:
+    """``res`` without its person-level frame (no rows, same columns), propensity model and
+    matched sets; estimates, balance, overlap and counts unchanged."""
+    return replace(res, ps_model=None, person_frame=res.person_frame.iloc[:0], matched_sets=None)
 
 
 def followup_analysis(
@@ -648,12 +692,13 @@ def followup_analysis(
             return out
         out.groups = group_table(rc, conf=conf)
         out.effect = followup_effect(rc, conf=conf, cache=prep)
-        out.effect_att = followup_effect(rc, estimand="ATT", conf=conf, cache=prep)
-        out.matched = followup_effect(rc, method="match", conf=conf, cache=prep)
+        out.overlap_density = overlap_density(out.effect)
+        out.effect_att = _estimates_only(followup_effect(rc, estimand="ATT", conf=conf, cache=prep))
+        out.matched = _estimates_only(followup_effect(rc, method="match", conf=conf, cache=prep))
         lc = readmission_cohort(prep, kommune, scope=scope, years=yrs, landmark_day=LANDMARK_DAY)
         out.landmark_counts = lc.counts
         if adequacy(lc) is None:
-            out.landmark_effect = followup_effect(lc, conf=conf, cache=prep)
+            out.landmark_effect = _estimates_only(followup_effect(lc, conf=conf, cache=prep))
         out.cif_points = cif_points(cif_by_visit(rc, conf=conf))
         d = rc.data
         out.deaths = {

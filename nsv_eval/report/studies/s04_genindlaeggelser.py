@@ -218,7 +218,7 @@ def followup(
     res = fa.effect
     return Followup(
         effect=_effect(fa, res, area, period_start, period_end, conf),
-        balance=_balance(res),
+        balance=_balance(res, fa.overlap_density),
         robustness=_robustness(fa, res, conf),
         competing=_competing(fa),
     )
@@ -343,7 +343,7 @@ def _effect_keys(res, area: Area, conf: float) -> list:
     ]
 
 
-def _balance(res) -> list[Section]:
+def _balance(res, density=None) -> list[Section]:
     bt = rm.balance_table(res)
     bt["covariate"] = bt["covariate"].map(covariate_label)
     ot = rm.overlap_table(res)
@@ -372,7 +372,7 @@ def _balance(res) -> list[Section]:
                 ],
             ),
         ),
-        Section(figure=figures.overlap_plot(res)),
+        Section(figure=figures.overlap_plot(res, density=density)),
         Section(
             table=ot,
             table_options=dict(
