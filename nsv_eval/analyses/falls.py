@@ -14,6 +14,8 @@ The numbers of study 3 (the sections, words and figures are in
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
+* :func:`shared_work` — the national fits above computed once per data set (a batch calls it
+  before the reports);
 * :func:`national_poisson_did`, :func:`effect_mde` — the main DiD estimate, a person-year
   weighted count DiD (extended two-way fixed effects Poisson), and the minimum detectable
   effect shown next to every estimate;
@@ -393,6 +395,33 @@ def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05)
     )
 
 
+def shared_work(
+    prep: Prepared,
+    years: Sequence[int] | None = None,
+    *,
+    control: Literal["never", "notyet"] = "notyet",
+    conf: float = 0.95,
+) -> None:
+    """Compute study 3's national fits once, into the shared directory of ``prep``.
+
+    The national panel (:func:`national_panel` on ``years``, default the data's period)
+    and its Poisson DiD, both Callaway & Sant'Anna control groups and the TWFE contrast,
+    memoised (:meth:`Prepared.memo`) under the keys the reports use, so a batch's reports
+    read them instead of each fitting them. The participant cohorts are per area and are
+    memoised by the first report of each area.
+    """
+    if years is None:
+        y0, y1 = prep.period
+        years = range(y0, y1 + 1)
+    panel = national_panel(prep, years=years)
+    if did_check(panel):
+        return
+    national_poisson_did(panel, control=control, conf=conf, cache=prep)
+    for c in ("notyet", "never"):
+        national_did(panel, control=c, conf=conf, cache=prep)  # type: ignore[arg-type]
+    twfe_contrast(panel, conf=conf, cache=prep)
+
+
 # --------------------------------------------------------------------------------------
 # participants vs comparable non-participants
 # --------------------------------------------------------------------------------------
@@ -573,5 +602,3 @@ def cohort_effect_table(res) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # triangulation
 # --------------------------------------------------------------------------------------
-
-
