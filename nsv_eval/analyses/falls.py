@@ -418,7 +418,7 @@ def shared_work(
         return
     national_poisson_did(panel, control=control, conf=conf, cache=prep)
     for c in ("notyet", "never"):
-        national_did(panel, control=c, conf=conf, cache=prep)  # type: ignore[arg-type]
+        national_did(panel, control=c, conf=conf, cache=prep)
     twfe_contrast(panel, conf=conf, cache=prep)
 
 

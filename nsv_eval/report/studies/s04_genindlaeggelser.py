@@ -227,6 +227,8 @@ def followup(
 def _effect(
     fa: rm.FollowupAnalysis, res, area: Area, period_start: int, period_end: int, conf: float
 ) -> list[Section]:
+    if fa.groups is None:
+        raise ValueError("followup_analysis has no group table (its cohort was refused)")
     gt = fa.groups.copy()
     gt["visit"] = gt["visit"].map(visit_label)
     groups = Section(
@@ -411,6 +413,8 @@ def _robustness(fa: rm.FollowupAnalysis, res, conf: float) -> list[Section]:
         )
     ]
     att, match = fa.effect_att, fa.matched
+    if att is None or match is None:
+        raise ValueError("followup_analysis has no ATT or matching result (cohort refused)")
     designs = [res, att, match]
     names = [
         "Vægtning (IPTW), alle udskrevne",
@@ -466,6 +470,8 @@ def _robustness(fa: rm.FollowupAnalysis, res, conf: float) -> list[Section]:
 
 def _competing(fa: rm.FollowupAnalysis) -> list[Section]:
     pts = fa.cif_points
+    if pts is None:
+        raise ValueError("followup_analysis has no competing-risk curves (cohort refused)")
     sections = [Section(figure=figures.cif_plot(pts))]
     end = pts[pts["time"] == pts["time"].max()].dropna(subset=["cif"])
     if end.empty:
