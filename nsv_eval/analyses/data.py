@@ -144,9 +144,23 @@ class Prepared:
             raise NsvError(f"{p} is missing from the prepared data; re-run `nsv-eval prepare`.")
         return p
 
-    def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """Read ``<name>.parquet`` of the prepared directory into pandas."""
-        return pd.read_parquet(self.path(f"{name}.parquet"), columns=columns)
+    def table(
+        self, name: str, columns: list[str] | None = None, *, area: Area | None = None
+    ) -> pd.DataFrame:
+        """Read ``<name>.parquet`` of the prepared directory into pandas.
+
+        With ``area`` (a kommune or a region), only the rows of its kommuner are read
+        (a Parquet row filter on ``kommune_code``; file order kept), not the whole country.
+        """
+        filters = None
+        if area is not None and area.level != "land":
+            if area.level == "kommune":
+                codes = [int(area.code)]  # type: ignore[arg-type]
+            else:
+                k = kommuner()
+                codes = [int(c) for c in k.loc[k["region_code"] == area.code, "kommune_code"]]
+            filters = [("kommune_code", "in", codes)]
+        return pd.read_parquet(self.path(f"{name}.parquet"), columns=columns, filters=filters)
 
     @cached_property
     def period(self) -> tuple[int, int]:

@@ -149,8 +149,8 @@ def cohort(prep: Prepared, name: str, *, kommune: int, scope: str) -> pd.DataFra
     ``scope`` is ``"kommune"``, ``"region"`` or ``"land"``; person identifiers are dropped
     (analyses never need them and nothing person-level may reach a report).
     """
-    df = prep.table(f"cohort_{name}")
     area = Area.of(scope, kommune)
+    df = prep.table(f"cohort_{name}", area=area)  # only the area's rows are read
     df = df[area.mask(df)].drop(columns=[c for c in ("person_id", "course_id") if c in df.columns])
     return df.reset_index(drop=True)
 

@@ -14,6 +14,8 @@ The numbers of study 3 (the sections, words and figures are in
   difference-in-differences over all 98 kommuner (Callaway & Sant'Anna 2021) on the annual
   fall-injury rate per 1,000 person-years 65+, its conversion to a rate ratio, and the
   two-way fixed-effects estimate shown only as a contrast;
+* :func:`shared_work` — the national fits above computed once per data set (a batch calls it
+  before the reports);
 * :func:`national_poisson_did`, :func:`effect_mde` — the main DiD estimate, a person-year
   weighted count DiD (extended two-way fixed effects Poisson), and the minimum detectable
   effect shown next to every estimate;
@@ -34,6 +36,7 @@ population ratio of roughly ``1 - p (1 - RR)``. Only ITS and DiD are therefore t
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -215,7 +218,11 @@ def did_check(panel: pd.DataFrame, *, anticipation: int = 0) -> str | None:
 
 
 def national_did(
-    panel: pd.DataFrame, *, control: Literal["never", "notyet"] = "notyet", conf: float = 0.95
+    panel: pd.DataFrame,
+    *,
+    control: Literal["never", "notyet"] = "notyet",
+    conf: float = 0.95,
+    cache: Prepared | None = None,
 ) -> tuple[Any, list[str]]:
     """Callaway & Sant'Anna DiD of the annual rate on the national panel.
 
@@ -227,6 +234,10 @@ def national_did(
         Comparison group: not-yet-treated and never-treated kommuner, or never-treated only.
     conf : float
         Confidence level.
+    cache : Prepared, optional
+        With the prepared data, the fit is computed once per data set and panel and kept in
+        its shared directory (:meth:`Prepared.memo`): the panel is national, the same for
+        every kommune's report.
 
     Returns
     -------
@@ -234,27 +245,42 @@ def national_did(
         The result (main effect: the simple ATT per 1,000 person-years 65+) and any warnings
         the estimator gave (e.g. kommuner dropped for starting in the first year).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = stats.did(
-            panel, "rate", "kommune_code", "year", "first_treated", control=control, conf=conf
-        )
-    return res, [str(w.message) for w in caught]
+
+    def fit() -> tuple[Any, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.did(
+                panel, "rate", "kommune_code", "year", "first_treated", control=control, conf=conf
+            )
+        return res, [str(w.message) for w in caught]
+
+    if cache is None:
+        return fit()
+    return cache.memo("falls_national_did", fit, data=panel, control=control, conf=conf)
 
 
-def twfe_contrast(panel: pd.DataFrame, *, conf: float = 0.95) -> tuple[Any, str | None]:
+def twfe_contrast(
+    panel: pd.DataFrame, *, conf: float = 0.95, cache: Prepared | None = None
+) -> tuple[Any, str | None]:
     """Two-way fixed-effects estimate on the same panel, with the warning it gives.
 
     Shown only as a contrast: with a staggered roll-out it uses already-treated kommuner as
-    controls (Goodman-Bacon 2021).
+    controls (Goodman-Bacon 2021). With ``cache`` computed once per data set and panel
+    (:meth:`Prepared.memo`).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = stats.twfe(
-            panel, "rate", "kommune_code", "year", first_treated="first_treated", conf=conf
-        )
-    msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
-    return res, (msgs[0] if msgs else None)
+
+    def fit() -> tuple[Any, str | None]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.twfe(
+                panel, "rate", "kommune_code", "year", first_treated="first_treated", conf=conf
+            )
+        msgs = [str(w.message) for w in caught if "twfe" in str(w.message)]
+        return res, (msgs[0] if msgs else None)
+
+    if cache is None:
+        return fit()
+    return cache.memo("falls_twfe", fit, data=panel, conf=conf)
 
 
 def event_study_table(res) -> pd.DataFrame:
@@ -282,6 +308,7 @@ def national_poisson_did(
     count: str = "count",
     exposure: str | None = None,
     anticipation: int = 0,
+    cache: Prepared | None = None,
 ) -> tuple[Any, list[str]]:
     """Poisson DiD of the annual counts on the national panel (the main DiD estimate).
 
@@ -299,26 +326,54 @@ def national_poisson_did(
     so a kommune weighs with its size; the Callaway & Sant'Anna estimate on kommune rates
     (:func:`national_did`, every kommune equal) is kept as the robustness check.
 
+    With ``cache`` (the :class:`Prepared` data) the fit is computed once per data set and
+    panel and kept in its shared directory (:meth:`Prepared.memo`): the panel is national,
+    so every kommune's report asks for the same fit. The kept result has no pyfixest
+    ``model`` (None; it cannot be pickled).
+
     Returns
     -------
     (PoissonDiDResult, list of str)
         The result (main effect: rate ratio after the start) and any warnings it gave.
     """
     exposure = exposure or ("expected" if "expected" in panel.columns else "person_years")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = stats.poisson_did(
-            panel,
-            count,
-            "kommune_code",
-            "year",
-            "first_treated",
-            exposure=exposure,
-            control=control,
-            conf=conf,
-            anticipation=anticipation,
-        )
-    return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
+
+    def fit() -> tuple[Any, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.poisson_did(
+                panel,
+                count,
+                "kommune_code",
+                "year",
+                "first_treated",
+                exposure=exposure,
+                control=control,
+                conf=conf,
+                anticipation=anticipation,
+            )
+        return res, [str(w.message) for w in caught if "poisson_did" in str(w.message)]
+
+    if cache is None:
+        return fit()
+
+    def fit_kept() -> tuple[Any, list[str]]:
+        res, msgs = fit()
+        # the pyfixest model object cannot be pickled (it holds a local function); every
+        # number of the result (cells, aggregations, pre-test) is in its frames and
+        # ``fit_state``, so the kept result has ``model=None``
+        return dataclasses.replace(res, model=None), msgs
+
+    return cache.memo(
+        "falls_national_poisson_did",
+        fit_kept,
+        data=panel,
+        control=control,
+        conf=conf,
+        count=count,
+        exposure=exposure,
+        anticipation=anticipation,
+    )
 
 
 def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05):
@@ -348,6 +403,33 @@ def effect_mde(result: EffectResult, *, power: float = 0.8, alpha: float = 0.05)
         alpha=alpha,
         power=power,
     )
+
+
+def shared_work(
+    prep: Prepared,
+    years: Sequence[int] | None = None,
+    *,
+    control: Literal["never", "notyet"] = "notyet",
+    conf: float = 0.95,
+) -> None:
+    """Compute study 3's national fits once, into the shared directory of ``prep``.
+
+    The national panel (:func:`national_panel` on ``years``, default the data's period)
+    and its Poisson DiD, both Callaway & Sant'Anna control groups and the TWFE contrast,
+    memoised (:meth:`Prepared.memo`) under the keys the reports use, so a batch's reports
+    read them instead of each fitting them. The participant cohorts are per area and are
+    memoised by the first report of each area.
+    """
+    if years is None:
+        y0, y1 = prep.period
+        years = range(y0, y1 + 1)
+    panel = national_panel(prep, years=years)
+    if did_check(panel):
+        return
+    national_poisson_did(panel, control=control, conf=conf, cache=prep)
+    for c in ("notyet", "never"):
+        national_did(panel, control=c, conf=conf, cache=prep)
+    twfe_contrast(panel, conf=conf, cache=prep)
 
 
 # --------------------------------------------------------------------------------------
@@ -530,5 +612,3 @@ def cohort_effect_table(res) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # triangulation
 # --------------------------------------------------------------------------------------
-
-

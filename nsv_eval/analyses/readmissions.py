@@ -36,7 +36,7 @@ from the model's coefficients on the data's covariates); measured 0.69 (0.64-0.7
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,7 @@ from nsv_eval.stats.designs.survival import CumulativeIncidenceResult
 
 __all__ = [
     "DEFAULT_COVARIATES",
+    "FollowupAnalysis",
     "LANDMARK_DAY",
     "ReadmissionCohort",
     "VISIT_GROUPS",
@@ -59,9 +60,11 @@ __all__ = [
     "cif_by_visit",
     "cif_points",
     "effect_table",
+    "followup_analysis",
     "followup_effect",
     "group_table",
     "readmission_cohort",
+    "overlap_density",
     "overlap_table",
     "pooled_table",
 ]
@@ -167,7 +170,10 @@ def readmission_cohort(
             f"landmark_day must lie after the visit window ({FOLLOWUP_VISIT_DAYS} days) and "
             f"before day {WINDOW_DAYS}, got {landmark_day}"
         )
-    raw = prep.table("cohort_readmission") if isinstance(prep, Prepared) else prep
+    area = Area.of(scope, kommune)
+    # from prepared data, read only the area's rows (file order kept, so the result is the
+    # same as masking the national table)
+    raw = prep.table("cohort_readmission", area=area) if isinstance(prep, Prepared) else prep
     need = [
         "person_id",
         "kommune_code",
@@ -182,7 +188,6 @@ def readmission_cohort(
     missing = [c for c in need if c not in raw.columns]
     if missing:
         raise InputError(f"cohort_readmission lacks column(s) {missing}")
-    area = Area.of(scope, kommune)
     # Persons never move (data contract), so restricting to the area keeps all index
     # discharges of each person; the person id is needed only for the previous-index rule
     # and is dropped before anything leaves this function.
@@ -447,6 +452,33 @@ def overlap_table(result: CohortEffectResult) -> pd.DataFrame:
     )
 
 
+def overlap_density(result: CohortEffectResult, points: int = 201) -> pd.DataFrame:
+    """Kernel density of the propensity score by group on ``points`` values from 0 to 1.
+
+    scipy's ``gaussian_kde`` (Scott's bandwidth) per group; a group with fewer than two
+    persons or one distinct score has no curve (no rows). The density, not a histogram, so
+    no bar shows the count of a handful of persons (figure: ``report.figures.overlap_plot``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``treated`` (bool), ``ps`` (grid value), ``density``.
+    """
+    from scipy.stats import gaussian_kde
+
+    d = result.data
+    grid = np.linspace(0, 1, points)
+    parts = []
+    for flag in (True, False):
+        ps = d.loc[d["treated"] == flag, "ps"].to_numpy(float)
+        if len(ps) < 2 or np.ptp(ps) == 0:
+            continue
+        parts.append(pd.DataFrame({"treated": flag, "ps": grid, "density": gaussian_kde(ps)(grid)}))
+    if not parts:
+        return pd.DataFrame({"treated": pd.Series(dtype=bool), "ps": [], "density": []})
+    return pd.concat(parts, ignore_index=True)
+
+
 # --------------------------------------------------------------------------------------
 # cumulative incidence with death as a competing risk
 # --------------------------------------------------------------------------------------
@@ -564,3 +596,123 @@ def pooled_table(
     out[["numerator", "denominator"]] = out[["numerator", "denominator"]].astype("int64")
     order = {lv: i for i, lv in enumerate(profile.LEVELS)}
     return out.sort_values("level", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# everything study 4 computes for one area, once per data set
+# --------------------------------------------------------------------------------------
+@dataclass
+class FollowupAnalysis:
+    """The numbers of study 4's follow-up-visit sections for one area (:func:`followup_analysis`).
+
+    With ``scope="region"`` they are the same for every kommune of the region, so a batch
+    computes them once per region and data set. No person-level cohort is kept here (the
+    design results keep their own analysis data, as :func:`followup_effect` returns them).
+
+    Attributes
+    ----------
+    area : Area
+        The scope.
+    years : tuple of int
+        First and last discharge year.
+    counts : dict
+        The main cohort's counts (:attr:`ReadmissionCohort.counts`).
+    problem : str or None
+        :func:`adequacy` of the main cohort; when set, nothing else is estimated.
+    groups : pandas.DataFrame or None
+        :func:`group_table` of the main cohort.
+    effect : CohortEffectResult or None
+        IPTW (ATE) on the main cohort, complete (person-level frame and propensity model:
+        the report's balance table, effect table and love plot read them).
+    effect_att, matched : CohortEffectResult or None
+        IPTW (ATT) and 1:1 matching on the main cohort, kept without their person-level
+        frame, propensity model and matched sets (:func:`_estimates_only`): the report reads
+        only their estimates and match counts, and the area's persons need not be read back
+        by every report.
+    overlap_density : pandas.DataFrame or None
+        :func:`overlap_density` of ``effect``.
+    landmark_counts : dict
+        The landmark cohort's counts (:data:`LANDMARK_DAY`).
+    landmark_effect : CohortEffectResult or None
+        IPTW on the landmark cohort (None when :func:`adequacy` refuses it), estimates only
+        like ``effect_att``.
+    cif_points : pandas.DataFrame or None
+        :func:`cif_points` of :func:`cif_by_visit` on the main cohort.
+    deaths : dict
+        Deaths within 30 days without readmission (``event == 2``) per visit group code.
+    """
+
+    area: Area
+    years: tuple[int, int]
+    counts: dict[str, int]
+    problem: str | None
+    groups: pd.DataFrame | None = None
+    effect: CohortEffectResult | None = None
+    effect_att: CohortEffectResult | None = None
+    matched: CohortEffectResult | None = None
+    overlap_density: pd.DataFrame | None = None
+    landmark_counts: dict[str, int] = field(default_factory=dict)
+    landmark_effect: CohortEffectResult | None = None
+    cif_points: pd.DataFrame | None = None
+    deaths: dict[str, int] = field(default_factory=dict)
+
+
+def _estimates_only(res: CohortEffectResult) -> CohortEffectResult:
+    """``res`` without its person-level frame (no rows, same columns), propensity model and
+    matched sets; estimates, balance, overlap and counts unchanged."""
+    return replace(res, ps_model=None, person_frame=res.person_frame.iloc[:0], matched_sets=None)
+
+
+def followup_analysis(
+    prep: Prepared,
+    kommune: int,
+    *,
+    scope: str = "region",
+    years: Sequence[int],
+    conf: float = 0.95,
+) -> FollowupAnalysis:
+    """Study 4's follow-up-visit numbers for the ``scope`` area of ``kommune``, memoised.
+
+    The cohort (:func:`readmission_cohort`), its :func:`adequacy`, the crude
+    :func:`group_table`, the IPTW (ATE and ATT), matching and landmark designs
+    (:func:`followup_effect`) and the competing-risk curve points (:func:`cif_by_visit`,
+    :func:`cif_points`). They depend only on the data, the area, the years and ``conf``;
+    :meth:`Prepared.memo` keeps them once per data set and key in the shared directory,
+    so the reports of the other kommuner of the area read the small result instead of
+    the person-level cohort.
+    """
+    area = Area.of(scope, kommune)
+    yrs = sorted(int(y) for y in years)
+
+    def compute() -> FollowupAnalysis:
+        rc = readmission_cohort(prep, kommune, scope=scope, years=yrs)
+        problem = adequacy(rc)
+        out = FollowupAnalysis(area=area, years=rc.years, counts=rc.counts, problem=problem)
+        if problem is not None:
+            return out
+        out.groups = group_table(rc, conf=conf)
+        out.effect = followup_effect(rc, conf=conf, cache=prep)
+        out.overlap_density = overlap_density(out.effect)
+        out.effect_att = _estimates_only(followup_effect(rc, estimand="ATT", conf=conf, cache=prep))
+        out.matched = _estimates_only(followup_effect(rc, method="match", conf=conf, cache=prep))
+        lc = readmission_cohort(prep, kommune, scope=scope, years=yrs, landmark_day=LANDMARK_DAY)
+        out.landmark_counts = lc.counts
+        if adequacy(lc) is None:
+            out.landmark_effect = _estimates_only(followup_effect(lc, conf=conf, cache=prep))
+        out.cif_points = cif_points(cif_by_visit(rc, conf=conf))
+        d = rc.data
+        out.deaths = {
+            str(v): int(d.loc[d["visit"] == v, "event"].eq(2).sum()) for v in VISIT_GROUPS.values()
+        }
+        return out
+
+    return prep.memo(
+        "followup_analysis",
+        compute,
+        level=area.level,
+        area=area.code,
+        years=[yrs[0], yrs[-1]],
+        conf=conf,
+        landmark_day=LANDMARK_DAY,
+        covariates=list(DEFAULT_COVARIATES),
+    )

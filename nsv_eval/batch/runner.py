@@ -84,7 +84,8 @@ def prepare_shared(
     When ``studies`` holds ``"forebyggende"``, study 8's national work (person x month
     panels, RD fits, placebo ages, IPTW: :func:`nsv_eval.analyses.preventive.shared_work`,
     with the default parameters ``scope: land``, ``conf: 0.95``) is done here too, once,
-    instead of by the first report of every worker at the same time.
+    instead of by the first report of every worker at the same time. Likewise with
+    ``"fald"``: study 3's national DiD fits (:func:`nsv_eval.analyses.falls.shared_work`).
 
     Returns
     -------
@@ -112,6 +113,12 @@ def prepare_shared(
             "seconds": round(seconds, 3),
             "mtime_ns": {str(p): t for p, t in after.items()},
         }
+    if "fald" in studies:
+        # study 3's national DiD fits (default parameters: the data's period, did_control
+        # notyet, conf 0.95); the region cohorts are memoised by each region's first report
+        from nsv_eval.analyses import falls
+
+        out["fald"] = _memo_step(shared, lambda: falls.shared_work(prep))
     if "forebyggende" in studies:
         from nsv_eval.analyses import preventive
 
@@ -129,6 +136,23 @@ def prepare_shared(
             "mtime_ns": {p: after[Path(p)] for p in made},
         }
     return out
+
+
+def _memo_step(shared: Path, fn: Any) -> dict[str, Any]:
+    """Run ``fn`` (which fills ``shared/memo``) and report what it wrote, like the summaries."""
+    memo = shared / "memo"
+    before = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
+    t0 = time.monotonic()
+    fn()
+    seconds = time.monotonic() - t0
+    after = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
+    made = sorted(str(p) for p, t in after.items() if before.get(p) != t)
+    return {
+        "files": made,
+        "computed": bool(made),
+        "seconds": round(seconds, 3),
+        "mtime_ns": {p: after[Path(p)] for p in made},
+    }
 
 
 # ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from nsv_eval.analyses.effects import Triangulation
 from nsv_eval.analyses.falls import balance_table
 from nsv_eval.analyses.preventive import CUTOFF, OUTCOMES, bins_table
 from nsv_eval.analyses.profile import funnel_points, trend
+from nsv_eval.analyses.readmissions import overlap_density
 from nsv_eval.reference import kommune_name
 from nsv_eval.report import labels as report_labels
 from nsv_eval.report import theme
@@ -422,28 +423,34 @@ def love_plot(result: CohortEffectResult, ax=None, title: str | None = None):
     return fig
 
 
-def overlap_plot(result: CohortEffectResult, ax=None, title: str | None = None):
+def overlap_plot(
+    result: CohortEffectResult,
+    ax=None,
+    title: str | None = None,
+    density: pd.DataFrame | None = None,
+):
     """Smoothed distribution of the propensity score with and without a visit.
 
     Drawn as kernel density estimates (scipy ``gaussian_kde``) rather than a histogram, so
-    no bar shows the count of a handful of persons.
+    no bar shows the count of a handful of persons. ``density`` is
+    :func:`nsv_eval.analyses.readmissions.overlap_density` of ``result`` when already
+    computed (study 4 keeps it once per area); by default it is computed here.
     """
     import matplotlib.pyplot as plt
-    from scipy.stats import gaussian_kde
 
     from nsv_eval.report import theme
 
-    d = result.data
+    if density is None:
+        density = overlap_density(result)
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 3.8))
     else:
         fig = ax.figure
-    grid = np.linspace(0, 1, 201)
     for flag, colour in ((True, theme.OKABE_ITO["vermillion"]), (False, theme.OKABE_ITO["blue"])):
-        ps = d.loc[d["treated"] == flag, "ps"].to_numpy(float)
-        if len(ps) < 2 or np.ptp(ps) == 0:
+        curve = density[density["treated"] == flag]
+        if curve.empty:
             continue
-        dens = gaussian_kde(ps)(grid)
+        grid, dens = curve["ps"].to_numpy(float), curve["density"].to_numpy(float)
         ax.plot(grid, dens, color=colour, lw=2, label=translated(report_labels.visit_label(flag)))
         ax.fill_between(grid, dens, color=colour, alpha=0.15, lw=0)
     ax.set_xlabel("Sandsynlighed for besøg ud fra borgerens kendetegn (propensity score)")

@@ -242,7 +242,9 @@ class FallsStudy(InterventionStudy):
                     + "."
                 )
             ]
-        self.pdid, _ = falls.national_poisson_did(panel, control=self.did_control, conf=self.conf)
+        self.pdid, _ = falls.national_poisson_did(
+            panel, control=self.did_control, conf=self.conf, cache=self.prep
+        )
         pdid = self.pdid
         self.prr = pdid.main_effect()
         pdid_mde = falls.effect_mde(pdid)
@@ -284,9 +286,11 @@ class FallsStudy(InterventionStudy):
         if self.pdid is None:
             return []
         panel = self.panel
-        self.did_res, _ = falls.national_did(panel, control=self.did_control, conf=self.conf)
+        self.did_res, _ = falls.national_did(
+            panel, control=self.did_control, conf=self.conf, cache=self.prep
+        )
         other: Literal["never", "notyet"] = "never" if self.did_control == "notyet" else "notyet"
-        self.did_alt, _ = falls.national_did(panel, control=other, conf=self.conf)
+        self.did_alt, _ = falls.national_did(panel, control=other, conf=self.conf, cache=self.prep)
         did_res = self.did_res
         att = did_res.main_effect()
         did_ratio = effects.did_rate_ratio(did_res, panel)
@@ -352,7 +356,7 @@ class FallsStudy(InterventionStudy):
         """Main estimate, both CS control groups and TWFE side by side."""
         if self.pdid is None:
             return []
-        twfe_res, twfe_warn = falls.twfe_contrast(self.panel, conf=self.conf)
+        twfe_res, twfe_warn = falls.twfe_contrast(self.panel, conf=self.conf, cache=self.prep)
         prr = self.prr
         rows = [
             dict(

@@ -198,11 +198,14 @@ def followup(
     period_end: int,
     conf: float = 0.95,
 ) -> Followup:
-    """Does the follow-up home visit reduce 30-day readmissions? (IPTW on ``scope``)."""
+    """Does the follow-up home visit reduce 30-day readmissions? (IPTW on ``scope``).
+
+    The numbers are the same for every kommune of the area: they are computed once per data
+    set and area (:func:`nsv_eval.analyses.readmissions.followup_analysis`)."""
     area = Area.of(scope, kommune)
     years = range(period_start, period_end + 1)
-    rc = rm.readmission_cohort(prep, kommune, scope=scope, years=years)
-    problem = rm.adequacy(rc)
+    fa = rm.followup_analysis(prep, kommune, scope=scope, years=years, conf=conf)
+    problem = fa.problem
     if problem is not None:
         return Followup(
             adequacy=[
@@ -212,17 +215,21 @@ def followup(
                 )
             ]
         )
-    res = rm.followup_effect(rc, conf=conf, cache=prep)
+    res = fa.effect
     return Followup(
-        effect=_effect(rc, res, area, period_start, period_end, conf),
-        balance=_balance(res),
-        robustness=_robustness(prep, kommune, rc, res, scope, years, conf),
-        competing=_competing(rc, conf),
+        effect=_effect(fa, res, area, period_start, period_end, conf),
+        balance=_balance(res, fa.overlap_density),
+        robustness=_robustness(fa, res, conf),
+        competing=_competing(fa),
     )
 
 
-def _effect(rc, res, area: Area, period_start: int, period_end: int, conf: float) -> list[Section]:
-    gt = rm.group_table(rc, conf=conf)
+def _effect(
+    fa: rm.FollowupAnalysis, res, area: Area, period_start: int, period_end: int, conf: float
+) -> list[Section]:
+    if fa.groups is None:
+        raise ValueError("followup_analysis has no group table (its cohort was refused)")
+    gt = fa.groups.copy()
     gt["visit"] = gt["visit"].map(visit_label)
     groups = Section(
         table=gt,
@@ -338,7 +345,7 @@ def _effect_keys(res, area: Area, conf: float) -> list:
     ]
 
 
-def _balance(res) -> list[Section]:
+def _balance(res, density=None) -> list[Section]:
     bt = rm.balance_table(res)
     bt["covariate"] = bt["covariate"].map(covariate_label)
     ot = rm.overlap_table(res)
@@ -367,7 +374,7 @@ def _balance(res) -> list[Section]:
                 ],
             ),
         ),
-        Section(figure=figures.overlap_plot(res)),
+        Section(figure=figures.overlap_plot(res, density=density)),
         Section(
             table=ot,
             table_options=dict(
@@ -391,7 +398,7 @@ def _balance(res) -> list[Section]:
     ]
 
 
-def _robustness(prep, kommune, rc, res, scope, years, conf: float) -> list[Section]:
+def _robustness(fa: rm.FollowupAnalysis, res, conf: float) -> list[Section]:
     rr = res.table().set_index("term").loc["risk_ratio"]
     e_pt, e_ci = float(rr["e_value"]), float(rr["e_value_ci"])
     keys = [
@@ -405,19 +412,17 @@ def _robustness(prep, kommune, rc, res, scope, years, conf: float) -> list[Secti
             texts={"eci": fmt_number(e_ci, 2)},
         )
     ]
-    att = rm.followup_effect(rc, estimand="ATT", conf=conf, cache=prep)
-    match = rm.followup_effect(rc, method="match", conf=conf, cache=prep)
-    lc = rm.readmission_cohort(
-        prep, kommune, scope=scope, years=years, landmark_day=rm.LANDMARK_DAY
-    )
+    att, match = fa.effect_att, fa.matched
+    if att is None or match is None:
+        raise ValueError("followup_analysis has no ATT or matching result (cohort refused)")
     designs = [res, att, match]
     names = [
         "Vægtning (IPTW), alle udskrevne",
         "Vægtning (IPTW), de besøgte",
         "Matchning 1:1, de besøgte",
     ]
-    if rm.adequacy(lc) is None:
-        designs.append(rm.followup_effect(lc, conf=conf, cache=prep))
+    if fa.landmark_effect is not None:
+        designs.append(fa.landmark_effect)
         names.append("Vægtning (IPTW), fra dag 8")
     tri = stats.triangulate(*designs, names=names)
     keys.append(
@@ -451,9 +456,9 @@ def _robustness(prep, kommune, rc, res, scope, years, conf: float) -> list[Secti
                     f"sammenlignelig ubesøgt borger; {fmt_count(match.n_unmatched)} "
                     "gjorde ikke og indgår ikke (de besøgte med den højeste sandsynlighed for "
                     "besøg har få sammenlignelige ubesøgte).",
-                    f"Fra dag 8: {fmt_count(lc.counts['readmitted_before'])} udskrivelser med "
-                    f"genindlæggelse og {fmt_count(lc.counts['died_before'])} med dødsfald før "
-                    f"dag 8 er udeladt, og {fmt_count(lc.counts['after_previous'])} udskrivelser "
+                    f"Fra dag 8: {fmt_count(fa.landmark_counts['readmitted_before'])} udskrivelser med "
+                    f"genindlæggelse og {fmt_count(fa.landmark_counts['died_before'])} med dødsfald før "
+                    f"dag 8 er udeladt, og {fmt_count(fa.landmark_counts['after_previous'])} udskrivelser "
                     "inden for 7 dage efter en tidligere udskrivelse (et besøg kan ikke "
                     "henføres til den ene af dem).",
                 ],
@@ -463,16 +468,17 @@ def _robustness(prep, kommune, rc, res, scope, years, conf: float) -> list[Secti
     ]
 
 
-def _competing(rc, conf: float) -> list[Section]:
-    cif = rm.cif_by_visit(rc, conf=conf)
-    pts = rm.cif_points(cif)
+def _competing(fa: rm.FollowupAnalysis) -> list[Section]:
+    pts = fa.cif_points
+    if pts is None:
+        raise ValueError("followup_analysis has no competing-risk curves (cohort refused)")
     sections = [Section(figure=figures.cif_plot(pts))]
     end = pts[pts["time"] == pts["time"].max()].dropna(subset=["cif"])
     if end.empty:
         return sections
     gaps = {r["visit"]: (100 * r["cif"], 100 * r["one_minus_km"]) for _, r in end.iterrows()}
     first = next(iter(gaps))
-    deaths = int(rc.data.loc[rc.data["visit"] == first, "event"].eq(2).sum())
+    deaths = fa.deaths[first]
     key = key_result(
         "cif_vs_km",
         gaps[first][0],

@@ -332,7 +332,9 @@ class PreventableStudy(InterventionStudy):
                     + "."
                 )
             ]
-        self.pdid, _ = falls.national_poisson_did(panel, conf=self.conf, anticipation=1)
+        self.pdid, _ = falls.national_poisson_did(
+            panel, conf=self.conf, anticipation=1, cache=self.prep
+        )
         pdid = self.pdid
         pdid_mde = falls.effect_mde(pdid)
         key = key_effect(
@@ -352,7 +354,7 @@ class PreventableStudy(InterventionStudy):
         fig.axes[0].set_xlabel(tr("År i forhold til første hele år med akutteam"))
         fig.axes[0].set_ylabel(tr("Rateratio (log-skala)"))
         fig.axes[0].set_title("")
-        cs_res, _ = falls.national_did(panel, conf=self.conf)
+        cs_res, _ = falls.national_did(panel, conf=self.conf, cache=self.prep)
         cs = cs_res.main_effect()
         cs_mde = falls.effect_mde(cs_res)
         cs_key = key_effect(

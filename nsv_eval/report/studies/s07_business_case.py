@@ -414,9 +414,9 @@ def falls_case(
             case.design_da = "Afbrudt tidsserie for kommunen (niveauskift, rateratio)"
         else:
             panel = falls.national_panel(prep, years=years)
-            cs = _falls_cs_ratio(panel, conf)
+            cs = _falls_cs_ratio(panel, conf, prep)
             if design == "did":
-                res, _ = falls.national_poisson_did(panel, conf=conf)
+                res, _ = falls.national_poisson_did(panel, conf=conf, cache=prep)
                 case.design_da = (
                     "Poisson difference-in-differences over alle kommuner med forskudt start "
                     "(hovedestimatet i studie 3: observerede faldulykker i forhold til det "
@@ -466,10 +466,12 @@ def falls_case(
     return _finish(case, conf, n_sim, seed)
 
 
-def _falls_cs_ratio(panel: pd.DataFrame, conf: float) -> AdditiveRatioResult | None:
+def _falls_cs_ratio(
+    panel: pd.DataFrame, conf: float, prep: Prepared | None = None
+) -> AdditiveRatioResult | None:
     """Study 3's Callaway & Sant'Anna DiD as a rate ratio (None when it cannot be estimated)."""
     try:
-        did, _ = falls.national_did(panel, conf=conf)
+        did, _ = falls.national_did(panel, conf=conf, cache=prep)
         return effects.did_rate_ratio(did, panel)
     except (InputError, ValueError):
         return None
