@@ -89,9 +89,10 @@ def _birthday_month(age: int) -> str:
     return f"({y} * 12 + month(birth_date) - 1 + {extra})"
 
 
-PANEL_MEMORY_LIMIT = "1GB"
+PANEL_MEMORY_LIMIT = "3GB"
 """DuckDB's buffer pool while it builds a panel; its sorts and joins spill to a temporary
-directory beyond it (the national panel at scale 1.0 is ~18 million person-months)."""
+directory beyond it (the national panel at scale 1.0 is ~18 million person-months; its
+sorted result must fit: 1 GB ran out of memory at scale 1.0)."""
 
 
 def _build_panel(
@@ -117,6 +118,7 @@ def _build_panel(
         con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
         con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
         con.register("km", _region_map())
         # the persons whose window of months meets the data period, numbered in id order
         con.execute(f"""
