@@ -95,6 +95,10 @@ directory beyond it (the national panel at scale 1.0 is ~18 million person-month
 sorted result must fit: 1 GB ran out of memory at scale 1.0)."""
 
 
+PANEL_PERSONS_PER_QUERY = 200_000
+"""Persons per DuckDB query while a panel is built (about 4 million person-months)."""
+
+
 def _build_panel(
     prep: Prepared, age: int, window: int, codes: Sequence[int] | None = None
 ) -> pd.DataFrame:
@@ -139,10 +143,15 @@ def _build_panel(
                 f"{f['persons']}: person_id {dup[0]!r} occurs {dup[1]} times (column "
                 "person_id must be unique; re-run `nsv-eval prepare`)"
             )
-        sql = f"""
-        WITH g AS (
+        counted = con.execute("SELECT count(*) FROM p").fetchone()
+        n_persons = int(counted[0]) if counted else 0
+
+        def chunk_sql(lo: int, hi: int) -> str:
+            return f"""
+        WITH pp AS (SELECT * FROM p WHERE pid >= {lo} AND pid < {hi}),
+        g AS (
             SELECT p.pid, p.birth_date, p.death_date, t.k, p.bm + t.k AS m
-            FROM p, range(-{window}, {window} + 1) t(k)
+            FROM pp p, range(-{window}, {window} + 1) t(k)
             WHERE p.bm + t.k BETWEEN {m_lo} AND {m_hi}
         ),
         g2 AS (
@@ -161,22 +170,23 @@ def _build_panel(
         c AS (
             SELECT p.pid, {_month_index("admit_time")} AS m,
                    count(*) AS acute, sum(CAST(fall_injury AS INTEGER)) AS fall_injury
-            FROM read_parquet('{f["courses"]}') JOIN p USING (person_id) WHERE acute
+            FROM read_parquet('{f["courses"]}') JOIN pp p USING (person_id) WHERE acute
             GROUP BY ALL
         ),
         pl AS (
             SELECT p.pid, {_month_index("admit_time")} AS m, count(*) AS planned
-            FROM read_parquet('{f["courses"]}') JOIN p USING (person_id) WHERE NOT acute
+            FROM read_parquet('{f["courses"]}') JOIN pp p USING (person_id)
+            WHERE NOT acute
             GROUP BY ALL
         ),
         hc AS (
             SELECT p.pid, start_date, end_date
-            FROM read_parquet('{f["care"]}') JOIN p USING (person_id)
+            FROM read_parquet('{f["care"]}') JOIN pp p USING (person_id)
             WHERE service = 'home_care'
         ),
         v AS (
             SELECT p.pid, {_month_index("date")} AS vm
-            FROM read_parquet('{f["interventions"]}') JOIN p USING (person_id)
+            FROM read_parquet('{f["interventions"]}') JOIN pp p USING (person_id)
             WHERE intervention = 'preventive_visit'
         ),
         gv AS (
@@ -210,7 +220,16 @@ def _build_panel(
         WHERE g3.days > 0
         ORDER BY g3.pid, g3.m
         """
-        rows = con.execute(sql).df()
+
+        # persons in blocks of consecutive numbers (a person's rows depend on no one else's),
+        # so DuckDB's joins, aggregates and the sort hold one block at a time; the blocks
+        # come in number order, so their rows concatenated are in ``pid, m`` order
+        parts = [
+            con.execute(chunk_sql(lo, lo + PANEL_PERSONS_PER_QUERY)).df()
+            for lo in range(0, max(n_persons, 1), PANEL_PERSONS_PER_QUERY)
+        ]
+        rows = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        del parts
         persons = con.execute(
             "SELECT pid, person_id, kommune_code, km.region_code, sex, education, living_alone "
             "FROM p JOIN km USING (kommune_code) ORDER BY pid"
