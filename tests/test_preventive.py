@@ -69,6 +69,15 @@ def test_panel_is_lean_and_in_person_id_order(panel) -> None:
     assert panel.memory_usage(deep=True).sum() / len(panel) < 60
 
 
+def test_panel_built_in_blocks_of_persons_is_the_same(
+    prep, panel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The panel is built in blocks of consecutive person numbers (bounded DuckDB memory at
+    national scale); small blocks give the identical frame, rows in the same order."""
+    monkeypatch.setattr(pv, "PANEL_PERSONS_PER_QUERY", 97)
+    pd.testing.assert_frame_equal(pv._build_panel(prep, pv.OFFER_AGE, pv.WINDOW), panel)
+
+
 def test_first_stage_jumps_at_the_birthday(panel) -> None:
     share = panel.groupby("k")["visit_active"].mean()
     assert share.loc[-12:0].max() < 0.15  # need-based visits only
