@@ -29,6 +29,7 @@ regression discontinuity. What notebook ``08_forebyggende_hjemmebesoeg`` compute
 
 from __future__ import annotations
 
+import tempfile
 import weakref
 from collections.abc import Sequence
 
@@ -88,95 +89,181 @@ def _birthday_month(age: int) -> str:
     return f"({y} * 12 + month(birth_date) - 1 + {extra})"
 
 
+PANEL_MEMORY_LIMIT = "3GB"
+"""DuckDB's buffer pool while it builds a panel; its sorts and joins spill to a temporary
+directory beyond it (the national panel at scale 1.0 is ~18 million person-months; its
+sorted result must fit: 1 GB ran out of memory at scale 1.0)."""
+
+
+PANEL_PERSONS_PER_QUERY = 200_000
+"""Persons per DuckDB query while a panel is built (about 4 million person-months)."""
+
+
 def _build_panel(
     prep: Prepared, age: int, window: int, codes: Sequence[int] | None = None
 ) -> pd.DataFrame:
+    # Register scale: DuckDB joins and sorts on an integer person number (``pid``: the rank
+    # of ``person_id``, so ``ORDER BY pid, m`` is the order of ``person_id, m``), returns only
+    # numeric columns, and the person-level columns are attached here by ``pid`` (one row
+    # per person, categoricals per person-month): ~35 bytes a person-month instead of ~130
+    # with strings, and no string hashing or sorting of millions of rows.
     lo_year, hi_year = prep.period
     m_lo, m_hi = lo_year * 12, hi_year * 12 + 11
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
     f = {k: str(prep.path(f"{k}.parquet")) for k in ("persons", "courses", "care", "interventions")}
-    con.register("km", _region_map())
     # an area's panel: only its persons (their rows do not depend on anyone else's)
     where = ""
     if codes is not None:
-        where = f" WHERE kommune_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
-    sql = f"""
-    WITH p AS (
-        SELECT person_id, kommune_code, birth_date, death_date, sex, education, living_alone,
-               {_birthday_month(age)} AS bm
-        FROM read_parquet('{f["persons"]}'){where}
-    ),
-    g AS (
-        SELECT p.*, t.k, bm + t.k AS m
-        FROM p, range(-{window}, {window} + 1) t(k)
-        WHERE bm + t.k BETWEEN {m_lo} AND {m_hi}
-    ),
-    g2 AS (
-        SELECT *, make_date(CAST(m // 12 AS INTEGER), CAST(m % 12 + 1 AS INTEGER), 1) AS ms,
-               make_date(CAST((m + 1) // 12 AS INTEGER), CAST((m + 1) % 12 + 1 AS INTEGER), 1) AS me
-        FROM g
-    ),
-    g3 AS (
-        SELECT *, date_diff('day', ms, CASE WHEN death_date IS NOT NULL AND death_date < me
-                                          THEN death_date ELSE me END) AS days
-        FROM g2 WHERE birth_date < ms AND (death_date IS NULL OR death_date > ms)
-    ),
-    c AS (
-        SELECT person_id, {_month_index("admit_time")} AS m,
-               count(*) AS acute, sum(CAST(fall_injury AS INTEGER)) AS fall_injury
-        FROM read_parquet('{f["courses"]}') WHERE acute
-        GROUP BY ALL
-    ),
-    pl AS (
-        SELECT person_id, {_month_index("admit_time")} AS m, count(*) AS planned
-        FROM read_parquet('{f["courses"]}') WHERE NOT acute
-        GROUP BY ALL
-    ),
-    hc AS (
-        SELECT person_id, start_date, end_date
-        FROM read_parquet('{f["care"]}') WHERE service = 'home_care'
-    ),
-    v AS (
-        SELECT person_id, {_month_index("date")} AS vm
-        FROM read_parquet('{f["interventions"]}') WHERE intervention = 'preventive_visit'
-    ),
-    gv AS (
-        SELECT g3.person_id, g3.m,
-               bool_or(v.vm BETWEEN g3.m - 12 AND g3.m - 1) AS visit_active,
-               bool_or(v.vm = g3.m) AS visit_in_month
-        FROM g3 JOIN v USING (person_id) GROUP BY ALL
-    ),
-    gh AS (
-        SELECT g3.person_id, g3.m,
-               bool_or(hc.start_date < g3.ms AND (hc.end_date IS NULL OR hc.end_date >= g3.ms))
-                   AS in_home_care,
-               bool_or(hc.start_date >= g3.ms AND hc.start_date < g3.me) AS hc_start
-        FROM g3 JOIN hc USING (person_id) GROUP BY ALL
+        where = f" AND kommune_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
+    with (
+        tempfile.TemporaryDirectory(prefix="nsv-panel-") as tmp,
+        duckdb.connect() as con,
+    ):
+        con.execute("SET threads TO 2")
+        con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
+        con.register("km", _region_map())
+        # the persons whose window of months meets the data period, numbered in id order
+        con.execute(f"""
+        CREATE TEMP TABLE p AS
+        SELECT CAST(row_number() OVER (ORDER BY person_id) - 1 AS INTEGER) AS pid, *
+        FROM (
+            SELECT person_id, kommune_code, birth_date, death_date, sex, education,
+                   living_alone, {_birthday_month(age)} AS bm
+            FROM read_parquet('{f["persons"]}') WHERE true{where}
+        )
+        WHERE bm + {window} >= {m_lo} AND bm - {window} <= {m_hi}
+        """)
+        dup = con.execute(
+            "SELECT person_id, count(*) FROM p GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if dup is not None:
+            raise ValueError(
+                f"{f['persons']}: person_id {dup[0]!r} occurs {dup[1]} times (column "
+                "person_id must be unique; re-run `nsv-eval prepare`)"
+            )
+        counted = con.execute("SELECT count(*) FROM p").fetchone()
+        n_persons = int(counted[0]) if counted else 0
+
+        def chunk_sql(lo: int, hi: int) -> str:
+            return f"""
+        WITH pp AS (SELECT * FROM p WHERE pid >= {lo} AND pid < {hi}),
+        g AS (
+            SELECT p.pid, p.birth_date, p.death_date, t.k, p.bm + t.k AS m
+            FROM pp p, range(-{window}, {window} + 1) t(k)
+            WHERE p.bm + t.k BETWEEN {m_lo} AND {m_hi}
+        ),
+        g2 AS (
+            SELECT *,
+                   make_date(CAST(m // 12 AS INTEGER), CAST(m % 12 + 1 AS INTEGER), 1) AS ms,
+                   make_date(CAST((m + 1) // 12 AS INTEGER), CAST((m + 1) % 12 + 1 AS INTEGER),
+                             1) AS me
+            FROM g
+        ),
+        g3 AS (
+            SELECT pid, k, m, ms, me,
+                   date_diff('day', ms, CASE WHEN death_date IS NOT NULL AND death_date < me
+                                             THEN death_date ELSE me END) AS days
+            FROM g2 WHERE birth_date < ms AND (death_date IS NULL OR death_date > ms)
+        ),
+        c AS (
+            SELECT p.pid, {_month_index("admit_time")} AS m,
+                   count(*) AS acute, sum(CAST(fall_injury AS INTEGER)) AS fall_injury
+            FROM read_parquet('{f["courses"]}') JOIN pp p USING (person_id) WHERE acute
+            GROUP BY ALL
+        ),
+        pl AS (
+            SELECT p.pid, {_month_index("admit_time")} AS m, count(*) AS planned
+            FROM read_parquet('{f["courses"]}') JOIN pp p USING (person_id)
+            WHERE NOT acute
+            GROUP BY ALL
+        ),
+        hc AS (
+            SELECT p.pid, start_date, end_date
+            FROM read_parquet('{f["care"]}') JOIN pp p USING (person_id)
+            WHERE service = 'home_care'
+        ),
+        v AS (
+            SELECT p.pid, {_month_index("date")} AS vm
+            FROM read_parquet('{f["interventions"]}') JOIN pp p USING (person_id)
+            WHERE intervention = 'preventive_visit'
+        ),
+        gv AS (
+            SELECT g3.pid, g3.m,
+                   bool_or(v.vm BETWEEN g3.m - 12 AND g3.m - 1) AS visit_active,
+                   bool_or(v.vm = g3.m) AS visit_in_month
+            FROM g3 JOIN v USING (pid) GROUP BY ALL
+        ),
+        gh AS (
+            SELECT g3.pid, g3.m,
+                   bool_or(hc.start_date < g3.ms
+                           AND (hc.end_date IS NULL OR hc.end_date >= g3.ms)) AS in_home_care,
+                   bool_or(hc.start_date >= g3.ms AND hc.start_date < g3.me) AS hc_start
+            FROM g3 JOIN hc USING (pid) GROUP BY ALL
+        )
+        SELECT g3.pid, CAST(g3.k AS TINYINT) AS k, CAST(g3.m AS INTEGER) AS m,
+               g3.days / 365.25 AS exposure,
+               CAST(coalesce(c.acute, 0) AS SMALLINT) AS acute,
+               CAST(coalesce(c.fall_injury, 0) AS SMALLINT) AS fall_injury,
+               CAST(coalesce(pl.planned, 0) AS SMALLINT) AS planned,
+               coalesce(gv.visit_active, false) AS visit_active,
+               coalesce(gv.visit_in_month, false) AS visit_in_month,
+               coalesce(gh.in_home_care, false) AS in_home_care,
+               CAST(coalesce(gh.hc_start, false) AND NOT coalesce(gh.in_home_care, false)
+                    AS TINYINT) AS home_care_onset
+        FROM g3
+        LEFT JOIN c ON c.pid = g3.pid AND c.m = g3.m
+        LEFT JOIN pl ON pl.pid = g3.pid AND pl.m = g3.m
+        LEFT JOIN gv ON gv.pid = g3.pid AND gv.m = g3.m
+        LEFT JOIN gh ON gh.pid = g3.pid AND gh.m = g3.m
+        WHERE g3.days > 0
+        ORDER BY g3.pid, g3.m
+        """
+
+        # persons in blocks of consecutive numbers (a person's rows depend on no one else's),
+        # so DuckDB's joins, aggregates and the sort hold one block at a time; the blocks
+        # come in number order, so their rows concatenated are in ``pid, m`` order
+        parts = [
+            con.execute(chunk_sql(lo, lo + PANEL_PERSONS_PER_QUERY)).df()
+            for lo in range(0, max(n_persons, 1), PANEL_PERSONS_PER_QUERY)
+        ]
+        rows = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        del parts
+        persons = con.execute(
+            "SELECT pid, person_id, kommune_code, km.region_code, sex, education, living_alone "
+            "FROM p JOIN km USING (kommune_code) ORDER BY pid"
+        ).df()
+    pid = rows.pop("pid").to_numpy()
+    if len(persons) and not np.array_equal(persons["pid"].to_numpy(), np.arange(len(persons))):
+        # a kommune code outside the 98 would drop persons here (the join with ``km``)
+        missing = sorted(set(range(int(persons["pid"].max()) + 1)) - set(persons["pid"]))
+        raise ValueError(f"{f['persons']}: kommune_code of person number {missing[0]} is unknown")
+
+    def person_col(col: str, dtype: str | None = None) -> pd.Series | pd.Categorical:
+        v = persons[col]
+        if dtype == "category":
+            cat = pd.Categorical(v)
+            return pd.Categorical.from_codes(cat.codes[pid], cat.categories)
+        return v.to_numpy(dtype=dtype)[pid]
+
+    ids = pd.Categorical.from_codes(pid, pd.Index(persons["person_id"], dtype="str"))
+    df = pd.DataFrame(
+        {
+            "person_id": pd.Series(ids).cat.remove_unused_categories(),
+            "kommune_code": person_col("kommune_code", "int16"),
+            "region_code": person_col("region_code", "int16"),
+            "k": rows["k"],
+            "m": rows["m"],
+            "year": (rows["m"] // 12).astype(np.int16),
+            "sex": person_col("sex", "category"),
+            "education": person_col("education", "category"),
+            "living_alone": person_col("living_alone"),
+        },
+        copy=False,
     )
-    SELECT g3.person_id, g3.kommune_code, km.region_code, g3.k, g3.m,
-           CAST(g3.m // 12 AS INTEGER) AS year, g3.sex, g3.education, g3.living_alone,
-           g3.days / 365.25 AS exposure,
-           coalesce(c.acute, 0) AS acute, coalesce(c.fall_injury, 0) AS fall_injury,
-           coalesce(pl.planned, 0) AS planned,
-           coalesce(gv.visit_active, false) AS visit_active,
-           coalesce(gv.visit_in_month, false) AS visit_in_month,
-           coalesce(gh.in_home_care, false) AS in_home_care,
-           coalesce(gh.hc_start, false) AND NOT coalesce(gh.in_home_care, false)
-               AS home_care_onset
-    FROM g3
-    JOIN km USING (kommune_code)
-    LEFT JOIN c ON c.person_id = g3.person_id AND c.m = g3.m
-    LEFT JOIN pl ON pl.person_id = g3.person_id AND pl.m = g3.m
-    LEFT JOIN gv ON gv.person_id = g3.person_id AND gv.m = g3.m
-    LEFT JOIN gh ON gh.person_id = g3.person_id AND gh.m = g3.m
-    WHERE g3.days > 0
-    ORDER BY g3.person_id, g3.m
-    """
-    df = con.execute(sql).df()
-    for c in ("visit_active", "visit_in_month", "in_home_care", "home_care_onset"):
-        df[c] = df[c].astype(bool)
-    df["home_care_onset"] = df["home_care_onset"].astype(int)
+    for c in rows.columns.drop(["k", "m"]):
+        df[c] = rows.pop(c)
     return df
 
 
@@ -233,19 +320,40 @@ def rd_panel(
         return slot[1]
     if codes is not None:
         df = df[df["kommune_code"].isin(codes)].reset_index(drop=True)
+        df["person_id"] = df["person_id"].cat.remove_unused_categories()
     return df
 
 
+def _person_codes(person_id: pd.Series) -> np.ndarray:
+    """Person numbers in order of first appearance (``pd.factorize`` of the ids; for the
+    panel's categorical ids the factorisation of their integer codes, which is the same)."""
+    if isinstance(person_id.dtype, pd.CategoricalDtype):
+        return pd.factorize(person_id.cat.codes.to_numpy())[0]
+    return pd.factorize(person_id)[0]
+
+
 def _rates(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Rows at risk for ``outcome`` with its rate per 1,000 person-years."""
-    d = panel
-    if outcome == "home_care_onset":
-        d = d[~d["in_home_care"]]
-    d = d.assign(
-        rate=d[outcome] / d["exposure"] * 1000.0,
-        treated=d["visit_active"].astype(float),
-        cluster=pd.factorize(d["person_id"])[0],
+    """Rows at risk for ``outcome`` with its rate per 1,000 person-years: only the columns a
+    fit or the bins need (``k``, ``exposure``, the outcome, ``rate``, ``treated``,
+    ``cluster``), not a copy of the whole panel."""
+    keep = ~panel["in_home_care"].to_numpy(bool) if outcome == "home_care_onset" else None
+
+    def col(c: str, dtype=None) -> np.ndarray:
+        v = panel[c].to_numpy(dtype=dtype)
+        return v if keep is None else v[keep]
+
+    person = panel["person_id"] if keep is None else panel["person_id"][keep]
+    d = pd.DataFrame(
+        {
+            "k": col("k", np.int64),
+            "exposure": col("exposure", float),
+            outcome: col(outcome, np.int64),
+            "treated": col("visit_active", float),
+            "cluster": _person_codes(person),
+        },
+        copy=False,
     )
+    d.insert(3, "rate", d[outcome] / d["exposure"] * 1000.0)
     return d
 
 
@@ -298,6 +406,7 @@ def rd_placebos(
     """
     rows = []
     for a in ages:
+        d = None  # let go of the previous age's rows before its panel is built
         d = _rates(rd_panel(prep, scope, age=a), outcome)
         if d["treated"].nunique() == 1:  # no visit acts anywhere around this age: no jump
             fs = pd.Series({"estimate": 0.0, "lower": 0.0, "upper": 0.0})
@@ -389,23 +498,41 @@ def offer_cohort(panel: pd.DataFrame) -> pd.DataFrame:
     the birthday month (capped at 3), calendar year.
     """
     p = panel
-    base = p[p["k"] == 0].set_index("person_id")
-    t0 = p[p["k"] == 1].set_index("person_id")
-    full = p[p["k"].between(1, 12)].groupby("person_id")["k"].nunique()
-    alive_end = p[p["k"] == 12].set_index("person_id")
-    post = p[p["k"].between(1, 12)].groupby("person_id")[["acute", "fall_injury", "planned"]].sum()
-    hc = p[p["k"].between(1, 12)].groupby("person_id")["home_care_onset"].max()
-    pre = p[p["k"].between(-12, -1)].groupby("person_id")["acute"].sum()
+    key = p["person_id"]
+    names = None
+    if isinstance(key.dtype, pd.CategoricalDtype):  # the panel's ids: work on their codes
+        names, key = key.cat.categories, key.cat.codes
+    k = p["k"].to_numpy()
+
+    def rows(mask: np.ndarray, cols: list[str]) -> pd.DataFrame:
+        # only the columns needed, indexed by person (not a copy of the whole panel)
+        return p.loc[mask, cols].set_axis(pd.Index(key[mask].to_numpy(), name="person_id"))
+
+    base = rows(
+        k == 0,
+        ["m", "kommune_code", "region_code", "sex", "education", "living_alone", "year"]
+        + ["visit_in_month"],
+    )
+    t0 = rows(k == 1, ["in_home_care", "visit_active"])
+    after = (k >= 1) & (k <= 12)
+    full = rows(after, ["k"]).groupby(level=0)["k"].nunique()
+    alive_end = rows(k == 12, ["k"])
+    post = rows(after, ["acute", "fall_injury", "planned"]).astype(np.int64)
+    post = post.groupby(level=0).sum()
+    hc = rows(after, ["home_care_onset"]).groupby(level=0)["home_care_onset"].max()
+    pre = rows((k >= -12) & (k <= -1), ["acute"]).astype(np.int64)
+    pre = pre.groupby(level=0)["acute"].sum()
     ids = base.index.intersection(t0.index)
     # follow-up: the 12 months are inside the data (deaths inside the year are kept: the
     # outcome is then counted until death)
     last_m = p["m"].max()
     ids = ids[(base.loc[ids, "m"] + 12) <= last_m]
     df = pd.DataFrame(index=ids)
-    df["kommune_code"] = base.loc[ids, "kommune_code"]
-    df["region_code"] = base.loc[ids, "region_code"]
-    df["sex"] = base.loc[ids, "sex"]
-    df["education"] = base.loc[ids, "education"]
+    df["kommune_code"] = base.loc[ids, "kommune_code"].astype(np.int64)
+    df["region_code"] = base.loc[ids, "region_code"].astype(np.int64)
+    for c in ("sex", "education"):
+        v = base.loc[ids, c]
+        df[c] = v.astype("str") if isinstance(v.dtype, pd.CategoricalDtype) else v
     df["living_alone"] = base.loc[ids, "living_alone"].astype(bool)
     df["year"] = base.loc[ids, "year"].astype(int)
     df["in_home_care"] = t0.loc[ids, "in_home_care"].astype(bool)
@@ -418,6 +545,8 @@ def offer_cohort(panel: pd.DataFrame) -> pd.DataFrame:
     df["planned_12m"] = post.reindex(ids)["planned"].fillna(0).gt(0)
     df["home_care_12m"] = hc.reindex(ids).fillna(0).gt(0).astype(float)
     df.loc[df["in_home_care"], "home_care_12m"] = np.nan  # not at risk of entry
+    if names is not None:
+        df.index = pd.Index(names[df.index.to_numpy()], dtype="str", name="person_id")
     return df.reset_index()
 
 
@@ -552,6 +681,7 @@ def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: flo
     placebos_for_scope(prep, scope, conf=conf)
     for outcome in ("acute_12m", "planned_12m"):
         accepted_vs_declined_for_scope(prep, scope, outcome, conf=conf)
+    _PANELS.pop(prep, None)  # every result is in the memo: the panel is not needed any more
 
 
 # --------------------------------------------------------------------------------------
