@@ -465,14 +465,14 @@ def notebook_bench(prepared: Path, tag: str) -> dict:
     return rec
 
 
-def batch_bench(prepared: Path, jobs: int, kommuner: str, tag: str) -> dict:
-    """Time ``nsv-eval batch --study all --kommuner KOMMUNER --jobs JOBS`` (fresh out dir)."""
+def batch_bench(prepared: Path, jobs: int, kommuner: str, tag: str, studies: str = "all") -> dict:
+    """Time ``nsv-eval batch --study STUDIES --kommuner KOMMUNER --jobs JOBS`` (fresh out dir)."""
     import shutil
 
     out_dir = CACHE / f"reports-batch-{tag}"
     shutil.rmtree(out_dir, ignore_errors=True)
     nsv = Path(PY).with_name("nsv-eval")
-    args = [str(nsv), "batch", "--study", "all", "--kommuner", kommuner, "--jobs", str(jobs)]
+    args = [str(nsv), "batch", "--study", studies, "--kommuner", kommuner, "--jobs", str(jobs)]
     args += ["--data", str(prepared), "--out", str(out_dir), "--no-progress"]
     print(f"[bench] batch: {' '.join(args)}", flush=True)
     r = measure(args)
@@ -577,7 +577,9 @@ def report_integrity(out_dir: Path) -> dict:
     return {"bad": sorted(set(bad)), "temp_files": temps, "ok": ok, "mtimes": mtimes}
 
 
-def kill_resume_bench(prepared: Path, jobs: int, kommuner: str, tag: str, seed: int) -> dict:
+def kill_resume_bench(
+    prepared: Path, jobs: int, kommuner: str, tag: str, seed: int, studies: str = "all"
+) -> dict:
     """Kill the whole batch with SIGKILL at a random point, start it again with
     ``--resume``, and check the result: every report once, none redone, no truncated file.
 
@@ -593,7 +595,7 @@ def kill_resume_bench(prepared: Path, jobs: int, kommuner: str, tag: str, seed: 
     out_dir = CACHE / f"reports-killresume-{tag}"
     shutil.rmtree(out_dir, ignore_errors=True)
     nsv = Path(PY).with_name("nsv-eval")
-    args = [str(nsv), "batch", "--study", "all", "--kommuner", kommuner, "--jobs", str(jobs)]
+    args = [str(nsv), "batch", "--study", studies, "--kommuner", kommuner, "--jobs", str(jobs)]
     args += ["--data", str(prepared), "--out", str(out_dir), "--no-progress"]
     state_file = out_dir / "batch-state.json"
     print(f"[bench] kill-and-resume: {' '.join(args)}", flush=True)
@@ -792,7 +794,9 @@ def markdown(res: dict) -> str:
             )
     bt = res.get("batch")
     if bt:
-        label = "batch, all studies × " + bt.get("kommuner_label", "98 kommuner")
+        what = bt.get("studies", "all")
+        n_st = "all studies" if what == "all" else f"{len(what.split(','))} studies"
+        label = f"batch, {n_st} × " + bt.get("kommuner_label", "98 kommuner")
         if bt.get("extrapolated"):
             label += f" (extrapolated ×{bt['factor']:.1f})"
         lines.append(
@@ -893,6 +897,11 @@ def main(argv: list[str] | None = None) -> int:
         help="take the big-run measurements of variants not run now from this results file",
     )
     ap.add_argument("--batch-kommuner", default="all", help="e.g. 'all' or '326,101,851'")
+    ap.add_argument(
+        "--batch-studies",
+        default="all",
+        help="studies of the batch and the kill-and-resume run ('all' or comma-separated)",
+    )
     ap.add_argument(
         "--kill-resume",
         default="region:1081",
@@ -1001,8 +1010,9 @@ def main(argv: list[str] | None = None) -> int:
         wk = nb.get("notebook_warm_kernel", {}).get("info", {})
         res["ratios"]["notebook_warm_kernel_over_floor"] = _ratio(wk.get("warm_wall_median_s"), fl)
     if not a.skip_batch and (prepared / "manifest.json").exists():
-        bt = batch_bench(prepared, a.jobs, a.batch_kommuner, tag)
+        bt = batch_bench(prepared, a.jobs, a.batch_kommuner, tag, a.batch_studies)
         bt["jobs"] = a.jobs
+        bt["studies"] = a.batch_studies
         if a.batch_kommuner != "all":
             n = len(a.batch_kommuner.split(","))
             bt["factor"] = 98 / n
@@ -1017,7 +1027,7 @@ def main(argv: list[str] | None = None) -> int:
         res["batch"] = bt
     if a.kill_resume != "none" and (prepared / "manifest.json").exists():
         seed = a.seed if a.seed is not None else int(time.time())
-        kr = kill_resume_bench(prepared, a.jobs, a.kill_resume, tag, seed)
+        kr = kill_resume_bench(prepared, a.jobs, a.kill_resume, tag, seed, a.batch_studies)
         kr["seed"] = seed
         res["kill_resume"] = kr
         print(f"[bench] kill-and-resume: {kr.get('verdict', kr.get('status'))}", flush=True)
