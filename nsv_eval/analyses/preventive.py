@@ -121,7 +121,8 @@ def _build_panel(
         con.execute("SET threads TO 2")
         con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
-        con.execute("SET enable_progress_bar = false")
+        # no ``SET enable_progress_bar``: inside a Jupyter kernel without ipywidgets DuckDB
+        # refuses to change that setting (the study notebook failed on it)
         con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
         con.register("km", _region_map())
         # the persons whose window of months meets the data period, numbered in id order
