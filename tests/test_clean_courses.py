@@ -168,12 +168,50 @@ def test_missing_admission_time_is_an_input_error() -> None:
         chain_contacts(c)
 
 
+def _reference_stays(con, out: str) -> None:
+    """Stays of view ``contacts_n`` the direct way (the implementation before the
+    singles/multi-contact split of ``stays.chain_rows``): one window pass numbers the chains,
+    one ``GROUP BY`` with ordered aggregates over every contact."""
+    from nsv_eval.clean import stays
+
+    obs = " OR ".join(f"starts_with(diagnosis, '{p}')" for p in stays.OBSERVATION_PREFIXES)
+    psych = ", ".join(f"'{p}'" for p in stays.PSYCHIATRIC_SPECIALTIES)
+    gap = int(round(stays.STAY_GAP_HOURS * 3600))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH a AS (
+            SELECT *, coalesce({obs}, FALSE) AS obs,
+                   coalesce(lower(specialty) IN ({psych}), FALSE) AS psych
+            FROM contacts_n
+        ), w AS (
+            SELECT *, max(discharge_time) OVER (
+                       PARTITION BY person_id ORDER BY admit_time, contact_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
+            FROM a
+        ), n AS (
+            SELECT *, sum(CASE WHEN prev_max IS NULL OR admit_time > prev_max
+                                    + to_seconds({gap}) THEN 1 ELSE 0 END) OVER (
+                       PARTITION BY person_id ORDER BY admit_time, contact_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stay_no
+            FROM w
+        ), s AS (
+            SELECT person_id, stay_no, {stays.STAY_AGGREGATES}
+            FROM n GROUP BY person_id, stay_no
+        )
+        {stays.stay_rows("s", stays.ADMISSION_MIN_HOURS)}
+        """
+    )
+
+
 @pytest.mark.parametrize("typed", [False, True])
 def test_one_pass_courses_and_stays_equal_two_passes(typed: bool) -> None:
     """``chain_with_stays_sql`` (one window pass) gives exactly the courses of ``chain_sql``
     and the stays of ``stays_sql`` (two passes) on random contacts with transfers, nested
     contacts, gaps around 4 h, and — typed — LPR contact types, observation codes,
-    psychiatric units and contact causes."""
+    psychiatric units and contact causes; and both equal the stays built the direct way
+    (:func:`_reference_stays`: ordered aggregates over every contact, no split into
+    one-contact and several-contact chains)."""
     import numpy as np
 
     from nsv_eval.clean import _db, courses, stays
@@ -215,9 +253,13 @@ def test_one_pass_courses_and_stays_equal_two_passes(typed: bool) -> None:
         courses.chain_sql(con, out="course_two")
         stays.stays_sql(con, "contacts_in", out="stays_two")
         assert courses.chain_with_stays_sql(con, out="course_one", stays_out="stays_one")
+        _reference_stays(con, "stays_ref")
+        n_multi = con.execute("SELECT count(*) FROM stays_ref WHERE n_contacts > 1").fetchall()
+        assert n_multi[0][0] > 100  # both parts of the split are exercised
         for one, two, key in [
             ("course_one", "course_two", "course_id"),
             ("stays_one", "stays_two", "stay_id"),
+            ("stays_two", "stays_ref", "stay_id"),
         ]:
             a = con.execute(f"SELECT * FROM {one} ORDER BY {key}").df()
             b = con.execute(f"SELECT * FROM {two} ORDER BY {key}").df()

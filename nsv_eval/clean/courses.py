@@ -205,67 +205,54 @@ def chain_with_stays_sql(
         True if both tables were built; False (nothing built) when the two gaps differ,
         and the caller chains twice.
     """
-    from nsv_eval.clean.stays import (
-        ADMISSION_MIN_HOURS,
-        OBSERVATION_PREFIXES,
-        PSYCHIATRIC_SPECIALTIES,
-        STAY_AGGREGATES,
-        STAY_GAP_HOURS,
-        stay_rows,
-    )
+    from nsv_eval.clean.stays import ADMISSION_MIN_HOURS, STAY_GAP_HOURS, chain_rows
 
     if round(gap_hours * 3600) != round(STAY_GAP_HOURS * 3600):
         return False
     gap_seconds = int(round(gap_hours * 3600))
     admit_seconds = int(round(ADMISSION_MIN_HOURS * 3600))
-    obs = " OR ".join(f"starts_with(diagnosis, '{p}')" for p in OBSERVATION_PREFIXES)
-    psych = ", ".join(f"'{p}'" for p in PSYCHIATRIC_SPECIALTIES)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _chains AS {chain_rows('contacts_n', gap_seconds)}")
+    # Stay and course numbers in ONE window sort (both count in the order person_id, start;
+    # a course is a stay that is an admission): at national scale each sort of these wide
+    # rows costs ~15 s, so the course table is cut from the numbered stays, not re-sorted.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _chains AS
-        WITH w AS (
-            SELECT *,
-                   max(discharge_time) OVER (
-                       PARTITION BY person_id ORDER BY admit_time, contact_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max_dis
-            FROM contacts_n
-        ), n AS (
-            SELECT *,
-                   sum(CASE WHEN prev_max_dis IS NULL
-                                 OR admit_time > prev_max_dis + to_seconds({gap_seconds})
-                            THEN 1 ELSE 0 END) OVER (
-                       PARTITION BY person_id ORDER BY admit_time, contact_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS chain_no,
-                   coalesce({obs}, FALSE) AS obs,
-                   coalesce(lower(specialty) IN ({psych}), FALSE) AS psych
-            FROM w
+        CREATE OR REPLACE TEMP TABLE _numbered AS
+        SELECT *,
+               CAST(row_number() OVER o AS BIGINT) AS stay_id,
+               CAST(sum(CASE WHEN is_course THEN 1 ELSE 0 END) OVER (
+                   o ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS course_id
+        FROM (
+            SELECT *, admitted OR epoch("end" - start) >= {admit_seconds} AS is_course
+            FROM _chains
         )
-        SELECT person_id, chain_no, {STAY_AGGREGATES},
-               first(diagnosis ORDER BY admit_time, contact_id) AS first_diagnosis,
-               bool_or(contact_type IS NOT NULL) AS typed,
-               bool_or(contact_type IS NULL OR contact_type = 'inpatient') AS admitted
-        FROM n GROUP BY person_id, chain_no
+        WINDOW o AS (ORDER BY person_id, start)
         """
     )
+    con.execute("DROP TABLE _chains")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {stays_out} AS
-        {stay_rows("_chains", ADMISSION_MIN_HOURS)}
+        SELECT stay_id, person_id, start, "end",
+               epoch("end" - start) / 3600.0 AS hours,
+               epoch("end" - start) / 3600.0 >= {float(ADMISSION_MIN_HOURS)} AS admission,
+               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
+               hospital
+        FROM _numbered
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS course_id,
-               person_id, start AS admit_time, "end" AS discharge_time, n_contacts,
+        SELECT course_id, person_id, start AS admit_time, "end" AS discharge_time, n_contacts,
                contact_ids, acute,
                CASE WHEN typed THEN action_diagnosis ELSE first_diagnosis END AS diagnosis,
                hospital
-        FROM _chains
-        WHERE admitted OR epoch("end" - start) >= {admit_seconds}
+        FROM _numbered
+        WHERE is_course
         """
     )
-    con.execute("DROP TABLE _chains")
+    con.execute("DROP TABLE _numbered")
     return True
 
 

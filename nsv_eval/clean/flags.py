@@ -237,19 +237,18 @@ def flag_sql(
             FROM {src} b
             JOIN persons_n p USING (person_id)
             LEFT JOIN dx d ON d.diagnosis = b.diagnosis
-        ), nxt AS (
-            -- next acute course of the same person (courses never overlap after chaining)
-            SELECT course_id,
-                   lead(admit_time) OVER (PARTITION BY person_id
-                                          ORDER BY admit_time, course_id) AS next_acute_admit
-            FROM c WHERE acute
         ), f AS (
-            SELECT c.*, nxt.next_acute_admit,
-                   (c.acute AND c.medical AND c.age >= {INDEX_MIN_AGE}
-                    AND NOT c.died_in_hospital
-                    AND CAST(c.discharge_time AS DATE) >= {sql_date(period.start)}
-                    AND CAST(c.discharge_time AS DATE) <= {end_index}) AS readmit_index
-            FROM c LEFT JOIN nxt USING (course_id)
+            -- next acute course of the same person (courses never overlap after chaining),
+            -- read on the acute courses only (partition person × acute; no self-join)
+            SELECT *,
+                   CASE WHEN acute THEN lead(admit_time) OVER (
+                       PARTITION BY person_id, acute ORDER BY admit_time, course_id) END
+                       AS next_acute_admit,
+                   (acute AND medical AND age >= {INDEX_MIN_AGE}
+                    AND NOT died_in_hospital
+                    AND CAST(discharge_time AS DATE) >= {sql_date(period.start)}
+                    AND CAST(discharge_time AS DATE) <= {end_index}) AS readmit_index
+            FROM c
         ), g AS (
             SELECT *,
                    coalesce(readmit_index AND next_acute_admit
