@@ -270,11 +270,17 @@ def _event_counts(
 ) -> None:
     """Table ``ev_cnt``: event counts per stratum × age band × month index ``k``."""
     p0, p1 = sql_date(period.start), sql_date(period.end_exclusive)
-    zero = {c: "0" for c in EVENT_COLUMNS}
+    zero = {c: "CAST(0 AS BIGINT)" for c in EVENT_COLUMNS}
 
     def sel(attrs: str, band: str, k: str, values: dict[str, str], rest: str) -> str:
-        cols = ", ".join(f"CAST({values.get(c, zero[c])} AS BIGINT) AS {c}" for c in EVENT_COLUMNS)
-        return f"SELECT {attrs}, {band} AS band_idx, {k} AS k, {cols} {rest}"
+        # Each kind of event is counted per cell on its own (only its own measures summed)
+        # before the kinds are stacked: grouping the ~40 million raw event rows of the
+        # national data at once, each carrying every measure column, spilled GBs to disk.
+        cols = ", ".join(
+            f"CAST(sum({values[c]}) AS BIGINT) AS {c}" if c in values else f"{zero[c]} AS {c}"
+            for c in EVENT_COLUMNS
+        )
+        return f"SELECT {attrs}, {band} AS band_idx, {k} AS k, {cols} {rest} GROUP BY 1, 2, 3, 4, 5, 6"
 
     # Strata as integer codes (see _ATTRS); ``*_codes`` joins map the labels.
     p_attrs = (
