@@ -60,11 +60,38 @@ STATUS_EXECUTED = "executed"
 result carries the pending report (:func:`nsv_eval.report.render.execute_study`)."""
 
 
+_PINNED: list[str | None] = [None]
+"""The code fingerprint this worker process last pinned (see :func:`pin_code_fingerprint`)."""
+
+
+def pin_code_fingerprint(task: Mapping[str, Any]) -> None:
+    """Make the batch parent's code fingerprint (``task["code_fingerprint"]``) this worker's.
+
+    Sets ``NSV_CODE_FINGERPRINT`` (:data:`nsv_eval.analyses.data.CODE_FINGERPRINT_ENV`) in
+    the worker's environment, which the kernels it starts inherit. A warm kernel keeps the
+    environment it started with (it is reset to it between reports), so when a worker that
+    outlives one batch (a dask worker of a long-running cluster) gets a task of a batch with
+    another fingerprint, its warm kernel is shut down and the next report starts a fresh one.
+    A task without the field (an older parent) changes nothing.
+    """
+    from nsv_eval.analyses.data import CODE_FINGERPRINT_ENV
+    from nsv_eval.report.warm import process_kernel, warm_disabled
+
+    fp = task.get("code_fingerprint")
+    if not fp or (_PINNED[0] == fp and os.environ.get(CODE_FINGERPRINT_ENV) == fp):
+        return
+    os.environ[CODE_FINGERPRINT_ENV] = str(fp)
+    if not warm_disabled() and process_kernel().alive:
+        process_kernel().shutdown()  # started under another (or no) pinned fingerprint
+    _PINNED[0] = str(fp)
+
+
 def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from nsv_eval.report.render import execute_study, run_study
         from nsv_eval.report.warm import process_kernel, warm_disabled
 
+        pin_code_fingerprint(task)  # before the worker's kernel starts
         # every task of this worker process runs in the worker's one warm kernel
         kernel = None if warm_disabled() else process_kernel()
         if task.get("publish_in_parent"):
