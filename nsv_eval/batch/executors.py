@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection as mp_connection
 import os
+import queue
 import re
 import socket
 import time
@@ -388,13 +389,23 @@ def run_dask(
     must have nsv-eval installed and see the data, output and notebook directories at the
     same paths. Without it a ``LocalCluster(n_workers=jobs, threads_per_worker=1,
     processes=True)`` is started for the batch and closed afterwards.
+
+    As with :func:`run_local`, a task with ``publish_in_parent`` is only executed by its
+    dask worker; its result carries the pending report back and the parent publishes it
+    (:func:`publish_result`) on a thread of its own while the workers execute the next
+    tasks. A task is yielded — and so recorded as done — only after it is published. A
+    worker that dies is replaced by its nanny and the scheduler reruns its task (up to
+    dask's ``distributed.scheduler.allowed-failures``; then the task fails alone with
+    ``KilledWorker``); every file is written atomically, so a batch killed while the parent
+    publishes leaves no half-written report and redoes the task on ``--resume``.
     """
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - distributed is a declared dependency
         raise NsvError("--executor dask needs the 'distributed' package") from exc
 
     cluster = None
+    publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsv-publish")
     try:
         if scheduler:
             try:
@@ -411,21 +422,41 @@ def run_dask(
             )
             client = Client(cluster)
         with client:
+            # every finished dask future and every finished publication lands in one queue
+            # (callbacks run on other threads), so the loop below sleeps until either
+            done: queue.SimpleQueue[tuple[str, Any, Any]] = queue.SimpleQueue()
             futures: dict[Any, dict[str, Any]] = {}
             for t in tasks:
                 key = f"nsv-{t['kommune']}-{t['study']}-{os.urandom(4).hex()}"
-                futures[client.submit(execute_task, t, key=key, pure=False)] = t
+                fut = client.submit(execute_task, t, key=key, pure=False)
+                futures[fut] = t
                 on_submit(t)
+            for fut in futures:
+                fut.add_done_callback(lambda f: done.put(("executed", f, None)))
             try:
-                for fut in as_completed(list(futures)):
+                remaining = len(futures)
+                while remaining:
+                    what, fut, task = done.get()
+                    if what == "published":
+                        remaining -= 1
+                        yield task, fut.result()
+                        continue
                     try:
                         res = fut.result()
                     except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
                         res = crash_result(exc)
-                    yield futures[fut], res
+                    t = futures[fut]
+                    if res.get("status") == STATUS_EXECUTED:
+                        pub = publisher.submit(publish_result, res)
+                        pub.add_done_callback(lambda f, t=t: done.put(("published", f, t)))
+                        continue
+                    remaining -= 1
+                    yield t, res
             except BaseException:
                 client.cancel(list(futures))
                 raise
     finally:
+        # a publish under way finishes (its files are written atomically either way)
+        publisher.shutdown(wait=True, cancel_futures=True)
         if cluster is not None:
             cluster.close()

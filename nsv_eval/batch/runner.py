@@ -425,9 +425,9 @@ class _Batch:
                         "pdf": self.pdf,
                         # the parent's memo key for every worker and kernel
                         "code_fingerprint": self.code_fp,
-                        # local workers only execute; the parent renders and publishes
-                        # while the worker runs its next report (batch/executors.py)
-                        "publish_in_parent": self.executor == "local",
+                        # workers (local or dask) only execute; the parent renders and
+                        # publishes while the worker runs its next report (executors.py)
+                        "publish_in_parent": True,
                     }
                 )
 
