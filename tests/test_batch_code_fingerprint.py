@@ -168,3 +168,53 @@ def test_code_fingerprint_honours_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NSV_CODE_FINGERPRINT", "not-a-hash")
     with pytest.raises(NsvError, match="NSV_CODE_FINGERPRINT='not-a-hash'"):
         data_mod.code_fingerprint()
+
+
+@pytest.mark.slow
+def test_worker_kernel_follows_the_batch_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that outlives a batch (a dask worker of a long-running cluster): its warm
+    kernel keeps the environment it started with, so a task of a batch with another code
+    fingerprint restarts it; a task of the same batch keeps it. Checked by what
+    ``code_fingerprint()`` returns inside the kernel (a notebook writes it to a file)."""
+    import nbformat
+
+    from nsv_eval.batch import executors
+    from nsv_eval.report import warm
+
+    monkeypatch.delenv("NSV_CODE_FINGERPRINT", raising=False)
+    monkeypatch.setattr(executors, "_PINNED", [None])
+    kernel = warm.WarmKernel()
+    monkeypatch.setattr(warm, "_PROCESS_KERNEL", kernel)
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('out = ""')
+    params.metadata["tags"] = ["parameters"]
+    body = (
+        "import os\nfrom nsv_eval.analyses.data import code_fingerprint\n"
+        "open(out, 'w').write(f'{os.getpid()} {code_fingerprint()}')"
+    )
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "fp.ipynb"
+    nbformat.write(nb, path)
+
+    def report(task_fp: str, n: int) -> tuple[str, str]:
+        executors.pin_code_fingerprint({"code_fingerprint": task_fp})
+        out = tmp_path / f"out-{n}.txt"
+        kernel.execute(path, tmp_path / f"out-{n}.ipynb", {"out": str(out)}, cwd=tmp_path)
+        pid, fp = out.read_text().split()
+        return pid, fp
+
+    try:
+        a = report("aaaaaaaaaaaaaaaa", 1)
+        b = report("aaaaaaaaaaaaaaaa", 2)
+        c = report("bbbbbbbbbbbbbbbb", 3)
+    finally:
+        kernel.shutdown()
+    assert a == (b[0], "aaaaaaaaaaaaaaaa") and b[1] == "aaaaaaaaaaaaaaaa"  # same kernel
+    assert c[1] == "bbbbbbbbbbbbbbbb" and c[0] != a[0]  # a fresh kernel for the new batch

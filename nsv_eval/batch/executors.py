@@ -22,6 +22,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from nsv_eval.batch.state import STATUS_FAILED, now
@@ -380,6 +381,10 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
             w.conn.close()
 
 
+def _put_published(done: queue.SimpleQueue, task: dict[str, Any], fut: Future) -> None:
+    done.put(("published", fut, task))
+
+
 def run_dask(
     tasks: list[dict[str, Any]], jobs: int, scheduler: str | None, on_submit: OnSubmit
 ) -> Completed:
@@ -448,7 +453,7 @@ def run_dask(
                     t = futures[fut]
                     if res.get("status") == STATUS_EXECUTED:
                         pub = publisher.submit(publish_result, res)
-                        pub.add_done_callback(lambda f, t=t: done.put(("published", f, t)))
+                        pub.add_done_callback(partial(_put_published, done, t))
                         continue
                     remaining -= 1
                     yield t, res
