@@ -444,6 +444,10 @@ def test_resume_on_dask_reruns_only_failed(first: dict, second: BatchResult) -> 
     assert now == first["shared_files"]
     text = second.log.read_text(encoding="utf-8")
     assert "SKIP    326/datakvalitet" in text and text.count(" END ") == 2
+    # dask workers only execute too: the parent published the report that ran
+    end = {ln.split()[2].rstrip(":"): ln for ln in text.splitlines() if " END " in ln}
+    assert "published by the parent" in end["580/datakvalitet"], end
+    assert "published by the parent" not in end["101/datakvalitet"], end
     state = load_state(out)
     assert state["tasks"]["580/datakvalitet"]["status"] == "ok"
     assert state["stamp"]["executor"] == "dask"

@@ -71,6 +71,43 @@ def test_killed_worker_fails_only_its_own_task(prepared_dir: Path, tmp_path: Pat
     assert res.exit_code == 1
 
 
+@pytest.mark.slow
+def test_dask_worker_killed_once_is_replaced_and_its_task_published(
+    prepared_dir: Path, tmp_path: Path
+) -> None:
+    """On dask the worker only executes and the parent publishes (as with local workers):
+    a dask worker killed mid-report (once, for kommune 101) is replaced by its nanny, the
+    scheduler reruns its task, and the parent publishes the rerun's report."""
+    pytest.importorskip("distributed")
+    marker = tmp_path / "killed-once"
+    planted = (
+        "import os, pathlib, signal\n"
+        f"_m = pathlib.Path({str(marker)!r})\n"
+        "if kommune == 101 and not _m.exists():\n"
+        "    _m.write_text('killed')\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)\n"
+    )
+    nbdir = _notebooks(tmp_path, planted)
+    out = tmp_path / "reports"
+    res = run_batch(
+        "datakvalitet",
+        [326, 101],
+        data_dir=prepared_dir,
+        out_dir=out,
+        jobs=2,
+        executor="dask",
+        notebook_dir=nbdir,
+        progress=False,
+    )
+    assert marker.exists()  # the worker running 101 was killed
+    assert res.exit_code == 0, res.failure_table()
+    for k in (326, 101):
+        assert (out / str(k) / f"{STUDY.slug}.html").exists()
+    _complete_outputs(out)
+    end = [ln for ln in res.log.read_text(encoding="utf-8").splitlines() if " END " in ln]
+    assert len(end) == 2 and all("published by the parent" in ln for ln in end), end
+
+
 def _n_ok(state_file: Path) -> int:
     try:
         tasks = json.loads(state_file.read_text(encoding="utf-8"))["tasks"]

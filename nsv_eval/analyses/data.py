@@ -14,8 +14,10 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -88,7 +90,14 @@ class Area:
         return pd.Series(True, index=df.index)
 
 
-@cache
+CODE_FINGERPRINT_ENV = "NSV_CODE_FINGERPRINT"
+"""Environment variable that pins :func:`code_fingerprint` (16 hex digits). A batch parent
+(and ``nsv-eval run``) sets it for the workers and kernels it starts
+(:func:`pinned_code_fingerprint`), so every report of one batch uses the parent's key."""
+
+_CODE_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
 def code_fingerprint() -> str:
     """SHA-256 (16 hex) of the source of ``nsv_eval.stats`` and ``nsv_eval.analyses``.
 
@@ -96,7 +105,31 @@ def code_fingerprint() -> str:
     pickle made by another version of the code that computes them (another class layout,
     another estimator) must not be read back. Without it, two checkouts sharing one cache
     directory read each other's objects (seen when ``stats`` results became typed classes).
+
+    When :data:`CODE_FINGERPRINT_ENV` is set, its value is returned instead of hashing the
+    source: a batch parent computes the fingerprint once and hands it to every worker and
+    kernel, so a source file edited while the batch runs cannot give later reports another
+    key (and make them recompute all national work) or two workers different keys.
+
+    Raises
+    ------
+    NsvError
+        When :data:`CODE_FINGERPRINT_ENV` is set to something other than 16 hex digits.
     """
+    pinned = os.environ.get(CODE_FINGERPRINT_ENV, "")
+    if pinned:
+        if not _CODE_FINGERPRINT.fullmatch(pinned):
+            raise NsvError(
+                f"{CODE_FINGERPRINT_ENV}={pinned!r} is not a code fingerprint (16 hex digits); "
+                "unset it to let nsv-eval compute the fingerprint from its source."
+            )
+        return pinned
+    return _source_fingerprint()
+
+
+@cache
+def _source_fingerprint() -> str:
+    """The code fingerprint from the source files (read once per process)."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     for sub in ("stats", "analyses"):
@@ -104,6 +137,33 @@ def code_fingerprint() -> str:
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+@contextmanager
+def pinned_code_fingerprint(value: str | None = None) -> Iterator[str]:
+    """Pin the code fingerprint in this process's environment for the ``with`` block.
+
+    Sets :data:`CODE_FINGERPRINT_ENV` to ``value`` (default :func:`code_fingerprint`: the
+    already pinned value, or this process's source fingerprint), so worker processes and
+    Jupyter kernels started inside the block inherit it; restores the previous value on
+    exit.
+
+    Yields
+    ------
+    str
+        The pinned fingerprint.
+    """
+    fp = value if value is not None else code_fingerprint()
+    old = os.environ.get(CODE_FINGERPRINT_ENV)
+    os.environ[CODE_FINGERPRINT_ENV] = fp
+    try:
+        code_fingerprint()  # validates ``value``
+        yield fp
+    finally:
+        if old is None:
+            os.environ.pop(CODE_FINGERPRINT_ENV, None)
+        else:
+            os.environ[CODE_FINGERPRINT_ENV] = old
 
 
 def _fingerprint(manifest: dict) -> str:

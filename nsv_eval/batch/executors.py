@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection as mp_connection
 import os
+import queue
 import re
 import socket
 import time
@@ -21,6 +22,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from nsv_eval.batch.state import STATUS_FAILED, now
@@ -60,11 +62,38 @@ STATUS_EXECUTED = "executed"
 result carries the pending report (:func:`nsv_eval.report.render.execute_study`)."""
 
 
+_PINNED: list[str | None] = [None]
+"""The code fingerprint this worker process last pinned (see :func:`pin_code_fingerprint`)."""
+
+
+def pin_code_fingerprint(task: Mapping[str, Any]) -> None:
+    """Make the batch parent's code fingerprint (``task["code_fingerprint"]``) this worker's.
+
+    Sets ``NSV_CODE_FINGERPRINT`` (:data:`nsv_eval.analyses.data.CODE_FINGERPRINT_ENV`) in
+    the worker's environment, which the kernels it starts inherit. A warm kernel keeps the
+    environment it started with (it is reset to it between reports), so when a worker that
+    outlives one batch (a dask worker of a long-running cluster) gets a task of a batch with
+    another fingerprint, its warm kernel is shut down and the next report starts a fresh one.
+    A task without the field (an older parent) changes nothing.
+    """
+    from nsv_eval.analyses.data import CODE_FINGERPRINT_ENV
+    from nsv_eval.report.warm import process_kernel, warm_disabled
+
+    fp = task.get("code_fingerprint")
+    if not fp or (_PINNED[0] == fp and os.environ.get(CODE_FINGERPRINT_ENV) == fp):
+        return
+    os.environ[CODE_FINGERPRINT_ENV] = str(fp)
+    if not warm_disabled() and process_kernel().alive:
+        process_kernel().shutdown()  # started under another (or no) pinned fingerprint
+    _PINNED[0] = str(fp)
+
+
 def _run_once(task: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from nsv_eval.report.render import execute_study, run_study
         from nsv_eval.report.warm import process_kernel, warm_disabled
 
+        pin_code_fingerprint(task)  # before the worker's kernel starts
         # every task of this worker process runs in the worker's one warm kernel
         kernel = None if warm_disabled() else process_kernel()
         if task.get("publish_in_parent"):
@@ -352,6 +381,10 @@ def run_local(tasks: list[dict[str, Any]], jobs: int, on_submit: OnSubmit) -> Co
             w.conn.close()
 
 
+def _put_published(done: queue.SimpleQueue, task: dict[str, Any], fut: Future) -> None:
+    done.put(("published", fut, task))
+
+
 def run_dask(
     tasks: list[dict[str, Any]], jobs: int, scheduler: str | None, on_submit: OnSubmit
 ) -> Completed:
@@ -361,13 +394,23 @@ def run_dask(
     must have nsv-eval installed and see the data, output and notebook directories at the
     same paths. Without it a ``LocalCluster(n_workers=jobs, threads_per_worker=1,
     processes=True)`` is started for the batch and closed afterwards.
+
+    As with :func:`run_local`, a task with ``publish_in_parent`` is only executed by its
+    dask worker; its result carries the pending report back and the parent publishes it
+    (:func:`publish_result`) on a thread of its own while the workers execute the next
+    tasks. A task is yielded — and so recorded as done — only after it is published. A
+    worker that dies is replaced by its nanny and the scheduler reruns its task (up to
+    dask's ``distributed.scheduler.allowed-failures``; then the task fails alone with
+    ``KilledWorker``); every file is written atomically, so a batch killed while the parent
+    publishes leaves no half-written report and redoes the task on ``--resume``.
     """
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - distributed is a declared dependency
         raise NsvError("--executor dask needs the 'distributed' package") from exc
 
     cluster = None
+    publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nsv-publish")
     try:
         if scheduler:
             try:
@@ -384,21 +427,41 @@ def run_dask(
             )
             client = Client(cluster)
         with client:
+            # every finished dask future and every finished publication lands in one queue
+            # (callbacks run on other threads), so the loop below sleeps until either
+            done: queue.SimpleQueue[tuple[str, Any, Any]] = queue.SimpleQueue()
             futures: dict[Any, dict[str, Any]] = {}
             for t in tasks:
                 key = f"nsv-{t['kommune']}-{t['study']}-{os.urandom(4).hex()}"
-                futures[client.submit(execute_task, t, key=key, pure=False)] = t
+                fut = client.submit(execute_task, t, key=key, pure=False)
+                futures[fut] = t
                 on_submit(t)
+            for fut in futures:
+                fut.add_done_callback(lambda f: done.put(("executed", f, None)))
             try:
-                for fut in as_completed(list(futures)):
+                remaining = len(futures)
+                while remaining:
+                    what, fut, task = done.get()
+                    if what == "published":
+                        remaining -= 1
+                        yield task, fut.result()
+                        continue
                     try:
                         res = fut.result()
                     except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
                         res = crash_result(exc)
-                    yield futures[fut], res
+                    t = futures[fut]
+                    if res.get("status") == STATUS_EXECUTED:
+                        pub = publisher.submit(publish_result, res)
+                        pub.add_done_callback(partial(_put_published, done, t))
+                        continue
+                    remaining -= 1
+                    yield t, res
             except BaseException:
                 client.cancel(list(futures))
                 raise
     finally:
+        # a publish under way finishes (its files are written atomically either way)
+        publisher.shutdown(wait=True, cancel_futures=True)
         if cluster is not None:
             cluster.close()

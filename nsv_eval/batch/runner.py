@@ -287,6 +287,7 @@ class _Batch:
         self.stamp: dict[str, Any] = {}
         self.shared_info: dict[str, dict[str, Any]] = {}
         self.log: BatchLog | None = None
+        self.code_fp = ""  # set by run(): the code fingerprint of the whole batch
 
     # -- stamp ------------------------------------------------------------------------
     def make_stamp(self) -> dict[str, Any]:
@@ -301,6 +302,7 @@ class _Batch:
             "git_commit": git_commit(),
             "data_dir": str(self.data),
             "data_fingerprint": self.data_fp,
+            "code_fingerprint": self.code_fp,
             "data_period": manifest.get("period"),
             "params_dir": str(self.params_dir.resolve()),
             "studies": [s.name for s in self.studies],
@@ -421,9 +423,11 @@ class _Batch:
                         "notebook_dir": str(self.nb_dir),
                         "timeout": self.timeout,
                         "pdf": self.pdf,
-                        # local workers only execute; the parent renders and publishes
-                        # while the worker runs its next report (batch/executors.py)
-                        "publish_in_parent": self.executor == "local",
+                        # the parent's memo key for every worker and kernel
+                        "code_fingerprint": self.code_fp,
+                        # workers (local or dask) only execute; the parent renders and
+                        # publishes while the worker runs its next report (executors.py)
+                        "publish_in_parent": True,
                     }
                 )
 
@@ -526,11 +530,19 @@ class _Batch:
 
     # -- all --------------------------------------------------------------------------
     def run(self) -> BatchResult:
+        from nsv_eval.analyses.data import pinned_code_fingerprint
+
         t0 = time.monotonic()
         self.out.mkdir(parents=True, exist_ok=True)
-        with BatchLock(self.out):
+        with BatchLock(self.out), pinned_code_fingerprint() as code_fp:
             self.state = load_state(self.out, strict=self.resume)
             self.log = log = BatchLog.new(self.out)
+            # the code fingerprint (part of every Prepared.memo key) is computed once, here,
+            # and pinned in the environment the workers and their kernels inherit (and sent
+            # with every task, for dask workers started elsewhere): all reports of the batch
+            # read the memo entries prepare_shared writes, even if a source file changes
+            # while the batch runs
+            self.code_fp = code_fp
             try:
                 self.stamp = self.make_stamp()
                 log.write(

@@ -153,7 +153,9 @@ _RE_SAS = (
 
 def _arrow_text(s: pd.Series) -> pa.Array | pa.ChunkedArray:
     """Text Series as an Arrow string array (no copy for pandas' Arrow-backed strings)."""
-    if not pd.api.types.is_string_dtype(s.dtype):
+    if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
+        # an object column may hold other things than text: a yes/no Parquet column with a
+        # NULL reaches pandas as object True/False/None (is_string_dtype(object) is True)
         s = s.astype("string")
     return pa.array(s, type=pa.string(), from_pandas=True)
 
@@ -223,6 +225,8 @@ def _on_unique(
         )
     out = vals.take(take).reset_index(drop=True)
     out.index = text.index
+    if (codes < 0).any() and pd.api.types.is_bool_dtype(out.dtype):
+        out = out.astype("object")  # a bool column cannot hold the missing values (pandas 3)
     out[codes < 0] = None
     r = np.asarray(reasons, dtype=object)[take]
     r[codes < 0] = None

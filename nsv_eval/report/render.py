@@ -50,7 +50,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from nsv_eval import __version__
-from nsv_eval.analyses.data import Prepared
+from nsv_eval.analyses.data import Prepared, pinned_code_fingerprint
 from nsv_eval.errors import NsvError
 from nsv_eval.params import check_kommune, load_params, notebook_parameters, params_hash
 from nsv_eval.reference import kommune_name
@@ -891,21 +891,24 @@ def run_studies(
     own = kernel is None and not warm_disabled()
     if own:
         kernel = WarmKernel()
+    # one code fingerprint (memo key) for all studies of the run, computed here and
+    # inherited by the kernel(s) started below (nsv_eval.analyses.data.code_fingerprint)
     try:
-        return _run_all(
-            chosen,
-            kommune,
-            data_dir,
-            out_dir,
-            loaded,
-            shared_dir,
-            notebook_dir,
-            timeout,
-            progress,
-            kernel,
-            pdf,
-            lang,
-        )
+        with pinned_code_fingerprint():
+            return _run_all(
+                chosen,
+                kommune,
+                data_dir,
+                out_dir,
+                loaded,
+                shared_dir,
+                notebook_dir,
+                timeout,
+                progress,
+                kernel,
+                pdf,
+                lang,
+            )
     finally:
         if own and kernel is not None:
             kernel.shutdown()
