@@ -124,6 +124,16 @@ def test_both_meat_paths_agree() -> None:
         _assert_same(got, want)
 
 
+def test_integer_cluster_ids_are_used_as_they_are() -> None:
+    """Integer ids (study 8 passes person numbers) with gaps: the unused numbers are empty
+    clusters, which neither count as clusters nor add to the meat."""
+    y, x, d, cl, w = _panel(7)
+    ids = np.unique(cl, return_inverse=True)[1] * 3 + 1
+    want = _library(y, x, 0.5, cluster=ids, fuzzy=d, weights=w)
+    _assert_same(lean.lean_fit(y, x, 0.5, cluster=ids, fuzzy=d, weights=w), want)
+    _assert_same(lean.lean_fit(y, x, 0.5, cluster=cl, fuzzy=d, weights=w), want, rel=1e-12)
+
+
 def test_rows_in_any_order_give_the_same_fit() -> None:
     y, x, d, cl, w = _panel(4)
     a = lean.lean_fit(y, x, 0.5, cluster=cl, fuzzy=d, weights=w)

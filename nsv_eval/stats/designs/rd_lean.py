@@ -107,6 +107,30 @@ def _contiguous(mask: np.ndarray) -> slice:
     return slice(int(idx[0]), int(idx[-1]) + 1)
 
 
+def _cluster_codes(cluster, n: int) -> tuple[np.ndarray, int]:
+    """Cluster ids as codes ``0 … G-1`` (non-negative integer ids below ``2 n`` are used as
+    they are: no copy of a panel's person numbers; unused numbers are empty clusters)."""
+    c = np.asarray(cluster).reshape(-1)
+    if len(c) != n:
+        raise _Unsupported("cluster length")
+    if c.dtype.kind in "iu" and n and c.min() >= 0 and c.max() < 2 * n:
+        return c.astype(np.int64, copy=False), int(c.max()) + 1
+    codes, uniques = pd.factorize(c)
+    if (codes < 0).any():
+        raise _Unsupported("cluster")  # missing cluster ids
+    return codes, len(uniques)
+
+
+def _std(y: np.ndarray, block: int = 1 << 20) -> float:
+    """``np.std(y, ddof=1)`` without an n-row temporary (the deviations summed in blocks)."""
+    mean = float(np.mean(y))
+    ss = 0.0
+    for a in range(0, len(y), block):
+        dev = y[a : a + block] - mean
+        ss += float(dev @ dev)
+    return math.sqrt(ss / (len(y) - 1))
+
+
 class _Data:
     """The sufficient statistics of one RD data set (see the module docstring)."""
 
@@ -128,10 +152,8 @@ class _Data:
             fw = np.asarray(weights, dtype=float).reshape(-1)
             if len(fw) != n or not np.isfinite(fw).all() or (fw < 0).any() or fw.sum() <= 0:
                 raise _Unsupported("weights")
-        cl_codes, cl_uniques = pd.factorize(np.asarray(cluster).reshape(-1))
-        if len(cl_codes) != n or (cl_codes < 0).any():
-            raise _Unsupported("cluster")  # missing cluster ids
-        self.G = G = len(cl_uniques)
+        cl_codes, G = _cluster_codes(cluster, n)
+        self.G = G
         codes, uniq = pd.factorize(x)
         order = np.argsort(uniq)
         rank = np.empty_like(order)
@@ -142,41 +164,42 @@ class _Data:
         del codes
         self.n = n
         self.cnt = np.bincount(xi, minlength=nv).astype(float)
-        pos = None if fw is None else fw > 0
+        pos = None if fw is None or (fw > 0).all() else fw > 0
         self.cntpos = self.cnt if pos is None else np.bincount(xi, weights=pos, minlength=nv)
         self.x_sd = self._x_sd()
-        self.y_sd = float(np.std(y, ddof=1))
+        self.y_sd = _std(y)
         self.t_var_zero: tuple[bool, bool] = (False, False)
         self.dense = G * nv <= DENSE_CELLS_PER_ROW * n + 1000
-        fy = y if fw is None else fw * y
-        ft = None if t is None else (t if fw is None else fw * t)
         if self.dense:
-            # cells = value × cluster, one row per value (contiguous blocks per value)
-            cell = xi * np.int64(G) + cl_codes
+            # cells = value × cluster (value-major: each value's clusters are one contiguous
+            # row of the grids); the temporaries one at a time (national panels)
+            cell = xi
+            cell *= np.int64(G)
+            cell += cl_codes
+            del xi, cl_codes
             size = nv * G
-            self.SYg = np.bincount(cell, weights=fy, minlength=size).reshape(nv, G)
-            del fy
-            self.STg = (
-                None if ft is None else np.bincount(cell, weights=ft, minlength=size).reshape(nv, G)
-            )
-            del ft
-            self.SFg = (
-                np.bincount(cell, minlength=size).astype(float).reshape(nv, G)
-                if fw is None
-                else np.bincount(cell, weights=fw, minlength=size).reshape(nv, G)
-            )
-            self.POSg = (
-                np.bincount(cell, minlength=size).reshape(nv, G) > 0
-                if pos is None
-                else np.bincount(cell, weights=pos, minlength=size).reshape(nv, G) > 0
-            )
+
+            def grid(weights: np.ndarray | None) -> np.ndarray:
+                out = np.bincount(cell, weights=weights, minlength=size)
+                return (out if weights is not None else out.astype(float)).reshape(nv, G)
+
+            self.SYg = grid(y if fw is None else fw * y)
+            self.STg = None if t is None else grid(t if fw is None else fw * t)
+            self.SFg = grid(fw)
+            if pos is None:  # every weight positive: a cell has rows iff its weight sum > 0
+                self.POSg = self.SFg > 0
+            else:
+                self.POSg = grid(pos.astype(float)) > 0
             del cell
             self.SY = self.SYg.sum(axis=1)
             self.ST = None if self.STg is None else self.STg.sum(axis=1)
             self.SF = self.SFg.sum(axis=1)
         else:
             self.xi, self.cl, self.y, self.t, self.fw, self.pos = xi, cl_codes, y, t, fw, pos
+            fy = y if fw is None else fw * y
             self.SY = np.bincount(xi, weights=fy, minlength=nv)
+            del fy
+            ft = None if t is None else (t if fw is None else fw * t)
             self.ST = None if ft is None else np.bincount(xi, weights=ft, minlength=nv)
             self.SF = self.cnt if fw is None else np.bincount(xi, weights=fw, minlength=nv)
 
