@@ -10,7 +10,8 @@ Usage (never point ``--shared`` into the prepared folder; use a fresh folder per
 The peak of a step is the kernel's high-water mark of the resident set size (``VmHWM``,
 reset before each step through ``/proc/self/clear_refs``; where that is not allowed, the
 highest RSS a thread sampled every 20 ms); the peak of the whole run is printed at the
-end (the largest step peak when the high-water mark is reset per step). The steps nest (each RD fit inside its study step), so a step's peak covers only the
+end (the high-water mark of every interval between two resets; with the resets,
+``ru_maxrss`` and GNU time's maximum RSS no longer show the whole run's peak). The steps nest (each RD fit inside its study step), so a step's peak covers only the
 time since the last inner step began.
 """
 
@@ -78,6 +79,8 @@ class Sampler:
         return hwm if hwm is not None else self.sampled
 
     def reset(self) -> float:
+        """Start a new step; the peak since the last reset is kept in :attr:`overall`."""
+        self.overall = max(getattr(self, "overall", 0.0), self.peak)
         now = _rss_mb()
         self.sampled = now
         if self.exact:
@@ -138,7 +141,8 @@ def run(data: str, shared: str) -> tuple[dict, list[dict]]:
         total = time.perf_counter() - t0
     finally:
         rdm.rd_fit = orig_fit
-    peak = max(r["peak_mb"] for r in log)
+    sampler.reset()  # the whole run's peak: every interval between two resets counted
+    peak = sampler.overall
     log.append({"step": "TOTAL", "seconds": round(total, 2), "peak_mb": round(peak, 1)})
     print(json.dumps(log[-1]), flush=True)
     # the results, read back from the memo (what every report reads)

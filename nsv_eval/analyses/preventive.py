@@ -388,6 +388,7 @@ def rd_estimates(
     """
     out = {}
     for o in outcomes:
+        d = None  # let go of the previous outcome's rows before the next ones are made
         d = _rates(panel, o)
         out[o] = rd(
             d,
