@@ -271,9 +271,9 @@ def _side_var_zero(t: np.ndarray, left: np.ndarray) -> tuple[bool, bool]:
     side is constant at 0 or 1 (then the library's variance is exactly 0) or not constant
     (then it is positive); another constant depends on the order of the additions."""
     out = []
-    for side in (left, ~left):
-        v = t[side]
-        lo, hi = float(v.min()), float(v.max())
+    for side in (left, ~left):  # min and max in place (no copy of a side's rows)
+        lo = float(np.min(t, where=side, initial=np.inf))
+        hi = float(np.max(t, where=side, initial=-np.inf))
         if lo != hi:
             out.append(False)
         elif lo in (0.0, 1.0):
@@ -573,19 +573,23 @@ def lean_fit(
     if h is None and bwselect != "mserd":
         return None
     try:
+        t_var_zero = (False, False)
+        if fuzzy is not None:  # before the sums: no side copies next to them
+            xs = np.asarray(x, dtype=float).reshape(-1)
+            t = np.asarray(fuzzy, dtype=float).reshape(-1)
+            if len(t) != len(xs) or not np.isfinite(t).all():
+                return None
+            t_var_zero = _side_var_zero(t, xs < c)
+            del xs, t
+            if all(t_var_zero):
+                return None  # no variation on either side: the library decides (raises)
         data = _Data(y, x, fuzzy, cluster, weights)
+        data.t_var_zero = t_var_zero
         if data.nv < 2 or not (data.vals[0] < c < data.vals[-1]):
             return None  # the library raises: c outside the range of x
         split = int(np.searchsorted(data.vals, c, side="left"))
         if min(split, data.nv - split) < p + 2:
             return None  # the library raises: too few distinct values for order q
-        if fuzzy is not None:
-            t = np.asarray(fuzzy, dtype=float).reshape(-1)
-            left = np.asarray(x, dtype=float).reshape(-1) < c
-            data.t_var_zero = _side_var_zero(t, left)
-            del t, left
-            if all(data.t_var_zero):
-                return None  # no variation on either side: the library decides (raises)
         fit = _Fit(data, float(c), p, kernel, fuzzy is not None)
         if h is None:
             if data.n < 20:
