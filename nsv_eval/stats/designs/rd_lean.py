@@ -136,8 +136,8 @@ class _Data:
 
     def __init__(self, y, x, fuzzy, cluster, weights):
         n = len(x)
-        if n == 0 or len(y) != n:
-            raise _Unsupported("lengths")
+        if n < 20 or len(y) != n:
+            raise _Unsupported("lengths")  # (the library's own path below 20 rows)
         x = np.asarray(x, dtype=float).reshape(-1)
         y = np.asarray(y, dtype=float).reshape(-1)
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
@@ -600,5 +600,5 @@ def lean_fit(
             if not (np.isfinite(h_) and h_ > 0):
                 return None
         return fit.estimate(h_, b_, level)
-    except (_Unsupported, np.linalg.LinAlgError):
-        return None
+    except (_Unsupported, np.linalg.LinAlgError, ZeroDivisionError):
+        return None  # the library then fits, or raises its own error
