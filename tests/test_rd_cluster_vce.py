@@ -58,10 +58,10 @@ def test_meat_equals_library(d: int) -> None:
 def test_fit_equals_library_fit(fuzzy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     y, x, t, cl, w = _data()
     kw = dict(cluster=cl, weights=w, fuzzy=t if fuzzy else None)
-    fast = rdm.rd_fit(y, x, 0.5, **kw)
+    fast = rdm.rd_fit(y, x, 0.5, engine="library", **kw)
     # the library untouched: rd_fit without the replacement
     monkeypatch.setattr(rdm, "_fast_cluster_vce", contextlib.nullcontext)
-    lib = rdm.rd_fit(y, x, 0.5, **kw)
+    lib = rdm.rd_fit(y, x, 0.5, engine="library", **kw)
     for f in ("estimate", "se", "lower", "upper", "p_value", "se_robust", "h", "b"):
         assert getattr(fast, f) == pytest.approx(getattr(lib, f), rel=1e-8), f
     assert (fast.n_left, fast.n_right) == (lib.n_left, lib.n_right)

@@ -10,7 +10,10 @@ the first stage and reduced form of a fuzzy design, placebo cutoffs and binned m
 the figure, and validates the input.
 
 Reported like the package recommends: the point estimate is the conventional local-linear
-estimate, the interval and p-value are the robust bias-corrected ones.
+estimate, the interval and p-value are the robust bias-corrected ones. Fits with clusters
+(study 8's person × month panel) are computed by :mod:`~nsv_eval.stats.designs.rd_lean`,
+which reproduces rdrobust's numbers from sufficient statistics in a fraction of its memory
+and time (tested against the library in ``tests/test_rd_lean.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval.stats.designs.base import EffectResult
+from nsv_eval.stats.designs.rd_lean import lean_fit
 
 
 def _check(data: pd.DataFrame, cols: list[str]) -> None:
@@ -164,8 +168,15 @@ def rd_fit(
     kernel: str = "triangular",
     bwselect: str = "mserd",
     conf: float = 0.95,
+    engine: str = "auto",
 ) -> RDFit:
     """One local-polynomial RD fit with ``rdrobust`` (thin typed wrapper).
+
+    With ``cluster`` (CR1 variance) and the default ``bwselect``, the fit is computed by
+    :func:`~nsv_eval.stats.designs.rd_lean.lean_fit` — rdrobust's numbers from sufficient
+    statistics, a fraction of the library's memory and time on a person × month panel —
+    unless ``engine="library"``; every other case (and any case the lean path does not
+    reproduce) is the library's own fit.
 
     Parameters
     ----------
@@ -188,16 +199,27 @@ def rd_fit(
         ``rdrobust`` bandwidth selector (default ``"mserd"``: one MSE-optimal bandwidth).
     conf : float
         Confidence level.
+    engine : {"auto", "library"}
+        ``"library"`` always calls rdrobust (the reference the lean path is tested against).
 
     Returns
     -------
     RDFit
     """
-    from rdrobust import rdrobust
-
     kern = {"triangular": "tri", "epanechnikov": "epa", "uniform": "uni"}.get(kernel)
     if kern is None:
         raise ValueError(f"rd: unknown kernel {kernel!r}")
+    if engine not in ("auto", "library"):
+        raise ValueError(f"rd: unknown engine {engine!r}")
+    if cluster is not None and engine == "auto":
+        lean = lean_fit(
+            y, x, cutoff, cluster=cluster, fuzzy=fuzzy, weights=weights, h=h, p=p,
+            kernel=kern, bwselect=bwselect, level=100 * conf,
+        )  # fmt: skip
+        if lean is not None:
+            return RDFit(**vars(lean))
+    from rdrobust import rdrobust  # here: a process with only lean fits never imports it
+
     kw: dict = dict(c=cutoff, p=p, kernel=kern, level=100 * conf)
     if h is not None:
         kw["h"] = float(h)
