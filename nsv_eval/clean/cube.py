@@ -280,7 +280,9 @@ def _event_counts(
             f"CAST(sum({values[c]}) AS BIGINT) AS {c}" if c in values else f"{zero[c]} AS {c}"
             for c in EVENT_COLUMNS
         )
-        return f"SELECT {attrs}, {band} AS band_idx, {k} AS k, {cols} {rest} GROUP BY 1, 2, 3, 4, 5, 6"
+        return (
+            f"SELECT {attrs}, {band} AS band_idx, {k} AS k, {cols} {rest} GROUP BY 1, 2, 3, 4, 5, 6"
+        )
 
     # Strata as integer codes (see _ATTRS); ``*_codes`` joins map the labels.
     p_attrs = (
@@ -348,24 +350,10 @@ def _event_counts(
         ),
         sel(
             p_attrs,
-            "band_idx_of(age_at(p.birth_date, m.ms))",
-            "h.k",
+            "band_idx_of(age_at(p.birth_date, mo.ms))",
+            "p.k",
             {"home_care": "1"},
-            """FROM (
-                SELECT DISTINCT person_id, k FROM (
-                    SELECT person_id, unnest(generate_series(
-                        greatest(midx(CAST(start_date - INTERVAL 1 DAY AS DATE)) + 1, 0),
-                        least(midx(coalesce(end_date, DATE '9999-12-31')), """
-            + str(period.n_months - 1)
-            + """))) AS k
-                    FROM care_n WHERE service = 'home_care'
-                      AND (end_date IS NULL OR end_date >= start_date))
-            ) h
-            JOIN months m USING (k)
-            JOIN persons_n p USING (person_id) """
-            + p_codes
-            + """
-            WHERE p.birth_date <= m.ms AND (p.death_date IS NULL OR p.death_date > m.ms)""",
+            _home_care_months(period.n_months) + " " + p_codes,
         ),
     ]
     if cohort_events:
@@ -402,6 +390,49 @@ def _event_counts(
         f"CREATE OR REPLACE TEMP TABLE ev_cnt AS SELECT {_ATTRS}, band_idx, k, {sums} "
         f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL"
     )
+
+
+def _home_care_months(n_months: int) -> str:
+    """SQL ``FROM`` clause: one row per person alive on the 1st of month ``k`` with an active
+    ``home_care`` episode on that day (``start_date <= 1st <= end_date``; null end: ongoing),
+    with the person's columns (alias ``p``) and the month (alias ``mo``).
+
+    A person's episodes are first merged into disjoint runs of months (a window over the
+    episodes), and only then joined to the person and expanded to months, clipped to the
+    months the person is alive on the 1st (born on or before it, not dead on or before it):
+    expanding every episode first and removing the doubles with ``DISTINCT`` made ~23
+    million rows at national scale, each joined to the person table.
+    """
+    last = int(n_months) - 1
+    return f"""FROM (
+            WITH e AS (
+                SELECT person_id,
+                       greatest(midx(CAST(start_date - INTERVAL 1 DAY AS DATE)) + 1, 0) AS a,
+                       least(midx(coalesce(end_date, DATE '9999-12-31')), {last}) AS b
+                FROM care_n WHERE service = 'home_care'
+                  AND (end_date IS NULL OR end_date >= start_date)
+            ), r AS (
+                SELECT person_id, a, b,
+                       max(b) OVER (PARTITION BY person_id ORDER BY a, b
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_b
+                FROM e WHERE a <= b
+            ), g AS (
+                SELECT person_id, a, b,
+                       sum(CASE WHEN prev_b IS NULL OR a > prev_b + 1 THEN 1 ELSE 0 END) OVER (
+                           PARTITION BY person_id ORDER BY a, b
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
+                FROM r
+            ), merged AS (
+                SELECT person_id, min(a) AS a, max(b) AS b FROM g GROUP BY person_id, run
+            )
+            SELECT p.*, unnest(generate_series(
+                       greatest(h.a, midx(CAST(p.birth_date - INTERVAL 1 DAY AS DATE)) + 1),
+                       CASE WHEN p.death_date IS NULL THEN h.b
+                            ELSE least(h.b, midx(CAST(p.death_date - INTERVAL 1 DAY AS DATE)))
+                       END)) AS k
+            FROM merged h JOIN persons_n p USING (person_id)
+        ) p
+        JOIN months mo USING (k)"""
 
 
 def _dense_person_time(keys: str, n_months: int) -> str:
