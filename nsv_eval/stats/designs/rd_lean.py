@@ -441,47 +441,49 @@ class _Fit:
         return h, b
 
     # ------------------------------------------------------------------ estimate
-    def estimate(self, h: float, b: float, level: float) -> LeanFit:
+    def _side(self, side, h: float, b: float) -> dict:
+        """One side's local-polynomial fits at bandwidths ``h`` (estimate) and ``b`` (bias)."""
         d = self.d
         c, p, q = self.c, self.p, self.q
-        out = {}
-        for name, side in zip(("l", "r"), self.sides, strict=True):
-            vals = d.vals[side]
-            Kh = _kweight(vals, c, h, self.kernel)
-            Kb = _kweight(vals, c, b, self.kernel)
-            cntpos = d.cntpos[side]
-            mh, mb = Kh > 0, Kb > 0
-            if (
-                np.count_nonzero(mh & (cntpos > 0)) < p + 1
-                or np.count_nonzero(mb & (cntpos > 0)) < q + 1
-            ):
-                raise _Unsupported("too few values in the bandwidth")  # the library raises
-            N_h = int(cntpos[mh].sum())
-            ind = mh if h > b else mb
-            sl = _contiguous(ind)
-            v, Khs, Kbs, SF = vals[sl], Kh[sl], Kb[sl], d.SF[side][sl]
-            SD = (
-                d.SY[side][sl][:, None]
-                if not self.fuzzy
-                else np.column_stack([d.SY[side][sl], d.ST[side][sl]])
-            )
-            u = (v - c) / h
-            R_q = _vander(v - c, q)
-            R_p = R_q[:, : p + 1]
-            ah, ab = Khs * SF, Kbs * SF
-            L = R_p.T @ (ah * u ** (p + 1))
-            invG_q = _inv_chol(R_q.T @ (ab[:, None] * R_q))
-            invG_p = _inv_chol(R_p.T @ (ah[:, None] * R_p))
-            mv = (R_q @ invG_q[p + 1, :]) * Kbs
-            Fq = R_p * Khs[:, None] - h ** (p + 1) * mv[:, None] * L[None, :]
-            beta_p = invG_p @ (R_p.T @ (Khs[:, None] * SD))
-            beta_q = invG_q @ (R_q.T @ (Kbs[:, None] * SD))
-            beta_bc = invG_p @ (Fq.T @ SD)
-            out[name] = dict(
-                sl=sl, side=side, R_p=R_p, R_q=R_q, Khs=Khs, Fq=Fq, invG_p=invG_p,
-                invG_q=invG_q, beta_p=beta_p, beta_q=beta_q, beta_bc=beta_bc, N_h=N_h,
-            )  # fmt: skip
-        L_, R_ = out["l"], out["r"]
+        vals = d.vals[side]
+        Kh = _kweight(vals, c, h, self.kernel)
+        Kb = _kweight(vals, c, b, self.kernel)
+        cntpos = d.cntpos[side]
+        mh, mb = Kh > 0, Kb > 0
+        if (
+            np.count_nonzero(mh & (cntpos > 0)) < p + 1
+            or np.count_nonzero(mb & (cntpos > 0)) < q + 1
+        ):
+            raise _Unsupported("too few values in the bandwidth")  # the library raises
+        N_h = int(cntpos[mh].sum())
+        ind = mh if h > b else mb
+        sl = _contiguous(ind)
+        v, Khs, Kbs, SF = vals[sl], Kh[sl], Kb[sl], d.SF[side][sl]
+        SD = (
+            d.SY[side][sl][:, None]
+            if not self.fuzzy
+            else np.column_stack([d.SY[side][sl], d.ST[side][sl]])
+        )
+        u = (v - c) / h
+        R_q = _vander(v - c, q)
+        R_p = R_q[:, : p + 1]
+        ah, ab = Khs * SF, Kbs * SF
+        L = R_p.T @ (ah * u ** (p + 1))
+        invG_q = _inv_chol(R_q.T @ (ab[:, None] * R_q))
+        invG_p = _inv_chol(R_p.T @ (ah[:, None] * R_p))
+        mv = (R_q @ invG_q[p + 1, :]) * Kbs
+        Fq = R_p * Khs[:, None] - h ** (p + 1) * mv[:, None] * L[None, :]
+        beta_p = invG_p @ (R_p.T @ (Khs[:, None] * SD))
+        beta_q = invG_q @ (R_q.T @ (Kbs[:, None] * SD))
+        beta_bc = invG_p @ (Fq.T @ SD)
+        return dict(
+            sl=sl, side=side, R_p=R_p, R_q=R_q, Khs=Khs, Fq=Fq, invG_p=invG_p,
+            invG_q=invG_q, beta_p=beta_p, beta_q=beta_q, beta_bc=beta_bc, N_h=N_h,
+        )  # fmt: skip
+
+    def estimate(self, h: float, b: float, level: float) -> LeanFit:
+        p, q = self.p, self.q
+        L_, R_ = (self._side(side, h, b) for side in self.sides)
         beta_p = R_["beta_p"] - L_["beta_p"]
         beta_bc = R_["beta_bc"] - L_["beta_bc"]
         tau_cl = 1 * 1 * beta_p[0, 0]
