@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TypeAlias, overload
 
@@ -142,6 +143,121 @@ def write_parquet(
         for batch in reader:
             writer.write_batch(_cast_batch(batch, schema))
             n += batch.num_rows
+    os.replace(tmp, path)
+    return n
+
+
+def person_parts(
+    con: duckdb.DuckDBPyConnection, src: str, id_col: str, part_rows: int
+) -> list[str]:
+    """SQL predicates on ``person_id`` cutting table ``src`` into parts of whole persons of
+    about ``part_rows`` rows each, in the order of ``id_col``.
+
+    For tables numbered by ``person_id`` then time (``course_id``, ``stay_id``): each part's
+    rows are a run of consecutive ids, so the parts written one after the other
+    (:func:`write_parquet_parts`) are the whole table in id order. The cut persons are those
+    of ids ``k * part_rows + 1``.
+    """
+    rows = con.execute(
+        f"SELECT DISTINCT person_id FROM {src} WHERE {id_col} > 1 "
+        f"AND {id_col} % {int(part_rows)} = 1 ORDER BY person_id"
+    ).fetchall()
+    cuts = [r[0].replace("'", "''") for r in rows]
+    if not cuts:
+        return ["TRUE"]
+    parts = [f"person_id < '{cuts[0]}'"]
+    parts += [f"person_id >= '{a}' AND person_id < '{b}'" for a, b in pairwise(cuts)]
+    parts.append(f"person_id >= '{cuts[-1]}'")
+    return parts
+
+
+ROW_GROUP_ROWS = 122_880
+"""Rows per Parquet row group of the parted writer: the size of the record batches DuckDB's
+Arrow reader hands :func:`write_parquet` (60 vectors of 2,048), so a table written in parts
+has the same row groups — and bytes — as the same table written by one query."""
+
+
+def write_parquet_parts(
+    con: duckdb.DuckDBPyConnection,
+    sqls: Sequence[str],
+    path: str | Path,
+    schema: pa.Schema,
+    *,
+    row_group: int = ROW_GROUP_ROWS,
+) -> int:
+    """Write the results of ``sqls``, one after the other, to ``path`` with ``schema``.
+
+    For tables the Arrow writer must write (timestamps, lists; see :func:`write_parquet`)
+    that are too large to sort in one piece cheaply: each query is one ordered part (e.g.
+    the courses of a range of persons, ``ORDER BY course_id``), and the next part is
+    computed by DuckDB on a background thread while this one is encoded and written, so the
+    single-threaded Arrow writer and DuckDB's sort run at the same time instead of one after
+    the other. The connection is used by that thread only until it has finished. Row groups
+    have ``row_group`` rows whatever the parts' sizes. Returns the row count.
+    """
+    import queue
+    import threading
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    cols = ", ".join(f'"{f.name}"' for f in schema)
+    parts: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for sql in sqls:
+                if stop.is_set():
+                    return
+                table = con.sql(f"SELECT {cols} FROM ({sql})").to_arrow_table()
+                while not stop.is_set():
+                    try:
+                        parts.put(table, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+            parts.put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+            parts.put(exc)
+
+    # each part's ORDER BY must survive into the fetched table (as in _copy_parquet)
+    old_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
+    worker = threading.Thread(target=produce, name="nsv-parquet-parts", daemon=True)
+    worker.start()
+    n = 0
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            carry: pa.Table | None = None
+            while True:
+                item = parts.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is None:
+                    break
+                table = item if carry is None else pa.concat_tables([carry, item])
+                full = (table.num_rows // row_group) * row_group
+                for off in range(0, full, row_group):
+                    batch = table.slice(off, row_group).combine_chunks().to_batches()[0]
+                    writer.write_batch(_cast_batch(batch, schema))
+                carry = table.slice(full)
+                n += full
+            if carry is not None and carry.num_rows:
+                for batch in carry.combine_chunks().to_batches():
+                    writer.write_batch(_cast_batch(batch, schema))
+                n += carry.num_rows
+    except BaseException:
+        stop.set()
+        while worker.is_alive():  # let the thread finish its query before anyone reuses con
+            try:
+                parts.get(timeout=0.2)
+            except queue.Empty:
+                pass
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        worker.join()  # done already (None or an error was its last word, or it was drained)
+        con.execute(f"SET preserve_insertion_order = {'true' if old_order else 'false'}")
     os.replace(tmp, path)
     return n
 

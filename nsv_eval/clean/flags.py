@@ -216,10 +216,36 @@ def flag_sql(
     result is a view, computed when read (``prepare`` streams it straight to Parquet).
     """
     install_dx_flags(con, src)
-    end_index = sql_date(period.end) + f" - INTERVAL {READMISSION_WINDOW_DAYS} DAY"
     con.execute(
+        f"CREATE OR REPLACE TEMP {'TABLE' if materialize else 'VIEW'} {out} AS "
+        + flag_query(period, src=src)
+    )
+    n_base, n_unknown, n_after_death = con.execute(
         f"""
-        CREATE OR REPLACE TEMP {"TABLE" if materialize else "VIEW"} {out} AS
+        SELECT count(*),
+               count(*) FILTER (WHERE p.person_id IS NULL),
+               count(*) FILTER (WHERE CAST(b.admit_time AS DATE) > p.death_date)
+        FROM {src} b LEFT JOIN persons_n p USING (person_id)
+        """
+    ).fetchall()[0]
+    return {
+        "courses_chained": int(n_base),
+        "courses_unknown_person": int(n_unknown),
+        "courses_admitted_after_death": int(n_after_death),
+    }
+
+
+
+def flag_query(period: Period, *, src: str = "course_base", persons: str = "persons_n") -> str:
+    """SQL of the flagged courses (the columns of :data:`COURSE_SCHEMA`) from ``src`` and the
+    person table ``persons`` (table ``dx`` of :func:`install_dx_flags` must exist).
+
+    ``src`` and ``persons`` may be sub-queries restricted to the same persons (every flag
+    looks at one person's courses only), which is how ``prepare`` writes the courses in
+    parts (:func:`nsv_eval.clean._db.person_parts`).
+    """
+    end_index = sql_date(period.end) + f" - INTERVAL {READMISSION_WINDOW_DAYS} DAY"
+    return f"""
         WITH c AS (
             SELECT b.*, p.kommune_code, p.sex, p.education, p.income_quintile,
                    p.birth_date, p.death_date,
@@ -235,7 +261,7 @@ def flag_sql(
                    coalesce(d.dx_diabetes, false) AS dx_diabetes,
                    coalesce(d.dx_heart_failure, false) AS dx_heart_failure
             FROM {src} b
-            JOIN persons_n p USING (person_id)
+            JOIN {persons} p USING (person_id)
             LEFT JOIN dx d ON d.diagnosis = b.diagnosis
         ), f AS (
             -- next acute course of the same person (courses never overlap after chaining),
@@ -281,20 +307,6 @@ def flag_sql(
                    AS days_to_death
         FROM g
         """
-    )
-    n_base, n_unknown, n_after_death = con.execute(
-        f"""
-        SELECT count(*),
-               count(*) FILTER (WHERE p.person_id IS NULL),
-               count(*) FILTER (WHERE CAST(b.admit_time AS DATE) > p.death_date)
-        FROM {src} b LEFT JOIN persons_n p USING (person_id)
-        """
-    ).fetchall()[0]
-    return {
-        "courses_chained": int(n_base),
-        "courses_unknown_person": int(n_unknown),
-        "courses_admitted_after_death": int(n_after_death),
-    }
 
 
 def flag_courses(

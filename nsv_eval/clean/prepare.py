@@ -369,6 +369,10 @@ def prepare(
     return manifest
 
 
+PART_ROWS = 1_000_000
+"""Rows per part when ``courses.parquet`` and ``stays.parquet`` are written
+(:func:`nsv_eval.clean._db.person_parts`, :func:`nsv_eval.clean._db.write_parquet_parts`)."""
+
 LINKAGE_WARN_SHARE = 0.5
 """Below this share of a kind's persons found in the persons table, prepare warns."""
 
@@ -524,9 +528,12 @@ def _clean(
 
     outputs: dict[str, dict] = {}
 
-    def out(name: str, sql: str, schema) -> int:
+    def out(name: str, sql: str | list[str], schema) -> int:
         path = out_dir / name
-        n = _db.write_parquet(con, sql, path, schema)
+        if isinstance(sql, list):  # ordered parts, written while the next one is computed
+            n = _db.write_parquet_parts(con, sql, path, schema)
+        else:
+            n = _db.write_parquet(con, sql, path, schema)
         outputs[name] = {"rows": n, "sha256": sha256_file(path)}
         return n
 
@@ -538,7 +545,18 @@ def _clean(
     else:
         with stages.stage("flag courses"):
             fcounts = flags.flag_sql(con, period_obj, materialize=False)
-            out("courses.parquet", "SELECT * FROM courses ORDER BY course_id", flags.COURSE_SCHEMA)
+            # in parts of whole persons (consecutive course ids): DuckDB flags and sorts
+            # the next part while the Arrow writer encodes this one
+            parts = [
+                flags.flag_query(
+                    period_obj,
+                    src=f"(SELECT * FROM course_base WHERE {where})",
+                    persons=f"(SELECT * FROM persons_n WHERE {where})",
+                )
+                + " ORDER BY course_id"
+                for where in _db.person_parts(con, "course_base", "course_id", PART_ROWS)
+            ]
+            out("courses.parquet", parts, flags.COURSE_SCHEMA)
             con.execute("DROP VIEW courses")
             con.execute("DROP TABLE course_base")
             con.execute(
@@ -549,7 +567,7 @@ def _clean(
             # the one-pass chaining built the stays table already
             if not one_pass:
                 stays.stays_sql(con, "admissions_in")
-            out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
+            out("stays.parquet", _ordered_parts(con, "stays", "stay_id"), stays.STAY_SCHEMA)
             n_stays = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
             ).fetchall()[0]
@@ -617,7 +635,7 @@ def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choic
     as ``courses.parquet`` (:mod:`nsv_eval.clean.official`); leaves views ``courses`` and
     table ``disease_pop`` for the cube and the cohorts."""
     with stages.stage("write stays"):
-        out("stays.parquet", "SELECT * FROM stays ORDER BY stay_id", stays.STAY_SCHEMA)
+        out("stays.parquet", _ordered_parts(con, "stays", "stay_id"), stays.STAY_SCHEMA)
         n_stays = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
         ).fetchall()[0]
@@ -631,7 +649,7 @@ def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choic
         )
         out(
             "courses.parquet",
-            "SELECT * FROM courses ORDER BY course_id",
+            _ordered_parts(con, "courses", "course_id"),
             official.STAY_COURSE_SCHEMA,
         )
         con.execute("DROP TABLE courses")
@@ -651,6 +669,16 @@ def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choic
         **info["counts"],
     }
     return fcounts, info, n_stays
+
+
+def _ordered_parts(con, table: str, id_col: str) -> list[str]:
+    """Queries of ``table`` in parts of whole persons, each ordered by ``id_col``: together
+    the table in ``id_col`` order (ids numbered by person then time), for
+    :func:`nsv_eval.clean._db.write_parquet_parts`."""
+    return [
+        f"SELECT * FROM {table} WHERE {where} ORDER BY {id_col}"
+        for where in _db.person_parts(con, table, id_col, PART_ROWS)
+    ]
 
 
 def _month_end(d: date) -> date:
