@@ -784,7 +784,13 @@ def summarise(records: list[dict]) -> pd.DataFrame:
                 "target": bool(g["target"].iloc[0]),
                 "n": n,
                 "skipped": int(len(g) - n),
-                "skip_reason": (g["skipped"].dropna().iloc[0] if len(g) > n else None),
+                # an estimate without an interval (e.g. a DiD ratio whose ATT limits pass
+                # below minus the counterfactual mean) is counted as skipped too
+                "skip_reason": (
+                    (list(g["skipped"].dropna()) or ["estimate without an interval"])[0]
+                    if len(g) > n
+                    else None
+                ),
                 "coverage": cov,
                 "coverage_mcse": math.sqrt(cov * (1 - cov) / n) if n else math.nan,
                 "mean_truth": float(ok["truth"].mean()) if n else math.nan,
