@@ -47,18 +47,6 @@ def _changed_copy(root: Path, marker: Path) -> Path:
     return src
 
 
-def _source_fingerprint(root: Path) -> str:
-    """The code fingerprint of the package under ``root`` (same recipe as the module)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for sub in ("stats", "analyses"):
-        for path in sorted((root / sub).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def _memo_by_name(memo: Path) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for p in memo.glob("*.pkl"):
@@ -85,8 +73,8 @@ def test_workers_read_the_parents_memo_entries(
     marker = tmp_path / "imported-from.txt"
     src = _changed_copy(tmp_path, marker)
     parent_fp = data_mod.code_fingerprint()
-    assert parent_fp == _source_fingerprint(REPO / "nsv_eval")  # the parent's own source
-    assert _source_fingerprint(src / "nsv_eval") != parent_fp
+    assert parent_fp == data_mod.source_fingerprint_of(REPO / "nsv_eval")  # the parent's own source
+    assert data_mod.source_fingerprint_of(src / "nsv_eval") != parent_fp
     monkeypatch.delenv("NSV_CODE_FINGERPRINT", raising=False)
 
     # the kernels (started by the workers) import the changed copy
@@ -159,7 +147,7 @@ def test_code_fingerprint_honours_the_environment(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.delenv("NSV_CODE_FINGERPRINT", raising=False)
     own = data_mod.code_fingerprint()
-    assert own == _source_fingerprint(REPO / "nsv_eval")
+    assert own == data_mod.source_fingerprint_of(REPO / "nsv_eval")
     with data_mod.pinned_code_fingerprint("0123456789abcdef") as fp:
         assert fp == data_mod.code_fingerprint() == os.environ["NSV_CODE_FINGERPRINT"]
         with data_mod.pinned_code_fingerprint() as inner:  # nested: the outer pin is kept

@@ -130,7 +130,12 @@ def code_fingerprint() -> str:
 @cache
 def _source_fingerprint() -> str:
     """The code fingerprint from the source files (read once per process)."""
-    root = Path(__file__).resolve().parents[1]
+    return source_fingerprint_of(Path(__file__).resolve().parents[1])
+
+
+def source_fingerprint_of(root: Path) -> str:
+    """The code fingerprint of the ``nsv_eval`` package folder ``root`` (its ``stats`` and
+    ``analyses`` sources), as :func:`code_fingerprint` computes it for the installed one."""
     h = hashlib.sha256()
     for sub in ("stats", "analyses"):
         for path in sorted((root / sub).rglob("*.py")):
