@@ -68,3 +68,22 @@ def empty_kommune_prepared(synth_dir: Path, tmp_path_factory: pytest.TempPathFac
     out = tmp_path_factory.mktemp("prepared-empty")
     prepare(raw, out)
     return out
+
+
+@pytest.fixture
+def typed_splits(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every result of ``nsv_eval.ingest.typed.split_typed`` as ingest calls it during the
+    test (the real function runs; None = the file did not qualify for the DuckDB path)."""
+    import nsv_eval.ingest.core as core
+    from nsv_eval.ingest import typed
+
+    splits: list = []
+    real = typed.split_typed
+
+    def spy(*a, **k):
+        r = real(*a, **k)
+        splits.append(r)
+        return r
+
+    monkeypatch.setattr(core, "split_typed", spy)
+    return splits

@@ -103,19 +103,11 @@ def _contacts(path: Path) -> None:
 @pytest.mark.parametrize("batch_rows", [500_000, 7])
 @pytest.mark.parametrize(("kind", "make"), [("persons", _persons), ("admissions", _contacts)])
 def test_typed_fast_path_equals_python_path(
-    tmp_path: Path, monkeypatch, kind, make, batch_rows
+    tmp_path: Path, monkeypatch, typed_splits, kind, make, batch_rows
 ) -> None:
     src = tmp_path / f"{kind}.parquet"
     make(src)
-    splits: list = []
-    real = T.split_typed
-
-    def spy(*a, **k):
-        r = real(*a, **k)
-        splits.append(r)
-        return r
-
-    monkeypatch.setattr(core, "split_typed", spy)
+    splits = typed_splits  # every split_typed result of this test
     opts = {"key": KEY, "log": None, "extract_date": EXTRACT, "batch_rows": batch_rows}
     fast = ingest(kind, src, tmp_path / "fast", **opts)
     assert splits and splits[0] is not None

@@ -28,9 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import nsv_eval.ingest.core as core
 from nsv_eval.ingest import ingest
-from nsv_eval.ingest import typed as T
 
 KEY = b"typed-test-key-0123456789abcdef!"
 EXTRACT = dt.date(2024, 12, 31)
@@ -129,7 +127,7 @@ def _rejects(path: Path | None, csv: bool = False) -> pd.DataFrame:
 @pytest.mark.parametrize("variant", sorted(VALUES))
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_yes_no_null_in_typed_parquet_equals_csv(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, variant: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed_splits: list, kind: str, variant: str
 ) -> None:
     df, table = _frame(kind, variant)
     pq_path = tmp_path / f"{kind}.parquet"
@@ -137,15 +135,7 @@ def test_yes_no_null_in_typed_parquet_equals_csv(
     csv_path = tmp_path / f"{kind}.csv"
     df.to_csv(csv_path, index=False)
 
-    splits: list = []
-    real = T.split_typed
-
-    def spy(*a, **k):
-        r = real(*a, **k)
-        splits.append(r)
-        return r
-
-    monkeypatch.setattr(core, "split_typed", spy)
+    splits = typed_splits  # every split_typed result of this test
     opts = {"key": KEY, "log": None, "extract_date": EXTRACT}
     typed = ingest(kind, pq_path, tmp_path / "typed", **opts)
     assert splits and splits[0] is not None  # the file qualified for the DuckDB fast path

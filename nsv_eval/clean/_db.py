@@ -10,6 +10,8 @@ explicit Arrow schema so that the data contract's types (``int16`` kommune codes
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -195,9 +197,6 @@ def write_parquet_parts(
     the other. The connection is used by that thread only until it has finished. Row groups
     have ``row_group`` rows whatever the parts' sizes. Returns the row count.
     """
-    import queue
-    import threading
-
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     cols = ", ".join(f'"{f.name}"' for f in schema)

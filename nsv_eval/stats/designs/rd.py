@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval.stats.designs.base import EffectResult
-from nsv_eval.stats.designs.rd_lean import lean_fit
+from nsv_eval.stats.designs.rd_lean import LeanFit, lean_fit
 
 
 def _check(data: pd.DataFrame, cols: list[str]) -> None:
@@ -126,19 +126,10 @@ def _fast_cluster_vce():
 
 
 @dataclass
-class RDFit:
-    """One ``rdrobust`` fit: conventional estimate, robust interval, bandwidths, counts."""
-
-    estimate: float
-    se: float
-    lower: float
-    upper: float
-    p_value: float
-    se_robust: float
-    h: float
-    b: float
-    n_left: int
-    n_right: int
+class RDFit(LeanFit):
+    """One ``rdrobust`` fit: conventional estimate, robust interval, bandwidths, counts
+    (the fields of :class:`~nsv_eval.stats.designs.rd_lean.LeanFit`, declared once there:
+    the lean path fills the same numbers)."""
 
     def row(self, term: str) -> dict:
         return {

@@ -54,7 +54,9 @@ class _Unsupported(Exception):
 
 @dataclass
 class LeanFit:
-    """The numbers :class:`~nsv_eval.stats.designs.rd.RDFit` takes from an rdrobust fit."""
+    """The numbers of one local-polynomial RD fit (conventional estimate and SE, robust
+    interval, p-value and SE, bandwidths, rows per side); :class:`~nsv_eval.stats.designs.rd.RDFit`
+    is this with its table row."""
 
     estimate: float
     se: float
