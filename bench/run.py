@@ -118,12 +118,14 @@ def _child(variant: str, raw: str, out: str) -> int:
         # the floor and the baseline implement the course pipeline (legacy definitions)
         manifest = prepare(raw, out, log=None, definitions_choice="legacy")
         info["stages"] = manifest["timings_seconds"]
+        info["stages_cpu"] = manifest.get("cpu_seconds", {})
     elif variant == "official":
         from nsv_eval.clean import prepare
 
         # the default (official definitions, admission stays): what the studies read
         manifest = prepare(raw, out, log=None)
         info["stages"] = manifest["timings_seconds"]
+        info["stages_cpu"] = manifest.get("cpu_seconds", {})
     elif variant == "floor":
         sys.path.insert(0, str(BENCH))
         from floor_duckdb import floor_cube

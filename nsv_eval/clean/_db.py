@@ -500,24 +500,33 @@ def install_period(con: duckdb.DuckDBPyConnection, period: Period) -> None:
 
 
 class Stages:
-    """Print one line per stage with its wall time (when ``log`` is not None)."""
+    """Print one line per stage with its wall time (when ``log`` is not None).
+
+    ``timings`` holds each stage's wall seconds, ``cpu_timings`` its CPU seconds summed over
+    the process's threads (DuckDB's and the Arrow writer's included): CPU well below
+    ``threads`` × wall marks a stage that leaves cores idle.
+    """
 
     def __init__(self, log: Callable[[str], object] | None) -> None:
         self.log = log
         self.timings: dict[str, float] = {}
+        self.cpu_timings: dict[str, float] = {}
         self._t0 = time.perf_counter()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Time the enclosed block as stage ``name``."""
-        t = time.perf_counter()
+        t, c = time.perf_counter(), os.times()
         if self.log is not None:
             self.log(f"[prepare] {name} ...")
         yield
-        dt = time.perf_counter() - t
+        dt, c1 = time.perf_counter() - t, os.times()
+        dsys = c1.system - c.system
+        dc = c1.user - c.user + dsys
         self.timings[name] = round(dt, 3)
+        self.cpu_timings[name] = round(dc, 3)
         if self.log is not None:
-            self.log(f"[prepare] {name}: {dt:.1f} s")
+            self.log(f"[prepare] {name}: {dt:.1f} s (CPU {dc:.1f} s, of it system {dsys:.1f} s)")
 
     @property
     def total(self) -> float:

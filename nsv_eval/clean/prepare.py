@@ -339,6 +339,7 @@ def prepare(
     manifest["outputs"] = outputs
     manifest["definitions"] = definitions(choice, layout, stay_info)
     manifest["timings_seconds"] = {**stages.timings, "total": round(stages.total, 3)}
+    manifest["cpu_seconds"] = dict(stages.cpu_timings)
     rec = recorded_key_check(out_dir)
     manifest["key_check"] = rec[0] if rec is not None else None
     manifest["extract_date"] = str(extract_date) if extract_date is not None else None
