@@ -4,11 +4,14 @@
 
 1. **Preparation** (raw extracts → ``cube.parquet``): (a) ours = ``nsv_eval.clean.prepare``
    (ingest with validation/quarantine/pseudonymisation, chaining, flags, both cubes,
-   cohorts, manifest), (b) ``bench/baseline_pandas.py``, (c) ``bench/floor_duckdb.py``.
+   cohorts, manifest), (b) ``bench/baseline_pandas.py``, (c) ``bench/floor_duckdb.py``
+   (the cube only), (d) ``bench/floor_all.py`` (``floor_all``: the same six outputs as ours
+   with the legacy definitions — courses, stays, both cubes, both cohorts).
    Each variant runs in its own subprocess; wall time and the peak resident memory of that
-   process (``os.wait4`` → ``ru_maxrss``) are recorded. The three cubes are compared cell by
+   process (``os.wait4`` → ``ru_maxrss``) are recorded. The cubes are compared cell by
    cell (same cells, equal counts, ``person_years`` within 1e-9) on a small scale before the
-   big run, and on the big run for every variant that ran at the big scale.
+   big run, and on the big run for every variant that ran at the big scale; ours and
+   ``floor_all`` are compared on all six outputs (:func:`compare_outputs`).
 2. **One study notebook** (``run_study("kommuneprofil", 326)``) against the floor of starting
    a kernel and importing the notebook's packages (papermill on a notebook of only its
    imports), each in a fresh subprocess: cold (a kernel of its own, as before warm
@@ -48,7 +51,7 @@ CACHE = BENCH / "cache"
 RESULTS = BENCH / "results"
 PY = sys.executable
 KEYS = ["kommune_code", "year", "month", "age_band", "sex", "education"]
-VARIANTS = ("ours", "floor", "baseline")
+VARIANTS = ("ours", "floor", "floor_all", "baseline")
 
 
 # ----------------------------------------------------------------------------------------
@@ -103,6 +106,109 @@ def compare_cubes(a: pd.DataFrame, b: pd.DataFrame, *, tol: float = 1e-9) -> lis
     return problems
 
 
+OUTPUT_KEYS: dict[str, tuple[str, ...]] = {
+    "courses.parquet": ("person_id", "admit_time"),
+    "stays.parquet": ("person_id", "start"),
+    "cube.parquet": tuple(KEYS),
+    "cube_income.parquet": ("kommune_code", "year", "age_band", "sex", "income_quintile"),
+    "cohort_readmission.parquet": ("person_id", "discharge_time"),
+    "cohort_falls.parquet": ("person_id", "participant"),
+}
+"""The outputs ``floor_all`` makes, each with its stable natural key (the ids ``course_id``
+and ``stay_id`` are compared as values: both number by person, then time)."""
+
+
+def compare_outputs(
+    a_dir: str | Path,
+    b_dir: str | Path,
+    *,
+    outputs: dict[str, tuple[str, ...]] | None = None,
+    tol: float = 1e-9,
+) -> dict[str, list[str]]:
+    """Differences between the prepared outputs in ``a_dir`` and ``b_dir`` (``{}`` = equal).
+
+    For every output of ``outputs`` (default :data:`OUTPUT_KEYS`): the same column names in
+    the same order, no duplicated key, the same rows (a full outer join on the key, nulls
+    matching nulls), and in every row every other column equal — floating-point columns to
+    within ``tol`` (absolute), all others exactly (lists element by element, nulls equal only
+    to nulls). Compared in DuckDB, so national-scale outputs need no pandas copies. Person
+    ids are compared as they are: ``prepare`` keeps a ``person_id`` column of the raw extract
+    (only a ``cpr`` column is pseudonymised), so ours and the floor share them.
+
+    Returns
+    -------
+    dict
+        Output file name → list of problems, only for outputs that differ.
+    """
+    import duckdb
+
+    out: dict[str, list[str]] = {}
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    try:
+        for name, keys in (outputs or OUTPUT_KEYS).items():
+            pa_, pb = Path(a_dir) / name, Path(b_dir) / name
+            missing = [str(p) for p in (pa_, pb) if not p.exists()]
+            if missing:
+                out[name] = [f"missing: {', '.join(missing)}"]
+                continue
+            problems = _compare_one(con, pa_, pb, keys, tol)
+            if problems:
+                out[name] = problems
+    finally:
+        con.close()
+    return out
+
+
+def _compare_one(con, pa_: Path, pb: Path, keys: tuple[str, ...], tol: float) -> list[str]:
+    con.execute(f"CREATE OR REPLACE TEMP VIEW a AS SELECT * FROM read_parquet('{pa_}')")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW b AS SELECT * FROM read_parquet('{pb}')")
+    ta = con.execute("DESCRIBE a").fetchall()
+    tb = con.execute("DESCRIBE b").fetchall()
+    if [r[0] for r in ta] != [r[0] for r in tb]:
+        return [f"columns differ: {[r[0] for r in ta]} vs {[r[0] for r in tb]}"]
+    problems: list[str] = []
+    na, nb = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("a", "b"))
+    if na != nb:
+        problems.append(f"rows: {na} vs {nb}")
+    k = ", ".join(f'"{c}"' for c in keys)
+    for t in ("a", "b"):
+        dup = con.execute(f"SELECT count(*) FROM (SELECT {k} FROM {t} GROUP BY ALL "
+                          "HAVING count(*) > 1)").fetchone()[0]  # fmt: skip
+        if dup:
+            problems.append(f"{'first' if t == 'a' else 'second'}: {dup} duplicated key(s) {keys}")
+    on = " AND ".join(f'a."{c}" IS NOT DISTINCT FROM b."{c}"' for c in keys)
+    kc = keys[0]
+    others = [(r[0], r[1]) for r in ta if r[0] not in keys]
+    diff = {
+        c: (
+            f'(a."{c}" IS NULL) <> (b."{c}" IS NULL) OR abs(a."{c}" - b."{c}") > {tol!r}'
+            if t in ("DOUBLE", "FLOAT")
+            else f'a."{c}" IS DISTINCT FROM b."{c}"'
+        )
+        for c, t in others
+    }
+    both = f'a."{kc}" IS NOT NULL AND b."{kc}" IS NOT NULL'
+    counts = [
+        f'count(*) FILTER (WHERE b."{kc}" IS NULL AND a."{kc}" IS NOT NULL)',
+        f'count(*) FILTER (WHERE a."{kc}" IS NULL AND b."{kc}" IS NOT NULL)',
+        *(f"count(*) FILTER (WHERE {both} AND ({d}))" for d in diff.values()),
+    ]
+    res = con.execute(f"SELECT {', '.join(counts)} FROM a FULL OUTER JOIN b ON {on}").fetchone()
+    if res[0] or res[1]:
+        problems.append(f"rows only in first: {res[0]}, only in second: {res[1]}")
+    key_cols = ", ".join(f'a."{c}"' for c in keys)
+    for (c, _), n, d in zip(others, res[2:], diff.values(), strict=True):
+        if n:
+            ex = con.execute(
+                f'SELECT {key_cols}, a."{c}", b."{c}" FROM a JOIN b ON {on} WHERE {d} LIMIT 1'
+            ).fetchone()
+            problems.append(
+                f"{c}: {n} row(s) differ, e.g. key {ex[: len(keys)]}: {ex[-2]!r} vs {ex[-1]!r}"
+            )
+    return problems
+
+
 # ----------------------------------------------------------------------------------------
 # child processes (one per measurement, so that ru_maxrss is that variant's own peak)
 # ----------------------------------------------------------------------------------------
@@ -131,6 +237,11 @@ def _child(variant: str, raw: str, out: str) -> int:
         from floor_duckdb import floor_cube
 
         info = floor_cube(raw, out)
+    elif variant == "floor_all":
+        sys.path.insert(0, str(BENCH))
+        from floor_all import floor_all
+
+        info = floor_all(raw, out)
     elif variant == "baseline":
         sys.path.insert(0, str(BENCH))
         from baseline_pandas import baseline_cube
@@ -321,7 +432,7 @@ def run_variant(variant: str, raw: Path, out: Path, *, timeout: float | None = N
 
 def cube_path(variant: str, out: Path) -> Path:
     """Where a variant's monthly cube lands."""
-    return out / "cube.parquet" if variant == "ours" else out
+    return out / "cube.parquet" if variant in ("ours", "floor_all") else out
 
 
 def ensure_synth(scale: float, seed: int = 1) -> tuple[Path, float | None]:
@@ -357,6 +468,8 @@ def prep_all(scale: float, variants: list[str], tag: str, timeout: float | None)
             if v == "ours"
             else f"prep-official-{tag}"
             if v == "official"
+            else f"floor_all-{tag}"
+            if v == "floor_all"
             else f"{v}-{tag}.parquet"
         )
         print(f"[bench] {tag}: {v} on {raw} ...", flush=True)
@@ -385,6 +498,15 @@ def prep_all(scale: float, variants: list[str], tag: str, timeout: float | None)
             print(f"[bench] {tag}: cube ours vs {v}: {problems or 'identical'}", flush=True)
             if problems:
                 raise SystemExit(f"cubes differ at scale {scale}: {problems}")
+    if "ours" in paths and "floor_all" in paths:
+        # every output floor_all makes, not only the cube (compare_outputs)
+        problems = compare_outputs(paths["ours"].parent, paths["floor_all"].parent)
+        rec.setdefault("equivalence", {})["ours==floor_all (all outputs)"] = problems or "identical"
+        print(
+            f"[bench] {tag}: all outputs ours vs floor_all: {problems or 'identical'}", flush=True
+        )
+        if problems:
+            raise SystemExit(f"outputs of ours and floor_all differ at scale {scale}: {problems}")
     return rec
 
 
@@ -751,6 +873,12 @@ def markdown(res: dict) -> str:
                 f"ours/floor {r.get('ours_comparable_over_floor', '–')} | ≤ 1.5 |"
             )
     row("prepare, DuckDB floor (SQL only)", v.get("floor"))
+    row(
+        "prepare, DuckDB floor of all six outputs (floor_all, SQL only)",
+        v.get("floor_all"),
+        f"ours/floor_all {r.get('ours_over_floor_all', '–')}",
+        "≤ 1.5",
+    )
     if "official" in v:
         row("prepare, ours, official definitions (the data the reports read)", v["official"])
     fb = v.get("baseline")
@@ -889,7 +1017,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
         "--variants",
-        default="ours,official,floor,baseline",
+        default="ours,official,floor,floor_all,baseline",
         help="preparation variants of the big run (comma-separated)",
     )
     ap.add_argument(
@@ -935,7 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
         # machine (bench/README.md); attempt the full scale only when asked (--baseline-scale).
         a.baseline_scale = a.scale / 10
     chosen = [x for x in a.variants.split(",") if x]
-    big_variants = [x for x in ("ours", "official", "floor") if x in chosen]
+    big_variants = [x for x in ("ours", "official", "floor", "floor_all") if x in chosen]
     if "baseline" in chosen and (a.baseline_scale is None or a.baseline_scale == a.scale):
         big_variants.append("baseline")
     if a.skip_prepare:
@@ -965,6 +1093,8 @@ def main(argv: list[str] | None = None) -> int:
     res["ratios"] = {
         "ours_over_floor": _ratio(ours_s, floor_s),
         "ours_comparable_over_floor": _ratio(res.get("ours_comparable_s"), floor_s),
+        # like for like: the same six outputs (floor_all.py)
+        "ours_over_floor_all": _ratio(ours_s, v.get("floor_all", {}).get("wall_s")),
     }
     base = v.get("baseline")
     if base and base["exit"] == 0:
