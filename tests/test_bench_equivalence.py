@@ -17,10 +17,24 @@ readmissions). Checked here:
   cubes agree, and a few cells are checked against hand-computed values;
 * the comparison itself detects a changed count, a missing cell and a 1e-6 person-year
   difference (so the equivalence assertions can fail).
+
+``bench/floor_all.py`` (``floor_all``) is the floor of *all* of ours' legacy outputs:
+courses, stays, the monthly and the income cube, the readmission and the falls cohort.
+On both extracts above every one of the six files equals ours (:func:`run.compare_outputs`:
+the same columns, the same rows on a natural key — person and time for courses, stays and
+the readmission cohort, person and arm for the falls cohort, the cells for the cubes —
+every other column equal, floats within 1e-9, lists element by element, nulls only to
+nulls). Person ids are compared as they are: ``prepare`` keeps the raw extract's
+``person_id`` (only a ``cpr`` column is pseudonymised), which the tests check first. The
+edge-case extract has a falls programme, a participant, a control who joins 92 days into
+follow-up and follow-up visits on day 7 and day 8 after an index discharge, checked
+against hand-computed values; ``compare_outputs`` is shown to detect a changed list, a
+missing row, a 1e-6 float difference, a null for a value and a reordered column.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -32,8 +46,9 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
 from baseline_pandas import baseline_cube  # noqa: E402
+from floor_all import OUTPUTS, floor_all  # noqa: E402
 from floor_duckdb import floor_cube  # noqa: E402
-from run import compare_cubes  # noqa: E402
+from run import OUTPUT_KEYS, compare_cubes, compare_outputs  # noqa: E402
 
 
 def _three(raw: Path, tmp: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -67,6 +82,42 @@ def test_three_pipelines_same_cube_on_synthetic(tiny_synth: Path, tmp_path: Path
     assert ours[["readmit_30d", "home_care", "falls_registered", "deaths"]].sum().min() > 0
     assert compare_cubes(ours, floor) == []
     assert compare_cubes(ours, base) == []
+
+
+def _same_ids(raw: Path, ours: Path) -> None:
+    """Ours kept the raw person ids (nothing to map before comparing person-level rows)."""
+    raw_ids = set(pd.read_parquet(raw / "persons.parquet")["person_id"])
+    assert set(pd.read_parquet(ours / "persons.parquet")["person_id"]) == raw_ids
+
+
+def test_floor_all_same_outputs_on_synthetic(tiny_synth: Path, tmp_path: Path) -> None:
+    from nsv_eval.clean import prepare
+
+    prepare(tiny_synth, tmp_path / "ours", log=None, key=b"test-bench-key",
+            definitions_choice="legacy")  # fmt: skip
+    info = floor_all(tiny_synth, tmp_path / "floor_all", threads=1)
+    _same_ids(tiny_synth, tmp_path / "ours")
+    assert set(OUTPUTS) == set(OUTPUT_KEYS)
+    assert compare_outputs(tmp_path / "ours", tmp_path / "floor_all") == {}
+    # not vacuous: every output has rows, and the parts of each definition are exercised
+    assert min(info["rows"].values()) > 1_000
+    read = lambda name: pd.read_parquet(tmp_path / "floor_all" / name)  # noqa: E731
+    courses, stays = read("courses.parquet"), read("stays.parquet")
+    assert (courses["n_contacts"] > 1).sum() > 100 and courses["readmit_30d"].sum() > 100
+    assert courses["death_30d"].sum() > 10 and stays["kontaktaarsag"].nunique() == 2
+    ra = read("cohort_readmission.parquet")
+    assert set(ra["event"]) == {0, 1, 2} and ra["followup_visit"].sum() > 100
+    assert ra["home_care"].sum() > 100 and ra["prior_admissions_365d"].sum() > 100
+    fc = read("cohort_falls.parquet")
+    assert fc["participant"].sum() > 100 and (~fc["participant"]).sum() > 100
+    assert fc["censored_join"].sum() > 10 and set(fc["event"]) == {0, 1, 2}
+    assert fc["prior_falls_365d"].sum() > 10 and fc["home_care"].sum() > 10
+    assert read("cube_income.parquet")["income_quintile"].nunique() == 5
+    # and the cube of floor_all is the cube floor's cube
+    assert (
+        compare_cubes(read("cube.parquet"), pd.read_parquet(tmp_path / "ours" / "cube.parquet"))
+        == []
+    )
 
 
 def _edge_case_extract(raw: Path) -> None:
@@ -149,10 +200,28 @@ def _edge_case_extract(raw: Path) -> None:
     falls = pd.DataFrame(
         {"person_id": ["p1", "p2"], "fall_date": [date(2016, 2, 29), date(2012, 6, 15)]}
     )
+    # falls programme in kommune 101 from 2012: p1 joins on 1 June 2013, p2 on 1 September
+    # 2013; p2, drawn onto p1's date, is also a control censored on joining (day 92). Follow-up visits
+    # after p1's index discharge of 10 Jan 2010 on day 7 (counts) and after p2's of
+    # 1 Jun 2012 on day 8 (does not).
+    interventions = pd.DataFrame(
+        {
+            "person_id": ["p1", "p2", "p1", "p2"],
+            "intervention": ["falls_programme", "falls_programme", "followup_visit",
+                             "followup_visit"],
+            "date": [date(2013, 6, 1), date(2013, 9, 1), date(2010, 1, 17), date(2012, 6, 9)],
+        }
+    )  # fmt: skip
     persons.to_parquet(raw / "persons.parquet")
     contacts.astype({"contact_id": "int64"}).to_parquet(raw / "contacts.parquet")
     care.to_parquet(raw / "care.parquet")
     falls.to_parquet(raw / "falls.parquet")
+    interventions.to_parquet(raw / "interventions.parquet")
+    (raw / "rollout.csv").write_text(
+        "kommune_code,intervention,start_date\n101,falls_programme,2012-01-01\n"
+        "326,falls_programme,\n",
+        encoding="utf-8",
+    )
 
 
 def test_three_pipelines_same_cube_on_edge_cases(tmp_path: Path) -> None:
@@ -203,6 +272,93 @@ def test_three_pipelines_same_cube_on_edge_cases(tmp_path: Path) -> None:
     hc = ours[(ours.kommune_code == 326) & (ours.year == 2014)]
     hc = hc.groupby("month")["home_care"].sum()
     assert hc.to_dict() == {m: int(m in (2, 3)) for m in range(1, 13)}
+
+
+def test_floor_all_same_outputs_on_edge_cases(tmp_path: Path) -> None:
+    from nsv_eval.clean import prepare
+
+    raw = tmp_path / "raw"
+    _edge_case_extract(raw)
+    prepare(raw, tmp_path / "ours", log=None, key=b"test-bench-key", definitions_choice="legacy")
+    floor_all(raw, tmp_path / "floor_all", threads=1)
+    _same_ids(raw, tmp_path / "ours")
+    assert compare_outputs(tmp_path / "ours", tmp_path / "floor_all") == {}
+
+    read = lambda name: pd.read_parquet(tmp_path / "floor_all" / name)  # noqa: E731
+    c = read("courses.parquet").set_index("course_id")
+    # contacts 1+2 (gap exactly 4 h) are course 1; contact 3, 30 × 24 h later, readmits it
+    assert list(c.loc[1, "contact_ids"]) == [1, 2] and c.loc[1, "readmit_30d"]
+    assert c.loc[1, "days_to_readmission"] == pytest.approx(30.0, abs=1e-12)
+    # p2: 30 days + 1 s after the first course is not a readmission; 4 h + 1 s after the
+    # second starts a new course, which readmits the second
+    p2 = c[c.person_id == "p2"]
+    assert list(p2["n_contacts"]) == [1, 1, 1]
+    assert p2["readmit_30d"].tolist() == [False, True, False]
+    assert p2["days_to_readmission"].iloc[1] == pytest.approx((4 * 3600 + 1) / 86400, abs=1e-12)
+    assert len(read("stays.parquet")) == len(c) == 9  # 10 contacts, contacts 1+2 one chain
+    ra = read("cohort_readmission.parquet")
+    jan = ra[(ra.person_id == "p1") & (ra.discharge_time == pd.Timestamp("2010-01-10 16:00"))]
+    assert jan["followup_visit"].tolist() == [True] and jan["followup_days"].tolist() == [7]
+    june = ra[(ra.person_id == "p2") & (ra.discharge_time == pd.Timestamp("2012-06-01 10:00"))]
+    assert june["followup_visit"].tolist() == [False]  # the visit on day 8 does not count
+    fc = read("cohort_falls.parquet").set_index(["person_id", "participant"])
+    # kommune 101's participants: p1 (1 Jun 2013) and p2 (1 Sep 2013), the pool of trial
+    # dates in that order; a resident's date is pool[md5(id + ":falls")[:15] mod 2]
+    draw = {
+        p: int(hashlib.md5(f"{p}:falls".encode()).hexdigest()[:15], 16) % 2 for p in ("p1", "p2")
+    }
+    assert draw["p2"] == 0  # p2 draws p1's date, before p2 joins: a control
+    # p1 draws either her own date or a later one: never a control
+    assert sorted(fc.index) == [("p1", True), ("p2", False), ("p2", True)]
+    p1, p2c = fc.loc[("p1", True)], fc.loc[("p2", False)]
+    assert str(p1["index_date"])[:10] == str(p2c["index_date"])[:10] == "2013-06-01"
+    assert str(fc.loc[("p2", True), "index_date"])[:10] == "2013-09-01"
+    assert p1["age"] == 69 and p1["event"] == 0 and p1["time"] == 365
+    assert p2c["censored_join"] and p2c["time"] == 92 and p2c["event"] == 0
+    assert p2c["prior_falls_365d"] == 1  # 15 Jun 2012 is within [1 Jun 2012, 1 Jun 2013)
+
+
+def _write(d: Path, name: str, df: pd.DataFrame) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(d / name, index=False)
+
+
+def test_compare_outputs_detects_differences(tmp_path: Path) -> None:
+    courses = pd.DataFrame(
+        {
+            "course_id": [1, 2, 3],
+            "person_id": ["a", "a", "b"],
+            "admit_time": pd.to_datetime(["2010-01-01", "2010-02-01", "2010-01-05"]),
+            "contact_ids": [[1, 2], [3], [4]],
+            "los_hours": [12.0, 30.5, 2.0],
+            "days_to_death": pd.array([None, 3, None], dtype="Int16"),
+        }
+    )
+    only = {"courses.parquet": OUTPUT_KEYS["courses.parquet"]}
+    _write(tmp_path / "a", "courses.parquet", courses)
+    _write(tmp_path / "same", "courses.parquet", courses.iloc[::-1])  # row order is free
+    assert compare_outputs(tmp_path / "a", tmp_path / "same", outputs=only) == {}
+
+    def problems(change) -> list[str]:
+        b = change(courses.copy())
+        _write(tmp_path / "b", "courses.parquet", b)
+        return compare_outputs(tmp_path / "a", tmp_path / "b", outputs=only).get(
+            "courses.parquet", []
+        )
+
+    def lists(b):
+        b.at[0, "contact_ids"] = [2, 1]
+        return b
+
+    assert any("contact_ids" in p for p in problems(lists))
+    assert any("only in first: 1" in p for p in problems(lambda b: b.iloc[:2]))
+    assert any("los_hours" in p for p in problems(lambda b: b.assign(los_hours=b.los_hours + 1e-6)))
+    assert any("days_to_death" in p for p in problems(lambda b: b.assign(days_to_death=3)))
+    assert any("columns differ" in p for p in problems(lambda b: b[b.columns[::-1]]))
+    assert (
+        "missing"
+        in compare_outputs(tmp_path / "a", tmp_path / "none", outputs=only)["courses.parquet"][0]
+    )
 
 
 def test_compare_detects_differences() -> None:
