@@ -308,8 +308,8 @@ def floor_all(
     copy("SELECT * EXCLUDE (birth_date, bi) FROM cf ORDER BY course_id", "courses.parquet")
     done("courses (write)")
 
-    # 3. both cubes from one table of cells by kommune × sex × education × income quintile ×
-    #    age band × month: person-time by a range join of age-band segments to months.
+    # 3. the cubes: each life cut into age-band segments once (strata: kommune, sex,
+    #    education, income quintile); events counted once at that level.
     strata = "{a}kommune_code, {a}sex, coalesce({a}education, 'ukendt') AS education, " \
              "coalesce({a}income_quintile, 0) AS inc"  # fmt: skip
     pstrata = strata.format(a="p.")
@@ -350,73 +350,95 @@ def floor_all(
     )  # fmt: skip
     con.execute(
         f"""
-        CREATE TEMP TABLE cells AS
+        CREATE TEMP TABLE seg AS
         WITH life AS (
             SELECT {strata}, birth_date AS b,
                    greatest(birth_date, DATE '{p0}') AS lo,
                    least(coalesce(death_date, DATE '{p1}'), DATE '{p1}') AS hi
             FROM persons
-        ), seg AS (
+        ), s AS (
             SELECT kommune_code, sex, education, inc, bi,
                    greatest(lo, birthday(b, 5 * bi)) AS slo,
                    CASE WHEN bi = 19 THEN hi ELSE least(hi, birthday(b, 5 * bi + 5)) END AS shi
             FROM life, range(20) r(bi)
             WHERE lo < hi AND bi BETWEEN band_idx(age_at(b, lo))
                                      AND band_idx(age_at(b, CAST(hi - INTERVAL 1 DAY AS DATE)))
-        ), pt AS (
-            SELECT kommune_code, sex, education, inc, bi, m.k,
+        )
+        SELECT * FROM s WHERE slo < shi
+        """
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE ev AS
+        SELECT kommune_code, sex, education, inc, bi, k,
+               {", ".join(f"sum({c}) AS {c}" for c in EVENTS)}
+        FROM ({events}) GROUP BY ALL"""
+    )
+    done("cube segments, events")
+    zeros = ", ".join(f"CAST(0 AS BIGINT) AS {c}" for c in OFFICIAL_ZERO)
+    measures = ", ".join(f"CAST(coalesce({c}, 0) AS BIGINT) AS {c}" for c in EVENTS)
+    # monthly cube: person-time by a range join of the segments to calendar months
+    copy(
+        f"""
+        WITH pt AS (
+            SELECT kommune_code, sex, education, bi, m.k,
                    sum(CASE WHEN slo <= m.ms THEN 1 ELSE 0 END) AS population,
                    sum(date_diff('day', greatest(slo, m.ms), least(shi, m.me1))) AS days
             FROM seg JOIN months m ON m.ms < seg.shi AND m.me1 > seg.slo
-            WHERE slo < shi
             GROUP BY ALL
-        ), ev AS (
-            SELECT kommune_code, sex, education, inc, bi, k,
+        ), e AS (
+            SELECT kommune_code, sex, education, bi, k,
                    {", ".join(f"sum({c}) AS {c}" for c in EVENTS)}
-            FROM (
-                {events}
-            ) GROUP BY ALL
+            FROM ev GROUP BY ALL
         )
-        SELECT kommune_code, sex, education, inc, bi, k,
-               coalesce(population, 0) AS population, coalesce(days, 0) AS days,
-               {", ".join(f"coalesce({c}, 0) AS {c}" for c in EVENTS)}
+        SELECT kommune_code, CAST(year(m.ms) AS SMALLINT) AS year,
+               CAST(month(m.ms) AS TINYINT) AS month, {AGE_BAND_LABELS!r}[bi + 1] AS age_band,
+               sex, education, CAST(coalesce(population, 0) AS BIGINT) AS population,
+               coalesce(days, 0) / 365.25 AS person_years, {measures}, {zeros}
         FROM (SELECT * FROM pt WHERE population > 0 OR days > 0) pt
-        FULL OUTER JOIN ev USING (kommune_code, sex, education, inc, bi, k)
-        """
-    )
-    done("cube cells (person-time, events)")
-    zeros = ", ".join(f"CAST(0 AS BIGINT) AS {c}" for c in OFFICIAL_ZERO)
-    sums = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in EVENTS)
-    copy(
-        f"""SELECT kommune_code, CAST(year(m.ms) AS SMALLINT) AS year,
-                   CAST(month(m.ms) AS TINYINT) AS month, {AGE_BAND_LABELS!r}[bi + 1] AS age_band,
-                   sex, education, CAST(sum(population) AS BIGINT) AS population,
-                   sum(days) / 365.25 AS person_years, {sums}, {zeros}
-            FROM cells JOIN months m USING (k)
-            GROUP BY kommune_code, m.ms, bi, sex, education
-            ORDER BY kommune_code, year, month, bi, sex, education""",
+        FULL OUTER JOIN e USING (kommune_code, sex, education, bi, k)
+        JOIN months m USING (k)
+        ORDER BY kommune_code, year, month, bi, sex, education""",
         "cube.parquet",
     )
+    done("cube (person-time by month, write)")
+    # yearly income cube: the same segments joined to calendar years (population on
+    # 1 January, days in the year), events of the months summed (home care: January)
+    con.execute(
+        f"""CREATE TEMP TABLE years AS
+        SELECT CAST(y AS INTEGER) AS year, make_date(y, 1, 1) AS ys, make_date(y + 1, 1, 1) AS ye1
+        FROM range({p0.year}, {(p1 - pd.Timedelta(days=1)).year + 1}) t(y)"""
+    )
     yearly = ", ".join(
-        f"CAST(coalesce(sum({c}) FILTER (WHERE month(m.ms) = 1), 0) AS BIGINT) AS {c}"
+        f"sum({c}) FILTER (WHERE month(m.ms) = 1) AS {c}"
         if c == "home_care"
-        else f"CAST(sum({c}) AS BIGINT) AS {c}"
+        else f"sum({c}) AS {c}"
         for c in EVENTS
     )
     copy(
-        f"""SELECT kommune_code, CAST(year(m.ms) AS SMALLINT) AS year,
-                   {AGE_BAND_LABELS!r}[bi + 1] AS age_band, sex,
-                   CAST(CASE WHEN inc = 0 THEN NULL ELSE inc END AS TINYINT) AS income_quintile,
-                   CAST(coalesce(sum(population) FILTER (WHERE month(m.ms) = 1), 0) AS BIGINT)
-                       AS population,
-                   sum(days) / 365.25 AS person_years, {yearly}, {zeros}
-            FROM cells JOIN months m USING (k)
-            GROUP BY kommune_code, year(m.ms), bi, sex, inc
-            ORDER BY kommune_code, year, bi, sex, inc""",
+        f"""
+        WITH pt AS (
+            SELECT kommune_code, sex, inc, bi, y.year,
+                   sum(CASE WHEN slo <= y.ys THEN 1 ELSE 0 END) AS population,
+                   sum(date_diff('day', greatest(slo, y.ys), least(shi, y.ye1))) AS days
+            FROM seg JOIN years y ON y.ys < seg.shi AND y.ye1 > seg.slo
+            GROUP BY ALL
+        ), e AS (
+            SELECT kommune_code, sex, inc, bi, CAST(year(m.ms) AS INTEGER) AS year, {yearly}
+            FROM ev JOIN months m USING (k) GROUP BY ALL
+        )
+        SELECT kommune_code, CAST(year AS SMALLINT) AS year,
+               {AGE_BAND_LABELS!r}[bi + 1] AS age_band, sex,
+               CAST(CASE WHEN inc = 0 THEN NULL ELSE inc END AS TINYINT) AS income_quintile,
+               CAST(coalesce(population, 0) AS BIGINT) AS population,
+               coalesce(days, 0) / 365.25 AS person_years, {measures}, {zeros}
+        FROM (SELECT * FROM pt WHERE population > 0 OR days > 0) pt
+        FULL OUTER JOIN e USING (kommune_code, sex, inc, bi, year)
+        ORDER BY kommune_code, year, bi, sex, inc""",
         "cube_income.parquet",
     )
-    con.execute("DROP TABLE cells")
-    done("cubes (write)")
+    con.execute("DROP TABLE seg")
+    con.execute("DROP TABLE ev")
+    done("income cube (person-time by year, write)")
 
     # 4. the readmission cohort: index discharges of acute medical courses of 65+
     copy(
@@ -471,10 +493,12 @@ def floor_all(
     # 5. the falls cohort: participants (first falls_programme date) and a sequential target
     #    trial of not-yet participants, each on the date of a participant of the same kommune
     #    drawn by md5(person_id || ':falls') (first 15 hex digits) modulo their number.
-    ok = f"""age_at(p.birth_date, x.index_date) >= {FALLS_AGE}
+    def ok(start: str) -> str:
+        return f"""age_at(p.birth_date, x.index_date) >= {FALLS_AGE}
              AND (p.death_date IS NULL OR p.death_date > x.index_date)
-             AND x.index_date >= ro.start_date
+             AND x.index_date >= {start}
              AND x.index_date >= DATE '{p0}' AND x.index_date < DATE '{p1}'"""
+
     copy(
         f"""
         WITH ro AS (
@@ -486,36 +510,57 @@ def floor_all(
         ), pp AS (
             SELECT p.person_id, p.kommune_code, ro.start_date AS rollout_start, x.index_date
             FROM part x JOIN persons p USING (person_id) JOIN ro USING (kommune_code)
-            WHERE {ok}
+            WHERE {ok("ro.start_date")}
         ), pool AS (
             SELECT kommune_code, index_date,
                    row_number() OVER (PARTITION BY kommune_code ORDER BY index_date, person_id)
                        - 1 AS r,
                    count(*) OVER (PARTITION BY kommune_code) AS n
             FROM pp
-        ), np AS (
-            SELECT p.person_id, p.kommune_code, ro.start_date AS rollout_start, x.index_date
+        ), drawn AS (
+            SELECT p.*, ro.start_date AS rollout_start,
+                   CAST(('0x' || substr(md5(p.person_id || ':falls'), 1, 15)) AS BIGINT) % k.n
+                       AS r
             FROM persons p
             JOIN (SELECT DISTINCT kommune_code, n FROM pool) k USING (kommune_code)
-            JOIN pool x ON x.kommune_code = p.kommune_code
-             AND x.r = CAST(('0x' || substr(md5(p.person_id || ':falls'), 1, 15)) AS BIGINT) % k.n
-            JOIN ro ON ro.kommune_code = p.kommune_code
+            JOIN ro USING (kommune_code)
+        ), np AS (
+            SELECT p.person_id, p.kommune_code, p.rollout_start, x.index_date
+            FROM drawn p JOIN pool x USING (kommune_code, r)
             LEFT JOIN part j ON j.person_id = p.person_id
-            WHERE {ok} AND (j.index_date IS NULL OR j.index_date > x.index_date)
+            WHERE {ok("p.rollout_start")} AND (j.index_date IS NULL OR j.index_date > x.index_date)
         ), co AS (
             SELECT *, true AS participant FROM pp UNION ALL SELECT *, false FROM np
+        ), cj AS (
+            -- the person's courses admitted within 365 days before or after the index date
+            SELECT co.person_id, co.participant,
+                   count(*) FILTER (WHERE c.acute AND c.d < co.index_date) AS prior_adm,
+                   count(*) FILTER (WHERE c.fall_injury AND c.d < co.index_date) AS prior_fi,
+                   min(date_diff('day', co.index_date, c.d))
+                       FILTER (WHERE c.fall_injury AND c.d > co.index_date) AS fi0,
+                   min(date_diff('day', co.index_date, c.d))
+                       FILTER (WHERE c.acute AND NOT c.fall_injury AND c.d > co.index_date)
+                       AS nc0
+            FROM co JOIN (SELECT person_id, CAST(admit_time AS DATE) AS d, acute, fall_injury
+                          FROM cf WHERE acute OR fall_injury) c
+              ON c.person_id = co.person_id
+             AND c.d >= co.index_date - INTERVAL {PRIOR_DAYS} DAY
+             AND c.d <= co.index_date + INTERVAL {FALLS_DAYS} DAY AND c.d < DATE '{p1}'
+            GROUP BY ALL
+        ), fj AS (
+            SELECT co.person_id, co.participant, count(*) AS prior_falls
+            FROM co JOIN falls f ON f.person_id = co.person_id
+             AND f.fall_date >= co.index_date - INTERVAL {PRIOR_DAYS} DAY
+             AND f.fall_date < co.index_date
+            GROUP BY ALL
+        ), hj AS (
+            SELECT DISTINCT co.person_id, co.participant
+            FROM co JOIN care s ON s.person_id = co.person_id AND s.service = 'home_care'
+             AND s.start_date <= co.index_date
+             AND (s.end_date IS NULL OR s.end_date >= co.index_date)
         ), o AS (
             SELECT co.*, p.birth_date, p.sex, p.education, p.income_quintile, p.living_alone,
-                   (SELECT min(date_diff('day', co.index_date, CAST(c.admit_time AS DATE)))
-                    FROM cf c WHERE c.person_id = co.person_id AND c.fall_injury
-                     AND CAST(c.admit_time AS DATE) > co.index_date
-                     AND CAST(c.admit_time AS DATE) <= co.index_date + INTERVAL {FALLS_DAYS} DAY
-                     AND CAST(c.admit_time AS DATE) < DATE '{p1}') AS fi0,
-                   (SELECT min(date_diff('day', co.index_date, CAST(c.admit_time AS DATE)))
-                    FROM cf c WHERE c.person_id = co.person_id AND c.acute AND NOT c.fall_injury
-                     AND CAST(c.admit_time AS DATE) > co.index_date
-                     AND CAST(c.admit_time AS DATE) <= co.index_date + INTERVAL {FALLS_DAYS} DAY
-                     AND CAST(c.admit_time AS DATE) < DATE '{p1}') AS nc0,
+                   cj.fi0, cj.nc0,
                    CASE WHEN p.death_date <= co.index_date + INTERVAL {FALLS_DAYS} DAY
                          AND p.death_date < DATE '{p1}'
                         THEN date_diff('day', co.index_date, p.death_date) END AS death0,
@@ -524,22 +569,14 @@ def floor_all(
                          AND j.index_date < DATE '{p1}'
                         THEN date_diff('day', co.index_date, j.index_date) END AS joined,
                    least({FALLS_DAYS}, date_diff('day', co.index_date, DATE '{p1}')) AS end_days,
-                   (SELECT count(*) FILTER (WHERE c.acute) FROM cf c
-                    WHERE c.person_id = co.person_id
-                      AND CAST(c.admit_time AS DATE) >= co.index_date - INTERVAL {PRIOR_DAYS} DAY
-                      AND CAST(c.admit_time AS DATE) < co.index_date) AS prior_adm,
-                   (SELECT count(*) FILTER (WHERE c.fall_injury) FROM cf c
-                    WHERE c.person_id = co.person_id
-                      AND CAST(c.admit_time AS DATE) >= co.index_date - INTERVAL {PRIOR_DAYS} DAY
-                      AND CAST(c.admit_time AS DATE) < co.index_date) AS prior_fi,
-                   (SELECT count(*) FROM falls f WHERE f.person_id = co.person_id
-                      AND f.fall_date >= co.index_date - INTERVAL {PRIOR_DAYS} DAY
-                      AND f.fall_date < co.index_date) AS prior_falls,
-                   EXISTS (SELECT 1 FROM care s WHERE s.person_id = co.person_id
-                             AND s.service = 'home_care' AND s.start_date <= co.index_date
-                             AND (s.end_date IS NULL OR s.end_date >= co.index_date)) AS hc
+                   coalesce(cj.prior_adm, 0) AS prior_adm, coalesce(cj.prior_fi, 0) AS prior_fi,
+                   coalesce(fj.prior_falls, 0) AS prior_falls,
+                   hj.person_id IS NOT NULL AS hc
             FROM co JOIN persons p USING (person_id)
             LEFT JOIN part j ON j.person_id = co.person_id
+            LEFT JOIN cj ON cj.person_id = co.person_id AND cj.participant = co.participant
+            LEFT JOIN fj ON fj.person_id = co.person_id AND fj.participant = co.participant
+            LEFT JOIN hj ON hj.person_id = co.person_id AND hj.participant = co.participant
         ), pp2 AS (
             -- per protocol: a control who joins is censored that day (events from then on
             -- count for neither arm)
