@@ -187,6 +187,9 @@ def floor_all(
     hosp = "CAST(hospital AS VARCHAR)" if "hospital" in ccols else "NULL::VARCHAR"
     psych = f"coalesce(lower(specialty) IN {PSYCH!r}, false)" if "specialty" in ccols else "false"
     obs = " OR ".join(f"starts_with(diagnosis, '{p}')" for p in OBSERVATION)
+    # contact ids in chain order: the list sorted by the window's row number (cheaper than an
+    # ordered aggregate, which makes DuckDB sort every group)
+    ids = "list_transform(list_sort(list({'r': rn, 'c': contact_id})), lambda x: x.c)"
     con.execute(
         f"""
         CREATE TEMP TABLE chains AS
@@ -194,9 +197,11 @@ def floor_all(
             SELECT contact_id, person_id, admit_time, discharge_time, acute, diagnosis,
                    {hosp} AS hospital, {cause} AS cause, {psych} AS psych,
                    coalesce({obs}, false) AS obs,
-                   max(discharge_time) OVER (PARTITION BY person_id ORDER BY admit_time, contact_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pm
+                   max(discharge_time) OVER (o ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                       AS pm,
+                   row_number() OVER o AS rn  -- chain order as one integer (the same sort)
             FROM contacts
+            WINDOW o AS (PARTITION BY person_id ORDER BY admit_time, contact_id)
         ), n AS (
             SELECT *, sum(CASE WHEN pm IS NULL OR admit_time > pm + INTERVAL {GAP_HOURS} HOUR
                                THEN 1 ELSE 0 END)
@@ -206,16 +211,16 @@ def floor_all(
         ), g AS (
             SELECT person_id, min(admit_time) AS start, max(discharge_time) AS "end",
                    CAST(count(*) AS INTEGER) AS n_contacts,
-                   list(contact_id ORDER BY admit_time, contact_id) AS contact_ids,
-                   arg_min_null(acute, (admit_time, contact_id)) AS acute,
-                   arg_min_null(diagnosis, (admit_time, contact_id)) AS first_dx,
-                   coalesce(arg_min(diagnosis, (admit_time, contact_id))
+                   {ids} AS contact_ids,
+                   arg_min_null(acute, rn) AS acute,
+                   arg_min_null(diagnosis, rn) AS first_dx,
+                   coalesce(arg_min(diagnosis, rn)
                                 FILTER (WHERE NOT obs AND diagnosis IS NOT NULL),
-                            arg_min_null(diagnosis, (admit_time, contact_id))) AS action_dx,
-                   arg_min(cause, (admit_time, contact_id)) FILTER (WHERE cause IS NOT NULL)
+                            arg_min_null(diagnosis, rn)) AS action_dx,
+                   arg_min(cause, rn) FILTER (WHERE cause IS NOT NULL)
                        AS cause,
                    bool_or(NOT psych) AS somatic,
-                   arg_min_null(hospital, (admit_time, contact_id)) AS hospital
+                   arg_min_null(hospital, rn) AS hospital
             FROM n GROUP BY person_id, cno
         )
         SELECT CAST(row_number() OVER (ORDER BY person_id, start) AS BIGINT) AS id, *
