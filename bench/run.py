@@ -124,6 +124,7 @@ def compare_outputs(
     *,
     outputs: dict[str, tuple[str, ...]] | None = None,
     tol: float = 1e-9,
+    memory_limit: str = "3GB",
 ) -> dict[str, list[str]]:
     """Differences between the prepared outputs in ``a_dir`` and ``b_dir`` (``{}`` = equal).
 
@@ -131,7 +132,8 @@ def compare_outputs(
     the same order, no duplicated key, the same rows (a full outer join on the key, nulls
     matching nulls), and in every row every other column equal — floating-point columns to
     within ``tol`` (absolute), all others exactly (lists element by element, nulls equal only
-    to nulls). Compared in DuckDB, so national-scale outputs need no pandas copies. Person
+    to nulls). Compared in DuckDB within ``memory_limit`` (its joins spill to a temporary
+    folder in ``b_dir``), so national-scale outputs need no pandas copies. Person
     ids are compared as they are: ``prepare`` keeps a ``person_id`` column of the raw extract
     (only a ``cpr`` column is pseudonymised), so ours and the floor share them.
 
@@ -140,11 +142,17 @@ def compare_outputs(
     dict
         Output file name → list of problems, only for outputs that differ.
     """
+    import shutil
+
     import duckdb
 
     out: dict[str, list[str]] = {}
+    tmp = Path(b_dir) / ".compare-tmp"
     con = duckdb.connect()
     con.execute("SET threads = 2")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute("SET enable_progress_bar = false")
     try:
         for name, keys in (outputs or OUTPUT_KEYS).items():
             pa_, pb = Path(a_dir) / name, Path(b_dir) / name
@@ -157,6 +165,7 @@ def compare_outputs(
                 out[name] = problems
     finally:
         con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
