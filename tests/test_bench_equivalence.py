@@ -120,6 +120,28 @@ def test_floor_all_same_outputs_on_synthetic(tiny_synth: Path, tmp_path: Path) -
     )
 
 
+def test_floor_all_same_outputs_with_partial_years(tiny_synth: Path, tmp_path: Path) -> None:
+    """A period from March 2010 to August 2024 (contacts outside cut off): the income cube's
+    first and last years are partial, 2010 without a 1 January population."""
+    import shutil
+
+    from nsv_eval.clean import prepare
+
+    raw = tmp_path / "raw"
+    shutil.copytree(tiny_synth, raw)
+    c = pd.read_parquet(raw / "contacts.parquet")
+    keep = (c.admit_time >= "2010-03-15") & (c.admit_time < "2024-08-20")
+    c[keep].to_parquet(raw / "contacts.parquet", index=False)
+    m = prepare(raw, tmp_path / "ours", log=None, key=b"k", definitions_choice="legacy")
+    assert (m["period"]["start"], m["period"]["end"]) == ("2010-03-01", "2024-08-31")
+    floor_all(raw, tmp_path / "floor_all", threads=1)
+    assert compare_outputs(tmp_path / "ours", tmp_path / "floor_all") == {}
+    inc = pd.read_parquet(tmp_path / "floor_all" / "cube_income.parquet")
+    by_year = inc.groupby("year")[["population", "person_years"]].sum()
+    assert by_year.loc[2010, "population"] == 0 and by_year.loc[2010, "person_years"] > 0
+    assert by_year.loc[2024, "population"] > 0
+
+
 def _edge_case_extract(raw: Path) -> None:
     """Hand-made raw extract with the boundary cases of the definitions."""
     raw.mkdir(parents=True, exist_ok=True)
