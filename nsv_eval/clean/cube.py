@@ -474,6 +474,57 @@ def _dense_person_time(keys: str, n_months: int) -> str:
     """
 
 
+def _yearly_person_time(keys: str, period: Period) -> str:
+    """SQL: population on 1 January and days alive per ``keys`` × ``band_idx`` × year.
+
+    The same numbers as summing :func:`_dense_person_time`'s months over each calendar year
+    (population: the January month's; a year without January in the period has none), but
+    without making the months: each run of months of constant population and full-month
+    count (the cumulative difference rows) is cut at year ends, and its days are the run's
+    full-month count times the days of its months in that year (a date difference), plus
+    the partial days of its first month. Days stay integers, so the sums equal the monthly
+    ones exactly and the file is byte-identical to the monthly route's.
+    """
+    n = period.n_months
+    p0 = sql_date(period.start)
+    return f"""
+        WITH e AS (
+            SELECT {keys}, band_idx, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
+                   sum(pdays) AS pdays
+            FROM ev_pt GROUP BY ALL
+        ), c AS (
+            SELECT {keys}, band_idx, k, pdays,
+                   sum(dpop) OVER w AS pop, sum(dfull) OVER w AS nfull,
+                   lead(k, 1, {n}) OVER w0 AS k_next
+            FROM e
+            WINDOW w0 AS (PARTITION BY {keys}, band_idx ORDER BY k),
+                   w AS (PARTITION BY {keys}, band_idx ORDER BY k
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ), r AS (
+            -- the months the monthly route makes of this row: [k, k_end)
+            SELECT {keys}, band_idx, k, pdays, pop, nfull,
+                   CASE WHEN pop > 0 OR nfull > 0 THEN least(k_next, {n}) ELSE k + 1 END
+                       AS k_end
+            FROM c
+            WHERE k < {n} AND (pop > 0 OR nfull > 0 OR pdays > 0)
+        ), yrs AS (
+            SELECT year, min(k) AS k0, max(k) + 1 AS k1,
+                   min(k) FILTER (WHERE month = 1) AS kjan
+            FROM months GROUP BY year
+        ), ry AS (
+            SELECT r.*, yrs.year, yrs.kjan,
+                   greatest(r.k, yrs.k0) AS a, least(r.k_end, yrs.k1) AS b
+            FROM r JOIN yrs ON yrs.k0 < r.k_end AND yrs.k1 > r.k
+        )
+        SELECT {keys}, band_idx, year,
+               CAST(sum(pop) FILTER (WHERE kjan >= a AND kjan < b) AS BIGINT) AS population,
+               CAST(sum(nfull * date_diff('day', CAST({p0} + to_months(a) AS DATE),
+                                              CAST({p0} + to_months(b) AS DATE))
+                        + CASE WHEN a = k THEN pdays ELSE 0 END) AS BIGINT) AS days
+        FROM ry GROUP BY ALL
+    """
+
+
 def cube_sql(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -517,17 +568,20 @@ def cube_query(period: Period, *, income: bool = False) -> str:
         f"sum({c}) FILTER (WHERE m.month = 1) AS {c}" if c == "home_care" else f"sum({c}) AS {c}"
         for c in EVENT_COLUMNS
     )
+    # person-time straight to years (_yearly_person_time), events summed by year
     return f"""
         SELECT y.kommune_code, y.year, b.age_band, sc.sex,
                CASE WHEN y.inc = 0 THEN NULL ELSE y.inc END AS income_quintile,
                coalesce(y.population, 0) AS population,
                coalesce(y.days, 0) / 365.25 AS person_years, {measures}
         FROM (
-            SELECT x.kommune_code, m.year, x.band_idx, x.sex_idx, x.inc,
-                   sum(x.population) FILTER (WHERE m.month = 1) AS population,
-                   sum(x.days) AS days, {jan}
-            FROM ({monthly}) x JOIN months m USING (k)
-            GROUP BY ALL
+            SELECT *
+            FROM ({_yearly_person_time(keys, period)}) pt
+            FULL OUTER JOIN (
+                SELECT x.kommune_code, x.sex_idx, x.inc, x.band_idx, m.year, {jan}
+                FROM ev_cnt x JOIN months m USING (k)
+                GROUP BY ALL
+            ) ev USING ({keys}, band_idx, year)
         ) y LEFT JOIN bands b USING (band_idx) JOIN sex_codes sc USING (sex_idx)
         ORDER BY y.kommune_code, y.year, y.band_idx, y.sex_idx, y.inc
     """
