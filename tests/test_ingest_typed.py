@@ -31,6 +31,8 @@ def _persons(path: Path) -> None:
     ids[5] = "NA"  # a missing token
     ids[6] = "pt 0101501235"  # a CPR number inside an id
     ids[7] = "p00000x"  # key conflict with row 0 (other values differ below)
+    ids[18] = "0101501235ab"  # a hex pseudonym with a CPR-shaped digit run: kept by both
+    ids[19] = "0101501235AB"  # not a (lower-case) hex token: a CPR number inside an id
     kommune = [101] * 40
     kommune[8] = 999  # unknown kommune
     birth = [dt.date(1950, 1, 1) + dt.timedelta(days=97 * i) for i in range(40)]
@@ -79,6 +81,7 @@ def _contacts(path: Path) -> None:
     hosp = ["4002", None, "Rigshospitalet (RH)"] * 10
     hosp[7] = "overflyttet pt 0101501235"  # CPR number in text
     hosp[8] = " 4002"  # padded
+    hosp[12] = "deadbeef0101501235"  # one hex token: kept by both
     cause = ["ALCC01", "ALCC02", None] * 10
     cause[9] = "ulykke"  # parses to ALCC02
     ids = [f"p{i % 12:05d}x" for i in range(n)]
@@ -125,6 +128,29 @@ def test_typed_fast_path_equals_python_path(
             for rep in files.values():
                 assert rep["read"] == rep["kept"] + rep["rejected"] + rep["merged_duplicates"]
     assert rf == rs
+
+
+def test_hex_pseudonyms_are_not_suspect(tmp_path: Path, typed_splits) -> None:
+    """Person ids that are lower-case hex tokens (pseudonyms) with a CPR-shaped run of
+    digits are proved clean in DuckDB (about 0.8 % of 12-character pseudonyms have a run of
+    10 digits; at national scale they were 131,000 rows validated in Python for nothing),
+    and they are kept, as the Python path keeps them (find_cpr skips hex tokens)."""
+    ids = ["0028000554f3", "0101501235ab", "a0101501235b", "0123456789abcdef", "p1x"]
+    t = pa.table(
+        {
+            "person_id": pa.array(ids, pa.string()),
+            "kommune_code": pa.array([101] * 5, pa.int64()),
+            "birth_date": pa.array([dt.date(1950, 1, 1)] * 5, pa.date32()),
+            "sex": pa.array(["M"] * 5, pa.string()),
+        }
+    )
+    src = tmp_path / "persons.parquet"
+    pq.write_table(t, src)
+    res = ingest("persons", src, tmp_path / "out", key=KEY, log=None, extract_date=EXTRACT)
+    assert typed_splits[0] is not None and len(typed_splits[0].suspect) == 0
+    assert res.kept == 5 and res.rejected == 0
+    kept = pq.read_table(res.table_path).column("person_id").to_pylist()
+    assert sorted(kept) == sorted(ids)
 
 
 def test_typed_declines_untyped_columns(tmp_path: Path) -> None:

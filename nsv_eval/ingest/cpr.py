@@ -92,7 +92,10 @@ _CANDIDATE = re.compile(
 _PREFILTER = r"(?:^|[^0-9])[0-9]{6}(?:[- ]?[0-9]{4}|-[0-9A-Za-z]{4})(?:[^0-9]|$)"
 # Lower-case hexadecimal tokens (hashes, fingerprints, synthetic ids): a digit run inside one
 # is not a CPR number written by a person.
-_HEX_TOKEN = re.compile(r"[0-9a-f]{12,}")
+HEX_TOKEN = r"[0-9a-f]{12,}"
+"""A lower-case hexadecimal token (hash, fingerprint, pseudonym): digit runs inside one are
+not CPR numbers (:func:`find_cpr`)."""
+_HEX_TOKEN = re.compile(HEX_TOKEN)
 
 
 def mask_cpr(text: object) -> str:

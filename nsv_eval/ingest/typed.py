@@ -53,7 +53,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nsv_eval.ingest.cpr import _PREFILTER as CPR_PREFILTER
-from nsv_eval.ingest.cpr import CPR_LETTER_SHAPE, CPR_LOST_ZERO_SHAPE, CPR_SHAPE
+from nsv_eval.ingest.cpr import CPR_LETTER_SHAPE, CPR_LOST_ZERO_SHAPE, CPR_SHAPE, HEX_TOKEN
 from nsv_eval.ingest.schemas import Column, Schema
 from nsv_eval.ingest.validate import MISSING_TOKENS, _parse_column, is_missing
 
@@ -211,7 +211,13 @@ def _value_sql(
             for p in ("^[^!-~]", "[^!-~]$", CPR_PREFILTER, CPR_SHAPE, CPR_LETTER_SHAPE,
                       CPR_LOST_ZERO_SHAPE)
         )  # fmt: skip
-        conds = [f"lower({v}) NOT IN ({tokens})", f"NOT regexp_matches({v}, {_lit(bad)})"]
+        # a value that is one lower-case hex token (a pseudonym such as 0028000554f3) holds
+        # no CPR number for find_cpr, whatever digit runs it has, and no whole-value CPR
+        # shape either (those are 9-11 characters with digits only or a separator)
+        conds = [
+            f"lower({v}) NOT IN ({tokens})",
+            f"(regexp_full_match({v}, {_lit(HEX_TOKEN)}) OR NOT regexp_matches({v}, {_lit(bad)}))",
+        ]
     else:  # pragma: no cover - every column type is handled above
         return None
     return "(" + " AND ".join(conds) + ")"
@@ -282,9 +288,7 @@ def split_typed(
             ("death_before_birth", "death_date", "birth_date"),
         ):
             if check in schema.checks and later in names and earlier in names:
-                conds.append(
-                    f"coalesce(NOT ({_q(names[later])} < {_q(names[earlier])}), true)"
-                )
+                conds.append(f"coalesce(NOT ({_q(names[later])} < {_q(names[earlier])}), true)")
         clean_sql = " AND ".join(conds) if conds else "true"
         cols = []
         for c in schema.columns:
