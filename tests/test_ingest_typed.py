@@ -153,6 +153,43 @@ def test_hex_pseudonyms_are_not_suspect(tmp_path: Path, typed_splits) -> None:
     assert sorted(kept) == sorted(ids)
 
 
+@pytest.mark.parametrize("batch_rows", [500_000, 7_000])
+def test_clean_typed_file_is_written_in_file_order_without_a_sort(
+    tmp_path: Path, monkeypatch, typed_splits, batch_rows
+) -> None:
+    """A typed file proved clean as a whole is written in its scan order (no sort): on a
+    file of many row groups, read by two DuckDB threads, the table is byte for byte the
+    Python path's (which sorts by file row)."""
+    n = 260_000  # more than two of DuckDB's sorted batches (122,880 rows)
+    base = dt.datetime(2015, 3, 1, 8, 0, 0)
+    admit = [base + dt.timedelta(minutes=17 * i) for i in range(n)]
+    t = pa.table(
+        {
+            "contact_id": pa.array(range(n, 0, -1), pa.int64()),  # descending: not the order
+            "person_id": pa.array([f"{(i * 7919) % 5003:012x}" for i in range(n)], pa.string()),
+            "admit_time": pa.array(admit, pa.timestamp("s")),
+            "discharge_time": pa.array(
+                [a + dt.timedelta(hours=5) for a in admit], pa.timestamp("s")
+            ),
+            "acute": pa.array([i % 3 == 0 for i in range(n)], pa.bool_()),
+            "diagnosis": pa.array([("DJ189", "DI500", "DS720")[i % 3] for i in range(n)]),
+        }
+    )
+    src = tmp_path / "contacts.parquet"
+    pq.write_table(t, src, row_group_size=9_999)
+    opts = {"key": KEY, "log": None, "extract_date": EXTRACT, "batch_rows": batch_rows}
+    fast = ingest("admissions", src, tmp_path / "fast", **opts)
+    assert typed_splits[0] is not None and len(typed_splits[0].suspect) == 0
+    monkeypatch.setattr(core, "split_typed", lambda *a, **k: None)
+    slow = ingest("admissions", src, tmp_path / "slow", **opts)
+    assert fast.kept == slow.kept == n
+    a, b = pq.read_table(fast.table_path), pq.read_table(slow.table_path)
+    assert a.equals(b)
+    assert fast.table_path.read_bytes() == slow.table_path.read_bytes()
+    ids = pq.read_table(fast.table_path).column("contact_id").to_pylist()
+    assert ids == list(range(n, 0, -1))
+
+
 def test_typed_declines_untyped_columns(tmp_path: Path) -> None:
     """Text dates are not typed: the whole file takes the Python path."""
     p = tmp_path / "falls.parquet"

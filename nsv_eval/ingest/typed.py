@@ -310,10 +310,14 @@ def split_typed(
         )
         select = (
             f"SELECT {', '.join(cols)}, CAST({int(src)} AS INTEGER) AS _src, "
-            f"CAST(t.file_row_number AS BIGINT) AS _row FROM {src_sql} t "
-            f"ANTI JOIN read_parquet({_lit(suspect_path.as_posix())}) s "
-            "ON s.r = t.file_row_number"
+            f"CAST(t.file_row_number AS BIGINT) AS _row FROM {src_sql} t"
         )
+        if len(suspect):
+            select += (
+                f" ANTI JOIN read_parquet({_lit(suspect_path.as_posix())}) s "
+                "ON s.r = t.file_row_number"
+            )
+        # (without suspects the select is a plain scan: rows in file order)
         n_rows = pq.ParquetFile(path).metadata.num_rows
     finally:
         con.close()
