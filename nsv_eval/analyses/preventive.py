@@ -100,13 +100,22 @@ PANEL_PERSONS_PER_QUERY = 200_000
 
 
 def _build_panel(
-    prep: Prepared, age: int, window: int, codes: Sequence[int] | None = None
+    prep: Prepared,
+    age: int,
+    window: int,
+    codes: Sequence[int] | None = None,
+    *,
+    lean: bool = False,
 ) -> pd.DataFrame:
     # Register scale: DuckDB joins and sorts on an integer person number (``pid``: the rank
     # of ``person_id``, so ``ORDER BY pid, m`` is the order of ``person_id, m``), returns only
     # numeric columns, and the person-level columns are attached here by ``pid`` (one row
     # per person, categoricals per person-month): ~35 bytes a person-month instead of ~130
     # with strings, and no string hashing or sorting of millions of rows.
+    # ``lean``: only what a placebo fit of acute admissions or fall injuries reads (``k``,
+    # ``exposure``, ``acute``, ``fall_injury``, ``visit_active`` and the person number as
+    # ``person_id``): no home-care or planned-admission joins and no person-level columns —
+    # the same rows in the same order with the same values in those columns.
     lo_year, hi_year = prep.period
     m_lo, m_hi = lo_year * 12, hi_year * 12 + 11
     f = {k: str(prep.path(f"{k}.parquet")) for k in ("persons", "courses", "care", "interventions")}
@@ -158,12 +167,13 @@ def _build_panel(
         FROM read_parquet('{f["courses"]}') JOIN p USING (person_id)
         WHERE {_month_index("admit_time")} BETWEEN p.bm - {window} AND p.bm + {window}
         """)
-        con.execute(f"""
-        CREATE TEMP TABLE phc AS
-        SELECT p.pid, start_date, end_date
-        FROM read_parquet('{f["care"]}') JOIN p USING (person_id)
-        WHERE service = 'home_care'
-        """)
+        if not lean:
+            con.execute(f"""
+            CREATE TEMP TABLE phc AS
+            SELECT p.pid, start_date, end_date
+            FROM read_parquet('{f["care"]}') JOIN p USING (person_id)
+            WHERE service = 'home_care'
+            """)
         con.execute(f"""
         CREATE TEMP TABLE pv AS
         SELECT p.pid, {_month_index("date")} AS vm
@@ -173,7 +183,9 @@ def _build_panel(
         """)
 
         def chunk_sql(lo: int, hi: int) -> str:
-            return f"""
+            # the CTEs both kinds of panel share: the person-month grid, acute admissions
+            # and active visits
+            shared = f"""
         WITH pp AS (SELECT * FROM p WHERE pid >= {lo} AND pid < {hi}),
         g AS (
             SELECT p.pid, p.birth_date, p.death_date, t.k, p.bm + t.k AS m
@@ -198,19 +210,37 @@ def _build_panel(
             FROM pc WHERE pid >= {lo} AND pid < {hi} AND acute
             GROUP BY ALL
         ),
-        pl AS (
-            SELECT pid, m, count(*) AS planned
-            FROM pc WHERE pid >= {lo} AND pid < {hi} AND NOT acute
-            GROUP BY ALL
-        ),
-        hc AS (SELECT pid, start_date, end_date FROM phc WHERE pid >= {lo} AND pid < {hi}),
         v AS (SELECT pid, vm FROM pv WHERE pid >= {lo} AND pid < {hi}),
         gv AS (
             SELECT g3.pid, g3.m,
                    bool_or(v.vm BETWEEN g3.m - 12 AND g3.m - 1) AS visit_active,
                    bool_or(v.vm = g3.m) AS visit_in_month
             FROM g3 JOIN v USING (pid) GROUP BY ALL
+        )"""
+            if lean:
+                return (
+                    shared
+                    + """
+        SELECT g3.pid, CAST(g3.k AS TINYINT) AS k, g3.days / 365.25 AS exposure,
+               CAST(coalesce(c.acute, 0) AS SMALLINT) AS acute,
+               CAST(coalesce(c.fall_injury, 0) AS SMALLINT) AS fall_injury,
+               coalesce(gv.visit_active, false) AS visit_active
+        FROM g3
+        LEFT JOIN c ON c.pid = g3.pid AND c.m = g3.m
+        LEFT JOIN gv ON gv.pid = g3.pid AND gv.m = g3.m
+        WHERE g3.days > 0
+        ORDER BY g3.pid, g3.m
+        """
+                )
+            return (
+                shared
+                + f""",
+        pl AS (
+            SELECT pid, m, count(*) AS planned
+            FROM pc WHERE pid >= {lo} AND pid < {hi} AND NOT acute
+            GROUP BY ALL
         ),
+        hc AS (SELECT pid, start_date, end_date FROM phc WHERE pid >= {lo} AND pid < {hi}),
         gh AS (
             SELECT g3.pid, g3.m,
                    bool_or(hc.start_date < g3.ms
@@ -236,6 +266,7 @@ def _build_panel(
         WHERE g3.days > 0
         ORDER BY g3.pid, g3.m
         """
+            )
 
         # persons in blocks of consecutive numbers (a person's rows depend on no one else's),
         # so DuckDB's joins, aggregates and the sort hold one block at a time; the blocks
@@ -246,6 +277,16 @@ def _build_panel(
         ]
         rows = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         del parts
+        if lean:
+            unknown = con.execute(
+                "SELECT min(pid) FROM p WHERE kommune_code NOT IN (SELECT kommune_code FROM km)"
+            ).fetchone()
+            if unknown is not None and unknown[0] is not None:
+                raise ValueError(
+                    f"{f['persons']}: kommune_code of person number {unknown[0]} is unknown"
+                )
+            rows.insert(0, "person_id", rows.pop("pid"))
+            return rows
         persons = con.execute(
             "SELECT pid, person_id, kommune_code, km.region_code, sex, education, living_alone "
             "FROM p JOIN km USING (kommune_code) ORDER BY pid"
@@ -405,6 +446,23 @@ def rd_estimates(
     return out
 
 
+def _placebo_panel(
+    prep: Prepared, scope: Sequence[int] | None, age: int, outcome: str
+) -> pd.DataFrame:
+    """The rows a placebo fit of ``outcome`` at ``age`` reads: the national panel of that age
+    when it is at hand (sliced to ``scope``), else — for acute admissions and fall injuries —
+    the lean panel (:func:`_build_panel` with ``lean=True``: the same rows and values in the
+    columns :func:`_rates` reads, built without the home-care and planned-admission joins
+    and without the person-level columns, and not kept), else :func:`rd_panel`."""
+    slot = _PANELS.get(prep)
+    held = slot is not None and slot[0][:3] == (prep.fingerprint, age, WINDOW)
+    if held or outcome not in ("acute", "fall_injury"):
+        return rd_panel(prep, scope, age=age)
+    codes = sorted(int(c) for c in scope) if scope is not None else None
+    _PANELS.pop(prep, None)  # as rd_panel does: never two national panels at once
+    return _build_panel(prep, age, WINDOW, codes, lean=True)
+
+
 def rd_placebos(
     prep: Prepared,
     scope: Sequence[int] | None,
@@ -424,7 +482,7 @@ def rd_placebos(
     rows = []
     for a in ages:
         d = None  # let go of the previous age's rows before its panel is built
-        d = _rates(rd_panel(prep, scope, age=a), outcome)
+        d = _rates(_placebo_panel(prep, scope, a, outcome), outcome)
         if d["treated"].nunique() == 1:  # no visit acts anywhere around this age: no jump
             fs = pd.Series({"estimate": 0.0, "lower": 0.0, "upper": 0.0})
         else:
@@ -716,5 +774,3 @@ def bins_table(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
     )
     g["rate"] = g["events"] / g["person_years"] * 1000.0
     return g.reset_index()
-
-
