@@ -746,17 +746,28 @@ def accepted_vs_declined_for_scope(
     )
 
 
-def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95) -> None:
-    """Compute every cached result of study 8 for ``scope`` (default the whole country) —
-    what a batch can do once before the reports of its kommuner read them."""
+def offer_age_work(
+    prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95
+) -> None:
+    """The cached results of study 8 that come from the panel at the offer age: uptake,
+    RD fits, bins, accepted-vs-declined IPTW (one piece of :func:`shared_work`; the placebo
+    ages and the density test do not need this panel)."""
     uptake_all(prep)
     rd_for_scope(prep, scope, conf=conf)
     bins_for_scope(prep, scope, "acute")
-    density_for_scope(prep, scope)
-    placebos_for_scope(prep, scope, conf=conf)
     for outcome in ("acute_12m", "planned_12m"):
         accepted_vs_declined_for_scope(prep, scope, outcome, conf=conf)
     _PANELS.pop(prep, None)  # every result is in the memo: the panel is not needed any more
+
+
+def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95) -> None:
+    """Compute every cached result of study 8 for ``scope`` (default the whole country) —
+    what a batch can do once before the reports of its kommuner read them. Three
+    independent pieces (:mod:`nsv_eval.analyses.shared` runs them in parallel processes):
+    :func:`offer_age_work`, :func:`density_for_scope`, :func:`placebos_for_scope`."""
+    offer_age_work(prep, scope, conf=conf)
+    density_for_scope(prep, scope)
+    placebos_for_scope(prep, scope, conf=conf)
 
 
 # --------------------------------------------------------------------------------------
