@@ -137,7 +137,7 @@ def test_pieces_follow_the_kommunes_parameters() -> None:
 
     params = {"kommune": 580, "conf": 0.9, "studies": {"forebyggende": {"scope": "region"}}}
     todo = sw.pieces(["forebyggende"], params)
-    assert [p.name for p in todo if p.study] == ["offer_age", "placebo_ages", "density"]
+    assert [p.name for p in todo if p.study] == ["offer_age", "density", "placebo_ages"]
     kw = dict(todo[0].kwargs)
     assert list(kw["scope"]) == scope_codes("region", 580) and kw["conf"] == 0.9
     assert [p.study for p in sw.pieces(["kommuneprofil"])] == [""] * 3  # summaries only

@@ -84,12 +84,18 @@ study 8's national work takes tens of seconds at scale 1.0 and its report comes 
 rest (cube summaries ~1 s each, study 3's national DiD fits ~2 s) the notebooks compute
 themselves when they need them, early in the report order, as before."""
 
+HEAVY = frozenset({("forebyggende", "offer_age"), ("forebyggende", "placebo_ages")})
+"""Pieces that hold a national person x month panel (2.5–3 GB each at scale 1.0): never two
+at once (a lock shared by the workers), so the workers and a kernel beside them stay
+within a few GB together; the other pieces run beside them."""
+
 MEMO_PREFIX = {"fald": "falls_", "forebyggende": "preventive_"}
 """The ``Prepared.memo`` names of each study's shared entries start with this."""
 
 
 def pieces(studies: Sequence[str], params: Mapping[str, Any] | None = None) -> list[Piece]:
-    """The shared work of ``studies``, largest first (the order the workers take them).
+    """The shared work of ``studies``, in the order the workers take them (the largest
+    first, the second panel piece last: it waits for the first, see :data:`HEAVY`).
 
     Parameters
     ----------
@@ -115,12 +121,15 @@ def pieces(studies: Sequence[str], params: Mapping[str, Any] | None = None) -> l
         kw = (("scope", tuple(scope) if scope is not None else None), ("conf", conf))
         out += [
             Piece("forebyggende", "offer_age", kw),
-            Piece("forebyggende", "placebo_ages", kw),
             Piece("forebyggende", "density", kw[:1]),
         ]
     if "fald" in studies:
         out.append(Piece("fald", "national_did"))
     out += [Piece("", name) for name in SUMMARIES]
+    if "forebyggende" in studies:
+        # last: it waits for offer_age (both HEAVY); the light pieces go to the other
+        # worker meanwhile
+        out.append(Piece("forebyggende", "placebo_ages", kw))
     return out
 
 
@@ -149,8 +158,9 @@ def compute(prep: Prepared, piece: Piece) -> None:
         raise ValueError(f"unknown piece {piece.label}")
 
 
-def _worker(data_dir: str, shared_dir: str | None, todo: Any, done: Any) -> None:
-    """A worker process: computes pieces from ``todo`` until it gets None."""
+def _worker(data_dir: str, shared_dir: str | None, todo: Any, done: Any, heavy: Any) -> None:
+    """A worker process: computes pieces from ``todo`` until it gets None (a piece of
+    :data:`HEAVY` while holding the lock ``heavy``)."""
     prep = Prepared(data_dir, shared_dir)
     while True:
         item = todo.get()
@@ -159,7 +169,11 @@ def _worker(data_dir: str, shared_dir: str | None, todo: Any, done: Any) -> None
         i, piece = item
         t0 = time.monotonic()
         try:
-            compute(prep, piece)
+            if (piece.study, piece.name) in HEAVY:
+                with heavy:
+                    compute(prep, piece)
+            else:
+                compute(prep, piece)
             done.put((i, time.monotonic() - t0, None))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -259,6 +273,7 @@ def start(
         return work
     ctx = multiprocessing.get_context("spawn")
     work.todo, work.done = ctx.Queue(), ctx.Queue()
+    heavy = ctx.Lock()
     for i, p in enumerate(work.pieces):
         work.todo.put((i, p))
     n = max(1, min(int(jobs), len(work.pieces)))
@@ -268,7 +283,9 @@ def start(
     with pinned_code_fingerprint(), _environ(blas_env()):
         for _ in range(n):
             proc = ctx.Process(
-                target=_worker, args=(str(data_dir), shared, work.todo, work.done), daemon=True
+                target=_worker,
+                args=(str(data_dir), shared, work.todo, work.done, heavy),
+                daemon=True,
             )
             proc.start()
             work.procs.append(proc)
