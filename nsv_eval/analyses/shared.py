@@ -197,6 +197,7 @@ class SharedWork:
     procs: list[Any] = field(default_factory=list)
     todo: Any = None
     done: Any = None
+    heavy: Any = None
     seconds: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     _finished: set[int] = field(default_factory=set)
@@ -273,7 +274,9 @@ def start(
         return work
     ctx = multiprocessing.get_context("spawn")
     work.todo, work.done = ctx.Queue(), ctx.Queue()
-    heavy = ctx.Lock()
+    # kept on ``work``: a lock (a named semaphore) collected here would vanish before the
+    # workers have unpickled it
+    work.heavy = heavy = ctx.Lock()
     for i, p in enumerate(work.pieces):
         work.todo.put((i, p))
     n = max(1, min(int(jobs), len(work.pieces)))

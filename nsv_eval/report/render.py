@@ -42,6 +42,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -943,6 +944,14 @@ def run_studies(
     finally:
         if background is not None:
             background.close()
+            for label, text in background.errors.items():
+                # the notebook computed it itself (and reported a real error in the report)
+                warnings.warn(
+                    f"the shared national work {label} failed in its worker process: "
+                    f"{text.strip().splitlines()[-1]}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         if own and kernel is not None:
             kernel.shutdown()
 
