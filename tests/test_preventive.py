@@ -195,6 +195,24 @@ def test_lean_panel_gives_the_rows_of_the_full_panel(prep, age, outcome, monkeyp
         pd.testing.assert_frame_equal(pv._rates(lean, outcome), pv._rates(full, outcome))
 
 
+def test_lean_panels_of_several_ages_share_their_joins_and_equal_single_ones(
+    prep, monkeypatch
+) -> None:
+    """The placebo ages' lean panels built together (one persons table, one join of courses
+    and visits; person numbers ranked over both ages) give each age's rows as its full panel
+    does, as read by the fits — nationally and for a region, in small blocks."""
+    monkeypatch.setattr(pv, "PANEL_PERSONS_PER_QUERY", 89)
+    for codes in (None, pv.scope_codes("region", 580)):
+        together = list(pv._panels(prep, pv.PLACEBO_AGES, pv.WINDOW, codes, lean=True))
+        assert len(together) == len(pv.PLACEBO_AGES)
+        for age, lean in zip(pv.PLACEBO_AGES, together, strict=True):
+            full = pv._build_panel(prep, age, pv.WINDOW, codes)
+            for outcome in ("acute", "fall_injury"):
+                pd.testing.assert_frame_equal(pv._rates(lean, outcome), pv._rates(full, outcome))
+    with pytest.raises(ValueError, match="several ages only for lean"):
+        next(pv._panels(prep, pv.PLACEBO_AGES, pv.WINDOW))
+
+
 def test_placebos_from_lean_panels_equal_those_from_full_panels(prep) -> None:
     """``rd_placebos`` (lean panels) gives exactly the table of the fits on full panels."""
     from nsv_eval.analyses.data import load_prepared

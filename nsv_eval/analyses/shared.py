@@ -27,7 +27,7 @@ import os
 import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +86,9 @@ themselves when they need them, early in the report order, as before."""
 
 HEAVY = frozenset({("forebyggende", "offer_age"), ("forebyggende", "placebo_ages")})
 """Pieces that hold a national person x month panel (2.5–3 GB each at scale 1.0): never two
-at once (a lock shared by the workers), so the workers and a kernel beside them stay
-within a few GB together; the other pieces run beside them."""
+panels at once (a lock shared by the workers, held while the panel is in memory), so the
+workers and a kernel beside them stay within a few GB together; the other pieces, and the
+offer-age piece's IPTW on its small offer cohort, run beside them."""
 
 MEMO_PREFIX = {"fald": "falls_", "forebyggende": "preventive_"}
 """The ``Prepared.memo`` names of each study's shared entries start with this."""
@@ -133,8 +134,13 @@ def pieces(studies: Sequence[str], params: Mapping[str, Any] | None = None) -> l
     return out
 
 
-def compute(prep: Prepared, piece: Piece) -> None:
-    """Compute one piece into ``prep``'s shared directory (a no-op when it is there)."""
+def compute(prep: Prepared, piece: Piece, heavy: AbstractContextManager | None = None) -> None:
+    """Compute one piece into ``prep``'s shared directory (a no-op when it is there).
+
+    ``heavy`` (a lock shared by the workers) is held while a piece of :data:`HEAVY` has a
+    national panel in memory.
+    """
+    lock = heavy if heavy is not None else nullcontext()
     kw = dict(piece.kwargs)
     if piece.study == "":
         prep.summary(piece.name)
@@ -147,9 +153,10 @@ def compute(prep: Prepared, piece: Piece) -> None:
 
         scope = list(kw["scope"]) if kw.get("scope") is not None else None
         if piece.name == "offer_age":
-            pv.offer_age_work(prep, scope, conf=kw["conf"])
+            pv.offer_age_work(prep, scope, conf=kw["conf"], panel_lock=lock)
         elif piece.name == "placebo_ages":
-            pv.placebos_for_scope(prep, scope, conf=kw["conf"])
+            with lock:
+                pv.placebos_for_scope(prep, scope, conf=kw["conf"])
         elif piece.name == "density":
             pv.density_for_scope(prep, scope)
         else:
@@ -169,11 +176,7 @@ def _worker(data_dir: str, shared_dir: str | None, todo: Any, done: Any, heavy: 
         i, piece = item
         t0 = time.monotonic()
         try:
-            if (piece.study, piece.name) in HEAVY:
-                with heavy:
-                    compute(prep, piece)
-            else:
-                compute(prep, piece)
+            compute(prep, piece, heavy)
             done.put((i, time.monotonic() - t0, None))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
