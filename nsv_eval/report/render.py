@@ -73,6 +73,10 @@ from nsv_eval.report.workbook import tables_from_notebook, write_tables_xlsx
 
 KERNEL_NAME = "python3"
 
+KERNEL_NICE = 10
+"""How much nicer than ``run`` its warm kernel starts while worker processes compute the
+national work beside it (:func:`run_studies`)."""
+
 
 def current_python_kernel_spec() -> Any:
     """ipykernel's kernel spec for the running interpreter (``sys.executable``)."""
@@ -905,27 +909,33 @@ def run_studies(
         from nsv_eval.report.pdf import require_chromium
 
         require_chromium()
+    todo = (
+        [
+            p
+            for p in shared_work.pieces([st.name for st in chosen], loaded)
+            if p.study in shared_work.BESIDE_KERNEL
+        ]
+        if jobs > 0
+        else []
+    )
     own = kernel is None and not warm_disabled()
     if own:
-        kernel = WarmKernel()
+        # beside the workers the kernel gets a lower priority: its reports (studies 1-7)
+        # fit in the time the workers' serialised panel pieces take, which are the critical
+        # path of the whole run
+        kernel = WarmKernel(nice=KERNEL_NICE if todo else 0)
     # one code fingerprint (memo key) for all studies of the run, computed here and
     # inherited by the kernel(s) started below (nsv_eval.analyses.data.code_fingerprint)
     background: shared_work.SharedWork | None = None
     try:
         with pinned_code_fingerprint():
-            if jobs > 0:
-                todo = [
-                    p
-                    for p in shared_work.pieces([st.name for st in chosen], loaded)
-                    if p.study in shared_work.BESIDE_KERNEL
-                ]
-                if todo:
-                    background = shared_work.start(
-                        Path(data_dir).resolve(),
-                        Path(shared_dir).resolve() if shared_dir else None,
-                        todo,
-                        jobs=jobs,
-                    )
+            if todo:
+                background = shared_work.start(
+                    Path(data_dir).resolve(),
+                    Path(shared_dir).resolve() if shared_dir else None,
+                    todo,
+                    jobs=jobs,
+                )
             return _run_all(
                 chosen,
                 kommune,
