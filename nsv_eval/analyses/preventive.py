@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import tempfile
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 import duckdb
@@ -124,7 +124,7 @@ def _panels(
     codes: Sequence[int] | None = None,
     *,
     lean: bool = False,
-) -> Iterator[pd.DataFrame]:
+) -> Generator[pd.DataFrame, None, None]:
     """The panel of each age in ``ages``, one after the other (a generator).
 
     Several ages (``lean`` only: the placebo ages) share the persons table and the joins
@@ -513,7 +513,9 @@ def rd_placebos(
         # lean panels of all placebo ages from one persons table and one join of courses
         # and visits (``_panels``): the rows the fits read, nothing else
         _PANELS.pop(prep, None)  # as rd_panel does: never two national panels at once
-        panels: Iterator[pd.DataFrame] = _panels(prep, tuple(ages), WINDOW, codes, lean=True)
+        panels: Generator[pd.DataFrame, None, None] = _panels(
+            prep, tuple(ages), WINDOW, codes, lean=True
+        )
     else:
         panels = (rd_panel(prep, scope, age=a) for a in ages)
     for a in ages:
