@@ -171,3 +171,69 @@ def test_batch_preparation_does_study_8s_national_work_once(
     monkeypatch.setattr(pv, "_build_panel", no_panel)
     again = prepare_shared(prepared_dir, tmp_path, ["forebyggende"])
     assert not again["forebyggende"]["computed"]
+
+
+@pytest.mark.parametrize("age", [*pv.PLACEBO_AGES, pv.OFFER_AGE])
+@pytest.mark.parametrize("outcome", ["acute", "fall_injury"])
+def test_lean_panel_gives_the_rows_of_the_full_panel(prep, age, outcome, monkeypatch) -> None:
+    """The placebo fits read a lean panel (no home-care or planned-admission joins, no
+    person-level columns): what they read from it (``_rates``) is the full panel's, value
+    for value and row for row — nationally, for a region and built in small blocks."""
+    monkeypatch.setattr(pv, "PANEL_PERSONS_PER_QUERY", 113)
+    for codes in (None, pv.scope_codes("region", 580)):
+        full = pv._build_panel(prep, age, pv.WINDOW, codes)
+        lean = pv._build_panel(prep, age, pv.WINDOW, codes, lean=True)
+        assert len(lean) == len(full) > 0
+        assert list(lean.columns) == [
+            "person_id",
+            "k",
+            "exposure",
+            "acute",
+            "fall_injury",
+            "visit_active",
+        ]
+        pd.testing.assert_frame_equal(pv._rates(lean, outcome), pv._rates(full, outcome))
+
+
+def test_lean_panels_of_several_ages_share_their_joins_and_equal_single_ones(
+    prep, monkeypatch
+) -> None:
+    """The placebo ages' lean panels built together (one persons table, one join of courses
+    and visits; person numbers ranked over both ages) give each age's rows as its full panel
+    does, as read by the fits — nationally and for a region, in small blocks."""
+    monkeypatch.setattr(pv, "PANEL_PERSONS_PER_QUERY", 89)
+    for codes in (None, pv.scope_codes("region", 580)):
+        together = list(pv._panels(prep, pv.PLACEBO_AGES, pv.WINDOW, codes, lean=True))
+        assert len(together) == len(pv.PLACEBO_AGES)
+        for age, lean in zip(pv.PLACEBO_AGES, together, strict=True):
+            full = pv._build_panel(prep, age, pv.WINDOW, codes)
+            for outcome in ("acute", "fall_injury"):
+                pd.testing.assert_frame_equal(pv._rates(lean, outcome), pv._rates(full, outcome))
+    with pytest.raises(ValueError, match="several ages only for lean"):
+        next(pv._panels(prep, pv.PLACEBO_AGES, pv.WINDOW))
+
+
+def test_placebos_from_lean_panels_equal_those_from_full_panels(prep) -> None:
+    """``rd_placebos`` (lean panels) gives exactly the table of the fits on full panels."""
+    from nsv_eval.analyses.data import load_prepared
+
+    fresh = load_prepared(prep.data_dir, shared_dir=prep.shared_dir)
+    got = pv.rd_placebos(fresh, None)
+    want = []
+    for a in pv.PLACEBO_AGES:
+        d = pv._rates(pv._build_panel(fresh, a, pv.WINDOW), "acute")
+        fs = pv.rd(d, "treated", "k", pv.CUTOFF, cluster="cluster").main_effect()
+        rf = pv.rd(d, "rate", "k", pv.CUTOFF, cluster="cluster", weights="exposure").main_effect()
+        want.append(
+            {
+                "age": a,
+                "jump_visited": fs["estimate"],
+                "lower": fs["lower"],
+                "upper": fs["upper"],
+                "jump_rate": rf["estimate"],
+                "rate_lower": rf["lower"],
+                "rate_upper": rf["upper"],
+                "rate_p": rf["p_value"],
+            }
+        )
+    pd.testing.assert_frame_equal(got, pd.DataFrame(want), check_exact=True)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import tempfile
 import weakref
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import duckdb
 import numpy as np
@@ -100,13 +101,50 @@ PANEL_PERSONS_PER_QUERY = 200_000
 
 
 def _build_panel(
-    prep: Prepared, age: int, window: int, codes: Sequence[int] | None = None
+    prep: Prepared,
+    age: int,
+    window: int,
+    codes: Sequence[int] | None = None,
+    *,
+    lean: bool = False,
 ) -> pd.DataFrame:
+    """The panel around the birthday month of ``age`` (see :func:`rd_panel`; ``lean``: see
+    :func:`_panels`)."""
+    panels = _panels(prep, (age,), window, codes, lean=lean)
+    try:
+        return next(panels)
+    finally:
+        panels.close()
+
+
+def _panels(
+    prep: Prepared,
+    ages: Sequence[int],
+    window: int,
+    codes: Sequence[int] | None = None,
+    *,
+    lean: bool = False,
+) -> Generator[pd.DataFrame, None, None]:
+    """The panel of each age in ``ages``, one after the other (a generator).
+
+    Several ages (``lean`` only: the placebo ages) share the persons table and the joins
+    with courses and visits — the expensive part, a string sort of the persons and a scan
+    of the courses — and differ only in the grid of months; each age's rows are made when
+    it is asked for, so one age's rows are in memory at a time.
+    """
     # Register scale: DuckDB joins and sorts on an integer person number (``pid``: the rank
     # of ``person_id``, so ``ORDER BY pid, m`` is the order of ``person_id, m``), returns only
     # numeric columns, and the person-level columns are attached here by ``pid`` (one row
     # per person, categoricals per person-month): ~35 bytes a person-month instead of ~130
     # with strings, and no string hashing or sorting of millions of rows.
+    # ``lean``: only what a placebo fit of acute admissions or fall injuries reads (``k``,
+    # ``exposure``, ``acute``, ``fall_injury``, ``visit_active`` and the person number as
+    # ``person_id``): no home-care or planned-admission joins and no person-level columns —
+    # the same rows in the same order with the same values in those columns. The person
+    # numbers of several ages are ranks among the persons of all of them: the same order,
+    # so the same rows in the same order and the same cluster numbers (``_person_codes``).
+    if len(ages) != 1 and not lean:
+        raise ValueError("_panels: several ages only for lean panels")
     lo_year, hi_year = prep.period
     m_lo, m_hi = lo_year * 12, hi_year * 12 + 11
     f = {k: str(prep.path(f"{k}.parquet")) for k in ("persons", "courses", "care", "interventions")}
@@ -114,6 +152,12 @@ def _build_panel(
     where = ""
     if codes is not None:
         where = f" AND kommune_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
+    bms = ", ".join(f"{_birthday_month(a)} AS bm{i}" for i, a in enumerate(ages))
+    meets = " OR ".join(
+        f"(bm{i} + {window} >= {m_lo} AND bm{i} - {window} <= {m_hi})" for i in range(len(ages))
+    )
+    first = "least(" + ", ".join(f"p.bm{i}" for i in range(len(ages))) + ", p.bm0)"
+    last = "greatest(" + ", ".join(f"p.bm{i}" for i in range(len(ages))) + ", p.bm0)"
     with (
         tempfile.TemporaryDirectory(prefix="nsv-panel-") as tmp,
         duckdb.connect() as con,
@@ -131,10 +175,10 @@ def _build_panel(
         SELECT CAST(row_number() OVER (ORDER BY person_id) - 1 AS INTEGER) AS pid, *
         FROM (
             SELECT person_id, kommune_code, birth_date, death_date, sex, education,
-                   living_alone, {_birthday_month(age)} AS bm
+                   living_alone, {bms}
             FROM read_parquet('{f["persons"]}') WHERE true{where}
         )
-        WHERE bm + {window} >= {m_lo} AND bm - {window} <= {m_hi}
+        WHERE {meets}
         """)
         dup = con.execute(
             "SELECT person_id, count(*) FROM p GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
@@ -156,25 +200,30 @@ def _build_panel(
         CREATE TEMP TABLE pc AS
         SELECT p.pid, {_month_index("admit_time")} AS m, acute, fall_injury
         FROM read_parquet('{f["courses"]}') JOIN p USING (person_id)
-        WHERE {_month_index("admit_time")} BETWEEN p.bm - {window} AND p.bm + {window}
+        WHERE {_month_index("admit_time")} BETWEEN {first} - {window} AND {last} + {window}
         """)
-        con.execute(f"""
-        CREATE TEMP TABLE phc AS
-        SELECT p.pid, start_date, end_date
-        FROM read_parquet('{f["care"]}') JOIN p USING (person_id)
-        WHERE service = 'home_care'
-        """)
+        if not lean:
+            con.execute(f"""
+            CREATE TEMP TABLE phc AS
+            SELECT p.pid, start_date, end_date
+            FROM read_parquet('{f["care"]}') JOIN p USING (person_id)
+            WHERE service = 'home_care'
+            """)
         con.execute(f"""
         CREATE TEMP TABLE pv AS
         SELECT p.pid, {_month_index("date")} AS vm
         FROM read_parquet('{f["interventions"]}') JOIN p USING (person_id)
         WHERE intervention = 'preventive_visit'
-          AND {_month_index("date")} BETWEEN p.bm - {window} - 12 AND p.bm + {window}
+          AND {_month_index("date")} BETWEEN {first} - {window} - 12 AND {last} + {window}
         """)
 
-        def chunk_sql(lo: int, hi: int) -> str:
-            return f"""
-        WITH pp AS (SELECT * FROM p WHERE pid >= {lo} AND pid < {hi}),
+        def chunk_sql(lo: int, hi: int, i: int) -> str:
+            # the CTEs both kinds of panel share: the person-month grid, acute admissions
+            # and active visits
+            shared = f"""
+        WITH pp AS (
+            SELECT pid, birth_date, death_date, bm{i} AS bm FROM p WHERE pid >= {lo} AND pid < {hi}
+        ),
         g AS (
             SELECT p.pid, p.birth_date, p.death_date, t.k, p.bm + t.k AS m
             FROM pp p, range(-{window}, {window} + 1) t(k)
@@ -198,19 +247,37 @@ def _build_panel(
             FROM pc WHERE pid >= {lo} AND pid < {hi} AND acute
             GROUP BY ALL
         ),
-        pl AS (
-            SELECT pid, m, count(*) AS planned
-            FROM pc WHERE pid >= {lo} AND pid < {hi} AND NOT acute
-            GROUP BY ALL
-        ),
-        hc AS (SELECT pid, start_date, end_date FROM phc WHERE pid >= {lo} AND pid < {hi}),
         v AS (SELECT pid, vm FROM pv WHERE pid >= {lo} AND pid < {hi}),
         gv AS (
             SELECT g3.pid, g3.m,
                    bool_or(v.vm BETWEEN g3.m - 12 AND g3.m - 1) AS visit_active,
                    bool_or(v.vm = g3.m) AS visit_in_month
             FROM g3 JOIN v USING (pid) GROUP BY ALL
+        )"""
+            if lean:
+                return (
+                    shared
+                    + """
+        SELECT g3.pid, CAST(g3.k AS TINYINT) AS k, g3.days / 365.25 AS exposure,
+               CAST(coalesce(c.acute, 0) AS SMALLINT) AS acute,
+               CAST(coalesce(c.fall_injury, 0) AS SMALLINT) AS fall_injury,
+               coalesce(gv.visit_active, false) AS visit_active
+        FROM g3
+        LEFT JOIN c ON c.pid = g3.pid AND c.m = g3.m
+        LEFT JOIN gv ON gv.pid = g3.pid AND gv.m = g3.m
+        WHERE g3.days > 0
+        ORDER BY g3.pid, g3.m
+        """
+                )
+            return (
+                shared
+                + f""",
+        pl AS (
+            SELECT pid, m, count(*) AS planned
+            FROM pc WHERE pid >= {lo} AND pid < {hi} AND NOT acute
+            GROUP BY ALL
         ),
+        hc AS (SELECT pid, start_date, end_date FROM phc WHERE pid >= {lo} AND pid < {hi}),
         gh AS (
             SELECT g3.pid, g3.m,
                    bool_or(hc.start_date < g3.ms
@@ -236,16 +303,33 @@ def _build_panel(
         WHERE g3.days > 0
         ORDER BY g3.pid, g3.m
         """
+            )
 
         # persons in blocks of consecutive numbers (a person's rows depend on no one else's),
         # so DuckDB's joins, aggregates and the sort hold one block at a time; the blocks
         # come in number order, so their rows concatenated are in ``pid, m`` order
-        parts = [
-            con.execute(chunk_sql(lo, lo + PANEL_PERSONS_PER_QUERY)).df()
-            for lo in range(0, max(n_persons, 1), PANEL_PERSONS_PER_QUERY)
-        ]
-        rows = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        del parts
+        def age_rows(i: int) -> pd.DataFrame:
+            parts = [
+                con.execute(chunk_sql(lo, lo + PANEL_PERSONS_PER_QUERY, i)).df()
+                for lo in range(0, max(n_persons, 1), PANEL_PERSONS_PER_QUERY)
+            ]
+            return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+        if lean:
+            unknown = con.execute(
+                "SELECT min(pid) FROM p WHERE kommune_code NOT IN (SELECT kommune_code FROM km)"
+            ).fetchone()
+            if unknown is not None and unknown[0] is not None:
+                raise ValueError(
+                    f"{f['persons']}: kommune_code of person number {unknown[0]} is unknown"
+                )
+            for i in range(len(ages)):
+                rows = age_rows(i)
+                rows.insert(0, "person_id", rows.pop("pid"))
+                yield rows
+                del rows
+            return
+        rows = age_rows(0)
         persons = con.execute(
             "SELECT pid, person_id, kommune_code, km.region_code, sex, education, living_alone "
             "FROM p JOIN km USING (kommune_code) ORDER BY pid"
@@ -280,7 +364,7 @@ def _build_panel(
     )
     for c in rows.columns.drop(["k", "m"]):
         df[c] = rows.pop(c)
-    return df
+    yield df
 
 
 _PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -422,9 +506,21 @@ def rd_placebos(
         and ``rate_p``.
     """
     rows = []
+    codes = sorted(int(c) for c in scope) if scope is not None else None
+    slot = _PANELS.get(prep)
+    held = slot is not None and slot[0][1] in ages  # a national panel of a placebo age
+    if outcome in ("acute", "fall_injury") and not held:
+        # lean panels of all placebo ages from one persons table and one join of courses
+        # and visits (``_panels``): the rows the fits read, nothing else
+        _PANELS.pop(prep, None)  # as rd_panel does: never two national panels at once
+        panels: Generator[pd.DataFrame, None, None] = _panels(
+            prep, tuple(ages), WINDOW, codes, lean=True
+        )
+    else:
+        panels = (rd_panel(prep, scope, age=a) for a in ages)
     for a in ages:
         d = None  # let go of the previous age's rows before its panel is built
-        d = _rates(rd_panel(prep, scope, age=a), outcome)
+        d = _rates(next(panels), outcome)
         if d["treated"].nunique() == 1:  # no visit acts anywhere around this age: no jump
             fs = pd.Series({"estimate": 0.0, "lower": 0.0, "upper": 0.0})
         else:
@@ -444,6 +540,7 @@ def rd_placebos(
                 "rate_p": rf["p_value"],
             }
         )
+    panels.close()  # the lean panels' DuckDB connection
     return pd.DataFrame(rows)
 
 
@@ -688,17 +785,37 @@ def accepted_vs_declined_for_scope(
     )
 
 
-def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95) -> None:
-    """Compute every cached result of study 8 for ``scope`` (default the whole country) —
-    what a batch can do once before the reports of its kommuner read them."""
-    uptake_all(prep)
-    rd_for_scope(prep, scope, conf=conf)
-    bins_for_scope(prep, scope, "acute")
-    density_for_scope(prep, scope)
-    placebos_for_scope(prep, scope, conf=conf)
+def offer_age_work(
+    prep: Prepared,
+    scope: Sequence[int] | None = None,
+    *,
+    conf: float = 0.95,
+    panel_lock: AbstractContextManager | None = None,
+) -> None:
+    """The cached results of study 8 that come from the panel at the offer age: uptake,
+    RD fits, bins, accepted-vs-declined IPTW (one piece of :func:`shared_work`; the placebo
+    ages and the density test do not need this panel).
+
+    ``panel_lock`` (optional) is held while the national panel is in memory (uptake, RD
+    fits, bins), not during the IPTW, which reads the small memoised offer cohort.
+    """
+    with panel_lock if panel_lock is not None else nullcontext():
+        uptake_all(prep)
+        rd_for_scope(prep, scope, conf=conf)
+        bins_for_scope(prep, scope, "acute")
+        _PANELS.pop(prep, None)  # its results are in the memo: the panel is not needed now
     for outcome in ("acute_12m", "planned_12m"):
         accepted_vs_declined_for_scope(prep, scope, outcome, conf=conf)
-    _PANELS.pop(prep, None)  # every result is in the memo: the panel is not needed any more
+
+
+def shared_work(prep: Prepared, scope: Sequence[int] | None = None, *, conf: float = 0.95) -> None:
+    """Compute every cached result of study 8 for ``scope`` (default the whole country) —
+    what a batch can do once before the reports of its kommuner read them. Three
+    independent pieces (:mod:`nsv_eval.analyses.shared` runs them in parallel processes):
+    :func:`offer_age_work`, :func:`density_for_scope`, :func:`placebos_for_scope`."""
+    offer_age_work(prep, scope, conf=conf)
+    density_for_scope(prep, scope)
+    placebos_for_scope(prep, scope, conf=conf)
 
 
 # --------------------------------------------------------------------------------------
@@ -716,5 +833,3 @@ def bins_table(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
     )
     g["rate"] = g["events"] / g["person_years"] * 1000.0
     return g.reset_index()
-
-

@@ -74,7 +74,7 @@ def first_line(text: str | None, limit: int = 240) -> str:
 
 
 def prepare_shared(
-    data_dir: str | Path, shared_dir: str | Path, studies: Sequence[str] = ()
+    data_dir: str | Path, shared_dir: str | Path, studies: Sequence[str] = (), jobs: int = 2
 ) -> dict[str, dict[str, Any]]:
     """Compute (or reuse) every national summary once, for all notebooks of a batch.
 
@@ -86,73 +86,64 @@ def prepare_shared(
     with the default parameters ``scope: land``, ``conf: 0.95``) is done here too, once,
     instead of by the first report of every worker at the same time. Likewise with
     ``"fald"``: study 3's national DiD fits (:func:`nsv_eval.analyses.falls.shared_work`).
+    The work is cut into independent pieces computed by ``jobs`` worker processes
+    (:mod:`nsv_eval.analyses.shared`, the same pieces ``nsv-eval run`` computes beside its
+    kernel); a piece that fails raises :class:`~nsv_eval.errors.NsvError` with its traceback.
 
     Returns
     -------
     dict
-        Per summary: ``files`` (its cache files for this data fingerprint), ``computed``
-        (True if this call wrote the cache, False if it was reused), ``seconds``, and
-        ``mtime_ns`` of each cache file right after preparation (a notebook that recomputed
-        a summary would change it).
+        Per summary, and per study with national work: ``files`` (its cache files for this
+        data fingerprint, for a study the memo entries this call wrote), ``computed`` (True
+        if this call wrote any, False if all were reused), ``seconds`` (the workers' time on
+        its pieces), and ``mtime_ns`` of each file right after preparation (a notebook that
+        recomputed a summary would change it).
     """
+    from nsv_eval.analyses import shared as sw
     from nsv_eval.analyses.data import SUMMARIES, Prepared
 
     shared = Path(shared_dir)
     prep = Prepared(data_dir, shared)
-    out: dict[str, dict[str, Any]] = {}
-    for name in SUMMARIES:
-        pattern = f"{name}-{prep.fingerprint}*.parquet"
-        before = {p: p.stat().st_mtime_ns for p in shared.glob(pattern)}
-        t0 = time.monotonic()
-        prep.summary(name)
-        seconds = time.monotonic() - t0
-        after = {p: p.stat().st_mtime_ns for p in shared.glob(pattern)}
-        out[name] = {
-            "files": sorted(str(p) for p in after),
-            "computed": any(before.get(p) != t for p, t in after.items()),
-            "seconds": round(seconds, 3),
-            "mtime_ns": {str(p): t for p, t in after.items()},
+    memo = shared / "memo"
+
+    def snapshot() -> dict[str, dict[Path, int]]:
+        snap = {
+            n: dict(_mtimes(shared.glob(f"{n}-{prep.fingerprint}*.parquet"))) for n in SUMMARIES
         }
-    if "fald" in studies:
-        # study 3's national DiD fits (default parameters: the data's period, did_control
-        # notyet, conf 0.95); the region cohorts are memoised by each region's first report
-        from nsv_eval.analyses import falls
+        for st, prefix in sw.MEMO_PREFIX.items():
+            snap[st] = dict(_mtimes(memo.glob(f"{prefix}*.pkl")))
+        return snap
 
-        out["fald"] = _memo_step(shared, lambda: falls.shared_work(prep))
-    if "forebyggende" in studies:
-        from nsv_eval.analyses import preventive
-
-        memo = shared / "memo"
-        before = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
-        t0 = time.monotonic()
-        preventive.shared_work(prep)
-        seconds = time.monotonic() - t0
-        after = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
-        made = sorted(str(p) for p, t in after.items() if before.get(p) != t)
-        out["forebyggende"] = {
-            "files": made,
+    todo = sw.pieces(list(studies))
+    before = snapshot()
+    work = sw.compute_all(data_dir, shared, todo, jobs=jobs)
+    if work.errors:
+        label, text = next(iter(work.errors.items()))
+        raise NsvError(f"The shared national work {label} failed:\n{text}")
+    after = snapshot()
+    out: dict[str, dict[str, Any]] = {}
+    for name in [*SUMMARIES, *(s for s in sw.MEMO_PREFIX if s in studies)]:
+        was, now_ = before[name], after[name]
+        made = sorted(p for p, t in now_.items() if was.get(p) != t)
+        kept = sorted(now_) if name in SUMMARIES else made
+        seconds = sum(
+            v for k, v in work.seconds.items() if k == f"summary/{name}" or k.startswith(f"{name}/")
+        )
+        out[name] = {
+            "files": [str(p) for p in kept],
             "computed": bool(made),
             "seconds": round(seconds, 3),
-            "mtime_ns": {p: after[Path(p)] for p in made},
+            "mtime_ns": {str(p): now_[p] for p in kept},
         }
     return out
 
 
-def _memo_step(shared: Path, fn: Any) -> dict[str, Any]:
-    """Run ``fn`` (which fills ``shared/memo``) and report what it wrote, like the summaries."""
-    memo = shared / "memo"
-    before = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
-    t0 = time.monotonic()
-    fn()
-    seconds = time.monotonic() - t0
-    after = {p: p.stat().st_mtime_ns for p in memo.glob("*.pkl")}
-    made = sorted(str(p) for p, t in after.items() if before.get(p) != t)
-    return {
-        "files": made,
-        "computed": bool(made),
-        "seconds": round(seconds, 3),
-        "mtime_ns": {p: after[Path(p)] for p in made},
-    }
+def _mtimes(paths: Iterable[Path]) -> Iterable[tuple[Path, int]]:
+    for p in paths:
+        try:
+            yield p, p.stat().st_mtime_ns
+        except FileNotFoundError:  # a temporary file renamed meanwhile
+            continue
 
 
 # ----------------------------------------------------------------------------------------
@@ -558,7 +549,7 @@ class _Batch:
                 if self.to_run:  # the national preparation, once, before any notebook
                     t1 = time.monotonic()
                     self.shared_info = prepare_shared(
-                        self.data, self.shared, [s.name for s in self.studies]
+                        self.data, self.shared, [s.name for s in self.studies], jobs=self.jobs
                     )
                     made = [n for n, i in self.shared_info.items() if i["computed"]]
                     reused = [n for n, i in self.shared_info.items() if not i["computed"]]

@@ -33,6 +33,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=progress,
         pdf=args.pdf,
         lang=args.lang,
+        jobs=args.jobs,
     )
     ok = [r for r in runs if r.ok]
     where = (Path(args.out) / str(args.kommune)).resolve()
@@ -137,6 +138,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="directory of shared national preparations (caches) used by batches",
     )
     p.add_argument("--timeout", type=float, default=None, help="per-cell time limit in seconds")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="worker processes computing the slow national work (study 8) beside the "
+        "report kernel (default: %(default)s; 0: the notebooks compute it themselves)",
+    )
     p.add_argument(
         "--pdf",
         action="store_true",

@@ -42,6 +42,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,7 +51,9 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from nsv_eval import __version__
+from nsv_eval.analyses import shared as shared_work
 from nsv_eval.analyses.data import Prepared, pinned_code_fingerprint
+from nsv_eval.analyses.shared import blas_env
 from nsv_eval.errors import NsvError
 from nsv_eval.params import check_kommune, load_params, notebook_parameters, params_hash
 from nsv_eval.reference import kommune_name
@@ -70,6 +73,10 @@ from nsv_eval.report.workbook import tables_from_notebook, write_tables_xlsx
 
 KERNEL_NAME = "python3"
 
+KERNEL_NICE = 10
+"""How much nicer than ``run`` its warm kernel starts while worker processes compute the
+national work beside it (:func:`run_studies`)."""
+
 
 def current_python_kernel_spec() -> Any:
     """ipykernel's kernel spec for the running interpreter (``sys.executable``)."""
@@ -82,6 +89,10 @@ def current_python_kernel_spec() -> Any:
     # in cells still reach the notebook, and a kernel that fails to start still prints its
     # traceback.
     spec["argv"] = [*spec["argv"], "--IPKernelApp.log_level=CRITICAL"]
+    # one BLAS thread per kernel, as in the shared-work processes beside it (see
+    # nsv_eval.analyses.shared.BLAS_ENV: processes use the cores; numbers do not depend on
+    # which process computed them); a value set by the user is kept
+    spec["env"] = {**spec.get("env", {}), **blas_env()}
     return KernelSpec(resource_dir=RESOURCES, **spec)
 
 
@@ -866,6 +877,7 @@ def run_studies(
     kernel: WarmKernel | None = None,
     pdf: bool = False,
     lang: str | None = None,
+    jobs: int = 2,
 ) -> list[StudyRun]:
     """Run several studies for one kommune, in report order (sequentially).
 
@@ -876,6 +888,15 @@ def run_studies(
     the end; ``NSV_COLD_KERNEL=1`` gives every study its own kernel instead).
     ``pdf`` and ``lang`` are passed on to :func:`run_study` (with ``pdf`` Chromium must be
     found before anything runs).
+
+    The slow national work of the chosen studies (:func:`nsv_eval.analyses.shared.pieces`
+    with this kommune's parameters, of the studies in
+    :data:`~nsv_eval.analyses.shared.BESIDE_KERNEL`: the pieces a batch computes in
+    ``prepare_shared``) is computed by ``jobs`` worker processes (0: none; the notebooks then compute it
+    themselves) while the kernel executes the reports that do not need it; a study's
+    notebook starts when its pieces are in the shared directory (``shared_dir``, default
+    ``<data_dir>/cache`` as for the notebooks). A piece that fails is left to the notebook,
+    which computes it itself and reports its error.
     """
     kommune = check_kommune(kommune)
     spec = list(studies) if not isinstance(studies, str) else studies
@@ -888,13 +909,33 @@ def run_studies(
         from nsv_eval.report.pdf import require_chromium
 
         require_chromium()
+    todo = (
+        [
+            p
+            for p in shared_work.pieces([st.name for st in chosen], loaded)
+            if p.study in shared_work.BESIDE_KERNEL
+        ]
+        if jobs > 0
+        else []
+    )
     own = kernel is None and not warm_disabled()
     if own:
-        kernel = WarmKernel()
+        # beside the workers the kernel gets a lower priority: its reports (studies 1-7)
+        # fit in the time the workers' serialised panel pieces take, which are the critical
+        # path of the whole run
+        kernel = WarmKernel(nice=KERNEL_NICE if todo else 0)
     # one code fingerprint (memo key) for all studies of the run, computed here and
     # inherited by the kernel(s) started below (nsv_eval.analyses.data.code_fingerprint)
+    background: shared_work.SharedWork | None = None
     try:
         with pinned_code_fingerprint():
+            if todo:
+                background = shared_work.start(
+                    Path(data_dir).resolve(),
+                    Path(shared_dir).resolve() if shared_dir else None,
+                    todo,
+                    jobs=jobs,
+                )
             return _run_all(
                 chosen,
                 kommune,
@@ -908,8 +949,19 @@ def run_studies(
                 kernel,
                 pdf,
                 lang,
+                background,
             )
     finally:
+        if background is not None:
+            background.close()
+            for label, text in background.errors.items():
+                # the notebook computed it itself (and reported a real error in the report)
+                warnings.warn(
+                    f"the shared national work {label} failed in its worker process: "
+                    f"{text.strip().splitlines()[-1]}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         if own and kernel is not None:
             kernel.shutdown()
 
@@ -927,9 +979,12 @@ def _run_all(
     kernel: WarmKernel | None,
     pdf: bool,
     lang: str | None,
+    background: shared_work.SharedWork | None = None,
 ) -> list[StudyRun]:
     runs = []
     for st in chosen:
+        if background is not None:
+            background.wait(st.name)  # its national work, computed beside the kernel
         r = run_study(
             st,
             kommune,
