@@ -205,27 +205,3 @@ def test_typed_declines_untyped_columns(tmp_path: Path) -> None:
         EXTRACT,
     )
     assert got is None
-
-
-def test_prefetch_keeps_order_raises_errors_and_stops() -> None:
-    """``core._Prefetch`` (DuckDB batches fetched on a thread while the writer encodes):
-    the items in order, an error of the producer raised in the consumer after the items
-    before it, and ``close`` after a partial read stops the thread without hanging."""
-
-    def gen(n: int, fail_at: int | None = None):
-        for i in range(n):
-            if i == fail_at:
-                raise ValueError(f"broken batch {i}")
-            yield i
-
-    assert list(core._Prefetch(gen(50))) == list(range(50))
-    got: list[int] = []
-    with pytest.raises(ValueError, match="broken batch 7"):
-        for x in core._Prefetch(gen(50, fail_at=7)):
-            got.append(x)
-    assert got == list(range(7))
-    p = core._Prefetch(gen(10_000), depth=2)
-    it = iter(p)
-    assert [next(it), next(it)] == [0, 1]
-    p.close()
-    assert not p._thread.is_alive()

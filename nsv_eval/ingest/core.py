@@ -30,10 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import queue
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -725,15 +723,11 @@ def _finalise(
                 """
         target = schema.arrow_schema()
         writer = pq.ParquetWriter(tmp_table, target, compression="zstd")
-        prefetched: _Prefetch | None = None
         kept: dict[int, int] = {}
         firsts: dict[int, int] = {}
         key_rej: dict[int, int] = {}
         try:
             reader = con.sql(sql).to_arrow_reader(batch_rows)
-            # DuckDB computes the next batches on a thread while this one is cast and
-            # encoded by the (single-threaded) Arrow writer below
-            reader = prefetched = _Prefetch(reader)
             if presorted:
                 # a scan hands batches by the file's row groups, a sort blocks of DuckDB's
                 # own size, each cut into batch_rows: re-cut the same way, so the written
@@ -783,69 +777,10 @@ def _finalise(
                         )
                 writer.write_table(out_tbl.cast(target))
         finally:
-            if prefetched is not None:
-                prefetched.close()  # the thread is done with con before it is closed
             writer.close()
     finally:
         con.close()
     return kept, key_rej, firsts
-
-
-class _Prefetch:
-    """Iterate ``batches`` on a background thread, at most ``depth`` items ahead.
-
-    For a DuckDB Arrow reader: DuckDB (which releases the GIL) produces the next batches
-    while the caller encodes this one. Errors of the thread are raised by the iteration;
-    :meth:`close` stops the thread and waits for it (call it before closing the
-    connection the reader belongs to).
-    """
-
-    _DONE = object()
-
-    def __init__(self, batches: Iterable[pa.RecordBatch], depth: int = 2) -> None:
-        self._q: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(iter(batches),), name="nsv-ingest-prefetch", daemon=True
-        )
-        self._thread.start()
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, it: Iterator[pa.RecordBatch]) -> None:
-        try:
-            for rb in it:
-                if not self._put(rb):
-                    return
-            self._put(self._DONE)
-        except BaseException as exc:  # noqa: BLE001 - raised in the iterating thread
-            self._put(exc)
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        while True:
-            item = self._q.get()
-            if item is self._DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        """Stop the thread (dropping what it fetched ahead) and wait for it."""
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._q.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        self._thread.join()
 
 
 SORTED_BATCH_ROWS = 122_880
