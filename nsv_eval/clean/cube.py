@@ -435,18 +435,12 @@ def _home_care_months(n_months: int) -> str:
         JOIN months mo USING (k)"""
 
 
-def _dense_person_time(keys: str, n_months: int) -> str:
-    """SQL: population and days alive per ``keys`` × ``band_idx`` × month from ``ev_pt``.
-
-    Days stay integers until the final division by 365.25, so sums do not depend on the
-    (parallel) summation order and the output is byte-for-byte reproducible.
-
-    The cumulative sums are taken over the sparse difference rows only; each row then
-    stands for the months up to the next row of its stratum (``generate_series``), so no
-    dense grid has to be joined. Months in which the stratum has nobody are not generated.
-    """
-    return f"""
-        WITH e AS (
+def _runs(keys: str, n_months: int) -> str:
+    """SQL CTEs ``e``, ``c``: per ``keys`` × ``band_idx``, the months ``k`` where population or
+    full-month count change (``ev_pt`` summed over the other strata), with the running
+    population ``pop``, full-month count ``nfull``, the partial days ``pdays`` of month ``k``
+    and the next change ``k_next`` (``n_months`` after the last)."""
+    return f"""e AS (
             SELECT {keys}, band_idx, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
                    sum(pdays) AS pdays
             FROM ev_pt GROUP BY ALL
@@ -458,7 +452,21 @@ def _dense_person_time(keys: str, n_months: int) -> str:
             WINDOW w0 AS (PARTITION BY {keys}, band_idx ORDER BY k),
                    w AS (PARTITION BY {keys}, band_idx ORDER BY k
                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ), x AS (
+        )"""
+
+
+def _dense_person_time(keys: str, n_months: int) -> str:
+    """SQL: population and days alive per ``keys`` × ``band_idx`` × month from ``ev_pt``.
+
+    Days stay integers until the final division by 365.25, so sums do not depend on the
+    (parallel) summation order and the output is byte-for-byte reproducible.
+
+    The cumulative sums are taken over the sparse difference rows only; each row then
+    stands for the months up to the next row of its stratum (``generate_series``), so no
+    dense grid has to be joined. Months in which the stratum has nobody are not generated.
+    """
+    return f"""
+        WITH {_runs(keys, n_months)}, x AS (
             SELECT {keys}, band_idx, pop, nfull, pdays, k AS k_i,
                    unnest(generate_series(
                        k, CASE WHEN pop > 0 OR nfull > 0
@@ -488,19 +496,7 @@ def _yearly_person_time(keys: str, period: Period) -> str:
     n = period.n_months
     p0 = sql_date(period.start)
     return f"""
-        WITH e AS (
-            SELECT {keys}, band_idx, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
-                   sum(pdays) AS pdays
-            FROM ev_pt GROUP BY ALL
-        ), c AS (
-            SELECT {keys}, band_idx, k, pdays,
-                   sum(dpop) OVER w AS pop, sum(dfull) OVER w AS nfull,
-                   lead(k, 1, {n}) OVER w0 AS k_next
-            FROM e
-            WINDOW w0 AS (PARTITION BY {keys}, band_idx ORDER BY k),
-                   w AS (PARTITION BY {keys}, band_idx ORDER BY k
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ), r AS (
+        WITH {_runs(keys, n)}, r AS (
             -- the months the monthly route makes of this row: [k, k_end)
             SELECT {keys}, band_idx, k, pdays, pop, nfull,
                    CASE WHEN pop > 0 OR nfull > 0 THEN least(k_next, {n}) ELSE k + 1 END
