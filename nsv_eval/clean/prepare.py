@@ -589,7 +589,6 @@ def _clean(
                     finally:
                         cursor.close()
 
-                outputs["stays.parquet"] = {}  # its place in the manifest: after courses
                 stays_job = _BackgroundJob(write_stays)
             else:
                 out("stays.parquet", stay_parts, stays.STAY_SCHEMA)
@@ -602,6 +601,7 @@ def _clean(
     if stays_job is not None:
         stays_job.result()  # re-raises an error of the background writer
         con.execute("DROP TABLE stays")
+    outputs = {k: outputs[k] for k in sorted(outputs, key=_OUTPUT_ORDER.index)}
 
     c = con.execute(
         """
@@ -703,6 +703,17 @@ def _cube_and_cohorts(con, out, stages: _db.Stages, period_obj: Period, by_stays
         )
     with stages.stage("falls cohort"):
         out("cohort_falls.parquet", cohorts.falls_query(period_obj), cohorts.FALLS_COHORT_SCHEMA)
+
+
+_OUTPUT_ORDER = [
+    "courses.parquet",
+    "stays.parquet",
+    "cube.parquet",
+    "cube_income.parquet",
+    "cohort_readmission.parquet",
+    "cohort_falls.parquet",
+]
+"""Order of the outputs in the manifest (the order they were written in one thread)."""
 
 
 class _BackgroundJob:
