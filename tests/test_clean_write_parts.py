@@ -4,8 +4,6 @@ query, and a failing part leaves no file and a usable connection."""
 
 from __future__ import annotations
 
-import threading
-
 import pyarrow as pa
 import pytest
 
@@ -111,29 +109,3 @@ def test_prepare_in_many_parts_writes_the_same_files(
     assert n_courses > 10 * 2_000  # many parts
     for name in ("courses.parquet", "stays.parquet", "cube.parquet", "cohort_readmission.parquet"):
         assert (out / name).read_bytes() == (one / name).read_bytes(), name
-
-
-def test_prepare_background_stays_writer_error_is_raised(synth_dir, tmp_path, monkeypatch) -> None:
-    """With the legacy definitions ``stays.parquet`` is written on a background cursor while
-    the cube is computed; an error there is raised by ``prepare`` (after the cube and cohorts,
-    which do not wait for it to fail) and leaves no ``stays.parquet``."""
-    import importlib
-
-    prep_mod = importlib.import_module("nsv_eval.clean.prepare")
-    real = _db.write_parquet_parts
-    seen: list[str] = []
-
-    def failing(con, sqls, path, schema, **kw):
-        seen.append(f"{path.name}:{threading.current_thread().name}")
-        if path.name == "stays.parquet":
-            raise RuntimeError("disk full while writing stays")
-        return real(con, sqls, path, schema, **kw)
-
-    monkeypatch.setattr(_db, "write_parquet_parts", failing)
-    out = tmp_path / "out"
-    with pytest.raises(RuntimeError, match="disk full while writing stays"):
-        prep_mod.prepare(synth_dir, out, log=None, definitions_choice="legacy")
-    assert "stays.parquet:nsv-prepare-background" in seen  # written on the background thread
-    assert not (out / "stays.parquet").exists()
-    assert not (out / "stays.parquet.tmp").exists()
-    assert (out / "cube.parquet").exists()  # the main thread went on meanwhile

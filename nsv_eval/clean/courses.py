@@ -230,11 +230,9 @@ def chain_with_stays_sql(
         """
     )
     con.execute("DROP TABLE _chains")
-    # not TEMP: the stays table is read by another connection of the database too (prepare
-    # writes it on a background cursor while the cube is computed)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE {stays_out} AS
+        CREATE OR REPLACE TEMP TABLE {stays_out} AS
         SELECT stay_id, person_id, start, "end",
                epoch("end" - start) / 3600.0 AS hours,
                epoch("end" - start) / 3600.0 >= {float(ADMISSION_MIN_HOURS)} AS admission,

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -530,18 +529,16 @@ def _clean(
 
     outputs: dict[str, dict] = {}
 
-    def out(name: str, sql: str | list[str], schema, db=None) -> int:
+    def out(name: str, sql: str | list[str], schema) -> int:
         path = out_dir / name
-        db = con if db is None else db
         if isinstance(sql, list):  # ordered parts, written while the next one is computed
-            n = _db.write_parquet_parts(db, sql, path, schema)
+            n = _db.write_parquet_parts(con, sql, path, schema)
         else:
-            n = _db.write_parquet(db, sql, path, schema)
+            n = _db.write_parquet(con, sql, path, schema)
         outputs[name] = {"rows": n, "sha256": sha256_file(path)}
         return n
 
     stay_info: dict = {}
-    stays_job: _BackgroundJob | None = None
     if by_stays:
         fcounts, stay_info, n_stays = _stays_as_courses(
             con, out, out_dir, period_obj, stages, choice
@@ -571,37 +568,26 @@ def _clean(
             # the one-pass chaining built the stays table already
             if not one_pass:
                 stays.stays_sql(con, "admissions_in")
+            out("stays.parquet", _ordered_parts(con, "stays", "stay_id"), stays.STAY_SCHEMA)
             n_stays = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
             ).fetchall()[0]
-            stay_parts = _ordered_parts(con, "stays", "stay_id")
-            if one_pass:
-                # The one-pass table is shared by the database's connections: a cursor
-                # writes stays.parquet on a background thread while the cube is computed
-                # (the cube's DuckDB work leaves about a third of a core idle; the Arrow
-                # writer is single-threaded). Joined after the cohorts.
-                cursor = con.cursor()
-
-                def write_stays() -> None:
-                    try:
-                        with stages.stage("write stays.parquet (in the background)"):
-                            out("stays.parquet", stay_parts, stays.STAY_SCHEMA, db=cursor)
-                    finally:
-                        cursor.close()
-
-                stays_job = _BackgroundJob(write_stays)
-            else:
-                out("stays.parquet", stay_parts, stays.STAY_SCHEMA)
-                con.execute("DROP TABLE stays")
-    try:
-        _cube_and_cohorts(con, out, stages, period_obj, by_stays)
-    finally:
-        if stays_job is not None:
-            stays_job.wait()  # also on error: the cursor must be idle before con closes
-    if stays_job is not None:
-        stays_job.result()  # re-raises an error of the background writer
-        con.execute("DROP TABLE stays")
-    outputs = {k: outputs[k] for k in sorted(outputs, key=_OUTPUT_ORDER.index)}
+            con.execute("DROP TABLE stays")
+    with stages.stage("cube"):
+        cube.cube_sql(con, period_obj, disease_pop="disease_pop" if by_stays else None)
+        out("cube.parquet", cube.cube_query(period_obj), cube.CUBE_SCHEMA)
+    with stages.stage("cube by income"):
+        out(
+            "cube_income.parquet", cube.cube_query(period_obj, income=True), cube.CUBE_INCOME_SCHEMA
+        )
+    with stages.stage("readmission cohort"):
+        out(
+            "cohort_readmission.parquet",
+            cohorts.readmission_query(),
+            cohorts.READMISSION_COHORT_SCHEMA,
+        )
+    with stages.stage("falls cohort"):
+        out("cohort_falls.parquet", cohorts.falls_query(period_obj), cohorts.FALLS_COHORT_SCHEMA)
 
     c = con.execute(
         """
@@ -684,62 +670,6 @@ def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choic
         **info["counts"],
     }
     return fcounts, info, n_stays
-
-
-def _cube_and_cohorts(con, out, stages: _db.Stages, period_obj: Period, by_stays: bool) -> None:
-    """Write both cubes and both cohorts (stages of :func:`_clean`)."""
-    with stages.stage("cube"):
-        cube.cube_sql(con, period_obj, disease_pop="disease_pop" if by_stays else None)
-        out("cube.parquet", cube.cube_query(period_obj), cube.CUBE_SCHEMA)
-    with stages.stage("cube by income"):
-        out(
-            "cube_income.parquet", cube.cube_query(period_obj, income=True), cube.CUBE_INCOME_SCHEMA
-        )
-    with stages.stage("readmission cohort"):
-        out(
-            "cohort_readmission.parquet",
-            cohorts.readmission_query(),
-            cohorts.READMISSION_COHORT_SCHEMA,
-        )
-    with stages.stage("falls cohort"):
-        out("cohort_falls.parquet", cohorts.falls_query(period_obj), cohorts.FALLS_COHORT_SCHEMA)
-
-
-_OUTPUT_ORDER = [
-    "courses.parquet",
-    "stays.parquet",
-    "cube.parquet",
-    "cube_income.parquet",
-    "cohort_readmission.parquet",
-    "cohort_falls.parquet",
-]
-"""Order of the outputs in the manifest (the order they were written in one thread)."""
-
-
-class _BackgroundJob:
-    """Run ``fn`` on a thread; :meth:`wait` for it, :meth:`result` re-raises its error."""
-
-    def __init__(self, fn: Callable[[], object]) -> None:
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="nsv-prepare-background", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        """Block until the job has finished."""
-        self._thread.join()
-
-    def result(self) -> None:
-        """Wait, then raise the job's error if it failed."""
-        self.wait()
-        if self._error is not None:
-            raise self._error
 
 
 def _ordered_parts(con, table: str, id_col: str) -> list[str]:
