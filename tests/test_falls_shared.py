@@ -86,15 +86,19 @@ def test_prepare_shared_fits_study3_national_did_once(
     study.did()
     study.did_robustness()
     study.contrast()
-    for got, want in (
-        (study.pdid, pdid),
-        (study.did_res, cs),
-        (study.did_alt, cs_never),
+    # pyfixest's Poisson DiD is not reproducible to the last digits between processes (the
+    # shared work is fitted in a worker process with one BLAS thread, the reference here in
+    # the test process: its small-sample df moved by 1.6e-7 relative), so 1e-6 for it; the
+    # Callaway & Sant'Anna fits and the TWFE contrast agree to 1e-8
+    for got, want, rtol in (
+        (study.pdid, pdid, 1e-6),
+        (study.did_res, cs, 1e-8),
+        (study.did_alt, cs_never, 1e-8),
     ):
-        pd.testing.assert_frame_equal(got.table(), want.table(), rtol=1e-8)
+        pd.testing.assert_frame_equal(got.table(), want.table(), rtol=rtol)
     # the pyfixest model object is not kept (not picklable); the aggregations are
     assert study.pdid.model is None
-    pd.testing.assert_frame_equal(study.pdid.aggregate("group"), pdid.aggregate("group"), rtol=1e-8)
+    pd.testing.assert_frame_equal(study.pdid.aggregate("group"), pdid.aggregate("group"), rtol=1e-6)
     got_twfe, _ = falls.twfe_contrast(panel, cache=prep)
     pd.testing.assert_frame_equal(got_twfe.table(), twfe.table(), rtol=1e-8)
 
