@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from nsv_eval import reference
 from nsv_eval.errors import InputError
+from nsv_eval.ingest.core import SORTED_BATCH_ROWS
 
 TableLike: TypeAlias = pd.DataFrame | str | Path
 """A table given to a cleaning function: a DataFrame or the path of a Parquet file."""
@@ -173,10 +174,11 @@ def person_parts(
     return parts
 
 
-ROW_GROUP_ROWS = 122_880
+ROW_GROUP_ROWS = SORTED_BATCH_ROWS
 """Rows per Parquet row group of the parted writer: the size of the record batches DuckDB's
-Arrow reader hands :func:`write_parquet` (60 vectors of 2,048), so a table written in parts
-has the same row groups — and bytes — as the same table written by one query."""
+Arrow reader hands :func:`write_parquet` (one constant with ingest's, which re-cuts a
+scan the same way), so a table written in parts has the same row groups — and bytes — as
+the same table written by one query."""
 
 
 def write_parquet_parts(
