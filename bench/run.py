@@ -19,7 +19,11 @@
    :class:`~nsv_eval.report.warm.WarmKernel` whose first report pays kernel start and
    imports, then the same report again in that kernel (the median of the repeats is the
    warm time; its overhead beyond its own cells = wall − the cells' papermill durations).
-3. **The batch** of all 98 kommuner × all studies (``nsv-eval batch --jobs N``; warm
+3. **One kommune, every study** (``nsv-eval run --kommune 326 --study all``) from an empty
+   shared folder (cold: every national and regional piece of work computed for this one
+   kommune, study 8's in worker processes beside the report kernel) and again with the
+   folder filled (cached): wall, CPU and the summed memory of the process tree.
+4. **The batch** of all 98 kommuner × all studies (``nsv-eval batch --jobs N``; warm
    workers, the parent publishing while the workers execute).
 
 ``--scale`` chooses the size: 1.0 (the default, all of Denmark, ``make bench``) is the
@@ -36,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -377,8 +382,15 @@ class TreeRss:
         return round(self.peak / 1024**2, 1)
 
 
-def measure(args: list[str], *, timeout: float | None = None, env: dict | None = None) -> dict:
-    """Run ``args`` as a subprocess; return wall seconds, peak RSS (MB), exit code, output."""
+def measure(
+    args: list[str],
+    *,
+    timeout: float | None = None,
+    env: dict | None = None,
+    keep_output: bool = False,
+) -> dict:
+    """Run ``args`` as a subprocess; return wall seconds, peak RSS (MB), exit code, output
+    (``output``: all of it, with ``keep_output``)."""
     # Peak RSS comes from GNU time's %M (the measured process is forked from the small
     # ``time`` process). Reading ru_maxrss of a child forked from this script directly would
     # be wrong on Linux: a process's maxrss includes its pre-exec parent's RSS at fork time.
@@ -428,6 +440,8 @@ def measure(args: list[str], *, timeout: float | None = None, env: dict | None =
             result["info"] = json.loads(line[len("BENCH-RESULT ") :])
     if result["exit"] != 0:
         result["tail"] = "".join(out_lines[-15:])
+    if keep_output:
+        result["output"] = "".join(out_lines)
     return result
 
 
@@ -594,6 +608,42 @@ def notebook_bench(prepared: Path, tag: str) -> dict:
         print(f"[bench] {name}: {r['wall_s']:.1f} s, {r['peak_rss_mb']:.0f} MB", flush=True)
         if r["exit"] != 0 or r.get("info", {}).get("status", "ok") != "ok":
             print(r.get("tail", r.get("info")), flush=True)
+        rec[name] = r
+    return rec
+
+
+RUN_LINE = re.compile(r"^\s+(ok|FAILED|REFUSED)\s+(\S+)\s+([0-9.]+) s")
+
+
+def run_bench(prepared: Path, tag: str, kommune: int = 326) -> dict:
+    """Time ``nsv-eval run --kommune K --study all`` from an empty shared folder (cold),
+    then again with it filled (cached); each study's seconds from ``run``'s own lines."""
+    import shutil
+
+    out_dir = CACHE / f"reports-run-{tag}"
+    shared = CACHE / f"shared-run-{tag}"
+    nsv = Path(PY).with_name("nsv-eval")
+    args = [str(nsv), "run", "--kommune", str(kommune), "--study", "all"]
+    args += ["--data", str(prepared), "--out", str(out_dir), "--shared", str(shared)]
+    rec: dict = {"command": " ".join(args)}
+    for name in ("cold", "cached"):
+        if name == "cold":
+            shutil.rmtree(shared, ignore_errors=True)
+            shutil.rmtree(out_dir, ignore_errors=True)
+        r = measure(args, keep_output=True)
+        studies = {}
+        for line in (r.pop("output", None) or "").splitlines():
+            m = RUN_LINE.match(line)
+            if m:
+                studies[m.group(2)] = {"status": m.group(1), "seconds": float(m.group(3))}
+        r["studies"] = studies
+        print(
+            f"[bench] run --study all ({name}): {r['wall_s']:.1f} s, CPU {r['cpu_s']:.0f} s, "
+            f"exit {r['exit']}",
+            flush=True,
+        )
+        if r["exit"] != 0:
+            print(r.get("tail", ""), flush=True)
         rec[name] = r
     return rec
 
@@ -931,6 +981,19 @@ def markdown(res: dict) -> str:
                 f"| | warm/floor {r.get('notebook_warm_kernel_over_floor', '–')}; overhead "
                 f"beyond its cells {wk['warm_overhead_median_s']:.2f} s | overhead < 1.5 s |"
             )
+    ra = res.get("run_all")
+    for key in ("cold", "cached"):
+        m = (ra or {}).get(key)
+        if not m:
+            continue
+        ok = sum(1 for st in m.get("studies", {}).values() if st["status"] == "ok")
+        what = "empty shared folder" if key == "cold" else "shared folder filled"
+        lines.append(
+            f"| `nsv-eval run --kommune 326 --study all`, {what} ({ok}/"
+            f"{len(m.get('studies', {}))} ok; CPU {m['cpu_s']:.0f} s) | {m['wall_s']:.1f} s | "
+            f"{(m.get('peak_tree_rss_mb') or m['peak_rss_mb']) / 1024:.2f} GB (summed) | | "
+            f"{'< 60 s' if key == 'cold' else ''} |"
+        )
     bt = res.get("batch")
     if bt:
         what = bt.get("studies", "all")
@@ -975,6 +1038,9 @@ def load_summary(res: dict) -> str:
     out = []
     found = [("prepare " + k, v) for k, v in res.get("big", {}).get("variants", {}).items()]
     found += list((res.get("notebook") or {}).items())
+    for key in ("cold", "cached"):
+        if (res.get("run_all") or {}).get(key):
+            found.append((f"run --study all ({key})", res["run_all"][key]))
     if res.get("batch"):
         found.append(("batch", res["batch"]))
     if (res.get("kill_resume") or {}).get("resume"):
@@ -1023,6 +1089,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-prepare", action="store_true", help="reuse bench/cache/prep-<scale>")
     ap.add_argument("--skip-notebook", action="store_true")
     ap.add_argument("--skip-batch", action="store_true")
+    ap.add_argument(
+        "--skip-run", action="store_true", help="skip `nsv-eval run --study all` (cold/cached)"
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
         "--variants",
@@ -1086,6 +1155,8 @@ def main(argv: list[str] | None = None) -> int:
             if name not in res["big"]["variants"]:
                 res["big"]["variants"][name] = {**rec, "from": a.previous}
         res["big"].setdefault("input_rows", prev["big"].get("input_rows", {}))
+        if "run_all" in prev and a.skip_run:
+            res["run_all"] = prev["run_all"]
         for key in ("notebook", "batch"):
             if key in prev and (a.skip_notebook if key == "notebook" else a.skip_batch):
                 res[key] = prev[key]
@@ -1150,6 +1221,8 @@ def main(argv: list[str] | None = None) -> int:
         res["ratios"]["notebook_warm_over_floor"] = _ratio(nb["notebook_warm"]["wall_s"], fl)
         wk = nb.get("notebook_warm_kernel", {}).get("info", {})
         res["ratios"]["notebook_warm_kernel_over_floor"] = _ratio(wk.get("warm_wall_median_s"), fl)
+    if not a.skip_run and (prepared / "manifest.json").exists():
+        res["run_all"] = run_bench(prepared, tag)
     if not a.skip_batch and (prepared / "manifest.json").exists():
         bt = batch_bench(prepared, a.jobs, a.batch_kommuner, tag, a.batch_studies)
         bt["jobs"] = a.jobs
