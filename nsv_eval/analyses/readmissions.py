@@ -685,7 +685,9 @@ def followup_analysis(
     yrs = sorted(int(y) for y in years)
 
     def compute() -> FollowupAnalysis:
-        rc = readmission_cohort(prep, kommune, scope=scope, years=yrs)
+        # the area's rows read once for both cohorts (the landmark cohort below)
+        raw = prep.table("cohort_readmission", area=area)
+        rc = readmission_cohort(raw, kommune, scope=scope, years=yrs)
         problem = adequacy(rc)
         out = FollowupAnalysis(area=area, years=rc.years, counts=rc.counts, problem=problem)
         if problem is not None:
@@ -695,7 +697,7 @@ def followup_analysis(
         out.overlap_density = overlap_density(out.effect)
         out.effect_att = _estimates_only(followup_effect(rc, estimand="ATT", conf=conf, cache=prep))
         out.matched = _estimates_only(followup_effect(rc, method="match", conf=conf, cache=prep))
-        lc = readmission_cohort(prep, kommune, scope=scope, years=yrs, landmark_day=LANDMARK_DAY)
+        lc = readmission_cohort(raw, kommune, scope=scope, years=yrs, landmark_day=LANDMARK_DAY)
         out.landmark_counts = lc.counts
         if adequacy(lc) is None:
             out.landmark_effect = _estimates_only(followup_effect(lc, conf=conf, cache=prep))
