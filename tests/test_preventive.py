@@ -278,3 +278,58 @@ def test_density_check_takes_the_exact_ages_of_the_pandas_formula(prep, monkeypa
         xs.append(x[(x > -2) & (x < 2)].to_numpy())
     want = np.concatenate(xs) * 365.25
     assert len(want) > 100 and np.array_equal(seen["x"], want)
+
+
+def test_panel_connection_draws_no_progress_bar(tmp_path: Path) -> None:
+    """Outside a Jupyter kernel the panel's DuckDB connection has its progress bar off
+    (the worker processes of ``analyses.shared`` drew bars into ``nsv-eval run``'s
+    terminal)."""
+    with pv._panel_connection(str(tmp_path)) as con:
+        row = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+    assert row is not None and row[0] is False
+
+
+KERNEL_CELL = """
+import json, duckdb
+from nsv_eval.analyses import preventive as pv
+from nsv_eval.analyses.data import Prepared
+try:
+    duckdb.connect().execute("SET enable_progress_bar = false")
+    refused = False
+except duckdb.InvalidInputException:
+    refused = True
+panel = pv._build_panel(Prepared(data, shared), 73, pv.WINDOW, lean=True)
+json.dump({"refused": refused, "rows": len(panel), "acute": int(panel["acute"].sum())},
+          open(out, "w"))
+"""
+
+
+def test_panel_is_built_inside_a_jupyter_kernel(prep, prepared_dir: Path, tmp_path: Path):
+    """Inside a Jupyter kernel (where DuckDB may refuse to change the progress-bar setting:
+    without ipywidgets it does) the panel is built, with the rows built here."""
+    import nbformat
+
+    from nsv_eval.report.warm import WarmKernel
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('data = shared = out = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(KERNEL_CELL)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "panel.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "out.json"
+    params_ = {"data": str(prepared_dir), "shared": str(tmp_path / "shared"), "out": str(out)}
+    with WarmKernel() as kernel:
+        kernel.execute(path, tmp_path / "panel.out.ipynb", params_, cwd=tmp_path)
+    got = json.loads(out.read_text())
+    want = pv._build_panel(prep, 73, pv.WINDOW, lean=True)
+    assert got["rows"] == len(want) > 0 and got["acute"] == int(want["acute"].sum())
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        assert got["refused"]  # the case the panel code must survive

@@ -100,6 +100,26 @@ PANEL_PERSONS_PER_QUERY = 200_000
 """Persons per DuckDB query while a panel is built (about 4 million person-months)."""
 
 
+def _panel_connection(tmp: str) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection a panel is built on (2 threads, :data:`PANEL_MEMORY_LIMIT`,
+    spilling to ``tmp``), without a progress bar where DuckDB lets it be switched off."""
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
+    con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
+    try:
+        # DuckDB draws a progress bar into the terminal when it takes the process for an
+        # interactive one — the worker processes of ``analyses.shared`` (started by
+        # ``python -c``): into the terminal of ``nsv-eval run``
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # inside a Jupyter kernel without ipywidgets DuckDB refuses to change the setting
+        # (no bar is drawn there): the panel is built all the same
+        pass
+    return con
+
+
 def _build_panel(
     prep: Prepared,
     age: int,
@@ -160,14 +180,8 @@ def _panels(
     last = "greatest(" + ", ".join(f"p.bm{i}" for i in range(len(ages))) + ", p.bm0)"
     with (
         tempfile.TemporaryDirectory(prefix="nsv-panel-") as tmp,
-        duckdb.connect() as con,
+        _panel_connection(tmp) as con,
     ):
-        con.execute("SET threads TO 2")
-        con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
-        # no ``SET enable_progress_bar``: inside a Jupyter kernel without ipywidgets DuckDB
-        # refuses to change that setting (the study notebook failed on it)
-        con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
         con.register("km", _region_map())
         # the persons whose window of months meets the data period, numbered in id order
         con.execute(f"""
