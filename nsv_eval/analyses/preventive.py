@@ -250,7 +250,7 @@ def _panels(
                              1) AS me
             FROM g
         ),
-        g3 AS (
+        g3 AS MATERIALIZED (
             SELECT pid, k, m, ms, me,
                    date_diff('day', ms, CASE WHEN death_date IS NOT NULL AND death_date < me
                                              THEN death_date ELSE me END) AS days
@@ -261,12 +261,14 @@ def _panels(
             FROM pc WHERE pid >= {lo} AND pid < {hi} AND acute
             GROUP BY ALL
         ),
-        v AS (SELECT pid, vm FROM pv WHERE pid >= {lo} AND pid < {hi}),
+        v AS (SELECT DISTINCT pid, vm FROM pv WHERE pid >= {lo} AND pid < {hi}),
         gv AS (
-            SELECT g3.pid, g3.m,
-                   bool_or(v.vm BETWEEN g3.m - 12 AND g3.m - 1) AS visit_active,
-                   bool_or(v.vm = g3.m) AS visit_in_month
-            FROM g3 JOIN v USING (pid) GROUP BY ALL
+            -- the months each visit month touches (itself; active in the 12 after it):
+            -- the same flags as testing every visit against every month of the person,
+            -- without that join (the LEFT JOIN below keeps the grid's months)
+            SELECT v.pid, v.vm + t.j AS m, bool_or(t.j >= 1) AS visit_active,
+                   bool_or(t.j = 0) AS visit_in_month
+            FROM v, range(0, 13) t(j) GROUP BY ALL
         )"""
             if lean:
                 return (
