@@ -375,11 +375,13 @@ def _panels(
             "sex": person_col("sex", "category"),
             "education": person_col("education", "category"),
             "living_alone": person_col("living_alone"),
+            # the panel's own columns as they are (one constructor: ``df[c] = ...`` copied
+            # every column of millions of rows)
+            **{c: rows[c] for c in rows.columns.drop(["k", "m"])},
         },
         copy=False,
     )
-    for c in rows.columns.drop(["k", "m"]):
-        df[c] = rows.pop(c)
+    del rows
     yield df
 
 
