@@ -237,3 +237,99 @@ def test_placebos_from_lean_panels_equal_those_from_full_panels(prep) -> None:
             }
         )
     pd.testing.assert_frame_equal(got, pd.DataFrame(want), check_exact=True)
+
+
+def test_person_codes_of_ordered_ids_equal_factorize() -> None:
+    """The run numbering of ids in person order (the panels) is pandas.factorize's
+    numbering; unordered or string ids go through factorize itself."""
+    rng = np.random.default_rng(2)
+    ids = np.sort(rng.integers(0, 5000, 40_000)).astype(np.int32)
+    for series in (
+        pd.Series(ids),
+        pd.Series(pd.Categorical.from_codes(ids - ids.min(), [f"p{i}" for i in range(5000)])),
+        pd.Series(rng.permutation(ids)),
+        pd.Series([f"p{i}" for i in ids]),
+    ):
+        got = pv._person_codes(series)
+        want = pd.factorize(series)[0]
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_density_check_takes_the_exact_ages_of_the_pandas_formula(prep, monkeypatch) -> None:
+    """The running variable handed to rddensity: exact age in days around 75 on 1 January
+    of each year, recomputed here with pandas datetimes for all persons (the same rows in
+    the same order, the same floats)."""
+    seen = {}
+
+    def capture(x, cutoff):
+        seen["x"] = np.asarray(x)
+        return pd.DataFrame()
+
+    monkeypatch.setattr(pv, "rd_density", capture)
+    pv.density_check(prep, None)
+    p = prep.table("persons", ["kommune_code", "birth_date", "death_date"])
+    birth, death = pd.to_datetime(p["birth_date"]), pd.to_datetime(p["death_date"])
+    xs = []
+    lo, hi = prep.period
+    for y in range(lo, hi + 1):
+        ref = pd.Timestamp(year=y, month=1, day=1)
+        alive = (birth < ref) & (death.isna() | (death > ref))
+        x = (ref - birth[alive]).dt.days / 365.25 - pv.OFFER_AGE
+        xs.append(x[(x > -2) & (x < 2)].to_numpy())
+    want = np.concatenate(xs) * 365.25
+    assert len(want) > 100 and np.array_equal(seen["x"], want)
+
+
+def test_panel_connection_draws_no_progress_bar(tmp_path: Path) -> None:
+    """Outside a Jupyter kernel the panel's DuckDB connection has its progress bar off
+    (the worker processes of ``analyses.shared`` drew bars into ``nsv-eval run``'s
+    terminal)."""
+    with pv._panel_connection(str(tmp_path)) as con:
+        row = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+    assert row is not None and row[0] is False
+
+
+KERNEL_CELL = """
+import json, duckdb
+from nsv_eval.analyses import preventive as pv
+from nsv_eval.analyses.data import Prepared
+try:
+    duckdb.connect().execute("SET enable_progress_bar = false")
+    refused = False
+except duckdb.InvalidInputException:
+    refused = True
+panel = pv._build_panel(Prepared(data, shared), 73, pv.WINDOW, lean=True)
+json.dump({"refused": refused, "rows": len(panel), "acute": int(panel["acute"].sum())},
+          open(out, "w"))
+"""
+
+
+def test_panel_is_built_inside_a_jupyter_kernel(prep, prepared_dir: Path, tmp_path: Path):
+    """Inside a Jupyter kernel (where DuckDB may refuse to change the progress-bar setting:
+    without ipywidgets it does) the panel is built, with the rows built here."""
+    import nbformat
+
+    from nsv_eval.report.warm import WarmKernel
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('data = shared = out = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(KERNEL_CELL)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "panel.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "out.json"
+    params_ = {"data": str(prepared_dir), "shared": str(tmp_path / "shared"), "out": str(out)}
+    with WarmKernel() as kernel:
+        kernel.execute(path, tmp_path / "panel.out.ipynb", params_, cwd=tmp_path)
+    got = json.loads(out.read_text())
+    want = pv._build_panel(prep, 73, pv.WINDOW, lean=True)
+    assert got["rows"] == len(want) > 0 and got["acute"] == int(want["acute"].sum())
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        assert got["refused"]  # the case the panel code must survive

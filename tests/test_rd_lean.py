@@ -164,3 +164,151 @@ def test_cases_off_the_reproduced_path_go_to_the_library() -> None:
         rdm.rd_fit(y, x, 40.0, cluster=cl)
     with pytest.raises(ValueError, match="engine"):
         rdm.rd_fit(y, x, 0.5, cluster=cl, engine="fast")
+
+
+# --------------------------------------------------------------------------------------
+# the sums: the integer-coded running variable, the blockwise grids and the shared sums
+# of a fuzzy fit's three fits must be the very numbers of the general path (exact)
+# --------------------------------------------------------------------------------------
+_SUMS = ("vals", "cnt", "cntpos", "SY", "ST", "SF", "SYg", "STg", "SFg", "POSg")
+
+
+def _data(y, x, d, cl, w, *, factorize: bool, dense: bool | None = None):
+    """``_Data`` with the factorisation forced (``factorize``) and the grids (``dense``
+    True) or the row sums (False) forced."""
+    old_span, old_dense = lean.INTEGER_SPAN, lean.DENSE_CELLS_PER_ROW
+    lean.INTEGER_SPAN = 0 if factorize else old_span
+    if dense is not None:
+        lean.DENSE_CELLS_PER_ROW = 1e9 if dense else 0.0
+    try:
+        return lean._Data(y, x, d, cl, w)
+    finally:
+        lean.INTEGER_SPAN, lean.DENSE_CELLS_PER_ROW = old_span, old_dense
+
+
+def _same_sums(a, b) -> None:
+    for name in _SUMS + ("xi",):
+        u, v = getattr(a, name, None), getattr(b, name, None)
+        assert (u is None) == (v is None), name
+        if u is not None:
+            assert u.dtype == v.dtype and np.array_equal(u, v), name
+            if u.dtype.kind == "f":
+                assert np.array_equal(np.signbit(u), np.signbit(v)), name
+    assert (a.x_sd, a.y_sd, a.t_sd, a.nv, a.n, a.G) == (b.x_sd, b.y_sd, b.t_sd, b.nv, b.n, b.G)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_integer_coded_running_variable_equals_the_factorised_one(dense) -> None:
+    """x − min (integer months, with a gap in the values and zero weights) gives the
+    factorisation's values, counts and sums exactly, on both meat paths."""
+    y, x, d, cl, w = _panel(11)
+    x = np.where(x == -3.0, -4.0, x)  # a value missing inside the range: the renumbering
+    w = np.where(np.arange(len(w)) % 17 == 0, 0.0, w)
+    ids = np.unique(cl, return_inverse=True)[1]
+    assert lean._integer_codes(x) is not None
+    fast = _data(y, x, d, ids, w, factorize=False, dense=dense)
+    slow = _data(y, x, d, ids, w, factorize=True, dense=dense)
+    assert fast.dense == dense
+    _same_sums(fast, slow)
+    # the fits from them, exactly
+    kw = dict(cluster=ids, fuzzy=d, weights=w)
+    old = lean.INTEGER_SPAN, lean.DENSE_CELLS_PER_ROW
+    lean.DENSE_CELLS_PER_ROW = 1e9 if dense else 0.0
+    try:
+        got = lean.lean_fit(y, x, 0.5, **kw)
+        lean.INTEGER_SPAN = 0
+        want = lean.lean_fit(y, x, 0.5, **kw)
+    finally:
+        lean.INTEGER_SPAN, lean.DENSE_CELLS_PER_ROW = old
+    assert got is not None and got == want
+
+
+def test_negative_zero_and_non_integer_running_variables() -> None:
+    """A -0.0 seen before 0.0 is the value pandas keeps; non-integer values and a wide
+    span leave the integer coding (then the factorisation decides)."""
+    y, x, d, cl, w = _panel(12)
+    ids = np.unique(cl, return_inverse=True)[1]
+    xz = x.copy()
+    first = int(np.flatnonzero(xz == 0)[0])
+    xz[first] = -0.0
+    fast = _data(y, xz, d, ids, w, factorize=False)
+    slow = _data(y, xz, d, ids, w, factorize=True)
+    assert np.signbit(fast.vals[fast.vals == 0]).all()
+    _same_sums(fast, slow)
+    assert lean._integer_codes(x + 0.5) is None
+    assert lean._integer_codes(x * 1e6) is None  # a span beyond INTEGER_SPAN
+    yc, xc, dc, clc, wc = _continuous(4)
+    assert lean._integer_codes(xc) is None
+    a = _data(yc, xc, dc, clc, wc, factorize=False)
+    b = _data(yc, xc, dc, clc, wc, factorize=True)
+    _same_sums(a, b)
+
+
+def test_blockwise_grids_equal_one_bincount(monkeypatch) -> None:
+    """The cluster × value grids summed block by block (``np.add.at``, small blocks here)
+    equal one ``np.bincount`` of all rows — the same additions in the same order."""
+    y, x, d, cl, w = _panel(13)
+    ids = np.unique(cl, return_inverse=True)[1]
+    monkeypatch.setattr(lean, "ROW_BLOCK", 1000)
+    got = _data(y, x, d, ids, w, factorize=False, dense=True)
+    vals, xi = np.unique(x, return_inverse=True)
+    G = int(ids.max()) + 1
+    cell = xi * G + ids
+    size = len(vals) * G
+    for name, weights in (("SYg", w * y), ("STg", w * d), ("SFg", w)):
+        want = np.bincount(cell, weights=weights, minlength=size).reshape(len(vals), G)
+        assert np.array_equal(getattr(got, name), want), name
+    assert np.array_equal(got.POSg, (np.bincount(cell, weights=(w > 0) * 1.0, minlength=size)
+                                     > 0).reshape(len(vals), G))  # fmt: skip
+    assert np.array_equal(got.vals, vals)
+
+
+@pytest.mark.parametrize("data", ["panel", "continuous"])
+@pytest.mark.parametrize("weighted", [True, False])
+def test_fuzzy_fits_from_shared_sums_equal_three_fits(data, weighted) -> None:
+    """lean_fuzzy_fits = lean_fit(fuzzy), lean_fit(treatment, h) and lean_fit(outcome, h),
+    exactly (dense grids for the panel, row sums for the continuous variable)."""
+    y, x, d, cl, w = _panel(14) if data == "panel" else _continuous(14)
+    if data == "panel":
+        cl = np.unique(cl, return_inverse=True)[1]
+    c = 0.5 if data == "panel" else 0.0
+    kw = dict(cluster=cl, weights=w if weighted else None)
+    main, first, reduced = lean.lean_fuzzy_fits(y, x, c, fuzzy=d, **kw)
+    want_main = lean.lean_fit(y, x, c, fuzzy=d, **kw)
+    assert main == want_main
+    assert first == lean.lean_fit(d, x, c, h=main.h, **kw)
+    assert reduced == lean.lean_fit(y, x, c, h=main.h, **kw)
+    assert first is not None and reduced is not None
+    # ... and equal to the library's fits (the shared path is on the tested path)
+    _assert_same(first, _library(d, x, c, h=main.h, **kw))
+    # rd() uses them: its table equals three rd_fit calls
+    import pandas as pd
+
+    frame = pd.DataFrame({"y": y, "x": x, "d": d, "cl": cl, "w": w})
+    res = rdm.rd(frame, "y", "x", c, treatment="d", cluster="cl",
+                 weights="w" if weighted else None)  # fmt: skip
+    rows = res.table().set_index("term")
+    fk = dict(cluster=cl, weights=w if weighted else None)
+    m = rdm.rd_fit(y, x, c, fuzzy=d, **fk)
+    for term, fit in (
+        ("late", m),
+        ("first_stage", rdm.rd_fit(d, x, c, h=m.h, **fk)),
+        ("reduced_form", rdm.rd_fit(y, x, c, h=m.h, **fk)),
+    ):
+        assert rows.loc[term].to_dict() == {k: v for k, v in fit.row(term).items() if k != "term"}
+
+
+def test_fuzzy_fits_off_the_path() -> None:
+    y, x, d, cl, w = _panel(15)
+    assert lean.lean_fuzzy_fits(y, x, 0.5, fuzzy=d, cluster=None) is None
+    assert lean.lean_fuzzy_fits(y, x, 0.5, fuzzy=d, cluster=cl, bwselect="msetwo") is None
+    assert lean.lean_fuzzy_fits(y, x, 40.0, fuzzy=d, cluster=cl) is None
+    with pytest.raises(ValueError, match="fuzzy"):
+        lean.lean_fuzzy_fits(y, x, 0.5, fuzzy=None, cluster=cl)
+    # rd() then gives the library's fits
+    import pandas as pd
+
+    frame = pd.DataFrame({"y": y, "x": x, "d": d, "cl": cl})
+    res = rdm.rd(frame, "y", "x", 0.5, treatment="d", cluster="cl", bwselect="msetwo")
+    m = rdm.rd_fit(y, x, 0.5, fuzzy=d, cluster=cl, bwselect="msetwo", engine="library")
+    assert res.table().set_index("term").loc["late", "estimate"] == m.estimate

@@ -100,6 +100,26 @@ PANEL_PERSONS_PER_QUERY = 200_000
 """Persons per DuckDB query while a panel is built (about 4 million person-months)."""
 
 
+def _panel_connection(tmp: str) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection a panel is built on (2 threads, :data:`PANEL_MEMORY_LIMIT`,
+    spilling to ``tmp``), without a progress bar where DuckDB lets it be switched off."""
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
+    con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
+    try:
+        # DuckDB draws a progress bar into the terminal when it takes the process for an
+        # interactive one — the worker processes of ``analyses.shared`` (started by
+        # ``python -c``): into the terminal of ``nsv-eval run``
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # inside a Jupyter kernel without ipywidgets DuckDB refuses to change the setting
+        # (no bar is drawn there): the panel is built all the same
+        pass
+    return con
+
+
 def _build_panel(
     prep: Prepared,
     age: int,
@@ -160,14 +180,8 @@ def _panels(
     last = "greatest(" + ", ".join(f"p.bm{i}" for i in range(len(ages))) + ", p.bm0)"
     with (
         tempfile.TemporaryDirectory(prefix="nsv-panel-") as tmp,
-        duckdb.connect() as con,
+        _panel_connection(tmp) as con,
     ):
-        con.execute("SET threads TO 2")
-        con.execute(f"SET memory_limit = '{PANEL_MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = '{tmp.replace(chr(39), chr(39) * 2)}'")
-        # no ``SET enable_progress_bar``: inside a Jupyter kernel without ipywidgets DuckDB
-        # refuses to change that setting (the study notebook failed on it)
-        con.execute("SET preserve_insertion_order = false")  # every result has an ORDER BY
         con.register("km", _region_map())
         # the persons whose window of months meets the data period, numbered in id order
         con.execute(f"""
@@ -236,7 +250,7 @@ def _panels(
                              1) AS me
             FROM g
         ),
-        g3 AS (
+        g3 AS MATERIALIZED (
             SELECT pid, k, m, ms, me,
                    date_diff('day', ms, CASE WHEN death_date IS NOT NULL AND death_date < me
                                              THEN death_date ELSE me END) AS days
@@ -247,12 +261,14 @@ def _panels(
             FROM pc WHERE pid >= {lo} AND pid < {hi} AND acute
             GROUP BY ALL
         ),
-        v AS (SELECT pid, vm FROM pv WHERE pid >= {lo} AND pid < {hi}),
+        v AS (SELECT DISTINCT pid, vm FROM pv WHERE pid >= {lo} AND pid < {hi}),
         gv AS (
-            SELECT g3.pid, g3.m,
-                   bool_or(v.vm BETWEEN g3.m - 12 AND g3.m - 1) AS visit_active,
-                   bool_or(v.vm = g3.m) AS visit_in_month
-            FROM g3 JOIN v USING (pid) GROUP BY ALL
+            -- the months each visit month touches (itself; active in the 12 after it):
+            -- the same flags as testing every visit against every month of the person,
+            -- without that join (the LEFT JOIN below keeps the grid's months)
+            SELECT v.pid, v.vm + t.j AS m, bool_or(t.j >= 1) AS visit_active,
+                   bool_or(t.j = 0) AS visit_in_month
+            FROM v, range(0, 13) t(j) GROUP BY ALL
         )"""
             if lean:
                 return (
@@ -359,11 +375,13 @@ def _panels(
             "sex": person_col("sex", "category"),
             "education": person_col("education", "category"),
             "living_alone": person_col("living_alone"),
+            # the panel's own columns as they are (one constructor: ``df[c] = ...`` copied
+            # every column of millions of rows)
+            **{c: rows[c] for c in rows.columns.drop(["k", "m"])},
         },
         copy=False,
     )
-    for c in rows.columns.drop(["k", "m"]):
-        df[c] = rows.pop(c)
+    del rows
     yield df
 
 
@@ -428,8 +446,19 @@ def _person_codes(person_id: pd.Series) -> np.ndarray:
     """Person numbers in order of first appearance (``pd.factorize`` of the ids; for the
     panel's categorical ids the factorisation of their integer codes, which is the same)."""
     if isinstance(person_id.dtype, pd.CategoricalDtype):
-        return pd.factorize(person_id.cat.codes.to_numpy())[0]
-    return pd.factorize(person_id)[0]
+        ids = person_id.cat.codes.to_numpy()
+    else:
+        ids = person_id.to_numpy()
+    if ids.dtype.kind in "iu" and len(ids) > 1:
+        # the panels' rows come ordered by person: then the numbers in order of first
+        # appearance are the numbers of the runs of equal ids (a pass over the ids, not a
+        # hash table of millions of rows)
+        changes = ids[1:] != ids[:-1]
+        if (ids[1:] >= ids[:-1]).all():
+            codes = np.zeros(len(ids), dtype=np.intp)
+            np.cumsum(changes, out=codes[1:])
+            return codes
+    return pd.factorize(ids if ids.dtype.kind in "iu" else person_id)[0]
 
 
 def _rates(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -443,17 +472,21 @@ def _rates(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
         return v if keep is None else v[keep]
 
     person = panel["person_id"] if keep is None else panel["person_id"][keep]
+    exposure = col("exposure", float)
+    events = col(outcome, np.int64)
+    rate = np.divide(events, exposure)
+    rate *= 1000.0  # in place: one row-length array fewer (the same floats)
     d = pd.DataFrame(
         {
             "k": col("k", np.int64),
-            "exposure": col("exposure", float),
-            outcome: col(outcome, np.int64),
+            "exposure": exposure,
+            outcome: events,
+            "rate": rate,
             "treated": col("visit_active", float),
             "cluster": _person_codes(person),
         },
         copy=False,
     )
-    d.insert(3, "rate", d[outcome] / d["exposure"] * 1000.0)
     return d
 
 
@@ -552,13 +585,23 @@ def density_check(prep: Prepared, scope: Sequence[int] | None, age: int = OFFER_
     if scope is not None:
         p = p[p["kommune_code"].isin(list(scope))]
     xs = []
-    birth = pd.to_datetime(p["birth_date"])
-    death = pd.to_datetime(p["death_date"])
+    birth = pd.to_datetime(p["birth_date"]).to_numpy()
+    death = pd.to_datetime(p["death_date"]).to_numpy()
+    day = np.timedelta64(1, "D")
+    # only the persons who can be within 2 years of ``age`` on a 1 January of the period
+    # (a superset, in file order; the test below is the exact one): numpy on a few percent
+    # of the persons instead of pandas datetime operations on all of them for every year
+    first = np.datetime64(f"{lo_year}-01-01").astype(birth.dtype)
+    last = np.datetime64(f"{hi_year}-01-01").astype(birth.dtype)
+    near = (birth > first - (age + 3) * 366 * day) & (birth < last - (age - 3) * 365 * day)
+    birth, death = birth[near], death[near]
+    dead = ~np.isnat(death)
     for y in range(lo_year, hi_year + 1):
-        ref = pd.Timestamp(year=y, month=1, day=1)
-        alive = (birth < ref) & (death.isna() | (death > ref))
-        x = (ref - birth[alive]).dt.days / 365.25 - age
-        xs.append(x[(x > -2) & (x < 2)].to_numpy())
+        ref = np.datetime64(f"{y}-01-01").astype(birth.dtype)
+        alive = (birth < ref) & (~dead | (death > ref))
+        # whole days as ``Series.dt.days`` (floor), in years from ``age``
+        x = ((ref - birth[alive]) // day) / 365.25 - age
+        xs.append(x[(x > -2) & (x < 2)])
     x = np.concatenate(xs)
     return rd_density(x * 365.25, 0.0)
 

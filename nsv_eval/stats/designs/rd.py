@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from nsv_eval.stats.designs.base import EffectResult
-from nsv_eval.stats.designs.rd_lean import LeanFit, lean_fit
+from nsv_eval.stats.designs.rd_lean import LeanFit, lean_fit, lean_fuzzy_fits
 
 
 def _check(data: pd.DataFrame, cols: list[str]) -> None:
@@ -39,6 +39,14 @@ def _check(data: pd.DataFrame, cols: list[str]) -> None:
     if missing:
         raise ValueError(f"rd: data lacks column(s) {missing}")
     for c in cols:
+        kind = data[c].dtype.kind if isinstance(data[c].dtype, np.dtype) else ""
+        if kind in "iub":
+            continue  # numeric without missing values
+        if kind == "f":  # numeric: only missing values to find (no converted copy)
+            nan = np.isnan(data[c].to_numpy())
+            if nan.any():
+                raise ValueError(f"rd: column {c!r} has a missing value (row {nan.argmax()})")
+            continue
         v = pd.to_numeric(data[c], errors="coerce")
         bad = v.isna() & data[c].notna()
         if bad.any():
@@ -329,16 +337,13 @@ def binned_means(
     pandas.DataFrame
         ``x``, ``n`` (rows), ``weight`` (sum of weights), ``mean``.
     """
+    fast = _binned_sums(data, outcome, running, weights, n_bins, cutoff)
+    if fast is not None:
+        return fast
     w = data[weights] if weights else pd.Series(1.0, index=data.index)
     x = data[running]
     if x.nunique() > 2 * n_bins:  # a continuous running variable: equal-width bins per side
-        c = float(cutoff) if cutoff is not None else float(x.median())
-        half = max(n_bins // 2, 1)
-        e_left = np.linspace(min(float(x.min()), c), c, half + 1)
-        e_right = np.linspace(c, max(float(x.max()), c), half + 1)
-        edges = np.concatenate([e_left, e_right[1:]])
-        mids = 0.5 * (edges[1:] + edges[:-1])
-        idx = np.clip(np.searchsorted(edges, x.to_numpy(float), side="right") - 1, 0, len(mids) - 1)
+        mids, idx = _equal_width_bins(x.to_numpy(float), n_bins, cutoff)
         x = pd.Series(mids[idx], index=x.index)
     g = (
         pd.DataFrame({"x": x, "w": w, "yw": data[outcome] * w})
@@ -348,6 +353,157 @@ def binned_means(
     )
     g["mean"] = g["yw"] / g["weight"]
     return g.drop(columns="yw")
+
+
+def _equal_width_bins(x: np.ndarray, n_bins: int, cutoff: float | None):
+    """Bin mid-points (``n_bins`` equal-width bins, half on each side of the cutoff; default
+    the median) and each row's bin."""
+    c = float(cutoff) if cutoff is not None else float(pd.Series(x).median())
+    half = max(n_bins // 2, 1)
+    e_left = np.linspace(min(float(x.min()), c), c, half + 1)
+    e_right = np.linspace(c, max(float(x.max()), c), half + 1)
+    edges = np.concatenate([e_left, e_right[1:]])
+    mids = 0.5 * (edges[1:] + edges[:-1])
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(mids) - 1)
+    return mids, idx
+
+
+BIN_BLOCK = 1 << 16
+"""Rows per partial sum in :func:`_block_sums` (the partials are added exactly)."""
+
+
+def _block_sums(
+    codes: np.ndarray, size: int, y: np.ndarray, w: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code ``0 … size-1``: rows, sum of ``w`` (rows when None) and of ``y × w``.
+
+    ``np.bincount`` over blocks of :data:`BIN_BLOCK` rows, the blocks' partial sums added
+    with ``math.fsum`` (exactly rounded): as accurate as pandas' compensated (Kahan) group
+    sums — one plain bincount over millions of rows differs from them by ~1e-11 relative.
+    """
+    nb = -(-len(codes) // BIN_BLOCK)
+    cnt = np.zeros(size, dtype=np.int64)
+    pw = None if w is None else np.empty((nb, size))
+    pyw = np.empty((nb, size))
+    for i, a in enumerate(range(0, len(codes), BIN_BLOCK)):
+        cb = codes[a : a + BIN_BLOCK]
+        cnt += np.bincount(cb, minlength=size)
+        yb = y[a : a + BIN_BLOCK].astype(float, copy=False)
+        if w is None:
+            pyw[i] = np.bincount(cb, weights=yb, minlength=size)
+        else:
+            wb = w[a : a + BIN_BLOCK]
+            pw[i] = np.bincount(cb, weights=wb, minlength=size)
+            pyw[i] = np.bincount(cb, weights=yb * wb, minlength=size)
+
+    def fsum(parts: np.ndarray) -> np.ndarray:
+        return np.array([math.fsum(parts[:, j]) for j in range(size)])
+
+    return cnt, (cnt.astype(float) if pw is None else fsum(pw)), fsum(pyw)
+
+
+def _binned_sums(
+    data: pd.DataFrame,
+    outcome: str,
+    running: str,
+    weights: str | None,
+    n_bins: int,
+    cutoff: float | None,
+) -> pd.DataFrame | None:
+    """:func:`binned_means` by ``np.bincount`` (written by hand because the pandas
+    group-by of a national panel — ~18 million rows — builds a frame of three row-length
+    columns and hashes every row: seconds; this is a few passes over the columns). The
+    same table, its sums to ~1e-15 relative (:func:`_block_sums`); None where the pandas
+    path decides: non-numeric or missing values, integer weights (integer sums), a few
+    non-integer values of the running variable."""
+
+    def numeric(col: str, kinds: str) -> np.ndarray | None:
+        v = data[col]
+        if not isinstance(v.dtype, np.dtype) or v.dtype.kind not in kinds:
+            return None
+        a = v.to_numpy()
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            return None
+        return a
+
+    xa = numeric(running, "iuf")
+    ya = numeric(outcome, "iufb")
+    wa = numeric(weights, "f") if weights else None
+    if xa is None or ya is None or (weights and wa is None) or len(xa) == 0:
+        return None
+    lo, hi = xa.min(), xa.max()
+    span = float(hi) - float(lo)
+    integer = span < 1 << 16 and (
+        xa.dtype.kind in "iu"
+        or all(
+            np.array_equal(np.floor(b), b)
+            for b in (xa[a : a + BIN_BLOCK] for a in range(0, len(xa), BIN_BLOCK))
+        )
+    )
+    if integer:
+        codes = np.empty(len(xa), dtype=np.int32)
+        np.subtract(xa, lo, out=codes, casting="unsafe")
+        cnt, weight, yw = _block_sums(codes, int(span) + 1, ya, wa)
+        present = np.flatnonzero(cnt)
+        if len(present) <= 2 * n_bins:  # a discrete running variable: a row per value
+            xs = (present + lo).astype(xa.dtype)
+            if xa.dtype.kind == "f" and lo <= 0 <= hi:
+                zero = np.flatnonzero(xa == 0)
+                if zero.size:  # the first zero, as pandas keeps it (0.0 or -0.0)
+                    xs[xs == 0] = xa[zero[0]]
+            return _bin_table(xs, cnt[present], weight[present], yw[present])
+        del codes
+    elif len(pd.unique(xa)) <= 2 * n_bins:
+        return None  # a few non-integer values: the pandas path
+    mids, idx = _equal_width_bins(xa.astype(float, copy=False), n_bins, cutoff)
+    umids, inv = np.unique(mids, return_inverse=True)  # equal mid-points are one group
+    cnt, weight, yw = _block_sums(inv[idx], len(umids), ya, wa)
+    present = np.flatnonzero(cnt)
+    return _bin_table(umids[present], cnt[present], weight[present], yw[present])
+
+
+def _bin_table(xs, n, weight, yw) -> pd.DataFrame:
+    g = pd.DataFrame({"x": xs, "n": n.astype(np.int64), "weight": weight})
+    g["mean"] = yw / weight
+    return g
+
+
+def _constant(v: pd.Series) -> bool:
+    """Fewer than two distinct values (``nunique() < 2``; a numeric column without missing
+    values by its minimum and maximum, no hashing of the rows)."""
+    if isinstance(v.dtype, np.dtype) and v.dtype.kind in "iufb":
+        a = v.to_numpy()
+        return len(a) == 0 or bool(a.min() == a.max())
+    return v.nunique() < 2
+
+
+def _fuzzy_fits(y, x, cutoff, d, h, common: dict) -> tuple[RDFit, RDFit, RDFit]:
+    """The fuzzy fit, then its first stage and reduced form at its bandwidth (the sharp
+    fits of ``d`` and of ``y``): with clusters from one set of sums
+    (:func:`~nsv_eval.stats.designs.rd_lean.lean_fuzzy_fits`; the numbers of three
+    :func:`rd_fit` calls), a fit off the lean path by :func:`rd_fit` as before."""
+    lean = None
+    if common["cluster"] is not None:
+        kern = {"triangular": "tri", "epanechnikov": "epa", "uniform": "uni"}.get(common["kernel"])
+        if kern is None:
+            raise ValueError(f"rd: unknown kernel {common['kernel']!r}")
+        lean = lean_fuzzy_fits(
+            y, x, cutoff, fuzzy=d, cluster=common["cluster"], weights=common["weights"],
+            h=h, p=common["p"], kernel=kern, bwselect=common["bwselect"],
+            level=100 * common["conf"],
+        )  # fmt: skip
+    if lean is None:  # the library's fuzzy fit (the lean path has just declined it)
+        engine = "library" if common["cluster"] is not None else "auto"
+        main = rd_fit(y, x, cutoff, fuzzy=d, h=h, engine=engine, **common)
+        first = rd_fit(d, x, cutoff, h=main.h, **common)
+        reduced = rd_fit(y, x, cutoff, h=main.h, **common)
+        return main, first, reduced
+    fits = [RDFit(**vars(f)) if f is not None else None for f in lean]
+    if fits[1] is None:
+        fits[1] = rd_fit(d, x, cutoff, h=fits[0].h, engine="library", **common)
+    if fits[2] is None:
+        fits[2] = rd_fit(y, x, cutoff, h=fits[0].h, engine="library", **common)
+    return fits[0], fits[1], fits[2]
 
 
 def rd(
@@ -413,7 +569,7 @@ def rd(
         )
     y = data[outcome].to_numpy(float)
     for col in [outcome] + ([treatment] if treatment else []):
-        if data[col].nunique() < 2:
+        if _constant(data[col]):
             raise ValueError(f"rd: column {col!r} is constant; there is no jump to estimate")
     cl = data[cluster].to_numpy() if cluster else None
     wt = data[weights].to_numpy(float) if weights else None
@@ -427,9 +583,7 @@ def rd(
         term, scale = "effect", "difference"
     else:
         d = data[treatment].to_numpy(float)
-        main = rd_fit(y, x, cutoff, fuzzy=d, h=h, **common)
-        first = rd_fit(d, x, cutoff, h=main.h, **common)
-        reduced = rd_fit(y, x, cutoff, h=main.h, **common)
+        main, first, reduced = _fuzzy_fits(y, x, cutoff, d, h, common)
         if abs(first.estimate) < 1e-9:
             raise ValueError(f"rd: no jump in {treatment!r} at the cutoff (first stage 0)")
         rows += [main.row("late"), first.row("first_stage"), reduced.row("reduced_form")]

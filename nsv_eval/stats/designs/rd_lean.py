@@ -30,6 +30,7 @@ the library itself.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -133,6 +134,90 @@ def _std(y: np.ndarray, block: int = 1 << 20) -> float:
     return math.sqrt(ss / (len(y) - 1))
 
 
+ROW_BLOCK = 1 << 20
+"""Rows per block while the sums are formed (bounds the temporaries to a few MB)."""
+INTEGER_SPAN = 1 << 16
+"""A running variable whose values are integers spanning at most this many numbers is
+coded as ``x − min`` (no hash factorisation of the rows)."""
+
+
+class _Codes:
+    """Each row's value number (the rank of its ``x`` among the distinct values), block by
+    block of :data:`ROW_BLOCK` rows (``for a, b, codes in ...``) or all at once
+    (:meth:`full`)."""
+
+    def __init__(self, n: int, block, full: np.ndarray | None = None):
+        self.n = n
+        self._block = block
+        self._full = full
+
+    def __call__(self):
+        for a in range(0, self.n, ROW_BLOCK):
+            b = min(a + ROW_BLOCK, self.n)
+            yield a, b, self._full[a:b] if self._full is not None else self._block(a, b)
+
+    def full(self) -> np.ndarray:
+        return self._full if self._full is not None else self._block(0, self.n)
+
+
+def _integer_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Codes] | None:
+    """:func:`_value_codes` for integer values in a span of at most :data:`INTEGER_SPAN`
+    (a month or day number): code = ``x − min`` renumbered over the values present,
+    computed block by block; None for any other ``x``."""
+    n = len(x)
+    lo, hi = float(x.min()), float(x.max())
+    if not (lo.is_integer() and hi - lo < INTEGER_SPAN and max(-lo, hi) < 2.0**52):
+        return None
+    ilo, span = int(lo), int(hi - lo) + 1
+    counts = np.zeros(span, dtype=np.int64)
+    zero = None  # the first zero of x, as pandas.factorize keeps it (0.0 or -0.0)
+    for a in range(0, n, ROW_BLOCK):
+        xb = x[a : a + ROW_BLOCK]
+        cb = xb.astype(np.int64)
+        if not np.array_equal(cb, xb):
+            return None  # a value that is not an integer
+        if zero is None and lo <= 0.0 <= hi:
+            z = np.flatnonzero(cb == 0)
+            if z.size:
+                zero = float(xb[z[0]])
+        cb -= ilo
+        counts += np.bincount(cb, minlength=span)
+    present = counts > 0
+    vals = (np.flatnonzero(present) + ilo).astype(float)
+    if zero is not None:
+        vals[vals == 0.0] = zero
+    if present.all():
+
+        def block(a: int, b: int) -> np.ndarray:
+            cb = x[a:b].astype(np.int64)
+            cb -= ilo
+            return cb
+
+    else:
+        rank = np.cumsum(present) - 1
+
+        def block(a: int, b: int) -> np.ndarray:
+            return rank[x[a:b].astype(np.int64) - ilo]
+
+    return vals, counts[present], _Codes(n, block)
+
+
+def _value_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Codes]:
+    """The distinct values of ``x`` in ascending order, their row counts and each row's
+    value number (``x`` finite)."""
+    fast = _integer_codes(x)
+    if fast is not None:
+        return fast
+    codes, uniq = pd.factorize(x)
+    order = np.argsort(uniq)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    vals = np.asarray(uniq, dtype=float)[order]
+    xi = rank[codes]
+    del codes
+    return vals, np.bincount(xi, minlength=len(vals)), _Codes(len(x), None, xi)
+
+
 class _Data:
     """The sufficient statistics of one RD data set (see the module docstring)."""
 
@@ -156,47 +241,54 @@ class _Data:
                 raise _Unsupported("weights")
         cl_codes, G = _cluster_codes(cluster, n)
         self.G = G
-        codes, uniq = pd.factorize(x)
-        order = np.argsort(uniq)
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        self.vals = np.asarray(uniq, dtype=float)[order]
+        self.vals, cnt, codes = _value_codes(x)
         self.nv = nv = len(self.vals)
-        xi = rank[codes]
-        del codes
         self.n = n
-        self.cnt = np.bincount(xi, minlength=nv).astype(float)
+        self.cnt = cnt.astype(float)
         pos = None if fw is None or (fw > 0).all() else fw > 0
-        self.cntpos = self.cnt if pos is None else np.bincount(xi, weights=pos, minlength=nv)
+        if pos is None:
+            self.cntpos = self.cnt
+        else:  # counts (sums of ones: exact in any order)
+            self.cntpos = np.zeros(nv)
+            for a, b, ci in codes():
+                self.cntpos += np.bincount(ci[pos[a:b]], minlength=nv)
         self.x_sd = self._x_sd()
         self.y_sd = _std(y)
+        self.t_sd = None if t is None else _std(t)
+        self.y = self.t = None
         self.t_var_zero: tuple[bool, bool] = (False, False)
         self.dense = G * nv <= DENSE_CELLS_PER_ROW * n + 1000
         if self.dense:
             # cells = value × cluster (value-major: each value's clusters are one contiguous
-            # row of the grids); the temporaries one at a time (national panels)
-            cell = xi
-            cell *= np.int64(G)
-            cell += cl_codes
-            del xi, cl_codes
+            # row of the grids), summed block by block of rows with ``np.add.at``: the same
+            # additions in the same (row) order as one ``np.bincount`` of all rows — equal
+            # sums — without its n-row temporaries (cell numbers, weight × outcome), whose
+            # fresh pages cost more system time than the sums themselves
             size = nv * G
-
-            def grid(weights: np.ndarray | None) -> np.ndarray:
-                out = np.bincount(cell, weights=weights, minlength=size)
-                return (out if weights is not None else out.astype(float)).reshape(nv, G)
-
-            self.SYg = grid(y if fw is None else fw * y)
-            self.STg = None if t is None else grid(t if fw is None else fw * t)
-            self.SFg = grid(fw)
-            if pos is None:  # every weight positive: a cell has rows iff its weight sum > 0
-                self.POSg = self.SFg > 0
-            else:
-                self.POSg = grid(pos.astype(float)) > 0
-            del cell
+            self.SYg = np.zeros(size)
+            self.STg = None if t is None else np.zeros(size)
+            self.SFg = np.zeros(size)
+            posg = None if pos is None else np.zeros(size, dtype=bool)
+            for a, b, ci in codes():
+                cell = ci * np.int64(G)
+                cell += cl_codes[a:b]
+                fwb = None if fw is None else fw[a:b]
+                np.add.at(self.SYg, cell, y[a:b] if fwb is None else fwb * y[a:b])
+                if t is not None:
+                    np.add.at(self.STg, cell, t[a:b] if fwb is None else fwb * t[a:b])
+                np.add.at(self.SFg, cell, 1.0 if fwb is None else fwb)
+                if posg is not None:
+                    posg[cell[pos[a:b]]] = True
+            self.SYg = self.SYg.reshape(nv, G)
+            self.STg = None if self.STg is None else self.STg.reshape(nv, G)
+            self.SFg = self.SFg.reshape(nv, G)
+            # every weight positive: a cell has rows iff its weight sum > 0
+            self.POSg = self.SFg > 0 if posg is None else posg.reshape(nv, G)
             self.SY = self.SYg.sum(axis=1)
             self.ST = None if self.STg is None else self.STg.sum(axis=1)
             self.SF = self.SFg.sum(axis=1)
         else:
+            xi = codes.full()
             self.xi, self.cl, self.y, self.t, self.fw, self.pos = xi, cl_codes, y, t, fw, pos
             fy = y if fw is None else fw * y
             self.SY = np.bincount(xi, weights=fy, minlength=nv)
@@ -204,6 +296,26 @@ class _Data:
             ft = None if t is None else (t if fw is None else fw * t)
             self.ST = None if ft is None else np.bincount(xi, weights=ft, minlength=nv)
             self.SF = self.cnt if fw is None else np.bincount(xi, weights=fw, minlength=nv)
+
+    def outcome_view(self, treatment: bool) -> _Data:
+        """The sums of a sharp fit on the same rows (same ``x``, clusters and weights): of
+        the treatment as the outcome (``treatment``: a fuzzy design's first stage) or of
+        the outcome (its reduced form) — the very arrays a ``_Data`` of those columns
+        would hold (the same additions), shared instead of summed again."""
+        if self.ST is None:
+            raise ValueError("outcome_view: these sums have no treatment")
+        v = copy.copy(self)
+        if treatment:
+            v.SY, v.y_sd = self.ST, self.t_sd
+            if self.dense:
+                v.SYg = self.STg
+            else:
+                v.y = self.t
+        v.ST = v.t = v.t_sd = None
+        if self.dense:
+            v.STg = None
+        v.t_var_zero = (False, False)
+        return v
 
     def _x_sd(self) -> float:
         mean = float(self.cnt @ self.vals) / self.n
@@ -531,6 +643,57 @@ class _Fit:
         )
 
 
+def _reproduced(cluster, kernel: str, p, h, bwselect: str) -> bool:
+    """The options of the reproduced path (else the caller runs the library)."""
+    if cluster is None or kernel not in _KERNEL_CC or not (isinstance(p, int) and p >= 1):
+        return False
+    return not (h is None and bwselect != "mserd")
+
+
+def _sums(y, x, c: float, cluster, fuzzy, weights) -> _Data | None:
+    """The sufficient statistics of a fit, or None when the library decides."""
+    try:
+        t_var_zero = (False, False)
+        if fuzzy is not None:  # before the sums: no side copies next to them
+            xs = np.asarray(x, dtype=float).reshape(-1)
+            t = np.asarray(fuzzy, dtype=float).reshape(-1)
+            if len(t) != len(xs) or not np.isfinite(t).all():
+                return None
+            t_var_zero = _side_var_zero(t, xs < c)
+            del xs, t
+            if all(t_var_zero):
+                return None  # no variation on either side: the library decides (raises)
+        data = _Data(y, x, fuzzy, cluster, weights)
+        data.t_var_zero = t_var_zero
+        return data
+    except (_Unsupported, np.linalg.LinAlgError, ZeroDivisionError):
+        return None
+
+
+def _fit(
+    data: _Data, c: float, p: int, kernel: str, fuzzy: bool, h: float | None, level: float
+) -> LeanFit | None:
+    """One fit on ``data`` (``fuzzy``: with its treatment), or None (the library decides)."""
+    try:
+        if data.nv < 2 or not (data.vals[0] < c < data.vals[-1]):
+            return None  # the library raises: c outside the range of x
+        split = int(np.searchsorted(data.vals, c, side="left"))
+        if min(split, data.nv - split) < p + 2:
+            return None  # the library raises: too few distinct values for order q
+        fit = _Fit(data, float(c), p, kernel, fuzzy)
+        if h is None:
+            if data.n < 20:
+                return None
+            h_, b_ = fit.bandwidths()
+        else:
+            h_ = b_ = float(h)
+            if not (np.isfinite(h_) and h_ > 0):
+                return None
+        return fit.estimate(h_, b_, level)
+    except (_Unsupported, np.linalg.LinAlgError, ZeroDivisionError):
+        return None  # the library then fits, or raises its own error
+
+
 def lean_fit(
     y,
     x,
@@ -572,37 +735,59 @@ def lean_fit(
     -------
     LeanFit or None
     """
-    if cluster is None or kernel not in _KERNEL_CC or not (isinstance(p, int) and p >= 1):
+    if not _reproduced(cluster, kernel, p, h, bwselect):
         return None
-    if h is None and bwselect != "mserd":
+    data = _sums(y, x, c, cluster, fuzzy, weights)
+    if data is None:
         return None
-    try:
-        t_var_zero = (False, False)
-        if fuzzy is not None:  # before the sums: no side copies next to them
-            xs = np.asarray(x, dtype=float).reshape(-1)
-            t = np.asarray(fuzzy, dtype=float).reshape(-1)
-            if len(t) != len(xs) or not np.isfinite(t).all():
-                return None
-            t_var_zero = _side_var_zero(t, xs < c)
-            del xs, t
-            if all(t_var_zero):
-                return None  # no variation on either side: the library decides (raises)
-        data = _Data(y, x, fuzzy, cluster, weights)
-        data.t_var_zero = t_var_zero
-        if data.nv < 2 or not (data.vals[0] < c < data.vals[-1]):
-            return None  # the library raises: c outside the range of x
-        split = int(np.searchsorted(data.vals, c, side="left"))
-        if min(split, data.nv - split) < p + 2:
-            return None  # the library raises: too few distinct values for order q
-        fit = _Fit(data, float(c), p, kernel, fuzzy is not None)
-        if h is None:
-            if data.n < 20:
-                return None
-            h_, b_ = fit.bandwidths()
-        else:
-            h_ = b_ = float(h)
-            if not (np.isfinite(h_) and h_ > 0):
-                return None
-        return fit.estimate(h_, b_, level)
-    except (_Unsupported, np.linalg.LinAlgError, ZeroDivisionError):
-        return None  # the library then fits, or raises its own error
+    return _fit(data, c, p, kernel, fuzzy is not None, h, level)
+
+
+def lean_fuzzy_fits(
+    y,
+    x,
+    c: float,
+    *,
+    fuzzy,
+    cluster,
+    weights=None,
+    h: float | None = None,
+    p: int = 1,
+    kernel: str = "tri",
+    bwselect: str = "mserd",
+    level: float = 95.0,
+) -> tuple[LeanFit, LeanFit | None, LeanFit | None] | None:
+    """A fuzzy fit with its first stage and reduced form from one set of sums.
+
+    The same three fits as ``lean_fit(y, x, c, fuzzy=fuzzy, h=h)``, then
+    ``lean_fit(fuzzy, x, c, h=main.h)`` (first stage: the treatment as the outcome) and
+    ``lean_fit(y, x, c, h=main.h)`` (reduced form), with the same ``cluster``, ``weights``
+    and options — the same numbers, since the sharp fits' sums are the fuzzy fit's (the
+    same running variable, clusters and weights; :meth:`_Data.outcome_view`), summed once
+    instead of three times.
+
+    Parameters
+    ----------
+    y, x, c, fuzzy, cluster, weights, h, p, kernel, bwselect, level
+        As for :func:`lean_fit` (``fuzzy`` required).
+
+    Returns
+    -------
+    tuple of LeanFit or None
+        ``(main, first_stage, reduced_form)``; None when the fuzzy fit is outside the
+        reproduced path, a None entry where that sharp fit is (then the caller runs the
+        library for it).
+    """
+    if fuzzy is None:
+        raise ValueError("lean_fuzzy_fits: fuzzy (the treatment) is required")
+    if not _reproduced(cluster, kernel, p, h, bwselect):
+        return None
+    data = _sums(y, x, c, cluster, fuzzy, weights)
+    if data is None:
+        return None
+    main = _fit(data, c, p, kernel, True, h, level)
+    if main is None:
+        return None
+    first = _fit(data.outcome_view(treatment=True), c, p, kernel, False, main.h, level)
+    reduced = _fit(data.outcome_view(treatment=False), c, p, kernel, False, main.h, level)
+    return main, first, reduced
