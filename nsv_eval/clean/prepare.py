@@ -559,7 +559,7 @@ def _clean(
             ]
             out("courses.parquet", parts, flags.COURSE_SCHEMA)
             con.execute("DROP VIEW courses")
-            con.execute("DROP TABLE course_base")
+            courses.drop_chained(con, "course_base")
             con.execute(
                 "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
                 f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"
@@ -572,7 +572,7 @@ def _clean(
             n_stays = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE admission) FROM stays"
             ).fetchall()[0]
-            con.execute("DROP TABLE stays")
+            courses.drop_chained(con, "stays")
     with stages.stage("cube"):
         cube.cube_sql(con, period_obj, disease_pop="disease_pop" if by_stays else None)
         out("cube.parquet", cube.cube_query(period_obj), cube.CUBE_SCHEMA)
