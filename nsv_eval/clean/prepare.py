@@ -485,6 +485,11 @@ def _clean(
     for kind, path in tables.items():
         _db.register(con, f"{kind}_in", path)
     with stages.stage("validate persons and contacts"):
+        # Every later step reads the person table (each part of the flagged courses, the
+        # cube, the cohorts): decoded from Parquet once into a table in person_id order, so
+        # that a part's range of persons is read from its own row groups only.
+        _db.sorted_table(con, "_persons_sorted", "SELECT * FROM persons_in", "person_id")
+        con.execute("CREATE OR REPLACE TEMP VIEW persons_in AS SELECT * FROM _persons_sorted")
         flags.stage_persons(con, "persons_in", what=str(tables["persons"]))
         courses.stage_contacts(con, "admissions_in", what=str(tables["admissions"]))
         present = {k: f"{k}_in" if k in tables else None for k in RAW_KINDS}
