@@ -150,17 +150,19 @@ def write_parquet(
     return n
 
 
-def sorted_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, order_by: str) -> None:
+def sorted_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, order_by: str | None) -> None:
     """Create temp table ``name`` from ``sql`` with its rows stored in ``order_by`` order.
 
     Insertion order is preserved for the ``CREATE … AS … ORDER BY`` (the connection
     default does not keep it), so the table's scan order and ``rowid`` follow ``order_by``
-    and its row groups' min/max statistics let a range filter skip the other rows.
+    and its row groups' min/max statistics let a range filter skip the other rows. With
+    ``order_by`` None, ``sql`` (a filtered scan of such a table) is copied in its own order.
     """
     old = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
+    order = f" ORDER BY {order_by}" if order_by is not None else ""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql} ORDER BY {order_by}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}{order}")
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if old else 'false'}")
 

@@ -223,33 +223,21 @@ def chain_with_stays_sql(
     # copies of it into a stays and a course table another 2.5 s; ``stays`` and
     # ``course_base`` are views on the sorted table instead.
     sorted_stays, sorted_courses = f"_{stays_out}_sorted", f"_{out}_sorted"
-    old = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {sorted_stays} AS
-            SELECT *, admitted OR epoch("end" - start) >= {admit_seconds} AS is_course
-            FROM _chains
-            ORDER BY person_id, start
-            """
-        )
-        con.execute("DROP TABLE _chains")
-        # every chain of the tidy layout is a course: the course view reads the stays' rows
-        # (course_id = stay_id); with typed (LPR) contacts the courses are copied out in
-        # the same order (a filtered scan keeps the insertion order) and numbered in turn
-        n_other = con.execute(
-            f"SELECT count(*) FROM {sorted_stays} WHERE NOT is_course"
-        ).fetchall()[0][0]
-        if n_other:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {sorted_courses} AS "
-                f"SELECT * FROM {sorted_stays} WHERE is_course"
-            )
-        else:
-            con.execute(f"DROP TABLE IF EXISTS {sorted_courses}")
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if old else 'false'}")
+    _db.sorted_table(
+        con,
+        sorted_stays,
+        f'SELECT *, admitted OR epoch("end" - start) >= {admit_seconds} AS is_course FROM _chains',
+        "person_id, start",
+    )
+    con.execute("DROP TABLE _chains")
+    # every chain of the tidy layout is a course: the course view reads the stays' rows
+    # (course_id = stay_id); with typed (LPR) contacts the courses are copied out in the
+    # same order (a filtered scan keeps the insertion order) and numbered in turn
+    n_other = con.execute(f"SELECT count(*) FROM {sorted_stays} WHERE NOT is_course").fetchall()
+    if n_other[0][0]:
+        _db.sorted_table(con, sorted_courses, f"SELECT * FROM {sorted_stays} WHERE is_course", None)
+    else:
+        con.execute(f"DROP TABLE IF EXISTS {sorted_courses}")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {stays_out} AS
@@ -268,15 +256,16 @@ def chain_with_stays_sql(
                "end" AS discharge_time, n_contacts, contact_ids, acute,
                CASE WHEN typed THEN action_diagnosis ELSE first_diagnosis END AS diagnosis,
                hospital
-        FROM {sorted_courses if n_other else sorted_stays}
+        FROM {sorted_courses if n_other[0][0] else sorted_stays}
         """
     )
     return True
 
 
 def drop_chained(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop ``name`` built by :func:`chain_with_stays_sql` (a view, with the sorted table it
-    reads) or by :func:`chain_sql` / :func:`nsv_eval.clean.stays.stays_sql` (a table)."""
+    """Drop ``name`` built by :func:`chain_with_stays_sql` or
+    :func:`nsv_eval.clean.stays.stays_sql` (a view, with the sorted table it reads) or by
+    :func:`chain_sql` (a table)."""
     kind = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchall()

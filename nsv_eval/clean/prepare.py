@@ -659,7 +659,7 @@ def _stays_as_courses(con, out, out_dir: Path, period_obj: Period, stages, choic
             official.STAY_COURSE_SCHEMA,
         )
         con.execute("DROP TABLE courses")
-        con.execute("DROP TABLE stays")
+        courses.drop_chained(con, "stays")
         con.execute(
             "CREATE OR REPLACE TEMP VIEW courses AS SELECT * FROM "
             f"read_parquet('{_db._sql_path(out_dir / 'courses.parquet')}')"

@@ -203,11 +203,12 @@ def stays_sql(
     gap_hours: float = STAY_GAP_HOURS,
     min_hours: float = ADMISSION_MIN_HOURS,
 ) -> None:
-    """Build table ``out`` of stays from the contacts view ``src`` (rules in the module doc).
+    """Build view ``out`` of stays from the contacts view ``src`` (rules in the module doc).
 
     Window functions chain the attendances in one sort, as for courses: the running maximum
     end of the person's *preceding* attendances decides whether one starts a new stay
-    (:func:`chain_rows`).
+    (:func:`chain_rows`). The view reads table ``_<out>_sorted``
+    (:func:`nsv_eval.clean.courses.drop_chained` removes both).
     """
     cols = _db.columns_of(con, src)
     _db.require_columns(
@@ -234,14 +235,24 @@ def stays_sql(
         ) WHERE contact_type IS NULL OR contact_type IN ({types})
         """
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH s AS ({chain_rows("_stay_attendances", gap)})
-        {stay_rows("s", min_hours)}
-        """
+    # numbered without a window: sorted once into a table whose row order is
+    # (person_id, start), stay_id = row position (as the one-pass chaining of
+    # nsv_eval.clean.courses.chain_with_stays_sql; equal to stay_rows' row_number)
+    _db.sorted_table(
+        con, f"_{out}_sorted", chain_rows("_stay_attendances", gap), "person_id, start"
     )
     con.execute("DROP VIEW _stay_attendances")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {out} AS
+        SELECT CAST(rowid + 1 AS BIGINT) AS stay_id, person_id, start, "end",
+               epoch("end" - start) / 3600.0 AS hours,
+               epoch("end" - start) / 3600.0 >= {float(min_hours)} AS admission,
+               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
+               hospital
+        FROM _{out}_sorted
+        """
+    )
 
 
 def build_stays(
