@@ -214,7 +214,6 @@ def chain_with_stays_sql(
         return False
     gap_seconds = int(round(gap_hours * 3600))
     admit_seconds = int(round(ADMISSION_MIN_HOURS * 3600))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _chains AS {chain_rows('contacts_n', gap_seconds)}")
     # Stay and course numbers without a window: the chains are sorted ONCE by person_id,
     # start into a table whose row order is that order (insertion order preserved), and the
     # ids are the row positions (``rowid + 1``). A window ``row_number() OVER (ORDER BY
@@ -226,10 +225,11 @@ def chain_with_stays_sql(
     _db.sorted_table(
         con,
         sorted_stays,
-        f'SELECT *, admitted OR epoch("end" - start) >= {admit_seconds} AS is_course FROM _chains',
+        # the chains go straight into the sort (materialised first: +3.7 s at scale 1.0)
+        f'SELECT *, admitted OR epoch("end" - start) >= {admit_seconds} AS is_course '
+        f"FROM ({chain_rows('contacts_n', gap_seconds)})",
         "person_id, start",
     )
-    con.execute("DROP TABLE _chains")
     # every chain of the tidy layout is a course: the course view reads the stays' rows
     # (course_id = stay_id); with typed (LPR) contacts the courses are copied out in the
     # same order (a filtered scan keeps the insertion order) and numbered in turn

@@ -217,14 +217,19 @@ def _person_time_events(con: duckdb.DuckDBPyConnection, period: Period) -> None:
             SELECT *, age_at(b, lo) AS a_lo,
                    age_at(b, CAST(hi - INTERVAL 1 DAY AS DATE)) AS a_hi
             FROM life WHERE lo < hi
+        ), l3 AS (
+            -- the bands the life passes through, a_lo's to a_hi's (the bands are
+            -- contiguous): generated per life and joined on their index, not found by an
+            -- inequality join to the band table, which DuckDB ran as a piecewise merge
+            -- join sorting every life (9 s of operator time at scale 1.0)
+            SELECT *, unnest(generate_series(band_idx_of(a_lo), band_idx_of(a_hi))) AS bi
+            FROM l2
         ), s AS (
             SELECT {_ATTRS}, bands.band_idx,
                    greatest(lo, birthday(b, bands.age_lower)) AS slo,
                    CASE WHEN bands.age_upper IS NULL THEN hi
                         ELSE least(hi, birthday(b, bands.age_upper)) END AS shi
-            FROM l2 JOIN bands
-              ON bands.age_lower <= l2.a_hi
-             AND (bands.age_upper IS NULL OR bands.age_upper > l2.a_lo)
+            FROM l3 JOIN bands ON bands.band_idx = l3.bi
         )
         SELECT *,
                midx(slo) AS kl,
