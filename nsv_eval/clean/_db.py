@@ -79,11 +79,14 @@ def register(con: duckdb.DuckDBPyConnection, name: str, obj: TableLike) -> None:
         path = Path(obj)
         if not path.exists():
             raise InputError(f"{path}: file not found")
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{_sql_path(path)}')"
-        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {parquet_scan(path)}")
     else:  # pragma: no cover - guarded by type hints
         raise TypeError(f"{name}: expected a DataFrame or a Parquet path, got {type(obj)!r}")
+
+
+def parquet_scan(path: str | Path) -> str:
+    """``SELECT * FROM read_parquet(path)``: the query of :func:`register`'s view."""
+    return f"SELECT * FROM read_parquet('{_sql_path(path)}')"
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:

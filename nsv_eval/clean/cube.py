@@ -242,8 +242,8 @@ def _person_time_events(con: duckdb.DuckDBPyConnection, period: Period) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ev_pt AS
-        SELECT {_ATTRS}, band_idx, k, sum(dpop) AS dpop, sum(dfull) AS dfull,
-               sum(pdays) AS pdays
+        SELECT {_ATTRS}, band_idx, k, CAST(sum(dpop) AS BIGINT) AS dpop,
+               CAST(sum(dfull) AS BIGINT) AS dfull, CAST(sum(pdays) AS BIGINT) AS pdays
         FROM (
             SELECT {_ATTRS}, band_idx, kf AS k, 1 AS dpop,
                    CASE WHEN kf <= kt THEN 1 ELSE 0 END AS dfull, 0 AS pdays
@@ -275,14 +275,18 @@ def _event_counts(
 ) -> None:
     """Table ``ev_cnt``: event counts per stratum × age band × month index ``k``."""
     p0, p1 = sql_date(period.start), sql_date(period.end_exclusive)
-    zero = {c: "CAST(0 AS BIGINT)" for c in EVENT_COLUMNS}
+    # Counts are stored as INTEGER (a cell's count is far below 2^31; a cast that does not
+    # fit raises): summed into 128-bit HUGEINTs by default, the 17 count columns of the
+    # ~7.6 million cells took ~2 GB of DuckDB's 4 GB at scale 1.0 and every later step of
+    # the cube spilled to disk.
+    zero = {c: "CAST(0 AS INTEGER)" for c in EVENT_COLUMNS}
 
     def sel(attrs: str, band: str, k: str, values: dict[str, str], rest: str) -> str:
         # Each kind of event is counted per cell on its own (only its own measures summed)
         # before the kinds are stacked: grouping the ~40 million raw event rows of the
         # national data at once, each carrying every measure column, spilled GBs to disk.
         cols = ", ".join(
-            f"CAST(sum({values[c]}) AS BIGINT) AS {c}" if c in values else f"{zero[c]} AS {c}"
+            f"CAST(sum({values[c]}) AS INTEGER) AS {c}" if c in values else f"{zero[c]} AS {c}"
             for c in EVENT_COLUMNS
         )
         return (
@@ -390,7 +394,7 @@ def _event_counts(
                     f"AND make_date(d.year, 1, 1) < {p1}",
                 )
             )
-    sums = ", ".join(f"sum({c}) AS {c}" for c in EVENT_COLUMNS)
+    sums = ", ".join(f"CAST(sum({c}) AS INTEGER) AS {c}" for c in EVENT_COLUMNS)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE ev_cnt AS SELECT {_ATTRS}, band_idx, k, {sums} "
         f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL"
