@@ -79,11 +79,14 @@ def register(con: duckdb.DuckDBPyConnection, name: str, obj: TableLike) -> None:
         path = Path(obj)
         if not path.exists():
             raise InputError(f"{path}: file not found")
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{_sql_path(path)}')"
-        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {parquet_scan(path)}")
     else:  # pragma: no cover - guarded by type hints
         raise TypeError(f"{name}: expected a DataFrame or a Parquet path, got {type(obj)!r}")
+
+
+def parquet_scan(path: str | Path) -> str:
+    """``SELECT * FROM read_parquet(path)``: the query of :func:`register`'s view."""
+    return f"SELECT * FROM read_parquet('{_sql_path(path)}')"
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
@@ -148,6 +151,23 @@ def write_parquet(
             n += batch.num_rows
     os.replace(tmp, path)
     return n
+
+
+def sorted_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, order_by: str | None) -> None:
+    """Create temp table ``name`` from ``sql`` with its rows stored in ``order_by`` order.
+
+    Insertion order is preserved for the ``CREATE … AS … ORDER BY`` (the connection
+    default does not keep it), so the table's scan order and ``rowid`` follow ``order_by``
+    and its row groups' min/max statistics let a range filter skip the other rows. With
+    ``order_by`` None, ``sql`` (a filtered scan of such a table) is copied in its own order.
+    """
+    old = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
+    order = f" ORDER BY {order_by}" if order_by is not None else ""
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}{order}")
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if old else 'false'}")
 
 
 def person_parts(

@@ -292,14 +292,27 @@ def falls_query(period: Period, *, courses: str = "courses") -> str:
               AND (j.index_date IS NULL OR j.index_date > x.index_date)
         ), co AS (
             SELECT * FROM pp UNION ALL SELECT * FROM np
-        ), prior_c AS (
+        ), cj AS (
+            -- the person's courses admitted in the 365 days before to 365 days after the
+            -- index date (and before the period's end): prior counts and first outcomes in
+            -- one join (the three joins it replaces read courses.parquet three times)
             SELECT co.person_id, co.participant,
-                   count(*) FILTER (WHERE c.acute) AS n_adm,
-                   count(*) FILTER (WHERE c.fall_injury) AS n_fi
-            FROM co JOIN {courses} c
+                   count(*) FILTER (WHERE c.acute AND c.d < co.index_date) AS n_adm,
+                   count(*) FILTER (WHERE c.fall_injury AND c.d < co.index_date) AS n_fi,
+                   min(date_diff('day', co.index_date, c.d))
+                       FILTER (WHERE c.fall_injury AND c.d > co.index_date) AS fi_days,
+                   -- negative-control outcome: acute admissions without a fall injury
+                   min(date_diff('day', co.index_date, c.d))
+                       FILTER (WHERE c.acute AND NOT c.fall_injury AND c.d > co.index_date)
+                       AS nc_days
+            FROM co JOIN (
+                SELECT person_id, CAST(admit_time AS DATE) AS d, acute, fall_injury
+                FROM {courses} WHERE acute OR fall_injury
+            ) c
               ON c.person_id = co.person_id
-             AND CAST(c.admit_time AS DATE) >= co.index_date - INTERVAL {pw} DAY
-             AND CAST(c.admit_time AS DATE) < co.index_date
+             AND c.d >= co.index_date - INTERVAL {pw} DAY
+             AND c.d <= co.index_date + INTERVAL {fw} DAY
+             AND c.d < {p1}
             GROUP BY co.person_id, co.participant
         ), prior_f AS (
             SELECT co.person_id, co.participant, count(*) AS n
@@ -314,28 +327,9 @@ def falls_query(period: Period, *, courses: str = "courses") -> str:
               ON s.person_id = co.person_id AND s.service = 'home_care'
              AND s.start_date <= co.index_date
              AND (s.end_date IS NULL OR s.end_date >= co.index_date)
-        ), fi AS (
-            SELECT co.person_id, co.participant,
-                   min(date_diff('day', co.index_date, CAST(c.admit_time AS DATE))) AS days
-            FROM co JOIN {courses} c
-              ON c.person_id = co.person_id AND c.fall_injury
-             AND CAST(c.admit_time AS DATE) > co.index_date
-             AND CAST(c.admit_time AS DATE) <= co.index_date + INTERVAL {fw} DAY
-             AND CAST(c.admit_time AS DATE) < {p1}
-            GROUP BY co.person_id, co.participant
-        ), nc AS (
-            -- negative-control outcome: acute admissions without a fall injury
-            SELECT co.person_id, co.participant,
-                   min(date_diff('day', co.index_date, CAST(c.admit_time AS DATE))) AS days
-            FROM co JOIN {courses} c
-              ON c.person_id = co.person_id AND c.acute AND NOT c.fall_injury
-             AND CAST(c.admit_time AS DATE) > co.index_date
-             AND CAST(c.admit_time AS DATE) <= co.index_date + INTERVAL {fw} DAY
-             AND CAST(c.admit_time AS DATE) < {p1}
-            GROUP BY co.person_id, co.participant
         ), o0 AS (
             SELECT co.*, p.birth_date, p.sex, p.education, p.income_quintile, p.living_alone,
-                   fi.days AS fi_days0, nc.days AS nc_days0,
+                   cj.fi_days AS fi_days0, cj.nc_days AS nc_days0,
                    CASE WHEN p.death_date <= co.index_date + INTERVAL {fw} DAY
                              AND p.death_date < {p1}
                         THEN date_diff('day', co.index_date, p.death_date) END AS death_days0,
@@ -344,16 +338,13 @@ def falls_query(period: Period, *, courses: str = "courses") -> str:
                              AND j.index_date < {p1}
                         THEN date_diff('day', co.index_date, j.index_date) END AS join_days,
                    least({fw}, date_diff('day', co.index_date, {p1})) AS end_days,
-                   coalesce(prior_c.n_adm, 0) AS prior_admissions_365d,
-                   coalesce(prior_c.n_fi, 0) AS prior_fall_injury_365d,
+                   coalesce(cj.n_adm, 0) AS prior_admissions_365d,
+                   coalesce(cj.n_fi, 0) AS prior_fall_injury_365d,
                    coalesce(prior_f.n, 0) AS prior_falls_365d,
                    hc.person_id IS NOT NULL AS home_care
             FROM co JOIN persons_n p USING (person_id)
             LEFT JOIN part j ON j.person_id = co.person_id
-            LEFT JOIN fi ON fi.person_id = co.person_id AND fi.participant = co.participant
-            LEFT JOIN nc ON nc.person_id = co.person_id AND nc.participant = co.participant
-            LEFT JOIN prior_c
-              ON prior_c.person_id = co.person_id AND prior_c.participant = co.participant
+            LEFT JOIN cj ON cj.person_id = co.person_id AND cj.participant = co.participant
             LEFT JOIN prior_f
               ON prior_f.person_id = co.person_id AND prior_f.participant = co.participant
             LEFT JOIN hc ON hc.person_id = co.person_id AND hc.participant = co.participant
