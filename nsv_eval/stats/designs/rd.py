@@ -383,7 +383,7 @@ def _block_sums(
     """
     nb = -(-len(codes) // BIN_BLOCK)
     cnt = np.zeros(size, dtype=np.int64)
-    pw = None if w is None else np.empty((nb, size))
+    pw = np.empty((nb if w is not None else 0, size))
     pyw = np.empty((nb, size))
     for i, a in enumerate(range(0, len(codes), BIN_BLOCK)):
         cb = codes[a : a + BIN_BLOCK]
@@ -399,7 +399,7 @@ def _block_sums(
     def fsum(parts: np.ndarray) -> np.ndarray:
         return np.array([math.fsum(parts[:, j]) for j in range(size)])
 
-    return cnt, (cnt.astype(float) if pw is None else fsum(pw)), fsum(pyw)
+    return cnt, (cnt.astype(float) if w is None else fsum(pw)), fsum(pyw)
 
 
 def _binned_sums(
@@ -498,12 +498,19 @@ def _fuzzy_fits(y, x, cutoff, d, h, common: dict) -> tuple[RDFit, RDFit, RDFit]:
         first = rd_fit(d, x, cutoff, h=main.h, **common)
         reduced = rd_fit(y, x, cutoff, h=main.h, **common)
         return main, first, reduced
-    fits = [RDFit(**vars(f)) if f is not None else None for f in lean]
-    if fits[1] is None:
-        fits[1] = rd_fit(d, x, cutoff, h=fits[0].h, engine="library", **common)
-    if fits[2] is None:
-        fits[2] = rd_fit(y, x, cutoff, h=fits[0].h, engine="library", **common)
-    return fits[0], fits[1], fits[2]
+    lean_main, lean_first, lean_reduced = lean
+    main = RDFit(**vars(lean_main))
+    first = (
+        RDFit(**vars(lean_first))
+        if lean_first is not None
+        else rd_fit(d, x, cutoff, h=main.h, engine="library", **common)
+    )
+    reduced = (
+        RDFit(**vars(lean_reduced))
+        if lean_reduced is not None
+        else rd_fit(y, x, cutoff, h=main.h, engine="library", **common)
+    )
+    return main, first, reduced
 
 
 def rd(
