@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from nsv_eval import definitions
 from nsv_eval.clean import _db
+from nsv_eval.clean.stays import stays_view
 from nsv_eval.errors import InputError
 
 CHAIN_GAP_HOURS: float = float(
@@ -238,17 +239,7 @@ def chain_with_stays_sql(
         _db.sorted_table(con, sorted_courses, f"SELECT * FROM {sorted_stays} WHERE is_course", None)
     else:
         con.execute(f"DROP TABLE IF EXISTS {sorted_courses}")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW {stays_out} AS
-        SELECT CAST(rowid + 1 AS BIGINT) AS stay_id, person_id, start, "end",
-               epoch("end" - start) / 3600.0 AS hours,
-               epoch("end" - start) / 3600.0 >= {float(ADMISSION_MIN_HOURS)} AS admission,
-               acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
-               hospital
-        FROM {sorted_stays}
-        """
-    )
+    stays_view(con, stays_out, sorted_stays, ADMISSION_MIN_HOURS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {out} AS

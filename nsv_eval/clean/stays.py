@@ -265,6 +265,13 @@ def stays_sql(
         con, f"_{out}_sorted", chain_rows("_stay_attendances", gap), "person_id, start"
     )
     con.execute("DROP VIEW _stay_attendances")
+    stays_view(con, out, f"_{out}_sorted", min_hours)
+
+
+def stays_view(con: duckdb.DuckDBPyConnection, out: str, src: str, min_hours: float) -> None:
+    """Temp view ``out``: the stays of ``src`` (a table of chained stays in
+    ``person_id, start`` order, :func:`_db.sorted_table`), ``stay_id`` = row position + 1,
+    with their hours and whether they last ``min_hours`` (an admission)."""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {out} AS
@@ -273,7 +280,7 @@ def stays_sql(
                epoch("end" - start) / 3600.0 >= {float(min_hours)} AS admission,
                acute, somatic, action_diagnosis, kontaktaarsag, n_contacts, contact_ids,
                hospital
-        FROM _{out}_sorted
+        FROM {src}
         """
     )
 
